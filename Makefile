@@ -1,0 +1,27 @@
+# The README's two commands: `make demo` and `make test`. Each installs what is missing first.
+SWIFT ?= swift
+
+.PHONY: all build demo test bench bootstrap clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap build
+
+build: bootstrap
+	$(SWIFT) build
+
+demo: bootstrap
+	$(SWIFT) build --product proton
+	$$($(SWIFT) build --show-bin-path)/proton demo
+
+test: bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench:
+	@scripts/bootstrap bench
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown
+
+clean:
+	rm -rf .build Benchmarks/.build

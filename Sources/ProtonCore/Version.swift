@@ -1,0 +1,1 @@
+public enum ProtonCoreVersion { public static let current = 1 }

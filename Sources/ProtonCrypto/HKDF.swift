@@ -1,0 +1,100 @@
+import CSodium
+
+/// HMAC-SHA-256 (RFC 2104) over libsodium's `crypto_auth_hmacsha256_*`, which accepts keys of
+/// any length.
+public enum HMACSHA256 {
+    public static let byteCount = 32
+
+    public static func authenticationCode(for message: [UInt8], using key: SecureBytes) -> SecureBytes {
+        key.withUnsafeBytes { k in mac(message, key: k) }
+    }
+
+    public static func authenticationCode(for message: [UInt8], using key: [UInt8]) -> SecureBytes {
+        key.withUnsafeBytes { k in mac(message, key: k) }
+    }
+
+    static func mac(_ message: [UInt8], key: UnsafeRawBufferPointer) -> SecureBytes {
+        Sodium.ensureInitialized()
+        return SecureBytes(count: byteCount) { out in
+            var state = crypto_auth_hmacsha256_state()
+            _ = crypto_auth_hmacsha256_init(&state, key.bytePointer, key.count)
+            _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+            _ = crypto_auth_hmacsha256_final(&state, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+        }
+    }
+}
+
+/// HKDF with HMAC-SHA-256 (RFC 5869). libsodium 1.0.18 has no `crypto_kdf_hkdf_*`, so it is
+/// built here from the HMAC exactly as section 2 of the RFC writes it.
+public enum HKDF {
+    public static let maximumOutputByteCount = 255 * HMACSHA256.byteCount
+
+    /// Section 2.2: PRK = HMAC-Hash(salt, IKM); an empty salt means HashLen zero bytes.
+    public static func extract(salt: [UInt8], inputKeyMaterial: SecureBytes) -> SecureBytes {
+        let effectiveSalt = salt.isEmpty ? [UInt8](repeating: 0, count: HMACSHA256.byteCount) : salt
+        return inputKeyMaterial.withUnsafeBytes { ikm in
+            HMACSHA256.authenticationCode(for: Array(ikm), using: effectiveSalt)
+        }
+    }
+
+    /// Section 2.2 with a secret salt, as the Double Ratchet's KDF_RK uses the root key.
+    public static func extract(salt: SecureBytes, inputKeyMaterial: SecureBytes) -> SecureBytes {
+        inputKeyMaterial.withUnsafeBytes { ikm in
+            HMACSHA256.authenticationCode(for: Array(ikm), using: salt)
+        }
+    }
+
+    /// Section 2.3: T(i) = HMAC-Hash(PRK, T(i-1) || info || i).
+    public static func expand(pseudoRandomKey prk: SecureBytes, info: [UInt8], outputByteCount: Int) throws -> SecureBytes {
+        guard outputByteCount > 0, outputByteCount <= maximumOutputByteCount else {
+            throw CryptoError.invalidOutputLength(outputByteCount)
+        }
+        var okm = [UInt8]()
+        okm.reserveCapacity(outputByteCount + HMACSHA256.byteCount)
+        var previous = [UInt8]()
+        var counter: UInt8 = 1
+        while okm.count < outputByteCount {
+            var block = previous
+            block.append(contentsOf: info)
+            block.append(counter)
+            previous = HMACSHA256.authenticationCode(for: block, using: prk).unsafeExportedBytes()
+            okm.append(contentsOf: previous)
+            counter &+= 1
+        }
+        let result = SecureBytes(okm.prefix(outputByteCount))
+        okm.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
+        previous.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
+        return result
+    }
+
+    public static func deriveKey(
+        inputKeyMaterial: SecureBytes, salt: [UInt8], info: [UInt8], outputByteCount: Int
+    ) throws -> SecureBytes {
+        try expand(
+            pseudoRandomKey: extract(salt: salt, inputKeyMaterial: inputKeyMaterial),
+            info: info, outputByteCount: outputByteCount)
+    }
+
+    public static func deriveKey(
+        inputKeyMaterial: SecureBytes, salt: SecureBytes, info: [UInt8], outputByteCount: Int
+    ) throws -> SecureBytes {
+        try expand(
+            pseudoRandomKey: extract(salt: salt, inputKeyMaterial: inputKeyMaterial),
+            info: info, outputByteCount: outputByteCount)
+    }
+}
+
+extension SecureBytes {
+    /// Splits derived key material into consecutive pieces of the given sizes.
+    public func split(_ sizes: [Int]) -> [SecureBytes] {
+        precondition(sizes.reduce(0, +) == count, "split sizes must cover the bytes exactly")
+        return withUnsafeBytes { raw in
+            var offset = 0
+            return sizes.map { size in
+                defer { offset += size }
+                return SecureBytes(raw[offset..<offset + size])
+            }
+        }
+    }
+}
