@@ -54,10 +54,11 @@ public enum Ed25519 {
                 throw CryptoError.invalidLength(expected: Ed25519.seedByteCount, actual: seed.count)
             }
             var publicBytes = [UInt8](repeating: 0, count: Ed25519.publicKeyByteCount)
-            let seedCopy = seed
+            // Read `seed` in place: a `let` copy would share its buffer, so zeroing `seed` below
+            // would copy-on-write and leave the original seed bytes in a buffer freed unzeroed.
             self.expanded = SecureBytes(count: 64) { buffer in
                 _ = crypto_sign_seed_keypair(
-                    &publicBytes, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), seedCopy)
+                    &publicBytes, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), seed)
             }
             self.seed = SecureBytes(consuming: &seed)
             self.publicKey = try PublicKey(rawRepresentation: publicBytes)
