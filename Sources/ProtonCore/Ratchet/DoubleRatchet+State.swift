@@ -1,0 +1,76 @@
+import Foundation
+import ProtonCrypto
+
+extension DoubleRatchet {
+    /// The ratchet's secret state, without the skipped keys (which the store keeps in a table
+    /// of their own). Treat the result as secret.
+    public func serializedState() -> SecureBytes {
+        var writer = WireWriter(nestedCapacity: 400)
+        writer.byte(WireFormat.currentVersion)
+        writer.fixed(sendingRatchetKey.secretBytes.unsafeExportedBytes())
+        Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
+        writer.fixed(rootKey.secret.unsafeExportedBytes())
+        Self.writeOptional(sendingChain?.secret.unsafeExportedBytes(), into: &writer)
+        Self.writeOptional(receivingChain?.secret.unsafeExportedBytes(), into: &writer)
+        Self.writeOptional(sendingHeaderKey?.secret.unsafeExportedBytes(), into: &writer)
+        Self.writeOptional(receivingHeaderKey?.secret.unsafeExportedBytes(), into: &writer)
+        writer.fixed(nextSendingHeaderKey.secret.unsafeExportedBytes())
+        writer.fixed(nextReceivingHeaderKey.secret.unsafeExportedBytes())
+        writer.uint32(sendingMessageNumber)
+        writer.uint32(receivingMessageNumber)
+        writer.uint32(previousSendingChainLength)
+        writer.uint32(UInt32(skippedKeys.limits.maximumSkip))
+        writer.uint32(UInt32(skippedKeys.limits.capacity))
+        writer.uint64(UInt64(skippedKeys.limits.lifetime))
+        var bytes = writer.bytes
+        return SecureBytes(consuming: &bytes)
+    }
+
+    public init(serializedState: SecureBytes, skippedKeys: [SkippedMessageKey]) throws(WireError) {
+        var bytes = serializedState.unsafeExportedBytes()
+        defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        var reader = WireReader(nested: bytes)
+        let version = try reader.byte("ratchet state version")
+        guard version == WireFormat.currentVersion else {
+            throw .invalidValue(field: "ratchet state", reason: "version \(version) is not supported")
+        }
+        var dhs = try reader.fixed(32, "DHs")
+        sendingRatchetKey = try! X25519.PrivateKey(rawRepresentation: &dhs)
+        receivingRatchetKey = try Self.readOptional(&reader, "DHr").map { try! X25519.PublicKey(rawRepresentation: $0) }
+        rootKey = RootKey(secret: SecureBytes(try reader.fixed(32, "RK")))
+        sendingChain = try Self.readOptional(&reader, "CKs").map { ChainKey(secret: SecureBytes($0)) }
+        receivingChain = try Self.readOptional(&reader, "CKr").map { ChainKey(secret: SecureBytes($0)) }
+        sendingHeaderKey = try Self.readOptional(&reader, "HKs").map { try! HeaderKey(SecureBytes($0)) }
+        receivingHeaderKey = try Self.readOptional(&reader, "HKr").map { try! HeaderKey(SecureBytes($0)) }
+        nextSendingHeaderKey = try! HeaderKey(SecureBytes(try reader.fixed(32, "NHKs")))
+        nextReceivingHeaderKey = try! HeaderKey(SecureBytes(try reader.fixed(32, "NHKr")))
+        sendingMessageNumber = try reader.uint32("Ns")
+        receivingMessageNumber = try reader.uint32("Nr")
+        previousSendingChainLength = try reader.uint32("PN")
+        let limits = SkippedMessageKeys.Limits(
+            maximumSkip: Int(try reader.uint32("MAX_SKIP")), capacity: Int(try reader.uint32("skipped capacity")),
+            lifetime: TimeInterval(try reader.uint64("skipped lifetime")))
+        try reader.finish()
+        guard skippedKeys.count <= limits.capacity else {
+            throw .oversized(field: "skipped keys", limit: limits.capacity, actual: skippedKeys.count)
+        }
+        self.skippedKeys = SkippedMessageKeys(limits: limits, entries: skippedKeys)
+    }
+
+    private static func writeOptional(_ value: [UInt8]?, into writer: inout WireWriter) {
+        if let value {
+            writer.byte(1)
+            writer.fixed(value)
+        } else {
+            writer.byte(0)
+        }
+    }
+
+    private static func readOptional(_ reader: inout WireReader, _ field: String) throws(WireError) -> [UInt8]? {
+        switch try reader.byte("\(field) presence") {
+        case 0: return nil
+        case 1: return try reader.fixed(32, field)
+        default: throw .invalidValue(field: field, reason: "bad presence flag")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// Why a ratchet message was refused. On every one of these the ratchet state is exactly as it
+/// was before the call.
+public enum RatchetError: Error, Equatable, Sendable {
+    /// The bytes are not a well-formed ratchet message.
+    case malformed(WireError)
+    /// No current or next header key opens the header: not for this relationship, tampered,
+    /// or from a chain whose keys are gone.
+    case undecryptableHeader
+    /// The header opened but the body did not authenticate: tampered.
+    case authenticationFailure
+    /// A message this chain has already delivered (a replay or a duplicate).
+    case duplicateMessage
+    /// The header claims more skipped messages than MAX_SKIP allows.
+    case tooManySkippedMessages(requested: Int, limit: Int)
+    /// The responder cannot send until it has received the initiator's first message.
+    case cannotSendYet
+    /// The plaintext exceeds the largest padding bucket.
+    case plaintextTooLarge(limit: Int)
+    /// The padded body did not unpad: tampered or corrupt.
+    case invalidPadding
+    /// The peer's ratchet key is unusable (low order).
+    case invalidRatchetKey
+}

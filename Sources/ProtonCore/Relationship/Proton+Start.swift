@@ -1,0 +1,123 @@
+import Foundation
+import ProtonCrypto
+
+/// The three ways a relationship starts, over one X3DH core: from an invite (QR), from a key
+/// package (brokered directory), and from an interactive exchange (Bluetooth pairing).
+extension Proton {
+    /// The initiator's half: runs X3DH against `bundle`, creates the proton, and seals the first
+    /// message — carrying our display name and our routes for this peer — into an initial
+    /// message for `peerRoute`.
+    static func initiate(
+        persona: Persona, bundle: PrekeyBundle, context: AgreementContext, peerRoute: Route?, ourRoutes: [OwnRoute],
+        body: [UInt8], policy: RotationPolicy, now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        guard ourRoutes.count <= maximumPeerRoutes else { throw .tooManyRoutes(limit: maximumPeerRoutes) }
+        let ephemeral = X25519.PrivateKey(using: random)
+        let secret: SecureBytes
+        do {
+            secret = try KeyAgreement.initiate(identity: persona.identityKey, bundle: bundle, ephemeral: ephemeral, context: context)
+        } catch { throw .keyAgreementFailed }
+        let ratchet: DoubleRatchet
+        do {
+            ratchet = try DoubleRatchet(
+                initiating: RatchetSeed(sharedSecret: secret), peerRatchetKey: bundle.signedPrekey, random: random)
+        } catch { throw .keyAgreementFailed }
+        var proton = Proton(
+            role: .initiator, ourIdentity: persona.publicIdentity, peerIdentity: bundle.identityKey, policy: policy,
+            ratchet: ratchet, now: now)
+        if let peerRoute { proton.peerRoutes = [PeerRoute(route: peerRoute, addedAt: now)] }
+        proton.introduce(persona: persona, routes: ourRoutes, now: now)
+        let first = try proton.seal(body, now: now, random: random)
+        let initial: InitialMessage
+        do {
+            initial = try InitialMessage(
+                initiator: persona.publicIdentity, ephemeral: ephemeral, bundle: bundle, ratchetMessage: first.ciphertext)
+        } catch { throw .keyAgreementFailed }
+        return (proton, initial)
+    }
+
+    /// Starts a relationship from a scanned or pasted invite.
+    public static func initiate(
+        persona: Persona, invite: Invite, ourRoutes: [OwnRoute], body: [UInt8] = [], policy: RotationPolicy = .init(),
+        now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        guard !invite.isExpired(now: now) else { throw .expired }
+        return try initiate(
+            persona: persona, bundle: invite.bundle, context: .invite, peerRoute: invite.route, ourRoutes: ourRoutes,
+            body: body, policy: policy, now: now, random: random)
+    }
+
+    /// Starts a relationship from a key package a directory vended (its first one-time prekey,
+    /// if any, is used).
+    public static func initiate(
+        persona: Persona, keyPackage: KeyPackage, ourRoutes: [OwnRoute], body: [UInt8] = [],
+        policy: RotationPolicy = .init(), now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        guard now < keyPackage.expires else { throw .expired }
+        return try initiate(
+            persona: persona, bundle: keyPackage.bundle, context: .keyPackage, peerRoute: keyPackage.route,
+            ourRoutes: ourRoutes, body: body, policy: policy, now: now, random: random)
+    }
+
+    /// Starts a relationship inside a live, authenticated exchange: the key package came over
+    /// the pairing channel, and the pairing transcript's hash is bound into the secret.
+    public static func initiate(
+        persona: Persona, peerKeyPackage: KeyPackage, transcriptHash: [UInt8], ourRoutes: [OwnRoute],
+        policy: RotationPolicy = .init(), now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        try initiate(
+            persona: persona, bundle: peerKeyPackage.bundle, context: .interactive(transcriptHash: transcriptHash),
+            peerRoute: peerKeyPackage.route, ourRoutes: ourRoutes, body: [], policy: policy, now: now, random: random)
+    }
+
+    /// The responder's half: completes X3DH with the prekeys the initial message names, opens
+    /// its first message, and creates the proton. `firstContactRoute` is the invite's or key
+    /// package's route the message arrived at; `ourRoutes` are fresh routes for this peer.
+    public static func respond(
+        persona: Persona, initialMessage: InitialMessage, signedPrekey: X25519.PrivateKey,
+        oneTimePrekey: X25519.PrivateKey?, context: AgreementContext, firstContactRoute: OwnRoute?,
+        ourRoutes: [OwnRoute], policy: RotationPolicy = .init(), now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, message: ReceivedMessage) {
+        guard ourRoutes.count <= maximumPeerRoutes else { throw .tooManyRoutes(limit: maximumPeerRoutes) }
+        guard signedPrekey.publicKey == initialMessage.signedPrekey,
+            oneTimePrekey?.publicKey == initialMessage.oneTimePrekey
+        else { throw .prekeyMismatch }
+        let peerIdentity: Ed25519.PublicKey
+        do { peerIdentity = try initialMessage.initiatorIdentity(using: signedPrekey) } catch { throw .ratchet(error) }
+        let secret: SecureBytes
+        do {
+            secret = try KeyAgreement.respond(
+                identity: persona.identityKey, signedPrekey: signedPrekey, oneTimePrekey: oneTimePrekey,
+                peerIdentity: peerIdentity, peerEphemeral: initialMessage.ephemeralKey, context: context)
+        } catch { throw .keyAgreementFailed }
+        let seed: RatchetSeed
+        do { seed = try RatchetSeed(sharedSecret: secret) } catch { throw .keyAgreementFailed }
+        var proton = Proton(
+            role: .responder, ourIdentity: persona.publicIdentity, peerIdentity: peerIdentity, policy: policy,
+            ratchet: DoubleRatchet(responding: seed, ourRatchetKey: signedPrekey), now: now)
+        let received = try proton.openUnchecked(initialMessage.ratchetMessage, now: now, random: random)
+        if let firstContactRoute {
+            proton.ownRoutes.append(
+                OwnRoute(
+                    route: firstContactRoute.route, authKey: firstContactRoute.authKey, state: .active,
+                    issuedAt: firstContactRoute.issuedAt, isShared: true))
+        }
+        proton.introduce(persona: persona, routes: ourRoutes, now: now)
+        return (proton, received)
+    }
+
+    private mutating func introduce(persona: Persona, routes: [OwnRoute], now: Date) {
+        enqueue(.displayName(persona.displayName))
+        for route in routes {
+            let sequence = enqueue(.addRoute(route.route))
+            ownRoutes.append(OwnRoute(route: route.route, authKey: route.authKey, state: .offered(sequence: sequence), issuedAt: now))
+        }
+    }
+}
+
+extension OwnRoute {
+    /// A fresh route of ours, not yet offered to anyone.
+    public init(route: Route, authKey: Ed25519.PrivateKey, issuedAt: Date) {
+        self.init(route: route, authKey: authKey, state: .active, issuedAt: issuedAt)
+    }
+}

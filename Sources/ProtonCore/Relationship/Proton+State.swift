@@ -1,0 +1,120 @@
+import Foundation
+import ProtonCrypto
+
+/// The proton's binary state for the store: everything but the skipped message keys, which the
+/// store keeps in a table of their own. Contains secrets (ratchet keys, address auth keys).
+extension Proton {
+    static let stateVersion: UInt8 = 1
+
+    public func serializedState() -> SecureBytes {
+        var writer = WireWriter(nestedCapacity: 2048)
+        writer.byte(Self.stateVersion)
+        writer.byte(role.rawValue)
+        writer.fixed(ourIdentity.rawRepresentation)
+        writer.fixed(peerIdentity.rawRepresentation)
+        writer.short(Array((peerDisplayName ?? "").utf8))
+        writer.uint32(UInt32(policy.messagesPerAddress))
+        writer.uint64(UInt64(policy.addressLifetime))
+        writer.uint64(UInt64(policy.retirementGrace))
+        writer.medium(ratchet.serializedState().unsafeExportedBytes())
+        writer.byte(UInt8(peerRoutes.count))
+        for peer in peerRoutes {
+            peer.route.encode(into: &writer)
+            writer.uint64(Self.seconds(peer.addedAt))
+        }
+        writer.byte(UInt8(ownRoutes.count))
+        for own in ownRoutes {
+            own.route.encode(into: &writer)
+            writer.fixed(own.authKey.seedBytes.unsafeExportedBytes())
+            switch own.state {
+            case .offered(let sequence):
+                writer.byte(1)
+                writer.uint64(sequence)
+            case .active:
+                writer.byte(2)
+            case .retiring(let since):
+                writer.byte(3)
+                writer.uint64(Self.seconds(since))
+            case .retired:
+                writer.byte(4)
+            }
+            writer.uint64(Self.seconds(own.issuedAt))
+            writer.byte(own.isShared ? 1 : 0)
+        }
+        writer.byte(UInt8(pendingUpdates.count))
+        for update in pendingUpdates { update.encode(into: &writer) }
+        writer.uint64(nextUpdateSequence)
+        writer.uint64(peerUpdatesApplied)
+        writer.uint32(UInt32(clamping: messagesSinceRotation))
+        writer.uint64(Self.seconds(lastRotation))
+        writer.byte(isBlocked ? 1 : 0)
+        writer.uint64(messagesSent)
+        writer.uint64(messagesReceived)
+        writer.uint64(Self.seconds(establishedAt))
+        var bytes = writer.bytes
+        return SecureBytes(consuming: &bytes)
+    }
+
+    public init(serializedState: SecureBytes, skippedKeys: [SkippedMessageKey]) throws(WireError) {
+        var bytes = serializedState.unsafeExportedBytes()
+        defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        var reader = WireReader(nested: bytes)
+        guard try reader.byte("proton state version") == Self.stateVersion else {
+            throw .invalidValue(field: "proton state", reason: "unsupported version")
+        }
+        guard let role = Role(rawValue: try reader.byte("role")) else { throw .invalidValue(field: "role", reason: "unknown") }
+        let ourIdentity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "our identity"))
+        let peerIdentity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "peer identity"))
+        let name = try reader.shortString("peer name")
+        let policy = RotationPolicy(
+            messagesPerAddress: Int(try reader.uint32("rotation messages")),
+            addressLifetime: TimeInterval(try reader.uint64("rotation lifetime")),
+            retirementGrace: TimeInterval(try reader.uint64("retirement grace")))
+        var ratchetBytes = try reader.medium("ratchet", limit: 4096)
+        let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
+        self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date())
+        peerDisplayName = name.isEmpty ? nil : name
+        let peerCount = Int(try reader.byte("peer route count"))
+        guard peerCount <= Self.maximumPeerRoutes else {
+            throw .oversized(field: "peer routes", limit: Self.maximumPeerRoutes, actual: peerCount)
+        }
+        for _ in 0..<peerCount {
+            let route = try Route.decode(from: &reader)
+            peerRoutes.append(PeerRoute(route: route, addedAt: Self.date(try reader.uint64("route added"))))
+        }
+        let ownCount = Int(try reader.byte("own route count"))
+        guard ownCount <= Self.maximumOwnRoutes + Self.maximumPeerRoutes else {
+            throw .oversized(field: "own routes", limit: Self.maximumOwnRoutes, actual: ownCount)
+        }
+        for _ in 0..<ownCount {
+            let route = try Route.decode(from: &reader)
+            var seed = try reader.fixed(32, "address key")
+            let authKey = try! Ed25519.PrivateKey(seed: &seed)
+            let state: OwnRoute.State
+            switch try reader.byte("route state") {
+            case 1: state = .offered(sequence: try reader.uint64("offer sequence"))
+            case 2: state = .active
+            case 3: state = .retiring(since: Self.date(try reader.uint64("retiring since")))
+            case 4: state = .retired
+            default: throw .invalidValue(field: "route state", reason: "unknown")
+            }
+            let issuedAt = Self.date(try reader.uint64("issued at"))
+            let shared = try reader.byte("shared") == 1
+            ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: state, issuedAt: issuedAt, isShared: shared))
+        }
+        let updateCount = Int(try reader.byte("pending update count"))
+        for _ in 0..<updateCount { pendingUpdates.append(try ProtonUpdate.decode(from: &reader)) }
+        nextUpdateSequence = try reader.uint64("next sequence")
+        peerUpdatesApplied = try reader.uint64("peer sequence")
+        messagesSinceRotation = Int(try reader.uint32("messages since rotation"))
+        lastRotation = Self.date(try reader.uint64("last rotation"))
+        isBlocked = try reader.byte("blocked") == 1
+        messagesSent = try reader.uint64("sent")
+        messagesReceived = try reader.uint64("received")
+        establishedAtStorage = Self.date(try reader.uint64("established"))
+        try reader.finish()
+    }
+
+    private static func seconds(_ date: Date) -> UInt64 { UInt64(max(0, date.timeIntervalSince1970.rounded(.down))) }
+    private static func date(_ seconds: UInt64) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
+}

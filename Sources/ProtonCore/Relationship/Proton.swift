@@ -1,0 +1,302 @@
+import Foundation
+import ProtonCrypto
+
+/// The state one side keeps for one relationship: the ratchet, the peer's identity and routes,
+/// our routes for this peer, and the updates in flight between the two.
+///
+/// Pure: every transition takes the time and randomness it needs, and a call that throws
+/// leaves the value exactly as it was.
+public struct Proton: Sendable {
+    public enum Role: UInt8, Sendable {
+        case initiator = 1
+        case responder = 2
+    }
+
+    public enum Error: Swift.Error, Equatable, Sendable {
+        /// The message came to an address this relationship never issued.
+        case unknownAddress(AddressID)
+        /// The message came to an address this relationship has retired.
+        case retiredAddress(AddressID)
+        /// This relationship is blocked: nothing is sent or accepted.
+        case blocked
+        /// The ratchet refused the message.
+        case ratchet(RatchetError)
+        /// The decrypted payload was malformed.
+        case malformedPayload(WireError)
+        /// The body is larger than one message can carry.
+        case bodyTooLarge(limit: Int)
+        /// The invite or key package has expired.
+        case expired
+        /// The key agreement failed (a low-order key).
+        case keyAgreementFailed
+        /// The initial message names prekeys other than the ones given.
+        case prekeyMismatch
+        /// Too many routes were given at once.
+        case tooManyRoutes(limit: Int)
+    }
+
+    public static let maximumPeerRoutes = 8
+    public static let maximumOwnRoutes = 24
+    static let maximumPendingUpdates = 16
+
+    public let role: Role
+    public let ourIdentity: Ed25519.PublicKey
+    public let peerIdentity: Ed25519.PublicKey
+    public internal(set) var peerDisplayName: String?
+    public var policy: RotationPolicy
+    var ratchet: DoubleRatchet
+    /// Newest first: the order in which to try them.
+    public internal(set) var peerRoutes: [PeerRoute]
+    public internal(set) var ownRoutes: [OwnRoute]
+    /// Our updates that the peer has not acknowledged yet; every message repeats them.
+    public internal(set) var pendingUpdates: [ProtonUpdate]
+    public internal(set) var nextUpdateSequence: UInt64
+    /// The highest sequence number of the peer's updates applied here: our acknowledgement.
+    public internal(set) var peerUpdatesApplied: UInt64
+    public internal(set) var messagesSinceRotation: Int
+    public internal(set) var lastRotation: Date
+    public internal(set) var isBlocked: Bool
+    public internal(set) var messagesSent: UInt64
+    public internal(set) var messagesReceived: UInt64
+    public var establishedAt: Date { establishedAtStorage }
+    var establishedAtStorage: Date
+
+    init(
+        role: Role, ourIdentity: Ed25519.PublicKey, peerIdentity: Ed25519.PublicKey, policy: RotationPolicy,
+        ratchet: DoubleRatchet, now: Date
+    ) {
+        self.role = role
+        self.ourIdentity = ourIdentity
+        self.peerIdentity = peerIdentity
+        self.policy = policy
+        self.ratchet = ratchet
+        self.peerRoutes = []
+        self.ownRoutes = []
+        self.pendingUpdates = []
+        self.nextUpdateSequence = 1
+        self.peerUpdatesApplied = 0
+        self.messagesSinceRotation = 0
+        self.lastRotation = now
+        self.isBlocked = false
+        self.messagesSent = 0
+        self.messagesReceived = 0
+        self.establishedAtStorage = now
+    }
+
+    // MARK: - What the agents read
+
+    /// The peer's routes to try, in order.
+    public var sendingRoutes: [Route] { peerRoutes.map(\.route) }
+
+    /// Our addresses at which a message may still arrive now.
+    public func receivingAddresses(now: Date) -> [OwnRoute] {
+        ownRoutes.filter { $0.acceptsMessages(now: now, grace: policy.retirementGrace) }
+    }
+
+    public var safetyNumber: SafetyNumber { SafetyNumber(ourIdentity, peerIdentity) }
+
+    /// The X3DH associated data, the same on both sides.
+    var associatedData: [UInt8] {
+        role == .initiator
+            ? KeyAgreement.associatedData(initiator: ourIdentity, responder: peerIdentity)
+            : KeyAgreement.associatedData(initiator: peerIdentity, responder: ourIdentity)
+    }
+
+    /// A short id both sides compute alike, for logs and listings.
+    public var relationshipID: String { Array(SHA256.hash(associatedData).prefix(8)).hexString }
+
+    public var canSend: Bool { !isBlocked && ratchet.canSend }
+
+    /// The skipped message keys, which the store keeps in their own table.
+    public var skippedKeys: [SkippedMessageKey] { ratchet.skippedKeys.entries }
+
+    // MARK: - Rotation
+
+    /// Whether it is time to hand the peer a fresh address: after `messagesPerAddress` messages
+    /// or `addressLifetime`, and only when no earlier offer is still waiting for its
+    /// acknowledgement.
+    public func rotationDue(now: Date) -> Bool {
+        guard !isBlocked, pendingUpdates.count < Self.maximumPendingUpdates / 2 else { return false }
+        let offerPending = ownRoutes.contains { if case .offered = $0.state { true } else { false } }
+        guard !offerPending else { return false }
+        return messagesSinceRotation >= policy.messagesPerAddress
+            || now.timeIntervalSince(lastRotation) >= policy.addressLifetime
+    }
+
+    /// Offers the peer a fresh route of ours. The routes it replaces stay active until the peer
+    /// acknowledges this one.
+    public mutating func issue(_ route: Route, authKey: Ed25519.PrivateKey, now: Date) throws(Error) {
+        guard !isBlocked else { throw .blocked }
+        guard !ownRoutes.contains(where: { $0.address == route.address }) else { return }
+        let sequence = enqueue(.addRoute(route))
+        ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: .offered(sequence: sequence), issuedAt: now))
+        pruneOwnRoutes()
+        messagesSinceRotation = 0
+        lastRotation = now
+    }
+
+    /// Moves replaced addresses whose grace period is over to retired, and returns those the
+    /// agents should now retire at their receiving services.
+    public mutating func completeRetirements(now: Date) -> [OwnRoute] {
+        var finished: [OwnRoute] = []
+        for index in ownRoutes.indices {
+            if case .retiring = ownRoutes[index].state,
+                !ownRoutes[index].acceptsMessages(now: now, grace: policy.retirementGrace)
+            {
+                ownRoutes[index].state = .retired
+                if !ownRoutes[index].isShared { finished.append(ownRoutes[index]) }
+            }
+        }
+        return finished
+    }
+
+    /// Blocking: every address this peer could reach us at is retired at once; nothing more is
+    /// sent. Returns the routes to retire at the receiving services.
+    public mutating func block() -> [OwnRoute] {
+        var retired: [OwnRoute] = []
+        for index in ownRoutes.indices where ownRoutes[index].state != .retired {
+            ownRoutes[index].state = .retired
+            if !ownRoutes[index].isShared { retired.append(ownRoutes[index]) }
+        }
+        isBlocked = true
+        pendingUpdates.removeAll()
+        return retired
+    }
+
+    // MARK: - Messages
+
+    public struct OutgoingMessage: Sendable {
+        /// The ratchet message (or, for the first message of an initiator, the initial message).
+        public let ciphertext: [UInt8]
+        /// The peer's routes, in the order to try them.
+        public let routes: [Route]
+    }
+
+    public struct ReceivedMessage: Sendable, Equatable {
+        public let body: [UInt8]
+        /// The peer's updates applied by this message (repeats of earlier ones are not listed).
+        public let appliedUpdates: [ProtonUpdate]
+        /// Our offered routes that the peer has now acknowledged.
+        public let acknowledgedAddresses: [AddressID]
+        /// Our routes replaced by those, now in their grace period.
+        public let retiringAddresses: [AddressID]
+    }
+
+    /// Encrypts `body` with every unacknowledged update and our acknowledgement attached.
+    public mutating func seal(_ body: [UInt8], now: Date, random: some RandomSource) throws(Error) -> OutgoingMessage {
+        guard !isBlocked else { throw .blocked }
+        let payload = ProtonPayload(acknowledged: peerUpdatesApplied, updates: pendingUpdates, body: body)
+        let plaintext = payload.encoded()
+        guard plaintext.count <= DoubleRatchet.maximumPlaintextByteCount else {
+            throw .bodyTooLarge(limit: DoubleRatchet.maximumPlaintextByteCount - ProtonPayload.overhead(updates: pendingUpdates))
+        }
+        var next = self
+        do {
+            let ciphertext = try next.ratchet.encrypt(plaintext, associatedData: associatedData, random: random)
+            next.messagesSent += 1
+            next.messagesSinceRotation += 1
+            self = next
+            return OutgoingMessage(ciphertext: ciphertext, routes: sendingRoutes)
+        } catch let error as RatchetError {
+            throw .ratchet(error)
+        } catch {
+            throw .ratchet(.cannotSendYet)
+        }
+    }
+
+    /// Decrypts a message that arrived at `address`, applies the peer's updates and
+    /// acknowledgement, and returns the body. Throws — changing nothing — for a retired or
+    /// unknown address, a refused ratchet message or a malformed payload.
+    public mutating func open(
+        _ ciphertext: [UInt8], at address: AddressID, now: Date, random: some RandomSource
+    ) throws(Error) -> ReceivedMessage {
+        guard let route = ownRoutes.first(where: { $0.address == address }) else { throw .unknownAddress(address) }
+        guard route.acceptsMessages(now: now, grace: policy.retirementGrace) else {
+            throw isBlocked ? .blocked : .retiredAddress(address)
+        }
+        var next = self
+        let result = try next.openUnchecked(ciphertext, now: now, random: random)
+        self = next
+        return result
+    }
+
+    mutating func openUnchecked(_ ciphertext: [UInt8], now: Date, random: some RandomSource) throws(Error) -> ReceivedMessage {
+        let plaintext: [UInt8]
+        do {
+            plaintext = try ratchet.decrypt(ciphertext, associatedData: associatedData, now: now, random: random)
+        } catch {
+            throw .ratchet(error)
+        }
+        let payload: ProtonPayload
+        do { payload = try ProtonPayload(decoding: plaintext) } catch { throw .malformedPayload(error) }
+        messagesReceived += 1
+        messagesSinceRotation += 1
+        let (acknowledged, retiring) = applyAcknowledgement(payload.acknowledged, now: now)
+        let applied = applyUpdates(payload.updates, now: now)
+        return ReceivedMessage(
+            body: payload.body, appliedUpdates: applied, acknowledgedAddresses: acknowledged, retiringAddresses: retiring)
+    }
+
+    // MARK: - Updates
+
+    @discardableResult
+    mutating func enqueue(_ change: ProtonUpdate.Change) -> UInt64 {
+        let sequence = nextUpdateSequence
+        nextUpdateSequence += 1
+        pendingUpdates.append(ProtonUpdate(sequence: sequence, change: change))
+        return sequence
+    }
+
+    private mutating func applyAcknowledgement(_ acknowledged: UInt64, now: Date) -> ([AddressID], [AddressID]) {
+        // An acknowledgement of something never sent is ignored rather than trusted.
+        let valid = min(acknowledged, nextUpdateSequence - 1)
+        pendingUpdates.removeAll { $0.sequence <= valid }
+        var newlyActive: [AddressID] = []
+        for index in ownRoutes.indices {
+            if case .offered(let sequence) = ownRoutes[index].state, sequence <= valid {
+                ownRoutes[index].state = .active
+                newlyActive.append(ownRoutes[index].address)
+            }
+        }
+        guard !newlyActive.isEmpty else { return ([], []) }
+        var retiring: [AddressID] = []
+        for index in ownRoutes.indices
+        where ownRoutes[index].state == .active && !newlyActive.contains(ownRoutes[index].address) {
+            ownRoutes[index].state = .retiring(since: now)
+            retiring.append(ownRoutes[index].address)
+            if !ownRoutes[index].isShared {
+                enqueue(.retireAddress(ownRoutes[index].address))
+            }
+        }
+        return (newlyActive, retiring)
+    }
+
+    /// Applies the peer's updates in sequence order; repeats of applied ones are skipped, and a
+    /// gap stops application until the missing update arrives (the peer repeats them all).
+    private mutating func applyUpdates(_ updates: [ProtonUpdate], now: Date) -> [ProtonUpdate] {
+        var applied: [ProtonUpdate] = []
+        for update in updates.sorted(by: { $0.sequence < $1.sequence }) {
+            if update.sequence <= peerUpdatesApplied { continue }
+            guard update.sequence == peerUpdatesApplied + 1 else { break }
+            switch update.change {
+            case .addRoute(let route):
+                peerRoutes.removeAll { $0.route.address == route.address }
+                peerRoutes.insert(PeerRoute(route: route, addedAt: now), at: 0)
+                if peerRoutes.count > Self.maximumPeerRoutes { peerRoutes.removeLast(peerRoutes.count - Self.maximumPeerRoutes) }
+            case .retireAddress(let address):
+                peerRoutes.removeAll { $0.route.address == address }
+            case .displayName(let name):
+                peerDisplayName = name
+            }
+            peerUpdatesApplied = update.sequence
+            applied.append(update)
+        }
+        return applied
+    }
+
+    private mutating func pruneOwnRoutes() {
+        while ownRoutes.count > Self.maximumOwnRoutes, let oldestRetired = ownRoutes.firstIndex(where: { $0.state == .retired }) {
+            ownRoutes.remove(at: oldestRetired)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// A change to the relationship's routing that one side tells the other inside the ciphertext.
+/// Each carries the sender's sequence number; the sender repeats it on every message until the
+/// peer's acknowledgement covers it.
+public struct ProtonUpdate: Sendable, Equatable {
+    public enum Change: Sendable, Equatable {
+        /// "Reach me here too; prefer this one." 
+        case addRoute(Route)
+        /// "Stop using this address of mine."
+        case retireAddress(AddressID)
+        /// "This is what I call myself."
+        case displayName(String)
+    }
+
+    public let sequence: UInt64
+    public let change: Change
+
+    public init(sequence: UInt64, change: Change) {
+        self.sequence = sequence
+        self.change = change
+    }
+
+    private enum Tag: UInt8 {
+        case addRoute = 1
+        case retireAddress = 2
+        case displayName = 3
+    }
+
+    func encode(into writer: inout WireWriter) {
+        switch change {
+        case .addRoute(let route):
+            writer.byte(Tag.addRoute.rawValue)
+            writer.uint64(sequence)
+            route.encode(into: &writer)
+        case .retireAddress(let address):
+            writer.byte(Tag.retireAddress.rawValue)
+            writer.uint64(sequence)
+            writer.fixed(address.bytes)
+        case .displayName(let name):
+            writer.byte(Tag.displayName.rawValue)
+            writer.uint64(sequence)
+            writer.short(Array(name.utf8))
+        }
+    }
+
+    static func decode(from reader: inout WireReader) throws(WireError) -> ProtonUpdate {
+        let rawTag = try reader.byte("update type")
+        guard let tag = Tag(rawValue: rawTag) else {
+            throw .invalidValue(field: "update type", reason: "unknown type \(rawTag)")
+        }
+        let sequence = try reader.uint64("update sequence")
+        guard sequence > 0 else { throw .invalidValue(field: "update sequence", reason: "must start at 1") }
+        switch tag {
+        case .addRoute:
+            return ProtonUpdate(sequence: sequence, change: .addRoute(try Route.decode(from: &reader)))
+        case .retireAddress:
+            return ProtonUpdate(
+                sequence: sequence, change: .retireAddress(try AddressID(bytes: reader.fixed(AddressID.byteCount, "address"))))
+        case .displayName:
+            let name = try reader.shortString("display name", limit: Persona.maximumNameByteCount)
+            try Persona.validate(displayName: name)
+            return ProtonUpdate(sequence: sequence, change: .displayName(name))
+        }
+    }
+}

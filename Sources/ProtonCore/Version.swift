@@ -1,1 +1,0 @@
-public enum ProtonCoreVersion { public static let current = 1 }
