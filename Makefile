@@ -21,7 +21,7 @@ test: bootstrap
 
 bench:
 	@scripts/bootstrap bench
-	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown --no-progress
 
 clean:
 	rm -rf .build Benchmarks/.build

@@ -1,4 +1,5 @@
 import Benchmark
+import CSodium
 import ProtonCore
 import ProtonCrypto
 
@@ -128,6 +129,30 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same seal+open straight through libsodium into reused buffers: what the AEAD costs
+    // without ProtonCrypto's array allocations and checks. (CSodium is the main package's
+    // system-library module, visible here through ProtonCrypto.)
+    let rawKey = SystemRandom().bytes(Int(crypto_aead_xchacha20poly1305_ietf_keybytes()))
+    let rawSealed = Box([UInt8](repeating: 0, count: messageByteCount + XChaCha20Poly1305.tagByteCount))
+    let rawOpened = Box([UInt8](repeating: 0, count: messageByteCount))
+    Benchmark(
+        "XChaCha20-Poly1305 seal+open 1 KiB (libsodium direct)",
+        configuration: configuration(.kilo, maxIterations: 10_000)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            var sealedLength: UInt64 = 0
+            var openedLength: UInt64 = 0
+            let sealStatus = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                &rawSealed.value, &sealedLength, plaintext, UInt64(plaintext.count),
+                associatedData, UInt64(associatedData.count), nil, aeadNonce, rawKey)
+            let openStatus = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                &rawOpened.value, &openedLength, nil, rawSealed.value, sealedLength,
+                associatedData, UInt64(associatedData.count), aeadNonce, rawKey)
+            precondition(sealStatus == 0 && openStatus == 0 && openedLength == UInt64(messageByteCount))
+            blackHole(rawOpened.value)
+        }
+    }
+
     let ikm = SecureBytes(SystemRandom().bytes(32))
     let salt = SystemRandom().bytes(32)
     let info = Array("Proton benchmark HKDF".utf8)
@@ -138,6 +163,20 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let okm = try! HKDF.deriveKey(inputKeyMaterial: ikm, salt: salt, info: info, outputByteCount: 96)
             blackHole(okm)
+        }
+    }
+
+    // Not a target, a diagnostic: one HMAC-SHA-256 of one byte under a 32-byte key, the step
+    // KDF_CK takes twice per message. HKDF above is four of them (extract + three expand blocks)
+    // plus the glue; Proton's per-message key derivation (56 bytes) is three.
+    let chainKey = SecureBytes(SystemRandom().bytes(32))
+    let constant: [UInt8] = [0x01]
+    Benchmark(
+        "HMAC-SHA-256 1 B under 32 B key (ProtonCrypto)",
+        configuration: configuration(.kilo, maxIterations: 10_000)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(HMACSHA256.authenticationCode(for: constant, using: chainKey))
         }
     }
 }
