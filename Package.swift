@@ -45,7 +45,10 @@ let package = Package(
         ),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),
         .testTarget(name: "ProtonCoreTests", dependencies: ["ProtonCore", "ProtonCrypto"]),
-        .testTarget(name: "ProtonStoreTests", dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto"]),
+        .testTarget(
+            name: "ProtonStoreTests",
+            dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ProtonCLITests", dependencies: ["ProtonStore"]),
     ],
     swiftLanguageModes: [.v6]

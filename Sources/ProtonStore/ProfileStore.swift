@@ -1,0 +1,362 @@
+import Foundation
+import GRDB
+import ProtonCore
+import ProtonCrypto
+
+/// A client profile on disk: `DIRECTORY/proton.sqlite`, an SQLite database in WAL mode holding
+/// the personas, the protons with their skipped message keys, the message log and the outbox.
+///
+/// Every method is one transaction. Steps that must be atomic together — a ratchet step and the
+/// message it produced or consumed — are single methods (`recordOutgoing`, `recordIncoming`)
+/// or go through `transaction(_:)`.
+public final class ProfileStore: Sendable {
+    public static let databaseFileName = "proton.sqlite"
+
+    public let directory: URL
+    private let pool: DatabasePool
+    private let sealer: SecretSealer
+
+    private init(directory: URL, pool: DatabasePool, sealer: SecretSealer) {
+        self.directory = directory
+        self.pool = pool
+        self.sealer = sealer
+    }
+
+    public static func databaseURL(in directory: URL) -> URL {
+        directory.appendingPathComponent(databaseFileName, isDirectory: false)
+    }
+
+    /// Whether a database file exists in `directory` (it may still be an unfinished one).
+    public static func exists(at directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: databaseURL(in: directory).path)
+    }
+
+    // MARK: - Opening
+
+    /// Creates a profile in `directory` (made 0700 if missing), optionally with a first persona,
+    /// and refuses if one is there already. With a passphrase, secrets are sealed under a key
+    /// derived from it with Argon2id at `cost`.
+    public static func create(
+        at directory: URL, persona: Persona? = nil, passphrase: SecureBytes? = nil,
+        cost: Argon2id.Cost = .interactive, now: Date = Date()
+    ) throws -> ProfileStore {
+        try FilePermissions.prepareDirectory(directory)
+        let databaseURL = databaseURL(in: directory)
+        try FilePermissions.createPrivateFile(databaseURL)
+
+        var profile = ProfileRecord(created: now, formatVersion: StoreMigrations.formatVersion)
+        var sealer = SecretSealer.plain
+        if let passphrase {
+            let salt = SystemRandom().bytes(Argon2id.saltByteCount)
+            sealer = try SecretSealer.derive(passphrase: passphrase, salt: salt, cost: cost)
+            profile.kdfSalt = Data(salt)
+            profile.kdfOperations = Int64(cost.operations)
+            profile.kdfMemoryBytes = Int64(cost.memoryBytes)
+            profile.keyCheck = sealer.makeKeyCheck()
+        }
+
+        let pool = try openPool(in: directory)
+        do {
+            try mapDatabaseErrors {
+                try StoreMigrations.migrator.migrate(pool)
+                try pool.write { db in
+                    // An earlier `create` that stopped before this point left no profile row.
+                    guard try !ProfileRecord.exists(db, key: ProfileRecord.singletonID) else {
+                        throw StoreError.profileExists(directory: directory.path)
+                    }
+                    try profile.insert(db)
+                    if let persona {
+                        try StoreTransaction(db: db, sealer: sealer).insertPersona(persona, now: now)
+                    }
+                }
+            }
+        } catch {
+            try? pool.close()
+            throw error
+        }
+        let store = ProfileStore(directory: directory, pool: pool, sealer: sealer)
+        try store.restrictFileModes()
+        return store
+    }
+
+    /// Opens the profile in `directory`, bringing its schema up to date. A profile protected by
+    /// a passphrase needs it.
+    public static func open(at directory: URL, passphrase: SecureBytes? = nil) throws -> ProfileStore {
+        guard exists(at: directory) else { throw StoreError.noProfile(directory: directory.path) }
+        try FilePermissions.prepareDirectory(directory)
+        let pool = try openPool(in: directory)
+        do {
+            let profile: ProfileRecord? = try mapDatabaseErrors {
+                let migrator = StoreMigrations.migrator
+                if try pool.read({ try migrator.hasBeenSuperseded($0) }) { throw StoreError.newerFormat }
+                try migrator.migrate(pool)
+                return try pool.read { try ProfileRecord.fetchOne($0, key: ProfileRecord.singletonID) }
+            }
+            guard let profile else { throw StoreError.noProfile(directory: directory.path) }
+            guard profile.formatVersion <= StoreMigrations.formatVersion else { throw StoreError.newerFormat }
+            let store = ProfileStore(directory: directory, pool: pool, sealer: try sealer(for: profile, passphrase: passphrase))
+            try store.restrictFileModes()
+            return store
+        } catch {
+            try? pool.close()
+            throw error
+        }
+    }
+
+    private static func sealer(for profile: ProfileRecord, passphrase: SecureBytes?) throws(StoreError) -> SecretSealer {
+        guard let salt = profile.kdfSalt else { return .plain }
+        guard let operations = profile.kdfOperations, let memory = profile.kdfMemoryBytes, let keyCheck = profile.keyCheck,
+            operations > 0, memory > 0
+        else { throw .corrupt(what: "passphrase parameters") }
+        guard let passphrase else { throw .passphraseRequired }
+        let sealer = try SecretSealer.derive(
+            passphrase: passphrase, salt: Array(salt),
+            cost: Argon2id.Cost(operations: UInt64(operations), memoryBytes: Int(memory)))
+        try sealer.verify(keyCheck: keyCheck)
+        return sealer
+    }
+
+    private static func openPool(in directory: URL) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.label = "ProtonStore"
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // Deleted rows held old ratchet keys: overwrite them rather than leave them in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return try mapDatabaseErrors {
+            try DatabasePool(path: databaseURL(in: directory).path, configuration: configuration)
+        }
+    }
+
+    private func restrictFileModes() throws {
+        let database = Self.databaseURL(in: directory)
+        try FilePermissions.restrict([
+            database,
+            URL(fileURLWithPath: database.path + "-wal"),
+            URL(fileURLWithPath: database.path + "-shm"),
+        ])
+    }
+
+    /// Closes the database. The store cannot be used afterwards.
+    public func close() throws {
+        try Self.mapDatabaseErrors { try pool.close() }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one write transaction: everything it writes commits together, and if it
+    /// throws nothing it wrote remains. The error is rethrown as it was.
+    public func transaction<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try Self.mapDatabaseErrors {
+            try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) }
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try Self.mapDatabaseErrors { try pool.read(body) }
+    }
+
+    /// GRDB's errors become `StoreError`s; anything else (a caller's error thrown inside a
+    /// transaction) passes through unchanged.
+    private static func mapDatabaseErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED: throw StoreError.busy
+            case .SQLITE_NOTADB, .SQLITE_CORRUPT: throw StoreError.corrupt(what: "database")
+            case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+                throw StoreError.cannotCreate(path: "the profile database", reason: error.message ?? "permission denied")
+            default: throw StoreError.database(message: error.message ?? "\(error.resultCode)")
+            }
+        }
+    }
+
+    // MARK: - Profile
+
+    public func profileInfo() throws -> ProfileInfo {
+        guard let record = try read({ try ProfileRecord.fetchOne($0, key: ProfileRecord.singletonID) }) else {
+            throw StoreError.noProfile(directory: directory.path)
+        }
+        var cost: Argon2id.Cost?
+        if record.kdfSalt != nil, let operations = record.kdfOperations, let memory = record.kdfMemoryBytes {
+            cost = Argon2id.Cost(operations: UInt64(operations), memoryBytes: Int(memory))
+        }
+        return ProfileInfo(created: record.created, formatVersion: record.formatVersion, passphraseCost: cost)
+    }
+
+    // MARK: - Personas
+
+    @discardableResult
+    public func addPersona(_ persona: Persona, now: Date = Date()) throws -> PersonaID {
+        try transaction { try $0.insertPersona(persona, now: now) }
+    }
+
+    /// All personas, oldest first, without their secret keys.
+    public func personas() throws -> [StoredPersona] {
+        try read { db in
+            try PersonaRecord.order(PersonaRecord.Columns.created, Column.rowID).fetchAll(db).map { record in
+                guard let key = try? Ed25519.PublicKey(rawRepresentation: Array(record.identityKey)) else {
+                    throw StoreError.corrupt(what: "identity key of persona \(record.id)")
+                }
+                return StoredPersona(
+                    id: PersonaID(rawValue: record.id), displayName: record.displayName, identityKey: key,
+                    created: record.created)
+            }
+        }
+    }
+
+    /// A persona with its secret identity key.
+    public func persona(_ id: PersonaID) throws -> Persona {
+        try read { db in
+            guard let record = try PersonaRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.unknownPersona(id) }
+            return try StoreTransaction.persona(from: record, sealer: sealer)
+        }
+    }
+
+    // MARK: - Protons
+
+    public func addProton(_ proton: Proton, personaID: PersonaID, now: Date = Date()) throws -> ProtonID {
+        try transaction { try $0.insertProton(proton, personaID: personaID, now: now) }
+    }
+
+    /// The initiator's start: the new proton, its first message in the log, and the initial
+    /// message in the outbox, in one transaction.
+    public func startRelationship(
+        personaID: PersonaID, proton: Proton, body: [UInt8], initialMessage: InitialMessage, now: Date = Date()
+    ) throws -> ProtonID {
+        try transaction { tx in
+            let id = try tx.insertProton(proton, personaID: personaID, now: now)
+            let routes = proton.sendingRoutes
+            let messageID = try tx.appendMessage(
+                protonID: id, direction: .outgoing, body: body, address: routes.first?.address.hex, timestamp: now)
+            try tx.enqueue(protonID: id, messageID: messageID, ciphertext: initialMessage.encoded(), routes: routes, now: now)
+            return id
+        }
+    }
+
+    /// The responder's start: the new proton and the first message it opened, in one transaction.
+    public func acceptRelationship(
+        personaID: PersonaID, proton: Proton, body: [UInt8], address: AddressID, now: Date = Date()
+    ) throws -> ProtonID {
+        try transaction { tx in
+            let id = try tx.insertProton(proton, personaID: personaID, now: now)
+            try tx.appendMessage(protonID: id, direction: .incoming, body: body, address: address.hex, timestamp: now)
+            return id
+        }
+    }
+
+    /// All protons, oldest first, read without opening their sealed state.
+    public func protons() throws -> [ProtonSummary] {
+        try read { db in
+            try ProtonRecord.order(ProtonRecord.Columns.created, Column.rowID).fetchAll(db).map { record in
+                guard let peer = try? Ed25519.PublicKey(rawRepresentation: Array(record.peerIdentity)) else {
+                    throw StoreError.corrupt(what: "peer identity of proton \(record.id)")
+                }
+                return ProtonSummary(
+                    id: ProtonID(rawValue: record.id), personaID: PersonaID(rawValue: record.personaID),
+                    relationshipID: record.relationshipID, peerIdentity: peer, peerDisplayName: record.peerDisplayName,
+                    created: record.created, updated: record.updated)
+            }
+        }
+    }
+
+    /// A proton with its skipped message keys, ready to continue the conversation.
+    public func proton(_ id: ProtonID) throws -> Proton {
+        try read { db in
+            guard let record = try ProtonRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.unknownProton(id) }
+            return try StoreTransaction.proton(from: record, db: db, sealer: sealer)
+        }
+    }
+
+    /// Replaces a proton's state (after a rotation, a retirement or a block).
+    public func saveProton(_ id: ProtonID, _ proton: Proton, now: Date = Date()) throws {
+        try transaction { try $0.updateProton(id, to: proton, now: now) }
+    }
+
+    /// Deletes a proton with its skipped keys, messages and outbox.
+    public func removeProton(_ id: ProtonID) throws {
+        try transaction { try $0.deleteProton(id) }
+    }
+
+    // MARK: - Messages
+
+    /// See `StoreTransaction.recordOutgoing`.
+    @discardableResult
+    public func recordOutgoing(
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], ciphertext: [UInt8], routes: [Route], now: Date = Date()
+    ) throws -> (messageID: Int64, outboxID: Int64) {
+        try transaction {
+            try $0.recordOutgoing(protonID: protonID, updated: proton, body: body, ciphertext: ciphertext, routes: routes, now: now)
+        }
+    }
+
+    /// See `StoreTransaction.recordIncoming`.
+    @discardableResult
+    public func recordIncoming(
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, now: Date = Date()
+    ) throws -> Int64 {
+        try transaction { try $0.recordIncoming(protonID: protonID, updated: proton, body: body, address: address, now: now) }
+    }
+
+    /// The message log of one proton, oldest first.
+    public func messages(protonID: ProtonID) throws -> [StoredMessage] {
+        try read { db in
+            try MessageRecord.filter(MessageRecord.Columns.protonID == protonID.rawValue)
+                .order(MessageRecord.Columns.id)
+                .fetchAll(db)
+                .map { record in
+                    guard let direction = StoredMessage.Direction(rawValue: record.direction) else {
+                        throw StoreError.corrupt(what: "message \(record.id ?? 0)")
+                    }
+                    return StoredMessage(
+                        id: record.id ?? 0, protonID: protonID, direction: direction,
+                        body: try sealer.open(record.body, .messageBody, row: record.protonID),
+                        address: record.address, timestamp: record.timestamp)
+                }
+        }
+    }
+
+    /// The number of messages in each proton's log.
+    public func messageCounts() throws -> [ProtonID: Int] {
+        try read { db in
+            let rows = try MessageRecord
+                .select(MessageRecord.Columns.protonID, count(MessageRecord.Columns.id))
+                .group(MessageRecord.Columns.protonID)
+                .asRequest(of: Row.self)
+                .fetchAll(db)
+            return Dictionary(uniqueKeysWithValues: rows.map { (ProtonID(rawValue: $0[0]), $0[1] as Int) })
+        }
+    }
+
+    // MARK: - Outbox
+
+    /// What waits to be delivered, oldest first; for one proton, or for all.
+    public func outbox(protonID: ProtonID? = nil) throws -> [OutboxItem] {
+        try read { db in
+            var request = OutboxRecord.order(OutboxRecord.Columns.id)
+            if let protonID { request = request.filter(OutboxRecord.Columns.protonID == protonID.rawValue) }
+            return try request.fetchAll(db).map { record in
+                OutboxItem(
+                    id: record.id ?? 0, protonID: ProtonID(rawValue: record.protonID), messageID: record.messageID,
+                    ciphertext: Array(record.ciphertext),
+                    routes: try RouteList.decode(sealer.open(record.routes, .outboxRoutes, row: record.protonID)),
+                    created: record.created, attempts: record.attempts, lastAttempt: record.lastAttempt)
+            }
+        }
+    }
+
+    /// Counts a failed delivery attempt.
+    public func recordDeliveryAttempt(outboxID: Int64, now: Date = Date()) throws {
+        try transaction { tx in
+            _ = try OutboxRecord.filter(key: outboxID).updateAll(
+                tx.db, OutboxRecord.Columns.attempts += 1, OutboxRecord.Columns.lastAttempt.set(to: now))
+        }
+    }
+
+    /// Removes a delivered ciphertext.
+    public func removeFromOutbox(_ outboxID: Int64) throws {
+        try transaction { tx in _ = try OutboxRecord.deleteOne(tx.db, key: outboxID) }
+    }
+}

@@ -1,0 +1,89 @@
+import GRDB
+
+/// The schema, as named migrations applied in order. A released migration is never edited: a
+/// change to the schema is a new migration appended here.
+enum StoreMigrations {
+    /// Bumped only when a migration changes what the columns mean, not for every new table.
+    static let formatVersion = 1
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1 profile") { db in
+            try db.create(table: ProfileRecord.databaseTableName) { t in
+                t.primaryKey("id", .integer).check { $0 == ProfileRecord.singletonID }
+                t.column("created", .datetime).notNull()
+                t.column("format_version", .integer).notNull()
+                t.column("kdf_salt", .blob)
+                t.column("kdf_operations", .integer)
+                t.column("kdf_memory_bytes", .integer)
+                t.column("key_check", .blob)
+            }
+        }
+
+        migrator.registerMigration("v1 personas") { db in
+            try db.create(table: PersonaRecord.databaseTableName) { t in
+                t.primaryKey("id", .text)
+                t.column("display_name", .text).notNull()
+                t.column("identity_key", .blob).notNull().unique()
+                t.column("identity_seed", .blob).notNull()
+                t.column("created", .datetime).notNull()
+            }
+        }
+
+        migrator.registerMigration("v1 protons") { db in
+            try db.create(table: ProtonRecord.databaseTableName) { t in
+                t.primaryKey("id", .text)
+                t.column("persona_id", .text).notNull().indexed()
+                    .references(PersonaRecord.databaseTableName, onDelete: .restrict)
+                t.column("peer_identity", .blob).notNull()
+                t.column("peer_display_name", .text)
+                t.column("relationship_id", .text).notNull().unique()
+                t.column("state", .blob).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("updated", .datetime).notNull()
+            }
+        }
+
+        migrator.registerMigration("v1 skipped keys") { db in
+            try db.create(table: SkippedKeyRecord.databaseTableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("proton_id", .text).notNull().indexed()
+                    .references(ProtonRecord.databaseTableName, onDelete: .cascade)
+                t.column("header_key", .blob).notNull()
+                t.column("message_number", .integer).notNull()
+                t.column("message_key", .blob).notNull()
+                t.column("stored_at", .datetime).notNull()
+            }
+        }
+
+        migrator.registerMigration("v1 messages") { db in
+            try db.create(table: MessageRecord.databaseTableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("proton_id", .text).notNull().indexed()
+                    .references(ProtonRecord.databaseTableName, onDelete: .cascade)
+                t.column("direction", .text).notNull().check { ["in", "out"].contains($0) }
+                t.column("body", .blob).notNull()
+                t.column("address", .text)
+                t.column("timestamp", .datetime).notNull()
+            }
+        }
+
+        migrator.registerMigration("v1 outbox") { db in
+            try db.create(table: OutboxRecord.databaseTableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("proton_id", .text).notNull().indexed()
+                    .references(ProtonRecord.databaseTableName, onDelete: .cascade)
+                t.column("message_id", .integer)
+                    .references(MessageRecord.databaseTableName, onDelete: .setNull)
+                t.column("ciphertext", .blob).notNull()
+                t.column("routes", .blob).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("last_attempt", .datetime)
+            }
+        }
+
+        return migrator
+    }
+}

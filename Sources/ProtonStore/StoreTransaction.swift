@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import ProtonCore
+import ProtonCrypto
+
+/// The store's operations inside one write transaction (`ProfileStore.transaction`): what the
+/// body writes commits together, or — if the body throws — not at all.
+///
+/// Load a proton, step it, and record the step and its message in one transaction, so that
+/// another process cannot step the same proton in between and a crash cannot separate a
+/// ratchet step from the message it produced or consumed.
+public struct StoreTransaction {
+    let db: Database
+    let sealer: SecretSealer
+
+    // MARK: - Personas
+
+    public func persona(_ id: PersonaID) throws -> Persona {
+        guard let record = try PersonaRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.unknownPersona(id) }
+        return try Self.persona(from: record, sealer: sealer)
+    }
+
+    @discardableResult
+    public func insertPersona(_ persona: Persona, now: Date) throws -> PersonaID {
+        let id = PersonaID.random()
+        try PersonaRecord(
+            id: id.rawValue, displayName: persona.displayName,
+            identityKey: Data(persona.publicIdentity.rawRepresentation),
+            identitySeed: sealer.seal(persona.identityKey.seedBytes, .identitySeed, row: id.rawValue),
+            created: now
+        ).insert(db)
+        return id
+    }
+
+    static func persona(from record: PersonaRecord, sealer: SecretSealer) throws -> Persona {
+        var seed = try sealer.open(record.identitySeed, .identitySeed, row: record.id)
+        defer { seed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        do {
+            let key = try Ed25519.PrivateKey(seed: &seed)
+            guard key.publicKey.rawRepresentation == Array(record.identityKey) else {
+                throw StoreError.corrupt(what: "identity key of persona \(record.id)")
+            }
+            return try Persona(displayName: record.displayName, identityKey: key)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.corrupt(what: "identity key of persona \(record.id)")
+        }
+    }
+
+    // MARK: - Protons
+
+    /// Stores a new proton for `personaID`, which must be the persona whose identity it holds.
+    public func insertProton(_ proton: Proton, personaID: PersonaID, now: Date) throws -> ProtonID {
+        guard let persona = try PersonaRecord.fetchOne(db, key: personaID.rawValue) else {
+            throw StoreError.unknownPersona(personaID)
+        }
+        guard Array(persona.identityKey) == proton.ourIdentity.rawRepresentation else {
+            throw StoreError.personaMismatch(personaID)
+        }
+        let relationshipID = proton.relationshipID
+        guard try ProtonRecord.filter(ProtonRecord.Columns.relationshipID == relationshipID).isEmpty(db) else {
+            throw StoreError.duplicateRelationship(relationshipID: relationshipID)
+        }
+        let id = ProtonID.random()
+        try ProtonRecord(
+            id: id.rawValue, personaID: personaID.rawValue, peerIdentity: Data(proton.peerIdentity.rawRepresentation),
+            peerDisplayName: proton.peerDisplayName, relationshipID: relationshipID,
+            state: sealer.seal(proton.serializedState(), .protonState, row: id.rawValue), created: now, updated: now
+        ).insert(db)
+        try replaceSkippedKeys(of: id, with: proton.skippedKeys)
+        return id
+    }
+
+    /// Loads a proton with its skipped message keys.
+    public func proton(_ id: ProtonID) throws -> Proton {
+        guard let record = try ProtonRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.unknownProton(id) }
+        return try Self.proton(from: record, db: db, sealer: sealer)
+    }
+
+    static func proton(from record: ProtonRecord, db: Database, sealer: SecretSealer) throws -> Proton {
+        let state = try sealer.openSecret(record.state, .protonState, row: record.id)
+        let skipped = try SkippedKeyRecord
+            .filter(SkippedKeyRecord.Columns.protonID == record.id)
+            .order(SkippedKeyRecord.Columns.id)
+            .fetchAll(db)
+            .map { row throws(StoreError) in
+                SkippedMessageKey(
+                    headerKey: try sealer.openSecret(row.headerKey, .skippedHeaderKey, row: record.id),
+                    messageNumber: UInt32(clamping: row.messageNumber),
+                    messageKey: try sealer.openSecret(row.messageKey, .skippedMessageKey, row: record.id),
+                    storedAt: row.storedAt)
+            }
+        do {
+            return try Proton(serializedState: state, skippedKeys: skipped)
+        } catch {
+            throw StoreError.corrupt(what: "state of proton \(record.id)")
+        }
+    }
+
+    /// Replaces a stored proton's state and skipped keys with `proton`'s.
+    public func updateProton(_ id: ProtonID, to proton: Proton, now: Date) throws {
+        guard var record = try ProtonRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.unknownProton(id) }
+        guard Array(record.peerIdentity) == proton.peerIdentity.rawRepresentation,
+            record.relationshipID == proton.relationshipID
+        else { throw StoreError.protonMismatch(id) }
+        record.state = sealer.seal(proton.serializedState(), .protonState, row: id.rawValue)
+        record.peerDisplayName = proton.peerDisplayName
+        record.updated = now
+        try record.update(db)
+        try replaceSkippedKeys(of: id, with: proton.skippedKeys)
+    }
+
+    public func deleteProton(_ id: ProtonID) throws {
+        guard try ProtonRecord.deleteOne(db, key: id.rawValue) else { throw StoreError.unknownProton(id) }
+    }
+
+    private func replaceSkippedKeys(of id: ProtonID, with keys: [SkippedMessageKey]) throws {
+        try SkippedKeyRecord.filter(SkippedKeyRecord.Columns.protonID == id.rawValue).deleteAll(db)
+        for key in keys {
+            var record = SkippedKeyRecord(
+                id: nil, protonID: id.rawValue,
+                headerKey: sealer.seal(key.headerKey, .skippedHeaderKey, row: id.rawValue),
+                messageNumber: Int64(key.messageNumber),
+                messageKey: sealer.seal(key.messageKey, .skippedMessageKey, row: id.rawValue),
+                storedAt: key.storedAt)
+            try record.insert(db)
+        }
+    }
+
+    // MARK: - Messages and outbox
+
+    /// Appends a message to the log and returns its id.
+    @discardableResult
+    public func appendMessage(
+        protonID: ProtonID, direction: StoredMessage.Direction, body: [UInt8], address: String?, timestamp: Date
+    ) throws -> Int64 {
+        var record = MessageRecord(
+            id: nil, protonID: protonID.rawValue, direction: direction.rawValue,
+            body: sealer.seal(body, .messageBody, row: protonID.rawValue), address: address, timestamp: timestamp)
+        try record.insert(db)
+        return record.id!
+    }
+
+    /// Queues a ciphertext for the send agent and returns the outbox id.
+    @discardableResult
+    public func enqueue(protonID: ProtonID, messageID: Int64?, ciphertext: [UInt8], routes: [Route], now: Date) throws -> Int64 {
+        var record = OutboxRecord(
+            id: nil, protonID: protonID.rawValue, messageID: messageID, ciphertext: Data(ciphertext),
+            routes: sealer.seal(RouteList.encode(routes), .outboxRoutes, row: protonID.rawValue),
+            created: now, attempts: 0, lastAttempt: nil)
+        try record.insert(db)
+        return record.id!
+    }
+
+    /// One sending step: the proton as `seal` left it, the message in the log, and its
+    /// ciphertext in the outbox.
+    @discardableResult
+    public func recordOutgoing(
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], ciphertext: [UInt8], routes: [Route], now: Date
+    ) throws -> (messageID: Int64, outboxID: Int64) {
+        try updateProton(protonID, to: proton, now: now)
+        let messageID = try appendMessage(
+            protonID: protonID, direction: .outgoing, body: body, address: routes.first?.address.hex, timestamp: now)
+        let outboxID = try enqueue(protonID: protonID, messageID: messageID, ciphertext: ciphertext, routes: routes, now: now)
+        return (messageID, outboxID)
+    }
+
+    /// One receiving step: the proton as `open` left it (skipped keys included) and the message.
+    @discardableResult
+    public func recordIncoming(
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, now: Date
+    ) throws -> Int64 {
+        try updateProton(protonID, to: proton, now: now)
+        return try appendMessage(protonID: protonID, direction: .incoming, body: body, address: address.hex, timestamp: now)
+    }
+}
+
+@available(*, unavailable, message: "a transaction belongs to the thread that runs it")
+extension StoreTransaction: Sendable {}
