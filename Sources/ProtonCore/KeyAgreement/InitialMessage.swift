@@ -66,9 +66,12 @@ public struct InitialMessage: Sendable, Equatable {
         var reader = try WireReader(bytes, format: .initialMessage, maximumSize: Self.maximumByteCount)
         let flags = try reader.byte("flags")
         guard flags <= 1 else { throw .invalidValue(field: "flags", reason: "unknown flag bits") }
-        signedPrekey = try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "signed prekey"))
-        oneTimePrekey = flags == 1 ? try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "one-time prekey")) : nil
-        ephemeralKey = try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "ephemeral key"))
+        let signedPrekeyBytes = try reader.fixed(32, "signed prekey")
+        let oneTimePrekeyBytes = flags == 1 ? try reader.fixed(32, "one-time prekey") : nil
+        let ephemeralKeyBytes = try reader.fixed(32, "ephemeral key")
+        signedPrekey = try! X25519.PublicKey(rawRepresentation: signedPrekeyBytes)
+        oneTimePrekey = oneTimePrekeyBytes.map { try! X25519.PublicKey(rawRepresentation: $0) }
+        ephemeralKey = try! X25519.PublicKey(rawRepresentation: ephemeralKeyBytes)
         sealedIdentity = try reader.fixed(Self.sealedIdentityByteCount, "sealed identity")
         ratchetMessage = try reader.long("ratchet message", limit: DoubleRatchet.maximumMessageByteCount)
         try reader.finish()

@@ -33,8 +33,10 @@ public struct Invite: Sendable, Equatable {
     /// Parses and verifies the signature; a tampered invite fails here.
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = try WireReader(bytes, format: .invite, maximumSize: Self.maximumByteCount)
-        let identity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "identity key"))
-        let prekey = try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "prekey"))
+        let identityBytes = try reader.fixed(32, "identity key")
+        let prekeyBytes = try reader.fixed(32, "prekey")
+        let identity = try! Ed25519.PublicKey(rawRepresentation: identityBytes)
+        let prekey = try! X25519.PublicKey(rawRepresentation: prekeyBytes)
         let expires = Date(timeIntervalSince1970: TimeInterval(try reader.uint32("expiry")))
         let route = try Route.decode(from: &reader)
         let signature = try reader.fixed(Ed25519.signatureByteCount, "signature")

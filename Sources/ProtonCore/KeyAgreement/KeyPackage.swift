@@ -62,8 +62,10 @@ public struct KeyPackage: Sendable, Equatable {
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = try WireReader(bytes, format: .keyPackage, maximumSize: Self.maximumByteCount)
-        let identity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "identity key"))
-        let signedPrekey = try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "signed prekey"))
+        let identityBytes = try reader.fixed(32, "identity key")
+        let signedPrekeyBytes = try reader.fixed(32, "signed prekey")
+        let identity = try! Ed25519.PublicKey(rawRepresentation: identityBytes)
+        let signedPrekey = try! X25519.PublicKey(rawRepresentation: signedPrekeyBytes)
         let expires = Date(timeIntervalSince1970: TimeInterval(try reader.uint32("expiry")))
         let route: Route?
         switch try reader.byte("route presence") {
@@ -77,7 +79,10 @@ public struct KeyPackage: Sendable, Equatable {
             throw .oversized(field: "one-time prekeys", limit: Self.maximumOneTimePrekeys, actual: count)
         }
         var prekeys: [X25519.PublicKey] = []
-        for _ in 0..<count { prekeys.append(try! X25519.PublicKey(rawRepresentation: try reader.fixed(32, "one-time prekey"))) }
+        for _ in 0..<count {
+            let keyBytes = try reader.fixed(32, "one-time prekey")
+            prekeys.append(try! X25519.PublicKey(rawRepresentation: keyBytes))
+        }
         try reader.finish()
         guard identity.isValidSignature(signature, for: Self.signedBytes(identity, signedPrekey, expires, route)) else {
             throw .invalidValue(field: "signature", reason: "does not verify: the key package was altered or forged")

@@ -42,8 +42,10 @@ extension DoubleRatchet {
         receivingChain = try Self.readOptional(&reader, "CKr").map { ChainKey(secret: SecureBytes($0)) }
         sendingHeaderKey = try Self.readOptional(&reader, "HKs").map { try! HeaderKey(SecureBytes($0)) }
         receivingHeaderKey = try Self.readOptional(&reader, "HKr").map { try! HeaderKey(SecureBytes($0)) }
-        nextSendingHeaderKey = try! HeaderKey(SecureBytes(try reader.fixed(32, "NHKs")))
-        nextReceivingHeaderKey = try! HeaderKey(SecureBytes(try reader.fixed(32, "NHKr")))
+        let nextSendingHeaderKeyBytes = try reader.fixed(32, "NHKs")
+        let nextReceivingHeaderKeyBytes = try reader.fixed(32, "NHKr")
+        nextSendingHeaderKey = try! HeaderKey(SecureBytes(nextSendingHeaderKeyBytes))
+        nextReceivingHeaderKey = try! HeaderKey(SecureBytes(nextReceivingHeaderKeyBytes))
         sendingMessageNumber = try reader.uint32("Ns")
         receivingMessageNumber = try reader.uint32("Nr")
         previousSendingChainLength = try reader.uint32("PN")

@@ -63,8 +63,10 @@ extension Proton {
             throw .invalidValue(field: "proton state", reason: "unsupported version")
         }
         guard let role = Role(rawValue: try reader.byte("role")) else { throw .invalidValue(field: "role", reason: "unknown") }
-        let ourIdentity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "our identity"))
-        let peerIdentity = try! Ed25519.PublicKey(rawRepresentation: try reader.fixed(32, "peer identity"))
+        let ourIdentityBytes = try reader.fixed(32, "our identity")
+        let peerIdentityBytes = try reader.fixed(32, "peer identity")
+        let ourIdentity = try! Ed25519.PublicKey(rawRepresentation: ourIdentityBytes)
+        let peerIdentity = try! Ed25519.PublicKey(rawRepresentation: peerIdentityBytes)
         let name = try reader.shortString("peer name")
         let policy = RotationPolicy(
             messagesPerAddress: Int(try reader.uint32("rotation messages")),
