@@ -264,9 +264,9 @@ public struct Proton: Sendable {
         where ownRoutes[index].state == .active && !newlyActive.contains(ownRoutes[index].address) {
             ownRoutes[index].state = .retiring(since: now)
             retiring.append(ownRoutes[index].address)
-            if !ownRoutes[index].isShared {
-                enqueue(.retireAddress(ownRoutes[index].address))
-            }
+            // Shared (first-contact) routes too: this proton stops accepting them, so the peer
+            // must stop sending to them; only the deletion at the service is skipped for them.
+            enqueue(.retireAddress(ownRoutes[index].address))
         }
         return (newlyActive, retiring)
     }
