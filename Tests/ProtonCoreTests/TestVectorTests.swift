@@ -1,0 +1,200 @@
+import Foundation
+import ProtonCrypto
+import Testing
+
+@testable import ProtonCore
+
+/// The byte-exact vectors printed in docs/wire-format.md. Each test rebuilds the object from the
+/// same DeterministicRandom seeds (WireVectors) and compares the encoding with the constant,
+/// then decodes the constant and checks what comes out.
+struct TestVectorTests {
+    static let invite = """
+        01014b12bf90f24b09cb7abce08d0a33a04ebfdb2a247c278aabc4392366c411f9de1a060af3f2f76f4ac3abdaf570ed
+        066632e0613dc3c3aad63d580f41776722426b4b23801968747470733a2f2f72732e6578616d706c652e6f72672f7631
+        1fe9b8245ff303e85a2cd51f2d7ef1e814561f3ad81f0813e845003345a93a2b62e3efb1549c5c24a0a3df2f698df2c7
+        58e6aa8e421493e332f9f7ecbfb3277144d394df081ecbcad8afe0a4ca7df72e3d0a0baf38f3315d2e7f6ba0d1098ba2
+        49b5433a1354503b3067f988c683f50d
+        """
+    static let inviteQRText =
+        "W503M9Z9OHSUWA1ANFKHS1D1/BKKBOXE5DVF*NHD OHL4IZOLQV2D3DH19WU53E6XOSURJCEI 0JJ68DCUXO*QL:X7Z-1C4F+E4HPD/L4O93MWEW9E0G7-:5BPEB$CBECP9ERZC04E02DH.EO14PCN%5CAM0:HBJ.Q X58QUVP2T.3MER.01GGT610D 8-F7PMCQDUFVA8TB%DKU9SLFD6VUXABCPL-F8EVI:J6IFVPAOH:4OV8- I811FYPVHR/HS.QP8BVBW7LL1:87$A6N*5CRD8JQGTHEE9KM8/J2J6AG56POVE4P3:U"
+    static let keyPackage = """
+        0201132320c1d85c7c46190244f130cbd19f6e2351562ffd4dac58b45fd390f90e21528064fefd0a6d5705adca2920bc
+        b34bd36c737444a3ece741bd22e12c365f6c6b715f00011968747470733a2f2f72732e6578616d706c652e6f72672f76
+        3125315e7f8a27304b985db56bb0c12a1e8e0e808c2c84828eaf68632d8a9ad750d82265e593acfb522c69ac125112e1
+        85b8d1a7a89cbf1f999119a8ac695cbfa18d2aef62ed62e141eb843268c1b3cf1260a7f13f23487edb73615db3f542a7
+        09ed3f124f18059855a9f2113afdd7a10c025ed710a0539078979a8accaac302a353a7485f500795740dd5ee9dc9d420
+        d518cfcbb3fe0528f63701887642f0e16c3fc9caa1837af8ba6931e0b7609bf9117a
+        """
+    static let envelope = """
+        050100421e8e21ae2b8f30531cdd4ee41c975ce132245d1522f547e94d222ff3e4d7382721381ca1cf3a377f14d665e0
+        a23a22dbc93a47b74cd6efdab928afb618be4b31287200000010000102030405060708090a0b0c0d0e0f
+        """
+    static let payload = """
+        04010000000000000001010100000000000000021968747470733a2f2f72732e6578616d706c652e6f72672f76313612
+        90c1cf8112f8a5f773c67b50c9454da2729fc3d2d31d66a86973e5c8b87d50ab48e984621b10a08bc65e1f0c51360000
+        000568656c6c6f
+        """
+    static let ratchetMessage = """
+        0301ad0e1201027a230dce9748face32ec9b84b4addab2c32e946ab2989d43560c05c5d169cc31db23f642f74d31ac72
+        9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef00000110d51a35c867fb02f8968a
+        06e24f1ef93d57694cfcb5176d247ebb578da65ded95350ede6150d9349b2be080e9c3ead44eead358c01f6b03a7b9a6
+        8a7b6ce6f26ff82528c761bc77e372cdb15addea6b422a1c379e47f16f362d190972a595d1e1c64fe937b0e73ea3e0ee
+        0b21fb0584cbe8b92bc9555fbb5b6f5f2c3017d754330f0d77891bc71f3ecc01ecb00b2bccc16a5f25e2726fc1e8ec3a
+        cfbb50cba69fc60a0a3a04972bd2efe3b39afa19e9782e56697d22ad10f1eae4045bf69474c0217ea5b727fa0bda6295
+        0b470e3afd9db4fb68c2ec3dc3696b41935f17492d6b4c405009c808d43a77b8701dbde52fb18919adcf7c9fdff9101a
+        8334aea9f2b18d926267007b4c59ae3b553845cd3de2
+        """
+
+    /// Intermediate values of the ratchet vector (Signal Double Ratchet, section 4 names).
+    static let ratchetSteps: [String: String] = [
+        "RK0": "738c0823b6cf80bb0013d5cede4350f23e2a9e0b1722912c241155bfa4265f95",
+        "shared_hka": "95d64beae6dec526e4dda966ca048b25b4aeafd5dc67f307c0e77a8d069c3ecb",
+        "shared_nhkb": "8498e73183b3a85cac79d971f2e8c814560eea546083b5fd24367e2f93e3241f",
+        "DHr": "b84df97d9bfcfd2cd15221897fdc993b58e7d7dc0e1011ea890d4152968b7d01",
+        "DHs": "5a76284bedb4360320506553b50fdeb0e11597dca39926f5e0b6cf215f79530c",
+        "RK1": "868600191505b20e2cf716b3f0952cbf367ffb07822cbbb851c48e774f776818",
+        "CKs": "f60333ac7958f670da3612b07cce2b3b62812a233acaae82ed9286429f0e78da",
+        "NHKs": "f46c599a07bf95d983194ee77475fe33380575f95f7d734dd1a6c99a9d107527",
+        "MK0": "21198c74e460f530013c86a94cac10d03b3f81dcd5cc4c8b081d49e0d963b8df",
+        "CKs1": "39e1b4cfcbeaaf4eeada54f1298ebeaad0bb4364fa69d1d96624669753a17325",
+        "body key": "7a175f3266d8845e96843a226350adcc2032386aa3dd4c379809949586fcf24f",
+        "body nonce": "857839af21b81b0af5b5e447b4efb4d49dc4076eb2f998a8",
+        "header": "5a76284bedb4360320506553b50fdeb0e11597dca39926f5e0b6cf215f79530c0000000000000000",
+    ]
+
+    // MARK: - Invite (0x01)
+
+    @Test func inviteVectorIsReproducible() throws {
+        let vector = try WireVectors.invite()
+        #expect(Hex.string(vector.invite.encoded()) == Hex.normalized(Self.invite))
+        #expect(vector.invite.qrText == Self.inviteQRText)
+    }
+
+    @Test func inviteVectorDecodes() throws {
+        let vector = try WireVectors.invite()
+        let bytes = Hex.bytes(Self.invite)
+        #expect(bytes.count == 208)
+        let decoded = try Invite(decoding: bytes)
+        #expect(decoded == vector.invite)
+        #expect(decoded.identityKey == vector.identity.publicKey)
+        #expect(decoded.prekey == vector.prekey.publicKey)
+        #expect(decoded.expires == Date(timeIntervalSince1970: 1_800_086_400))
+        #expect(decoded.route.serviceURI == "https://rs.example.org/v1")
+        #expect(decoded.route.serviceKey == vector.service.publicKey)
+        #expect(decoded.identityKey.isValidSignature(decoded.signature, for: Array(bytes.dropLast(64))))
+        #expect(try Invite(qrText: Self.inviteQRText) == decoded)
+    }
+
+    // MARK: - Key package (0x02)
+
+    @Test func keyPackageVectorIsReproducible() throws {
+        let vector = try WireVectors.keyPackage()
+        #expect(Hex.string(vector.keyPackage.encoded()) == Hex.normalized(Self.keyPackage))
+    }
+
+    @Test func keyPackageVectorDecodes() throws {
+        let vector = try WireVectors.keyPackage()
+        let bytes = Hex.bytes(Self.keyPackage)
+        #expect(bytes.count == 274)
+        let decoded = try KeyPackage(decoding: bytes)
+        #expect(decoded == vector.keyPackage)
+        #expect(decoded.identityKey == vector.identity.publicKey)
+        #expect(decoded.signedPrekey == vector.signedPrekey.publicKey)
+        #expect(decoded.oneTimePrekeys == vector.oneTimePrekeys.map(\.publicKey))
+        #expect(decoded.expires == Date(timeIntervalSince1970: 1_802_592_000))
+        #expect(decoded.route?.serviceKey == vector.service.publicKey)
+        // The signature covers everything before it: the one-time prekeys are outside it.
+        let signedLength = bytes.count - 1 - 2 * 32 - 64
+        #expect(decoded.identityKey.isValidSignature(decoded.signature, for: Array(bytes.prefix(signedLength))))
+    }
+
+    // MARK: - Envelope (0x05) with a sealed address (0x06)
+
+    @Test func envelopeVectorIsReproducible() throws {
+        let vector = try WireVectors.envelope()
+        #expect(Hex.string(vector.envelope.encoded()) == Hex.normalized(Self.envelope))
+    }
+
+    @Test func envelopeVectorDecodesAndOpensWithTheServiceKey() throws {
+        let vector = try WireVectors.envelope()
+        let bytes = Hex.bytes(Self.envelope)
+        #expect(bytes.count == 90)
+        let decoded = try Envelope(decoding: bytes)
+        #expect(decoded == vector.envelope)
+        #expect(decoded.ciphertext == WireVectors.envelopeCiphertext)
+        #expect(try decoded.openAddress(with: vector.service) == vector.route.address)
+        #expect(try SealedBox.open(decoded.sealedAddress, with: vector.service) == [0x06, 0x01] + vector.route.address.bytes)
+    }
+
+    // MARK: - Proton payload (0x04)
+
+    @Test func payloadVectorIsReproducible() throws {
+        #expect(Hex.string(try WireVectors.payload().encoded()) == Hex.normalized(Self.payload))
+    }
+
+    @Test func payloadVectorDecodes() throws {
+        let bytes = Hex.bytes(Self.payload)
+        #expect(bytes.count == 103)
+        let decoded = try ProtonPayload(decoding: bytes)
+        #expect(decoded == (try WireVectors.payload()))
+        #expect(decoded.acknowledged == 1)
+        #expect(decoded.body == Array("hello".utf8))
+        guard case .addRoute(let route) = try #require(decoded.updates.first).change else {
+            Issue.record("expected an addRoute update")
+            return
+        }
+        #expect(decoded.updates.map(\.sequence) == [2])
+        #expect(route.serviceURI == "https://rs.example.org/v1")
+    }
+
+    // MARK: - Ratchet message (0x03)
+
+    @Test func ratchetVectorIsReproducible() throws {
+        let vector = try WireVectors.ratchetMessage()
+        #expect(Hex.string(vector.message) == Hex.normalized(Self.ratchetMessage))
+        #expect(vector.message.count == DoubleRatchet.ciphertextByteCount(bucket: 256))
+    }
+
+    @Test func ratchetVectorIntermediateValues() throws {
+        let vector = try WireVectors.ratchetMessage()
+        let start = vector.initiatorAtStart
+        let chain = try #require(start.sendingChain)
+        let step = chain.advance()
+        let aead = try HKDF.deriveKey(
+            inputKeyMaterial: step.message.secret, salt: [], info: Array("Proton message key".utf8), outputByteCount: 56
+        ).unsafeExportedBytes()
+        let computed: [String: [UInt8]] = [
+            "RK0": vector.seed.rootKey.secret.unsafeExportedBytes(),
+            "shared_hka": vector.seed.initiatorHeaderKey.secret.unsafeExportedBytes(),
+            "shared_nhkb": vector.seed.responderNextHeaderKey.secret.unsafeExportedBytes(),
+            "DHr": vector.responderKey.publicKey.rawRepresentation,
+            "DHs": start.sendingRatchetKey.publicKey.rawRepresentation,
+            "RK1": start.rootKey.secret.unsafeExportedBytes(),
+            "CKs": chain.secret.unsafeExportedBytes(),
+            "NHKs": start.nextSendingHeaderKey.secret.unsafeExportedBytes(),
+            "MK0": step.message.secret.unsafeExportedBytes(),
+            "CKs1": step.chain.secret.unsafeExportedBytes(),
+            "body key": Array(aead[0..<32]),
+            "body nonce": Array(aead[32..<56]),
+            "header": RatchetHeader(ratchetKey: start.sendingRatchetKey.publicKey, previousChainLength: 0, messageNumber: 0)
+                .encoded(),
+        ]
+        #expect(Set(computed.keys) == Set(Self.ratchetSteps.keys))
+        for (name, bytes) in computed {
+            #expect(Hex.string(bytes) == Self.ratchetSteps[name], "\(name)")
+        }
+        // The sealed header opens with shared_hka to exactly that header.
+        let bytes = Hex.bytes(Self.ratchetMessage)
+        let header = vector.seed.initiatorHeaderKey.open(Array(bytes[2..<82]))
+        #expect(header.map { Hex.string($0.encoded()) } == Self.ratchetSteps["header"])
+    }
+
+    @Test func ratchetVectorDecryptsAtTheResponder() throws {
+        let vector = try WireVectors.ratchetMessage()
+        var responder = DoubleRatchet(responding: vector.seed, ourRatchetKey: vector.responderKey)
+        let plaintext = try responder.decrypt(
+            Hex.bytes(Self.ratchetMessage), associatedData: vector.associatedData, now: testNow, random: SystemRandom())
+        #expect(plaintext == Array("hello".utf8))
+        #expect(responder.canSend)
+    }
+}

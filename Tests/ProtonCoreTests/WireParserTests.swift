@@ -1,0 +1,269 @@
+import Foundation
+import ProtonCrypto
+import Testing
+
+@testable import ProtonCore
+
+/// One top-level wire format and its parser, for the table-driven refusal tests.
+struct ParserCase: Sendable, CustomTestStringConvertible {
+    /// A length or count field and a value over its limit.
+    struct LengthField: Sendable {
+        let offset: Int
+        let width: Int
+        let value: UInt64
+        let expected: WireError
+    }
+
+    let name: String
+    let format: WireFormat
+    let valid: [UInt8]
+    let maximumSize: Int
+    let lengthFields: [LengthField]
+    /// nil when the parser accepts the bytes, else the WireError it refused them with.
+    let parse: @Sendable ([UInt8]) -> WireError?
+
+    var testDescription: String { name }
+
+    static func wire(_ body: () throws(WireError) -> Void) -> WireError? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static let all: [ParserCase] = {
+        // The fixtures are deterministic; building them cannot fail.
+        let invite = try! WireVectors.invite().invite
+        let keyPackage = try! WireVectors.keyPackage()
+        let payload = try! WireVectors.payload()
+        let ratchet = try! WireVectors.ratchetMessage()
+        let associatedData = ratchet.associatedData
+
+        // An initial message with a one-time prekey (flags = 1).
+        let random = DeterministicRandom(seed: "parser cases")
+        let persona = try! Persona(displayName: "Alice", random: random)
+        let initial = try! Proton.initiate(
+            persona: persona, keyPackage: keyPackage.keyPackage, ourRoutes: [], now: testNow, random: random
+        ).initialMessage.encoded()
+        let envelope = try! Envelope(sealing: initial, to: keyPackage.keyPackage.route!, random: random).encoded()
+        let payloadBytes = payload.encoded()
+        let keyPackageBytes = keyPackage.keyPackage.encoded()
+        let ratchetBytes = ratchet.message
+
+        return [
+            ParserCase(
+                name: "invite", format: .invite, valid: invite.encoded(), maximumSize: Invite.maximumByteCount,
+                lengthFields: [
+                    .init(offset: 70, width: 1, value: 201, expected: .oversized(field: "service URI", limit: 200, actual: 201))
+                ],
+                parse: { bytes in wire { () throws(WireError) in _ = try Invite(decoding: bytes) } }),
+            ParserCase(
+                name: "key package", format: .keyPackage, valid: keyPackageBytes, maximumSize: KeyPackage.maximumByteCount,
+                lengthFields: [
+                    .init(offset: 71, width: 1, value: 255, expected: .oversized(field: "service URI", limit: 200, actual: 255)),
+                    .init(
+                        offset: keyPackageBytes.count - 1 - 64, width: 1, value: 101,
+                        expected: .oversized(field: "one-time prekeys", limit: 100, actual: 101)),
+                ],
+                parse: { bytes in wire { () throws(WireError) in _ = try KeyPackage(decoding: bytes) } }),
+            ParserCase(
+                name: "initial message", format: .initialMessage, valid: initial,
+                maximumSize: InitialMessage.maximumByteCount,
+                lengthFields: [
+                    .init(
+                        offset: 2 + 1 + 32 * 3 + 48, width: 4, value: 0xffff_ffff,
+                        expected: .oversized(
+                            field: "ratchet message", limit: DoubleRatchet.maximumMessageByteCount, actual: 0xffff_ffff)),
+                    .init(
+                        offset: 2 + 1 + 32 * 3 + 48, width: 4, value: UInt64(DoubleRatchet.maximumMessageByteCount + 1),
+                        expected: .oversized(
+                            field: "ratchet message", limit: DoubleRatchet.maximumMessageByteCount,
+                            actual: DoubleRatchet.maximumMessageByteCount + 1)),
+                ],
+                parse: { bytes in wire { () throws(WireError) in _ = try InitialMessage(decoding: bytes) } }),
+            ParserCase(
+                name: "envelope", format: .envelope, valid: envelope, maximumSize: Envelope.maximumByteCount,
+                lengthFields: [
+                    .init(offset: 2, width: 2, value: 0xffff, expected: .oversized(field: "sealed address", limit: 66, actual: 0xffff)),
+                    .init(offset: 2, width: 2, value: 67, expected: .oversized(field: "sealed address", limit: 66, actual: 67)),
+                    .init(
+                        offset: 4 + 66, width: 4, value: 0xffff_ffff,
+                        expected: .oversized(field: "ciphertext", limit: InitialMessage.maximumByteCount, actual: 0xffff_ffff)),
+                ],
+                parse: { bytes in wire { () throws(WireError) in _ = try Envelope(decoding: bytes) } }),
+            ParserCase(
+                name: "ratchet message", format: .ratchetMessage, valid: ratchetBytes,
+                maximumSize: DoubleRatchet.maximumMessageByteCount,
+                lengthFields: [
+                    .init(
+                        offset: 82, width: 4, value: 0xffff_ffff,
+                        expected: .oversized(field: "body", limit: 65536 + 16, actual: 0xffff_ffff)),
+                    .init(offset: 82, width: 4, value: 65553, expected: .oversized(field: "body", limit: 65552, actual: 65553)),
+                ],
+                parse: { bytes in
+                    // A fresh responder each time, so the valid message really opens.
+                    var copy = DoubleRatchet(responding: ratchet.seed, ourRatchetKey: ratchet.responderKey)
+                    do throws(RatchetError) {
+                        _ = try copy.decrypt(bytes, associatedData: associatedData, now: testNow, random: SystemRandom())
+                        return nil
+                    } catch {
+                        guard case .malformed(let wireError) = error else {
+                            return .invalidValue(field: "not a parse error", reason: "\(error)")
+                        }
+                        return wireError
+                    }
+                }),
+            ParserCase(
+                name: "proton payload", format: .protonPayload, valid: payloadBytes,
+                maximumSize: DoubleRatchet.maximumPlaintextByteCount,
+                lengthFields: [
+                    .init(offset: 10, width: 1, value: 33, expected: .oversized(field: "updates", limit: 32, actual: 33)),
+                    .init(offset: 20, width: 1, value: 201, expected: .oversized(field: "service URI", limit: 200, actual: 201)),
+                    .init(
+                        offset: payloadBytes.count - 5 - 4, width: 4, value: 0xffff_ffff,
+                        expected: .oversized(field: "body", limit: 65535, actual: 0xffff_ffff)),
+                ],
+                parse: { bytes in wire { () throws(WireError) in _ = try ProtonPayload(decoding: bytes) } }),
+        ]
+    }()
+}
+
+struct WireParserTests {
+    @Test(arguments: ParserCase.all)
+    func acceptsTheValidEncoding(_ format: ParserCase) {
+        #expect(format.parse(format.valid) == nil)
+        #expect(format.valid[0] == format.format.rawValue)
+        #expect(format.valid[1] == WireFormat.currentVersion)
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesEveryTruncation(_ format: ParserCase) {
+        #expect(format.parse([]) == .truncated(field: "format tag"))
+        #expect(format.parse(Array(format.valid.prefix(1))) == .truncated(field: "version"))
+        for length in 0..<format.valid.count {
+            let error = format.parse(Array(format.valid.prefix(length)))
+            guard case .truncated = error else {
+                Issue.record("\(format.name) cut to \(length) of \(format.valid.count) bytes: \(String(describing: error))")
+                continue
+            }
+        }
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesOneTrailingByte(_ format: ParserCase) {
+        #expect(format.parse(format.valid + [0]) == .trailingBytes(count: 1))
+        #expect(format.parse(format.valid + [0xff, 0xff, 0xff]) == .trailingBytes(count: 3))
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesAnUnknownVersion(_ format: ParserCase) {
+        for version: UInt8 in [0, 2, 0xff] {
+            var bytes = format.valid
+            bytes[1] = version
+            #expect(format.parse(bytes) == .unknownVersion(format: format.format, version: version))
+        }
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesAWrongFormatTag(_ format: ParserCase) {
+        for tag: UInt8 in [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x7f, 0xff] where tag != format.format.rawValue {
+            var bytes = format.valid
+            bytes[0] = tag
+            #expect(format.parse(bytes) == .unexpectedFormat(expected: format.format, actual: tag))
+        }
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesAnOversizedLengthField(_ format: ParserCase) {
+        #expect(!format.lengthFields.isEmpty)
+        for field in format.lengthFields {
+            let bytes = format.valid.replacing(bigEndian: field.value, at: field.offset, count: field.width)
+            #expect(format.parse(bytes) == field.expected, "offset \(field.offset)")
+        }
+    }
+
+    @Test(arguments: ParserCase.all)
+    func refusesInputOverItsSizeLimit(_ format: ParserCase) {
+        let over = format.valid + [UInt8](repeating: 0, count: format.maximumSize + 1 - format.valid.count)
+        #expect(format.parse(over) == .oversized(field: "\(format.format)", limit: format.maximumSize, actual: format.maximumSize + 1))
+    }
+
+    // MARK: - Limits that follow from the layouts
+
+    @Test func sizeLimitsMatchTheLayouts() {
+        #expect(Invite.maximumByteCount == 383)
+        #expect(KeyPackage.maximumByteCount == 3585)
+        #expect(DoubleRatchet.maximumMessageByteCount == 65638)
+        #expect(InitialMessage.maximumByteCount == 65638 + 151)
+        #expect(Envelope.sealedAddressByteCount == 66)
+        #expect(Envelope.maximumByteCount == 65789 + 74)
+        #expect(DoubleRatchet.maximumPlaintextByteCount == 65535)
+        #expect(ProtonPayload.maximumUpdates == 32)
+    }
+
+    // MARK: - Nested structures
+
+    @Test func refusesAPayloadWithAnUnknownUpdateType() throws {
+        var bytes = try WireVectors.payload().encoded()
+        bytes[11] = 9
+        #expect(throws: WireError.invalidValue(field: "update type", reason: "unknown type 9")) {
+            try ProtonPayload(decoding: bytes)
+        }
+    }
+
+    @Test func refusesAnUpdateWithSequenceZero() throws {
+        let bytes = try WireVectors.payload().encoded().replacing(bigEndian: 0, at: 12, count: 8)
+        #expect(throws: WireError.invalidValue(field: "update sequence", reason: "must start at 1")) {
+            try ProtonPayload(decoding: bytes)
+        }
+    }
+
+    @Test func roundTripsEveryUpdateKind() throws {
+        let route = try WireVectors.payload().updates[0]
+        let payload = ProtonPayload(
+            acknowledged: 7,
+            updates: [
+                route,
+                ProtonUpdate(sequence: 3, change: .retireAddress(try AddressID(bytes: Array(0..<16)))),
+                ProtonUpdate(sequence: 4, change: .displayName("Zoë")),
+            ],
+            body: Array(repeating: 0xab, count: 300))
+        #expect(try ProtonPayload(decoding: payload.encoded()) == payload)
+    }
+
+    @Test func refusesADisplayNameWithControlCharacters() throws {
+        let payload = ProtonPayload(
+            acknowledged: 0, updates: [ProtonUpdate(sequence: 1, change: .displayName("bell\u{07}"))], body: [])
+        #expect(throws: WireError.invalidValue(field: "display name", reason: "contains control characters")) {
+            try ProtonPayload(decoding: payload.encoded())
+        }
+    }
+
+    @Test func refusesARouteWithAnUnprintableServiceURI() throws {
+        var bytes = try WireVectors.invite().invite.encoded()
+        bytes[75] = 0x20  // a space inside "https://..."
+        #expect(throws: WireError.invalidValue(field: "service URI", reason: "must be printable ASCII without spaces")) {
+            try Invite(decoding: bytes)
+        }
+    }
+
+    @Test func refusesUnknownInitialMessageFlags() throws {
+        var bytes = ParserCase.all.first { $0.format == .initialMessage }!.valid
+        bytes[2] = 2
+        #expect(throws: WireError.invalidValue(field: "flags", reason: "unknown flag bits")) {
+            try InitialMessage(decoding: bytes)
+        }
+    }
+
+    @Test func refusesARatchetBodyOutsideThePaddingBuckets() throws {
+        let vector = try WireVectors.ratchetMessage()
+        // A well-formed message whose body is 17 bytes: no bucket has that size.
+        let short = Array(vector.message[0..<82]) + [0, 0, 0, 17] + Array(repeating: 0, count: 17)
+        var responder = DoubleRatchet(responding: vector.seed, ourRatchetKey: vector.responderKey)
+        #expect(throws: RatchetError.malformed(.invalidValue(field: "body", reason: "length is not a padding bucket"))) {
+            try responder.decrypt(short, associatedData: vector.associatedData, now: testNow, random: SystemRandom())
+        }
+    }
+}
