@@ -49,7 +49,7 @@ let package = Package(
             name: "ProtonStoreTests",
             dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ProtonCLITests", dependencies: ["ProtonStore"]),
+        .testTarget(name: "ProtonCLITests", dependencies: ["proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

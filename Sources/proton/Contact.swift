@@ -1,0 +1,141 @@
+import Foundation
+import ProtonCore
+import ProtonStore
+
+/// A relationship as the commands show it: the stored proton, opened, with the persona it
+/// belongs to.
+struct Contact {
+    let summary: ProtonSummary
+    let proton: Proton
+    let persona: StoredPersona?
+    let loggedMessages: Int
+
+    var name: String { proton.peerDisplayName ?? "(no name yet)" }
+
+    static func loadAll(from store: ProfileStore) throws -> [Contact] {
+        try load(store.protons(), from: store)
+    }
+
+    static func load(_ summaries: [ProtonSummary], from store: ProfileStore) throws -> [Contact] {
+        let personas = Dictionary(uniqueKeysWithValues: try store.personas().map { ($0.id, $0) })
+        let counts = try store.messageCounts()
+        return try summaries.map { summary in
+            Contact(
+                summary: summary, proton: try store.proton(summary.id), persona: personas[summary.personaID],
+                loggedMessages: counts[summary.id] ?? 0)
+        }
+    }
+
+    /// Finds the one contact `query` names: a display name (any case), else a prefix of a
+    /// relationship id.
+    static func resolve(_ query: String, in summaries: [ProtonSummary]) throws -> ProtonSummary {
+        let wanted = query.lowercased()
+        let byName = summaries.filter { $0.peerDisplayName?.lowercased() == wanted }
+        let matches = byName.isEmpty && !wanted.isEmpty ? summaries.filter { $0.relationshipID.hasPrefix(wanted) } : byName
+        switch matches.count {
+        case 1:
+            return matches[0]
+        case 0:
+            throw CommandFailure(
+                status: .noUser,
+                message: "No contact is named \"\(query)\" or has a relationship id starting with it; 'proton contacts' lists them.")
+        default:
+            let ids = matches.map(\.relationshipID).joined(separator: ", ")
+            throw CommandFailure(
+                status: .usage,
+                message: "\"\(query)\" matches \(matches.count) contacts (\(ids)); give more of the relationship id.")
+        }
+    }
+}
+
+/// Routes as JSON: keys base64url, addresses hex.
+struct RouteEntry: Encodable {
+    let serviceURI: String
+    let serviceKey: String
+    let address: String
+    var state: String?
+    var since: Date?
+    var issued: Date?
+    var added: Date?
+    var firstContact: Bool?
+
+    init(_ route: Route) {
+        serviceURI = route.serviceURI
+        serviceKey = route.serviceKey.rawRepresentation.base64URL
+        address = route.address.hex
+    }
+
+    init(own: OwnRoute) {
+        self.init(own.route)
+        state = own.state.name
+        if case .retiring(let date) = own.state { since = date }
+        issued = own.issuedAt
+        firstContact = own.isShared
+    }
+
+    init(peer: PeerRoute) {
+        self.init(peer.route)
+        added = peer.addedAt
+    }
+}
+
+/// Where the relationship is in its address rotation.
+struct RotationEntry: Encodable {
+    struct Policy: Encodable {
+        let messagesPerAddress: Int
+        let addressLifetimeSeconds: Int
+        let retirementGraceSeconds: Int
+    }
+
+    struct Update: Encodable {
+        let sequence: UInt64
+        let kind: String
+        let value: String
+    }
+
+    let messagesSinceRotation: Int
+    let lastRotation: Date
+    let offerPending: Bool
+    let due: Bool
+    let pendingUpdates: [Update]
+    let policy: Policy
+
+    init(_ proton: Proton, now: Date) {
+        messagesSinceRotation = proton.messagesSinceRotation
+        lastRotation = proton.lastRotation
+        offerPending = proton.ownRoutes.contains { $0.state.name == "offered" }
+        due = proton.rotationDue(now: now)
+        pendingUpdates = proton.pendingUpdates.map { update in
+            switch update.change {
+            case .addRoute(let route): Update(sequence: update.sequence, kind: "addRoute", value: route.address.hex)
+            case .retireAddress(let address): Update(sequence: update.sequence, kind: "retireAddress", value: address.hex)
+            case .displayName(let name): Update(sequence: update.sequence, kind: "displayName", value: name)
+            }
+        }
+        policy = Policy(
+            messagesPerAddress: proton.policy.messagesPerAddress,
+            addressLifetimeSeconds: Int(proton.policy.addressLifetime),
+            retirementGraceSeconds: Int(proton.policy.retirementGrace))
+    }
+}
+
+extension OwnRoute.State {
+    var name: String {
+        switch self {
+        case .offered: "offered"
+        case .active: "active"
+        case .retiring: "retiring"
+        case .retired: "retired"
+        }
+    }
+}
+
+extension RotationEntry.Update {
+    var text: String {
+        switch kind {
+        case "addRoute": "#\(sequence) new address \(value)"
+        case "retireAddress": "#\(sequence) retire address \(value)"
+        default: "#\(sequence) display name \"\(value)\""
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import ProtonCore
+import ProtonStore
+
+/// Everything public about one relationship, as `show --json` and `export-state` print it.
+/// Holds no secret: the ratchet state and address keys are added by `export-state
+/// --include-secrets` alone.
+struct ContactDetail: Encodable {
+    struct PersonaRef: Encodable {
+        let id: String
+        let displayName: String?
+    }
+
+    let id: String
+    let name: String?
+    let relationshipID: String
+    let persona: PersonaRef
+    let role: String
+    /// The peer's Ed25519 identity key, base64url.
+    let peerIdentity: String
+    let peerFingerprint: String
+    /// Sixty digits in twelve groups of five.
+    let safetyNumber: String
+    let verified: Bool
+    let established: Date
+    let updated: Date
+    let messagesSent: UInt64
+    let messagesReceived: UInt64
+    let messagesLogged: Int
+    let blocked: Bool
+    let ourRoutes: [RouteEntry]
+    let theirRoutes: [RouteEntry]
+    let rotation: RotationEntry
+
+    init(_ contact: Contact, now: Date) {
+        let proton = contact.proton
+        id = contact.summary.id.rawValue
+        name = proton.peerDisplayName
+        relationshipID = proton.relationshipID
+        persona = PersonaRef(id: contact.summary.personaID.rawValue, displayName: contact.persona?.displayName)
+        role = proton.role == .initiator ? "initiator" : "responder"
+        peerIdentity = proton.peerIdentity.rawRepresentation.base64URL
+        peerFingerprint = proton.peerIdentity.description
+        safetyNumber = proton.safetyNumber.description
+        verified = false
+        established = proton.establishedAt
+        updated = contact.summary.updated
+        messagesSent = proton.messagesSent
+        messagesReceived = proton.messagesReceived
+        messagesLogged = contact.loggedMessages
+        blocked = proton.isBlocked
+        ourRoutes = proton.ownRoutes.map(RouteEntry.init(own:))
+        theirRoutes = proton.peerRoutes.map(RouteEntry.init(peer:))
+        rotation = RotationEntry(proton, now: now)
+    }
+}

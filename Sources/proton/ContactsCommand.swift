@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import ProtonCore
+import ProtonStore
+
+struct ContactsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "List your relationships.",
+        discussion: """
+            One line per relationship: the name the peer gave, the relationship id (the same on \
+            both sides), the start of the safety number, how many addresses each side can \
+            currently be reached at, where the address rotation stands, and whether the \
+            contact is blocked. Compare the full safety number with 'proton show CONTACT'.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let store = try profile.openStore()
+        defer { try? store.close() }
+        let now = Date()
+        let entries = try Contact.loadAll(from: store).map { ContactListEntry($0, now: now) }
+        if json {
+            try Output.json(entries)
+            return
+        }
+        guard !entries.isEmpty else {
+            print("No contacts yet.")
+            return
+        }
+        Output.table(
+            ["CONTACT", "PERSONA", "RELATIONSHIP", "SAFETY NUMBER", "ROUTES OURS/THEIRS", "ROTATION", "STATUS"],
+            entries.map { entry in
+                [
+                    entry.name ?? "(no name yet)", entry.persona ?? "?", entry.relationshipID, entry.safetyNumberPrefix + " …",
+                    "\(entry.routes.ours)/\(entry.routes.theirs)", entry.rotationSummary,
+                    entry.blocked ? "blocked" : entry.verified ? "verified" : "unverified",
+                ]
+            })
+    }
+}
+
+/// One line of `contacts --json`.
+struct ContactListEntry: Encodable {
+    struct Routes: Encodable {
+        /// Our addresses at which this peer can reach us now.
+        let ours: Int
+        /// The peer's routes we know.
+        let theirs: Int
+    }
+
+    struct Rotation: Encodable {
+        let messagesSinceRotation: Int
+        let messagesPerAddress: Int
+        let pendingUpdates: Int
+        let offerPending: Bool
+        let due: Bool
+    }
+
+    let name: String?
+    let persona: String?
+    let relationshipID: String
+    let safetyNumberPrefix: String
+    /// Whether an attesting directory vouched for the name (not recorded yet: always false).
+    let verified: Bool
+    let routes: Routes
+    let rotation: Rotation
+    let blocked: Bool
+
+    init(_ contact: Contact, now: Date) {
+        let proton = contact.proton
+        let rotation = RotationEntry(proton, now: now)
+        name = proton.peerDisplayName
+        persona = contact.persona?.displayName
+        relationshipID = proton.relationshipID
+        safetyNumberPrefix = proton.safetyNumber.prefix
+        verified = false
+        routes = Routes(ours: proton.receivingAddresses(now: now).count, theirs: proton.peerRoutes.count)
+        self.rotation = Rotation(
+            messagesSinceRotation: rotation.messagesSinceRotation, messagesPerAddress: rotation.policy.messagesPerAddress,
+            pendingUpdates: rotation.pendingUpdates.count, offerPending: rotation.offerPending, due: rotation.due)
+        blocked = proton.isBlocked
+    }
+
+    var rotationSummary: String {
+        var text = "\(rotation.messagesSinceRotation)/\(rotation.messagesPerAddress) messages"
+        if rotation.offerPending { text += ", new address offered" } else if rotation.due { text += ", due" }
+        if rotation.pendingUpdates > 0 { text += ", \(rotation.pendingUpdates) pending" }
+        return text
+    }
+}

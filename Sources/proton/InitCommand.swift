@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonStore
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a profile with its first persona.",
+        discussion: """
+            The profile directory is created with mode 0700 and its database with mode 0600. \
+            If PROTON_PASSPHRASE is set, the secrets in the profile (identity keys, ratchet \
+            state, message bodies) are sealed under a key derived from it with Argon2id, and \
+            every later command needs the same passphrase. An existing profile is never \
+            overwritten.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Option(help: ArgumentHelp("The first persona's display name (default: your login name).", valueName: "name"))
+    var name: String?
+
+    @Flag(help: "Print the new profile as JSON.")
+    var json = false
+
+    func run() async throws {
+        let directory = profile.directory()
+        let displayName = name ?? Self.loginName
+        let persona: Persona
+        do {
+            persona = try Persona(displayName: displayName, random: SystemRandom())
+        } catch {
+            throw CommandFailure(status: .usage, message: "The persona name is not usable: \(error).")
+        }
+        let passphrase = ProfileOptions.passphrase()
+        let store = try ProfileStore.create(at: directory, persona: persona, passphrase: passphrase)
+        defer { try? store.close() }
+
+        if json {
+            try Output.json(
+                InitReport(
+                    profile: directory.path, persona: PersonaEntry(try store.personas()[0]),
+                    passphraseProtected: passphrase != nil))
+            return
+        }
+        print("Created a Proton profile in \(directory.path)")
+        print("Persona: \(persona.displayName) (\(persona.publicIdentity))")
+        if passphrase != nil {
+            print("Secrets are sealed under the passphrase in PROTON_PASSPHRASE; keep it set for every proton command.")
+        } else {
+            print("Secrets are not passphrase-protected; set PROTON_PASSPHRASE before 'proton init' to protect them.")
+        }
+    }
+
+    private static var loginName: String {
+        let name = ProcessInfo.processInfo.environment["USER"] ?? ""
+        return name.isEmpty ? "me" : name
+    }
+
+    private struct InitReport: Encodable {
+        let profile: String
+        let persona: PersonaEntry
+        let passphraseProtected: Bool
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import ProtonCrypto
+import ProtonStore
+
+/// `--profile DIR`, shared by every command that touches a profile, and where the profile is
+/// when it is not given.
+struct ProfileOptions: ParsableArguments {
+    @Option(
+        name: .customLong("profile"),
+        help: ArgumentHelp(
+            "The profile directory to use.",
+            discussion: "Default: $PROTON_HOME, else $XDG_DATA_HOME/proton, else ~/.local/share/proton.",
+            valueName: "dir"))
+    var path: String?
+
+    /// --profile, else $PROTON_HOME, else $XDG_DATA_HOME/proton (when absolute, as the XDG
+    /// specification asks), else ~/.local/share/proton.
+    func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let path, !path.isEmpty { return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL }
+        if let home = environment["PROTON_HOME"], !home.isEmpty {
+            return URL(fileURLWithPath: home, isDirectory: true).standardizedFileURL
+        }
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+            return URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("proton", isDirectory: true)
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? FileManager.default.homeDirectoryForCurrentUser
+        return home.appendingPathComponent(".local/share/proton", isDirectory: true)
+    }
+
+    /// $PROTON_PASSPHRASE, if set and not empty.
+    static func passphrase(environment: [String: String] = ProcessInfo.processInfo.environment) -> SecureBytes? {
+        guard let text = environment["PROTON_PASSPHRASE"], !text.isEmpty else { return nil }
+        var bytes = Array(text.utf8)
+        return SecureBytes(consuming: &bytes)
+    }
+
+    func openStore() throws -> ProfileStore {
+        try ProfileStore.open(at: directory(), passphrase: Self.passphrase())
+    }
+}
