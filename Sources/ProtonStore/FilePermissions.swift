@@ -13,15 +13,24 @@ enum FilePermissions {
     static let fileMode: Int16 = 0o600
 
     static func prepareDirectory(_ directory: URL) throws(StoreError) {
-        let manager = FileManager.default
-        do {
-            if !manager.fileExists(atPath: directory.path) {
-                try manager.createDirectory(
-                    at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: directoryMode])
-            }
-            try manager.setAttributes([.posixPermissions: directoryMode], ofItemAtPath: directory.path)
-        } catch {
-            throw .cannotCreate(path: directory.path, reason: reason(error))
+        try makeDirectory(directory.standardizedFileURL)
+        guard chmod(directory.path, mode_t(directoryMode)) == 0 else {
+            throw .cannotCreate(path: directory.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// `mkdir -p`, each new directory 0700 (as the XDG specification asks of its base
+    /// directories), with the system's own reason when it fails.
+    private static func makeDirectory(_ directory: URL) throws(StoreError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw .cannotCreate(path: directory.path, reason: "a file is in the way") }
+            return
+        }
+        let parent = directory.deletingLastPathComponent()
+        if parent.path != directory.path { try makeDirectory(parent) }
+        guard mkdir(directory.path, mode_t(directoryMode)) == 0 || errno == EEXIST else {
+            throw .cannotCreate(path: directory.path, reason: String(cString: strerror(errno)))
         }
     }
 
@@ -37,22 +46,10 @@ enum FilePermissions {
 
     /// Narrows the modes of files that exist (a profile copied in with wider ones).
     static func restrict(_ files: [URL]) throws(StoreError) {
-        let manager = FileManager.default
-        for file in files where manager.fileExists(atPath: file.path) {
-            do {
-                try manager.setAttributes([.posixPermissions: fileMode], ofItemAtPath: file.path)
-            } catch {
-                throw .cannotCreate(path: file.path, reason: reason(error))
+        for file in files where FileManager.default.fileExists(atPath: file.path) {
+            guard chmod(file.path, mode_t(fileMode)) == 0 else {
+                throw .cannotCreate(path: file.path, reason: String(cString: strerror(errno)))
             }
         }
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
-            underlying.domain == NSPOSIXErrorDomain
-        {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return (error as NSError).localizedDescription
     }
 }
