@@ -71,3 +71,41 @@ struct TransactionTests {
         #expect(try store.messages(protonID: protonID).map(\.body).suffix(2) == [[1], [2]])
     }
 }
+
+struct ConcurrentWriterTests {
+    /// Two store objects on one profile stand for two processes. Each send loads, steps and
+    /// records the proton in one transaction, so no step is lost and no message key is used
+    /// twice: the peer opens every ciphertext.
+    @Test func twoWritersOnOneProfileNeverReuseARatchetStep() async throws {
+        let pair = try PairedProfiles()
+        let protonID = try #require(pair.alex.protonID)
+        let second = try ProfileStore.open(at: pair.alex.directory)
+        let stores = [pair.alex.store, second]
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    for round in 0..<10 {
+                        let body = Array("writer \(index) message \(round)".utf8)
+                        try store.transaction { tx in
+                            var proton = try tx.proton(protonID)
+                            let outgoing = try proton.seal(body, now: testNow, random: SystemRandom())
+                            try tx.recordOutgoing(
+                                protonID: protonID, updated: proton, body: body, ciphertext: outgoing.ciphertext,
+                                routes: outgoing.routes, now: testNow)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        let sent = try pair.alex.store.outbox()
+        #expect(sent.count == 20)
+        #expect(try pair.alex.store.proton(protonID).messagesSent == 21)
+        var opened = Set<String>()
+        for item in sent { opened.insert(try pair.blair.receive(item)) }
+        #expect(opened.count == 20)
+        try second.close()
+    }
+}
