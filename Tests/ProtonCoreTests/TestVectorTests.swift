@@ -197,4 +197,28 @@ struct TestVectorTests {
         #expect(plaintext == Array("hello".utf8))
         #expect(responder.canSend)
     }
+
+    // MARK: - The document
+
+    /// docs/wire-format.md prints these same vectors; a change to one without the other fails here.
+    @Test func wireFormatDocumentPrintsTheseVectors() throws {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/wire-format.md")
+        let document = try String(contentsOf: url, encoding: .utf8)
+        let compact = String(document.filter { !$0.isWhitespace }).lowercased()
+        for (name, vector) in [
+            ("invite", Self.invite), ("key package", Self.keyPackage), ("envelope", Self.envelope),
+            ("payload", Self.payload), ("ratchet message", Self.ratchetMessage),
+        ] {
+            let printed = compact.contains(Hex.normalized(vector))
+            #expect(printed, "docs/wire-format.md does not print the \(name) vector")
+        }
+        for (name, value) in Self.ratchetSteps {
+            let printed = compact.contains(value)
+            #expect(printed, "docs/wire-format.md does not print the ratchet vector's \(name)")
+        }
+        let printsQRText = document.contains(Self.inviteQRText)
+        #expect(printsQRText, "docs/wire-format.md does not print the invite's QR text")
+    }
 }
