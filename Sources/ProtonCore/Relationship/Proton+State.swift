@@ -74,7 +74,7 @@ extension Proton {
             retirementGrace: TimeInterval(try reader.uint64("retirement grace")))
         var ratchetBytes = try reader.medium("ratchet", limit: 4096)
         let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
-        self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date())
+        self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date(timeIntervalSince1970: 0))
         peerDisplayName = name.isEmpty ? nil : name
         let peerCount = Int(try reader.byte("peer route count"))
         guard peerCount <= Self.maximumPeerRoutes else {

@@ -33,6 +33,8 @@ public struct Proton: Sendable {
         case prekeyMismatch
         /// Too many routes were given at once.
         case tooManyRoutes(limit: Int)
+        /// Too many of our updates wait for the peer's acknowledgement to add another.
+        case tooManyPendingUpdates(limit: Int)
     }
 
     public static let maximumPeerRoutes = 8
@@ -128,6 +130,11 @@ public struct Proton: Sendable {
     public mutating func issue(_ route: Route, authKey: Ed25519.PrivateKey, now: Date) throws(Error) {
         guard !isBlocked else { throw .blocked }
         guard !ownRoutes.contains(where: { $0.address == route.address }) else { return }
+        // Each payload repeats every pending update, and a payload holds at most
+        // ProtonPayload.maximumUpdates: keep well below that.
+        guard pendingUpdates.count < Self.maximumPendingUpdates else {
+            throw .tooManyPendingUpdates(limit: Self.maximumPendingUpdates)
+        }
         let sequence = enqueue(.addRoute(route))
         ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: .offered(sequence: sequence), issuedAt: now))
         pruneOwnRoutes()
