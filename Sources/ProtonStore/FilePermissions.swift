@@ -12,8 +12,13 @@ enum FilePermissions {
     static let directoryMode: Int16 = 0o700
     static let fileMode: Int16 = 0o600
 
-    static func prepareDirectory(_ directory: URL) throws(StoreError) {
+    /// Creates the directory (0700), or narrows an existing one to 0700 when it holds nothing
+    /// but a profile: a directory the user keeps other things in (`--profile .`) keeps its mode,
+    /// and the database files are protected by their own.
+    static func prepareDirectory(_ directory: URL, databaseFileName: String) throws(StoreError) {
         try makeDirectory(directory.standardizedFileURL)
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        guard contents.allSatisfy({ $0.hasPrefix(databaseFileName) }) else { return }
         guard chmod(directory.path, mode_t(directoryMode)) == 0 else {
             throw .cannotCreate(path: directory.path, reason: String(cString: strerror(errno)))
         }

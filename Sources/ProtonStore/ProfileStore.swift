@@ -40,7 +40,7 @@ public final class ProfileStore: Sendable {
         at directory: URL, persona: Persona? = nil, passphrase: SecureBytes? = nil,
         cost: Argon2id.Cost = .interactive, now: Date = Date()
     ) throws -> ProfileStore {
-        try FilePermissions.prepareDirectory(directory)
+        try FilePermissions.prepareDirectory(directory, databaseFileName: databaseFileName)
         let databaseURL = databaseURL(in: directory)
         try FilePermissions.createPrivateFile(databaseURL)
 
@@ -83,7 +83,7 @@ public final class ProfileStore: Sendable {
     /// a passphrase needs it.
     public static func open(at directory: URL, passphrase: SecureBytes? = nil) throws -> ProfileStore {
         guard exists(at: directory) else { throw StoreError.noProfile(directory: directory.path) }
-        try FilePermissions.prepareDirectory(directory)
+        try FilePermissions.prepareDirectory(directory, databaseFileName: databaseFileName)
         let pool = try openPool(in: directory)
         do {
             let profile: ProfileRecord? = try mapDatabaseErrors {

@@ -48,3 +48,18 @@ struct FileModeTests {
         try store.close()
     }
 }
+
+struct SharedDirectoryTests {
+    @Test func aDirectoryHoldingOtherFilesKeepsItsMode() throws {
+        let temp = try TemporaryDirectory()
+        let directory = temp.child("shared")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+
+        let store = try ProfileStore.create(at: directory)
+        #expect(try posixPermissions(directory) == 0o755)
+        #expect(try posixPermissions(ProfileStore.databaseURL(in: directory)) == 0o600)
+        try store.close()
+    }
+}
