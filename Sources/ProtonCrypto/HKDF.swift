@@ -13,6 +13,23 @@ public enum HMACSHA256 {
         key.withUnsafeBytes { k in mac(message, key: k) }
     }
 
+    /// One MAC per message under the same key, keying HMAC's inner and outer hashes once for
+    /// all of them (the Double Ratchet's KDF_CK computes two MACs under the chain key).
+    public static func authenticationCodes(for messages: [[UInt8]], using key: SecureBytes) -> [SecureBytes] {
+        Sodium.ensureInitialized()
+        var keyed = crypto_auth_hmacsha256_state()
+        key.withUnsafeBytes { k in _ = crypto_auth_hmacsha256_init(&keyed, k.bytePointer, k.count) }
+        defer { sodium_memzero(&keyed, MemoryLayout<crypto_auth_hmacsha256_state>.size) }
+        return messages.map { message in
+            SecureBytes(count: byteCount) { out in
+                var state = keyed
+                _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+                _ = crypto_auth_hmacsha256_final(&state, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+            }
+        }
+    }
+
     static func mac(_ message: [UInt8], key: UnsafeRawBufferPointer) -> SecureBytes {
         Sodium.ensureInitialized()
         return SecureBytes(count: byteCount) { out in

@@ -36,13 +36,13 @@ struct TestVectorTests {
         """
     static let ratchetMessage = """
         0301ad0e1201027a230dce9748face32ec9b84b4addab2c32e946ab2989d43560c05c5d169cc31db23f642f74d31ac72
-        9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef00000110d51a35c867fb02f8968a
-        06e24f1ef93d57694cfcb5176d247ebb578da65ded95350ede6150d9349b2be080e9c3ead44eead358c01f6b03a7b9a6
-        8a7b6ce6f26ff82528c761bc77e372cdb15addea6b422a1c379e47f16f362d190972a595d1e1c64fe937b0e73ea3e0ee
-        0b21fb0584cbe8b92bc9555fbb5b6f5f2c3017d754330f0d77891bc71f3ecc01ecb00b2bccc16a5f25e2726fc1e8ec3a
-        cfbb50cba69fc60a0a3a04972bd2efe3b39afa19e9782e56697d22ad10f1eae4045bf69474c0217ea5b727fa0bda6295
-        0b470e3afd9db4fb68c2ec3dc3696b41935f17492d6b4c405009c808d43a77b8701dbde52fb18919adcf7c9fdff9101a
-        8334aea9f2b18d926267007b4c59ae3b553845cd3de2
+        9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef0000011025d94dd020a2a54ae16c
+        c9bc649d5c454cec5ca13b31a3258a10e1305bf0dd35663f64cc068f3dd812b554fff33f5ea35f7271e2f1a57edc4609
+        4df5eaa9d53e5b97b9757bc3e53e7475c80c83fec2c490e6274bf68edc1fc4a14f416e968307c8347835176e78b1168d
+        b59a94b7df16d7a89a51d5f4d8485229b15cef3751c3b61174175eae336829490092071708f5dcb6c8ccb404a6ad9f2c
+        b51be71bc2aed1dbfc8899161fd3aa712d6f68b93046b7409142f4d4129a2cc589334d3c4bda459c62682ccae4c0854f
+        f67c1120b359486f9d52f0d4b310bb564d02acb86619aa10e87a95aed74cc759e92e9399aef1de900e61ce494e5c251a
+        abf437b1ed8af544400bb2e7e5a15534ff7ec707fa7b
         """
 
     /// Intermediate values of the ratchet vector (Signal Double Ratchet, section 4 names).
@@ -57,8 +57,6 @@ struct TestVectorTests {
         "NHKs": "f46c599a07bf95d983194ee77475fe33380575f95f7d734dd1a6c99a9d107527",
         "MK0": "21198c74e460f530013c86a94cac10d03b3f81dcd5cc4c8b081d49e0d963b8df",
         "CKs1": "39e1b4cfcbeaaf4eeada54f1298ebeaad0bb4364fa69d1d96624669753a17325",
-        "body key": "7a175f3266d8845e96843a226350adcc2032386aa3dd4c379809949586fcf24f",
-        "body nonce": "857839af21b81b0af5b5e447b4efb4d49dc4076eb2f998a8",
         "header": "5a76284bedb4360320506553b50fdeb0e11597dca39926f5e0b6cf215f79530c0000000000000000",
     ]
 
@@ -160,9 +158,6 @@ struct TestVectorTests {
         let start = vector.initiatorAtStart
         let chain = try #require(start.sendingChain)
         let step = chain.advance()
-        let aead = try HKDF.deriveKey(
-            inputKeyMaterial: step.message.secret, salt: [], info: Array("Proton message key".utf8), outputByteCount: 56
-        ).unsafeExportedBytes()
         let computed: [String: [UInt8]] = [
             "RK0": vector.seed.rootKey.secret.unsafeExportedBytes(),
             "shared_hka": vector.seed.initiatorHeaderKey.secret.unsafeExportedBytes(),
@@ -174,8 +169,6 @@ struct TestVectorTests {
             "NHKs": start.nextSendingHeaderKey.secret.unsafeExportedBytes(),
             "MK0": step.message.secret.unsafeExportedBytes(),
             "CKs1": step.chain.secret.unsafeExportedBytes(),
-            "body key": Array(aead[0..<32]),
-            "body nonce": Array(aead[32..<56]),
             "header": RatchetHeader(ratchetKey: start.sendingRatchetKey.publicKey, previousChainLength: 0, messageNumber: 0)
                 .encoded(),
         ]
@@ -183,6 +176,12 @@ struct TestVectorTests {
         for (name, bytes) in computed {
             #expect(Hex.string(bytes) == Self.ratchetSteps[name], "\(name)")
         }
+        // The body is XChaCha20-Poly1305 under MK itself with a zero nonce (section 5.2).
+        let message = Hex.bytes(Self.ratchetMessage)
+        let body = try XChaCha20Poly1305.open(
+            Array(message[86...]), using: XChaCha20Poly1305.Key(SecureBytes(Hex.bytes(Self.ratchetSteps["MK0"]!))),
+            nonce: [UInt8](repeating: 0, count: 24), authenticating: [0x03, 0x01] + vector.associatedData + Array(message[2..<82]))
+        #expect(Array(body.prefix(6)) == Array("hello".utf8) + [0x80])
         // The sealed header opens with shared_hka to exactly that header.
         let bytes = Hex.bytes(Self.ratchetMessage)
         let header = vector.seed.initiatorHeaderKey.open(Array(bytes[2..<82]))

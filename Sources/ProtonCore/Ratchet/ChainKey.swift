@@ -10,8 +10,7 @@ struct ChainKey: Sendable {
     /// KDF_CK (section 5.2): HMAC-SHA-256 keyed by the chain key, with 0x01 for the message
     /// key and 0x02 for the next chain key.
     func advance() -> (chain: ChainKey, message: MessageKey) {
-        let messageKey = HMACSHA256.authenticationCode(for: Self.messageKeyConstant, using: secret)
-        let next = HMACSHA256.authenticationCode(for: Self.chainKeyConstant, using: secret)
-        return (ChainKey(secret: next), MessageKey(secret: messageKey))
+        let macs = HMACSHA256.authenticationCodes(for: [Self.messageKeyConstant, Self.chainKeyConstant], using: secret)
+        return (ChainKey(secret: macs[1]), MessageKey(secret: macs[0]))
     }
 }
