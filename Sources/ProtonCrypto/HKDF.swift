@@ -13,21 +13,25 @@ public enum HMACSHA256 {
         key.withUnsafeBytes { k in mac(message, key: k) }
     }
 
-    /// One MAC per message under the same key, keying HMAC's inner and outer hashes once for
-    /// all of them (the Double Ratchet's KDF_CK computes two MACs under the chain key).
-    public static func authenticationCodes(for messages: [[UInt8]], using key: SecureBytes) -> [SecureBytes] {
+    /// HMAC(key, [first]) and HMAC(key, [second]), keying HMAC's inner and outer hashes once for
+    /// both: the Double Ratchet's KDF_CK takes two single-byte MACs under the chain key.
+    public static func authenticationCodes(
+        forBytes first: UInt8, _ second: UInt8, using key: SecureBytes
+    ) -> (SecureBytes, SecureBytes) {
         Sodium.ensureInitialized()
         var keyed = crypto_auth_hmacsha256_state()
         key.withUnsafeBytes { k in _ = crypto_auth_hmacsha256_init(&keyed, k.bytePointer, k.count) }
         defer { sodium_memzero(&keyed, MemoryLayout<crypto_auth_hmacsha256_state>.size) }
-        return messages.map { message in
+        func mac(_ byte: UInt8) -> SecureBytes {
             SecureBytes(count: byteCount) { out in
                 var state = keyed
-                _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+                var message = byte
+                _ = crypto_auth_hmacsha256_update(&state, &message, 1)
                 _ = crypto_auth_hmacsha256_final(&state, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
             }
         }
+        return (mac(first), mac(second))
     }
 
     static func mac(_ message: [UInt8], key: UnsafeRawBufferPointer) -> SecureBytes {

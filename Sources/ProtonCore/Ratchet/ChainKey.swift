@@ -4,13 +4,14 @@ import ProtonCrypto
 struct ChainKey: Sendable {
     let secret: SecureBytes
 
-    private static let messageKeyConstant: [UInt8] = [0x01]
-    private static let chainKeyConstant: [UInt8] = [0x02]
+    private static let messageKeyConstant: UInt8 = 0x01
+    private static let chainKeyConstant: UInt8 = 0x02
 
     /// KDF_CK (section 5.2): HMAC-SHA-256 keyed by the chain key, with 0x01 for the message
     /// key and 0x02 for the next chain key.
     func advance() -> (chain: ChainKey, message: MessageKey) {
-        let macs = HMACSHA256.authenticationCodes(for: [Self.messageKeyConstant, Self.chainKeyConstant], using: secret)
-        return (ChainKey(secret: macs[1]), MessageKey(secret: macs[0]))
+        let (messageKey, next) = HMACSHA256.authenticationCodes(
+            forBytes: Self.messageKeyConstant, Self.chainKeyConstant, using: secret)
+        return (ChainKey(secret: next), MessageKey(secret: messageKey))
     }
 }

@@ -55,6 +55,7 @@ public struct SkippedMessageKeys: Sendable {
     }
 
     mutating func removeExpired(now: Date) {
+        guard !entries.isEmpty else { return }
         let cutoff = now.addingTimeInterval(-limits.lifetime)
         if let firstLive = entries.firstIndex(where: { $0.storedAt >= cutoff }) {
             if firstLive > 0 { entries.removeFirst(firstLive) }
