@@ -8,11 +8,16 @@ let package = Package(
         .library(name: "ProtonCrypto", targets: ["ProtonCrypto"]),
         .library(name: "ProtonCore", targets: ["ProtonCore"]),
         .library(name: "ProtonStore", targets: ["ProtonStore"]),
+        .library(name: "ProtonServices", targets: ["ProtonServices"]),
+        .library(name: "ProtonAgents", targets: ["ProtonAgents"]),
         .executable(name: "proton", targets: ["proton"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,10 +41,24 @@ let package = Package(
             name: "ProtonStore",
             dependencies: ["ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(
+            name: "ProtonServices",
+            dependencies: [
+                "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ProtonAgents",
+            dependencies: [
+                "ProtonCore", "ProtonCrypto", "ProtonStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "proton",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore",
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +67,18 @@ let package = Package(
         .testTarget(
             name: "ProtonStoreTests",
             dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "ProtonServicesTests",
+            dependencies: [
+                "ProtonServices", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "ProtonAgentsTests",
+            dependencies: ["ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
         ),
         .testTarget(name: "ProtonCLITests", dependencies: ["proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
     ],
