@@ -35,9 +35,11 @@ public enum SealedBox {
         public var secretBytes: SecureBytes { key.secret }
     }
 
+    /// Throws `invalidPublicKey` for a recipient key whose shared secret would be all zeros (a
+    /// low-order point), for which libsodium refuses to box.
     public static func seal(
         _ message: [UInt8], to recipient: PublicKey, using random: some RandomSource = SystemRandom()
-    ) -> [UInt8] {
+    ) throws -> [UInt8] {
         Sodium.ensureInitialized()
         let ephemeral = X25519.PrivateKey(using: random)
         let epk = ephemeral.publicKey.rawRepresentation
@@ -46,13 +48,14 @@ public enum SealedBox {
         _ = crypto_generichash(&nonce, nonce.count, nonceInput, UInt64(nonceInput.count), nil, 0)
 
         var out = epk + [UInt8](repeating: 0, count: message.count + Int(crypto_box_macbytes()))
-        ephemeral.secret.withUnsafeBytes { esk in
+        let status = ephemeral.secret.withUnsafeBytes { esk in
             out.withUnsafeMutableBufferPointer { buffer in
-                _ = crypto_box_easy(
+                crypto_box_easy(
                     buffer.baseAddress! + epk.count, message, UInt64(message.count), nonce,
                     recipient.rawRepresentation, esk.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
+        guard status == 0 else { throw CryptoError.invalidPublicKey }
         return out
     }
 

@@ -25,7 +25,11 @@ public struct Envelope: Sendable, Equatable {
     public init(sealing ciphertext: [UInt8], to route: Route, random: some RandomSource) throws(WireError) {
         var writer = WireWriter(format: .sealedAddress, capacity: 2 + AddressID.byteCount)
         writer.fixed(route.address.bytes)
-        try self.init(sealedAddress: SealedBox.seal(writer.bytes, to: route.serviceKey, using: random), ciphertext: ciphertext)
+        let sealed: [UInt8]
+        do { sealed = try SealedBox.seal(writer.bytes, to: route.serviceKey, using: random) } catch {
+            throw .invalidValue(field: "service key", reason: "a low-order key no box can be sealed to")
+        }
+        try self.init(sealedAddress: sealed, ciphertext: ciphertext)
     }
 
     /// What a receiving service does: opens the sealed address with its private key.
