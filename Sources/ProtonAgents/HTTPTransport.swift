@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProtonCore
+
+/// The JSON-over-HTTP plumbing the service clients share: one request, its status and body,
+/// and failures turned into `RelayError`s.
+struct HTTPTransport: Sendable {
+    let client: HTTPClient
+    /// Added to a long-poll's own wait to get the request timeout.
+    let timeout: TimeInterval
+
+    struct Response {
+        let status: Int
+        let body: [UInt8]
+    }
+
+    /// Joins a base URI and an API path; the path with its query is also what gets signed.
+    static func join(_ base: String, _ pathAndQuery: String) -> (url: String, signedPath: String) {
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        let prefix = URL(string: trimmed)?.path ?? ""
+        return (trimmed + pathAndQuery, prefix + pathAndQuery)
+    }
+
+    func perform(
+        _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
+        extraTimeout: TimeInterval = 0
+    ) async throws(RelayError) -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(body)
+        }
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64((timeout + extraTimeout) * 1000)))
+            let buffer = try await response.body.collect(upTo: ServiceAPI.maximumBodyByteCount * 64)
+            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+        } catch {
+            throw .unavailable(reason: "\(url) could not be reached (\(error))")
+        }
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        // The API types hold only strings and integers, which always encode.
+        (try? Array(JSONEncoder().encode(value))) ?? []
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from response: Response) throws(RelayError) -> T {
+        do { return try JSONDecoder().decode(type, from: Data(response.body)) } catch {
+            throw .unavailable(reason: "the service answered with a body that is not a valid \(type)")
+        }
+    }
+
+    /// The error for a non-2xx answer: 410 is a retired address, other 4xx are final, the rest
+    /// are worth retrying.
+    static func failure(_ response: Response, address: AddressID?) -> RelayError {
+        let reason = (try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body)))?.error
+            ?? "HTTP status \(response.status)"
+        switch response.status {
+        case 410 where address != nil: return .addressRetired(address!)
+        case 400..<500: return .rejected(status: response.status, reason: reason)
+        default: return .unavailable(reason: reason)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonStore
+
+/// The client side of receiving: long-polls all our receiving services for every address any
+/// of our relationships still accepts messages at, decrypts, applies the peer's updates,
+/// records each message with its ratchet step in one transaction, and only then acknowledges
+/// it to the service. Redelivered duplicates are dropped and acknowledged; addresses whose
+/// grace period is over are retired at their service.
+public actor ReceiveAgent {
+    public let store: ProfileStore
+    private let mailboxes: [String: any Mailbox]
+    private let cursorsURL: URL?
+    private var cursors: ReceiveCursors
+    private let random = SystemRandom()
+
+    /// `stateDirectory`, when given, keeps the per-address cursors across runs (the profile
+    /// directory, normally); without it they live in memory only.
+    public init(store: ProfileStore, services: [any Mailbox], stateDirectory: URL? = nil) throws(AgentError) {
+        self.store = store
+        self.mailboxes = Dictionary(services.map { ($0.serviceURI, $0) }, uniquingKeysWith: { first, _ in first })
+        self.cursorsURL = stateDirectory?.appendingPathComponent(ReceiveCursors.fileName, isDirectory: false)
+        self.cursors = try ReceiveCursors.load(from: cursorsURL)
+    }
+
+    private struct Target: Sendable {
+        let protonID: ProtonID
+        let owned: OwnedAddress
+        let mailbox: any Mailbox
+        let after: Int64
+    }
+
+    /// One round: fetches every address (waiting up to `wait` seconds for something to arrive),
+    /// processes what came, acknowledges it, and retires addresses whose grace period is over.
+    public func poll(wait: Int, now: Date) async -> [ReceiveEvent] {
+        var events: [ReceiveEvent] = []
+        var targets: [Target] = []
+        let summaries: [ProtonSummary]
+        do { summaries = try store.protons() } catch {
+            return [.storeFailed(reason: "\(error)")]
+        }
+        var owned: [(Date, Target)] = []
+        for summary in summaries {
+            guard let proton = try? store.proton(summary.id), !proton.isBlocked else { continue }
+            for route in proton.receivingAddresses(now: now) {
+                guard let mailbox = mailboxes[route.route.serviceURI] else {
+                    events.append(.unknownService(protonID: summary.id, serviceURI: route.route.serviceURI))
+                    continue
+                }
+                let after = cursors.addresses[route.address.hex]?.recorded ?? 0
+                owned.append((route.issuedAt, Target(protonID: summary.id, owned: route.ownedAddress, mailbox: mailbox, after: after)))
+            }
+        }
+        // Oldest addresses first: a peer moves to a newer address only after the older one,
+        // so this keeps each sender's messages in the order they were sent.
+        targets = owned.sorted { $0.0 < $1.0 }.map(\.1)
+        let fetched = await fetchAll(targets, wait: wait)
+        for (index, target) in targets.enumerated() {
+            switch fetched[index] {
+            case .success(let messages):
+                events += process(messages, for: target, now: now)
+            case .failure(.addressRetired):
+                events.append(.addressGone(protonID: target.protonID, address: target.owned.id))
+            case .failure(let error):
+                events.append(.serviceFailed(serviceURI: target.mailbox.serviceURI, reason: error.description))
+            case nil:
+                break
+            }
+            events += await acknowledge(target)
+        }
+        events += await completeRetirements(summaries, now: now)
+        forgetCursors(except: Set(targets.map(\.owned.id.hex)))
+        return events
+    }
+
+    /// Long-polls every address at once; as soon as one answers with messages the others are
+    /// cancelled (what they hold stays at the service for the next round).
+    private func fetchAll(_ targets: [Target], wait: Int) async -> [Int: Result<[ServiceAPI.StoredMessage], RelayError>] {
+        await withTaskGroup(of: (Int, Result<[ServiceAPI.StoredMessage], RelayError>).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask {
+                    do throws(RelayError) {
+                        return (index, .success(try await target.mailbox.fetch(target.owned, after: target.after, wait: wait)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results: [Int: Result<[ServiceAPI.StoredMessage], RelayError>] = [:]
+            var cancelled = false
+            for await (index, result) in group {
+                if cancelled, case .failure = result { continue }
+                results[index] = result
+                if !cancelled, case .success(let messages) = result, !messages.isEmpty {
+                    cancelled = true
+                    group.cancelAll()
+                }
+            }
+            return results
+        }
+    }
+
+    private enum Outcome {
+        case received(Int64, [UInt8])
+        case duplicate
+        case retired
+        case undecryptable(String)
+    }
+
+    private func process(_ messages: [ServiceAPI.StoredMessage], for target: Target, now: Date) -> [ReceiveEvent] {
+        var events: [ReceiveEvent] = []
+        let address = target.owned.id
+        var cursor = cursors.addresses[address.hex] ?? ReceiveCursors.Cursor()
+        for message in messages.sorted(by: { $0.id < $1.id }) where message.id > cursor.recorded {
+            let outcome: Outcome
+            do {
+                outcome = try record(message, at: address, protonID: target.protonID, now: now)
+            } catch {
+                // Not recorded: neither the cursor nor the service moves, and the next round retries.
+                events.append(.storeFailed(reason: "\(error)"))
+                break
+            }
+            switch outcome {
+            case .received(let id, let body):
+                events.append(.received(protonID: target.protonID, messageID: id, body: body, address: address, at: now))
+            case .duplicate:
+                events.append(.duplicateDropped(protonID: target.protonID, address: address))
+            case .retired:
+                events.append(.retiredAddress(protonID: target.protonID, address: address))
+            case .undecryptable(let reason):
+                events.append(.undecryptable(protonID: target.protonID, address: address, reason: reason))
+            }
+            cursor.recorded = message.id
+            cursors.addresses[address.hex] = cursor
+            do { try cursors.save(to: cursorsURL) } catch {
+                events.append(.storeFailed(reason: error.description))
+            }
+        }
+        return events
+    }
+
+    /// Opens and records one message in one transaction with its ratchet step.
+    private func record(_ message: ServiceAPI.StoredMessage, at address: AddressID, protonID: ProtonID, now: Date) throws -> Outcome {
+        guard let ciphertext = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
+            return .undecryptable("the service returned a ciphertext that is not base64url")
+        }
+        let random = self.random
+        return try store.transaction { (tx: StoreTransaction) throws -> Outcome in
+            var proton = try tx.proton(protonID)
+            let opened: Proton.ReceivedMessage
+            do throws(Proton.Error) {
+                opened = try proton.open(ciphertext, at: address, now: now, random: random)
+            } catch {
+                switch error {
+                case .ratchet(.duplicateMessage): return .duplicate
+                case .retiredAddress, .blocked: return .retired
+                default: return .undecryptable("\(error)")
+                }
+            }
+            let id = try tx.recordIncoming(protonID: protonID, updated: proton, body: opened.body, address: address, now: now)
+            return .received(id, opened.body)
+        }
+    }
+
+    /// Acknowledges what is recorded but not yet acknowledged, including what an earlier round
+    /// or run could not.
+    private func acknowledge(_ target: Target) async -> [ReceiveEvent] {
+        let key = target.owned.id.hex
+        guard let cursor = cursors.addresses[key], cursor.recorded > cursor.acknowledged else { return [] }
+        do throws(RelayError) {
+            try await target.mailbox.acknowledge(target.owned, upTo: cursor.recorded)
+        } catch .addressRetired {
+            // Gone at the service: nothing is left to acknowledge.
+        } catch {
+            return [.serviceFailed(serviceURI: target.mailbox.serviceURI, reason: error.description)]
+        }
+        cursors.addresses[key]?.acknowledged = cursor.recorded
+        do { try cursors.save(to: cursorsURL) } catch { return [.storeFailed(reason: error.description)] }
+        return []
+    }
+
+    /// Retires at their services the addresses whose grace period is over, and only then
+    /// records the retirement, so that a service that is down gets asked again next round.
+    private func completeRetirements(_ summaries: [ProtonSummary], now: Date) async -> [ReceiveEvent] {
+        var events: [ReceiveEvent] = []
+        for summary in summaries {
+            guard var proton = try? store.proton(summary.id) else { continue }
+            let finished = proton.completeRetirements(now: now)
+            guard !finished.isEmpty else { continue }
+            var allDone = true
+            for route in finished {
+                guard let mailbox = mailboxes[route.route.serviceURI] else {
+                    events.append(.unknownService(protonID: summary.id, serviceURI: route.route.serviceURI))
+                    continue
+                }
+                do throws(RelayError) {
+                    try await mailbox.retire(route.ownedAddress)
+                    events.append(.addressRetiredAtService(protonID: summary.id, address: route.address))
+                } catch {
+                    allDone = false
+                    events.append(.serviceFailed(serviceURI: mailbox.serviceURI, reason: error.description))
+                }
+            }
+            guard allDone else { continue }
+            do {
+                try store.transaction { tx in
+                    var current = try tx.proton(summary.id)
+                    _ = current.completeRetirements(now: now)
+                    try tx.updateProton(summary.id, to: current, now: now)
+                }
+            } catch {
+                events.append(.storeFailed(reason: "\(error)"))
+            }
+        }
+        return events
+    }
+
+    private func forgetCursors(except polled: Set<String>) {
+        let stale = cursors.addresses.keys.filter { !polled.contains($0) }
+        guard !stale.isEmpty else { return }
+        for key in stale { cursors.addresses[key] = nil }
+        try? cursors.save(to: cursorsURL)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import ProtonCore
+import ProtonStore
+
+/// What the receive agent did in one round, for the caller to show.
+public enum ReceiveEvent: Sendable, Equatable {
+    /// A message was decrypted and recorded (then acknowledged to the service).
+    case received(protonID: ProtonID, messageID: Int64, body: [UInt8], address: AddressID, at: Date)
+    /// A message delivered again after it was recorded: dropped and acknowledged.
+    case duplicateDropped(protonID: ProtonID, address: AddressID)
+    /// A message came to an address this relationship has retired (or blocked): dropped.
+    case retiredAddress(protonID: ProtonID, address: AddressID)
+    /// A message that does not decrypt: dropped, since it never will.
+    case undecryptable(protonID: ProtonID, address: AddressID, reason: String)
+    /// The service says this address of ours is retired already.
+    case addressGone(protonID: ProtonID, address: AddressID)
+    /// One of our addresses lives at a service that is not configured.
+    case unknownService(protonID: ProtonID, serviceURI: String)
+    /// A service could not be reached or refused; the next round tries again.
+    case serviceFailed(serviceURI: String, reason: String)
+    /// The profile could not record a message; it stays at the service for the next round.
+    case storeFailed(reason: String)
+    /// An address whose grace period ended was retired at its service.
+    case addressRetiredAtService(protonID: ProtonID, address: AddressID)
+}
+
+extension ReceiveEvent: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .received(_, _, let body, let address, _):
+            "received \(body.count) bytes at \(address.hex.prefix(8))…"
+        case .duplicateDropped(_, let address):
+            "dropped a message delivered twice to \(address.hex.prefix(8))…"
+        case .retiredAddress(_, let address):
+            "dropped a message to the retired address \(address.hex.prefix(8))…"
+        case .undecryptable(_, let address, let reason):
+            "dropped a message to \(address.hex.prefix(8))… that does not decrypt (\(reason))"
+        case .addressGone(_, let address):
+            "the receiving service has retired the address \(address.hex.prefix(8))… already"
+        case .unknownService(_, let uri):
+            "an address of ours is at \(uri), which is not among our receiving services"
+        case .serviceFailed(let uri, let reason):
+            "\(uri) failed: \(reason)"
+        case .storeFailed(let reason):
+            "the profile could not record a message, which stays at the service: \(reason)"
+        case .addressRetiredAtService(_, let address):
+            "retired the address \(address.hex.prefix(8))… at its receiving service"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+import ProtonCore
+
+/// A relay through one of our sending services: `POST /v1/send`, then `GET /v1/send/{id}`
+/// until the sending service reports the envelope delivered or failed. The sending service
+/// never learns the address; it only sees the sealed blob and the receiving service's URI.
+public struct SendingServiceRelay: Relay {
+    public let serviceURI: String
+    public var name: String { serviceURI }
+    /// How long to wait for the sending service to forward before calling the attempt failed;
+    /// the send agent then tries again later, and the receiver drops the duplicate if both arrive.
+    public let forwardingWait: Duration
+    private let transport: HTTPTransport
+
+    public init(serviceURI: String, client: HTTPClient = .shared, timeout: TimeInterval = 30, forwardingWait: Duration = .seconds(10)) {
+        self.serviceURI = serviceURI
+        self.forwardingWait = forwardingWait
+        transport = HTTPTransport(client: client, timeout: timeout)
+    }
+
+    public func deliver(_ envelope: Envelope, to route: Route) async throws(RelayError) {
+        let body = HTTPTransport.encode(
+            ServiceAPI.Send(
+                receivingService: route.serviceURI, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+                ciphertext: Base64URL.encode(envelope.ciphertext)))
+        let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body)
+        // A 4xx from the sending service itself says nothing about the address: not a 410.
+        guard (200..<300).contains(accepted.status) else { throw HTTPTransport.failure(accepted, address: nil) }
+        var status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: accepted)
+        let deadline = ContinuousClock.now.advanced(by: forwardingWait)
+        var pause = Duration.milliseconds(5)
+        while status.state == .queued {
+            guard ContinuousClock.now < deadline else {
+                throw .unavailable(reason: "\(serviceURI) has not forwarded the message yet (\(status.attempts) attempts)")
+            }
+            do { try await Task.sleep(for: pause) } catch { throw .unavailable(reason: "the send was cancelled") }
+            pause = min(pause * 2, .milliseconds(250))
+            let id = status.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? status.id
+            let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url)
+            guard (200..<300).contains(polled.status) else { throw HTTPTransport.failure(polled, address: nil) }
+            status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: polled)
+        }
+        if status.state == .failed {
+            let reason = status.error ?? "the receiving service refused the message"
+            switch status.httpStatus {
+            case 410: throw .addressRetired(route.address)
+            case .some(let code) where (400..<500).contains(code): throw .rejected(status: code, reason: reason)
+            default: throw .unavailable(reason: reason)
+            }
+        }
+    }
+}
