@@ -30,7 +30,7 @@ extension AgentError: CustomStringConvertible, LocalizedError {
         case .invalidServiceURI(let uri):
             "\"\(uri)\" is not an absolute http or https URI of at most 200 characters"
         case .duplicateService(let uri):
-            "\(uri) is configured already"
+            "the service \(uri) is configured already"
         case .unknownService(let uri):
             "no configured service has the URI \(uri)"
         case .invalidServiceKey(let uri):

@@ -8,7 +8,7 @@ public struct DirectRelay: Relay {
     public var name: String { "direct" }
     private let transport: HTTPTransport
 
-    public init(client: HTTPClient = .shared, timeout: TimeInterval = 30) {
+    public init(client: HTTPClient = AgentHTTPClient.shared, timeout: TimeInterval = 30) {
         transport = HTTPTransport(client: client, timeout: timeout)
     }
 

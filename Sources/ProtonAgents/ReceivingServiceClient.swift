@@ -12,7 +12,7 @@ public struct ReceivingServiceClient: Mailbox {
     private let transport: HTTPTransport
     private let random = SystemRandom()
 
-    public init(serviceURI: String, client: HTTPClient = .shared, timeout: TimeInterval = 30) {
+    public init(serviceURI: String, client: HTTPClient = AgentHTTPClient.shared, timeout: TimeInterval = 30) {
         self.serviceURI = serviceURI
         transport = HTTPTransport(client: client, timeout: timeout)
     }

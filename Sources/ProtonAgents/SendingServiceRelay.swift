@@ -13,7 +13,7 @@ public struct SendingServiceRelay: Relay {
     public let forwardingWait: Duration
     private let transport: HTTPTransport
 
-    public init(serviceURI: String, client: HTTPClient = .shared, timeout: TimeInterval = 30, forwardingWait: Duration = .seconds(10)) {
+    public init(serviceURI: String, client: HTTPClient = AgentHTTPClient.shared, timeout: TimeInterval = 30, forwardingWait: Duration = .seconds(10)) {
         self.serviceURI = serviceURI
         self.forwardingWait = forwardingWait
         transport = HTTPTransport(client: client, timeout: timeout)

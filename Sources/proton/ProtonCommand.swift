@@ -26,6 +26,7 @@ struct ProtonCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, PersonaCommand.self, ContactsCommand.self, ShowCommand.self, ExportStateCommand.self,
+            ServicesCommand.self, SendCommand.self, ReceiveCommand.self, BlockCommand.self, RotateCommand.self,
             DemoCommand.self,
         ])
 

@@ -1,0 +1,48 @@
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonStore
+
+/// What the agent commands share: the opened profile, its services.json, and agents built
+/// from them.
+struct AgentContext {
+    let store: ProfileStore
+    let services: ServicesConfiguration
+
+    init(profile: ProfileOptions) throws {
+        store = try profile.openStore()
+        do {
+            services = try ServicesConfiguration.load(from: store.directory)
+        } catch {
+            try? store.close()
+            throw CommandFailure(agent: error)
+        }
+    }
+
+    func close() { try? store.close() }
+
+    /// The send agent over our sending services; refuses when none is configured.
+    func sendAgent() throws -> SendAgent {
+        guard !services.sending.isEmpty else { throw CommandFailure(agent: AgentError.noSendingService) }
+        return SendAgent(store: store, relays: services.relays(), receivingServices: try receivingEndpoints())
+    }
+
+    /// The receive agent over our receiving services; refuses when none is configured.
+    func receiveAgent() throws -> ReceiveAgent {
+        guard !services.receiving.isEmpty else { throw CommandFailure(agent: AgentError.noReceivingService) }
+        do {
+            return try ReceiveAgent(store: store, services: services.mailboxes(), stateDirectory: store.directory)
+        } catch {
+            throw CommandFailure(agent: error)
+        }
+    }
+
+    func receivingEndpoints() throws -> [ReceivingEndpoint] {
+        do { return try services.receivingEndpoints() } catch { throw CommandFailure(agent: error) }
+    }
+
+    /// Each relationship's display name, for printing what arrived.
+    func names() throws -> [ProtonID: String] {
+        Dictionary(uniqueKeysWithValues: try store.protons().map { ($0.id, $0.peerDisplayName ?? $0.relationshipID) })
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonStore
+
+struct ReceiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receive",
+        abstract: "Fetch and decrypt what your receiving services hold for you.",
+        discussion: """
+            Polls every address you gave any contact at every receiving service, records each \
+            message with its ratchet step, and only then acknowledges it to the service; a \
+            message delivered twice is dropped. Messages in your outbox whose retry time has \
+            come are sent too. With --watch it keeps long-polling until interrupted, printing \
+            messages as they arrive (with --json, one JSON object per line). Exits with status \
+            69 when no receiving service is configured or none could be reached.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Flag(help: "Keep waiting for messages until interrupted.")
+    var watch = false
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @Option(help: "Seconds each poll waits for a message to arrive (default: 0, or 25 with --watch).")
+    var wait: Int?
+
+    struct Received: Encodable {
+        let contact: String
+        let relationshipID: String
+        let body: String
+        let address: String
+        let received: Date
+    }
+
+    func validate() throws {
+        if let wait, !(0...60).contains(wait) { throw ValidationError("--wait must be between 0 and 60 seconds.") }
+    }
+
+    func run() async throws {
+        let context = try AgentContext(profile: profile)
+        defer { context.close() }
+        let receiver = try context.receiveAgent()
+        let sender = context.services.sending.isEmpty ? nil : try context.sendAgent()
+        let summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+        let seconds = wait ?? (watch ? 25 : 0)
+        var collected: [Received] = []
+        repeat {
+            if let sender { await report(await sender.flush(now: Date())) }
+            let events = await receiver.poll(wait: seconds, now: Date())
+            var failures: [String] = []
+            for event in events {
+                switch event {
+                case .received(let protonID, _, let body, let address, let at):
+                    let summary = summaries[protonID]
+                    let entry = Received(
+                        contact: summary?.peerDisplayName ?? "(no name yet)", relationshipID: summary?.relationshipID ?? "",
+                        body: String(decoding: body, as: UTF8.self), address: address.hex, received: at)
+                    if json && watch {
+                        try Output.jsonLine(entry)
+                    } else if json {
+                        collected.append(entry)
+                    } else {
+                        print("\(Output.date(at))  \(entry.contact): \(entry.body)")
+                    }
+                case .serviceFailed(let uri, let reason):
+                    failures.append("\(uri): \(reason)")
+                case .duplicateDropped, .addressRetiredAtService:
+                    break
+                default:
+                    note(event.description)
+                }
+            }
+            if !watch, !failures.isEmpty, failures.count >= Set(context.services.receiving.map(\.uri)).count {
+                if json { try Output.json(collected) }
+                throw CommandFailure(status: .unavailable, message: "No receiving service could be reached (\(failures[0])).")
+            }
+            for failure in failures { note(failure) }
+            if watch, !failures.isEmpty { try await Task.sleep(for: .seconds(2)) }
+        } while watch
+        if json { try Output.json(collected) }
+    }
+
+    private func report(_ events: [DeliveryEvent]) async {
+        for event in events {
+            if case .delivered = event { continue }
+            note(event.description)
+        }
+    }
+
+    /// Something worth knowing that is not the command failing: stderr, one line.
+    private func note(_ text: String) {
+        FileHandle.standardError.write(Data("proton: \(text.sentence)\n".utf8))
+    }
+}
+
+extension Output {
+    /// One compact JSON object on one line, for streams.
+    static func jsonLine(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        // Written straight to the descriptor: print's buffer would hold lines back from a pipe.
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+    }
+}

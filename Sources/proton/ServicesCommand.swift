@@ -1,0 +1,20 @@
+import ArgumentParser
+
+struct ServicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "services",
+        abstract: "List, add or remove your sending and receiving services.",
+        discussion: """
+            Sending services relay your messages without learning the recipient's address. \
+            Receiving services hold the addresses you give your contacts, one per relationship, \
+            rotating. The list is kept in services.json in the profile directory.
+            """,
+        subcommands: [ServicesListCommand.self, ServicesAddCommand.self, ServicesRemoveCommand.self],
+        defaultSubcommand: ServicesListCommand.self)
+}
+
+/// Which list a service belongs to.
+enum ServiceKind: String, ExpressibleByArgument, CaseIterable {
+    case sending
+    case receiving
+}

@@ -1,0 +1,109 @@
+import Foundation
+import ProtonAgents
+import Testing
+
+/// The agent commands of the `proton` binary, run as a subprocess in a scratch profile.
+struct AgentCommandTests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    final class Sandbox {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonAgentsCLI-\(UUID().uuidString)")
+        var profile: URL { root.appendingPathComponent("profile") }
+
+        deinit { try? FileManager.default.removeItem(at: root) }
+
+        func run(_ arguments: String...) throws -> Run {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = try Self.executable()
+            process.arguments = arguments
+            process.environment = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": root.path, "PROTON_HOME": profile.path,
+            ]
+            let out = root.appendingPathComponent("out-\(UUID().uuidString)")
+            let err = root.appendingPathComponent("err-\(UUID().uuidString)")
+            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: out)
+            process.standardError = try FileHandle(forWritingTo: err)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return Run(
+                status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                stderr: try String(contentsOf: err, encoding: .utf8))
+        }
+
+        /// The `proton` binary built beside this test bundle.
+        static func executable() throws -> URL {
+            var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = directory.appendingPathComponent("proton")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                directory.deleteLastPathComponent()
+            }
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let fallback = root.appendingPathComponent(".build/debug/proton")
+            try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
+            return fallback
+        }
+    }
+
+    @Test func servicesListPrintsJSONAndAddRemoveEditIt() throws {
+        let sandbox = Sandbox()
+        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
+        let empty = try sandbox.run("services", "list", "--json")
+        #expect(empty.status == 0)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any])
+        #expect((parsed["sending"] as? [Any])?.isEmpty == true)
+        #expect((parsed["receiving"] as? [Any])?.isEmpty == true)
+
+        #expect(try sandbox.run("services", "add", "sending", "http://127.0.0.1:9/").status == 0)
+        let listed = try sandbox.run("services", "list", "--json")
+        let configuration = try JSONDecoder.iso8601.decode(ServicesConfiguration.self, from: Data(listed.stdout.utf8))
+        #expect(configuration.sending.map(\.uri) == ["http://127.0.0.1:9"])
+        let mode = try FileManager.default.attributesOfItem(atPath: ServicesConfiguration.url(in: sandbox.profile).path)[.posixPermissions]
+        #expect(mode as? Int == 0o600)
+
+        let duplicate = try sandbox.run("services", "add", "sending", "http://127.0.0.1:9")
+        #expect(duplicate.status == 73)
+        #expect(duplicate.stderr == "proton: The service http://127.0.0.1:9 is configured already.\n")
+        #expect(try sandbox.run("services", "remove", "http://127.0.0.1:9").status == 0)
+        #expect(try sandbox.run("services", "remove", "http://127.0.0.1:9").status == 64)
+    }
+
+    @Test func addingAnUnreachableReceivingServiceExits69() throws {
+        let sandbox = Sandbox()
+        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try sandbox.run("services", "add", "receiving", "http://127.0.0.1:9")
+        #expect(result.status == 69)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(try ServicesConfiguration.load(from: sandbox.profile).isEmpty)
+    }
+
+    @Test func sendWithoutServicesSaysSoInOneSentenceAndExits69() throws {
+        let sandbox = Sandbox()
+        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try sandbox.run("send", "Blair", "hello")
+        #expect(result.status == 69)
+        #expect(result.stdout.isEmpty)
+        #expect(
+            result.stderr
+                == "proton: No sending service is configured; add one with 'proton services add sending URI'.\n")
+        let receive = try sandbox.run("receive")
+        #expect(receive.status == 69)
+        #expect(receive.stderr.hasPrefix("proton: No receiving service is configured"))
+    }
+}
+
+extension JSONDecoder {
+    static var iso8601: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
