@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ProtonStore", targets: ["ProtonStore"]),
         .library(name: "ProtonServices", targets: ["ProtonServices"]),
         .library(name: "ProtonAgents", targets: ["ProtonAgents"]),
+        .library(name: "ProtonPairing", targets: ["ProtonPairing"]),
         .executable(name: "proton", targets: ["proton"]),
     ],
     dependencies: [
@@ -37,6 +38,7 @@ let package = Package(
         ),
         .target(name: "ProtonCrypto", dependencies: ["CSodium"]),
         .target(name: "ProtonCore", dependencies: ["ProtonCrypto"]),
+        .target(name: "ProtonPairing", dependencies: ["ProtonCore", "ProtonCrypto"]),
         .target(
             name: "ProtonStore",
             dependencies: ["ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
@@ -64,6 +66,7 @@ let package = Package(
         ),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),
         .testTarget(name: "ProtonCoreTests", dependencies: ["ProtonCore", "ProtonCrypto"]),
+        .testTarget(name: "ProtonPairingTests", dependencies: ["ProtonPairing", "ProtonCore", "ProtonCrypto"]),
         .testTarget(
             name: "ProtonStoreTests",
             dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
