@@ -13,16 +13,19 @@ public struct ReceivingServiceLimits: Sendable, Equatable {
     public var maximumBodyByteCount: Int
     /// The longest a fetch may wait for a new message.
     public var maximumWait: TimeInterval
+    /// The most messages one fetch returns; the owner fetches again after the last id.
+    public var maximumMessagesPerFetch: Int
 
     public init(
         messageLifetime: TimeInterval = 21 * 24 * 3600, maximumMessagesPerAddress: Int = 10_000,
         maximumBytesPerAddress: Int = 64 * 1024 * 1024, maximumBodyByteCount: Int = ServiceAPI.maximumBodyByteCount,
-        maximumWait: TimeInterval = 30
+        maximumWait: TimeInterval = 30, maximumMessagesPerFetch: Int = 256
     ) {
         self.messageLifetime = messageLifetime
         self.maximumMessagesPerAddress = maximumMessagesPerAddress
         self.maximumBytesPerAddress = maximumBytesPerAddress
         self.maximumBodyByteCount = maximumBodyByteCount
         self.maximumWait = maximumWait
+        self.maximumMessagesPerFetch = maximumMessagesPerFetch
     }
 }

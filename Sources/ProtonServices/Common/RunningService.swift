@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// A service started in-process: bound, answering, and stoppable. Tests and embedders start
+/// real servers on loopback port 0 through `ReceivingService.start` and `SendingService.start`
+/// and read the port the kernel chose from here.
+public final class RunningService: Sendable {
+    public let host: String
+    public let port: Int
+    public var baseURL: String { "http://\(host):\(port)" }
+
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+    private let cleanup: @Sendable () async -> Void
+
+    private init(host: String, port: Int, group: ServiceGroup, task: Task<Void, any Error>, cleanup: @escaping @Sendable () async -> Void) {
+        self.host = host
+        self.port = port
+        self.group = group
+        self.task = task
+        self.cleanup = cleanup
+    }
+
+    /// Runs `makeServices`' services in a service group and returns once the server is bound.
+    /// `makeServices` receives the closure to hand to Hummingbird's `onServerRunning`. With
+    /// `handlesSignals`, SIGINT and SIGTERM shut the group down gracefully.
+    static func launch(
+        host: String, handlesSignals: Bool, logger: Logger, cleanup: @escaping @Sendable () async -> Void,
+        makeServices: (@escaping @Sendable (any Channel) async -> Void) throws -> [any Service]
+    ) async throws -> RunningService {
+        let (events, continuation) = AsyncStream.makeStream(of: Result<Int, any Error>.self)
+        let services: [any Service]
+        do {
+            services = try makeServices { channel in continuation.yield(.success(channel.localAddress?.port ?? 0)) }
+        } catch {
+            await cleanup()
+            throw error
+        }
+        let group = ServiceGroup(
+            services: services, gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [], logger: logger)
+        let task = Task {
+            defer { continuation.finish() }
+            do {
+                try await group.run()
+                continuation.yield(.failure(ServiceStartError.stoppedBeforeListening))
+            } catch {
+                continuation.yield(.failure(error))
+                throw error
+            }
+        }
+        for await event in events {
+            switch event {
+            case .success(let port):
+                return RunningService(host: host, port: port, group: group, task: task, cleanup: cleanup)
+            case .failure(let error):
+                await cleanup()
+                throw error
+            }
+        }
+        await cleanup()
+        throw ServiceStartError.stoppedBeforeListening
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (long-polls return at once),
+    /// stops background work, and closes storage.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        await cleanup()
+    }
+
+    /// Waits until the service stops (after a signal, or `stop()` from elsewhere), then closes
+    /// storage. Throws what stopped it, if it failed.
+    public func wait() async throws {
+        do { try await task.value } catch {
+            await cleanup()
+            throw error
+        }
+        await cleanup()
+    }
+}
+
+public enum ServiceStartError: Error, CustomStringConvertible {
+    case stoppedBeforeListening
+
+    public var description: String { "The service stopped before it started listening." }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import ProtonCore
+
+/// A refusal a service answers with: an HTTP status and an `ErrorBody` whose `code` clients
+/// branch on. Every 4xx and 5xx either service sends is one of these, so clients parse one shape.
+public struct ServiceError: HTTPResponseError, Sendable, Equatable {
+    public let status: HTTPResponse.Status
+    public let body: ServiceAPI.ErrorBody
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.body = ServiceAPI.ErrorBody(error: message, code: code)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try JSONResponse.make(body, status: status)
+    }
+}
+
+extension ServiceError {
+    static func malformedJSON(_ what: String) -> ServiceError {
+        ServiceError(.badRequest, code: "malformed_json", "The body is not a valid \(what) JSON object.")
+    }
+
+    static func bodyTooLarge(limit: Int) -> ServiceError {
+        ServiceError(.contentTooLarge, code: "body_too_large", "The body is larger than the \(limit) bytes this service accepts.")
+    }
+
+    static func badBase64(_ field: String) -> ServiceError {
+        ServiceError(.badRequest, code: "bad_base64", "The field \(field) is not base64url without padding.")
+    }
+
+    static let badSealedAddress = ServiceError(
+        .badRequest, code: "bad_sealed_address", "The sealed address has the wrong length or does not open with this service's key.")
+
+    static func badCiphertext(_ reason: String) -> ServiceError {
+        ServiceError(.badRequest, code: "bad_ciphertext", "The ciphertext \(reason).")
+    }
+
+    static func badQuery(_ reason: String) -> ServiceError {
+        ServiceError(.badRequest, code: "bad_query", reason)
+    }
+
+    static let internalError = ServiceError(.internalServerError, code: "internal_error", "The service failed to handle the request; try again.")
+}

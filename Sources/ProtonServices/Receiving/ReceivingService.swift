@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ProtonCore
+import ProtonCrypto
+import ServiceLifecycle
+
+/// The receiving service: holds ciphertexts per address until the owner fetches them (docs/api.md).
+public enum ReceivingService {
+    /// The Hummingbird application, for callers that run it themselves. `start` is the usual
+    /// way in: it also releases long-polls at once on shutdown and closes the storage.
+    public static func makeApplication(
+        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        try makeParts(configuration: configuration, storage: storage, onServerRunning: onServerRunning).application
+    }
+
+    /// Opens `SQLiteReceivingStorage` in the data directory, starts the service and returns
+    /// once it listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
+    public static func start(configuration: ReceivingServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
+        let storage = try SQLiteReceivingStorage(directory: configuration.dataDirectory)
+        return try await start(configuration: configuration, storage: storage, handlesSignals: handlesSignals)
+    }
+
+    public static func start(
+        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage, handlesSignals: Bool = false
+    ) async throws -> RunningService {
+        try await RunningService.launch(
+            host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
+            cleanup: { await storage.close() }
+        ) { onServerRunning in
+            let parts = try makeParts(configuration: configuration, storage: storage, onServerRunning: onServerRunning)
+            return [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
+        }
+    }
+
+    private static func makeParts(
+        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void
+    ) throws -> (application: Application<RouterResponder<BasicRequestContext>>, notifier: DeliveryNotifier) {
+        let notifier = DeliveryNotifier()
+        let mailbox = Mailbox(
+            storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory), limits: configuration.limits,
+            notifier: notifier, now: configuration.now, logger: configuration.logger)
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        addRoutes(to: router, mailbox: mailbox)
+
+        let limits = configuration.limits
+        let now = configuration.now
+        let sweep = PeriodicTask(interval: configuration.sweepInterval, logger: configuration.logger) {
+            let current = now()
+            _ = try await storage.sweep(messagesBefore: current.addingTimeInterval(-limits.messageLifetime), now: current)
+        }
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-receiving"),
+            services: [sweep], onServerRunning: onServerRunning, logger: configuration.logger)
+        return (application, notifier)
+    }
+
+    /// Thin handlers: read the request, call the mailbox, write its answer.
+    private static func addRoutes(to router: Router<BasicRequestContext>, mailbox: Mailbox) {
+        let bodyLimit = mailbox.limits.maximumBodyByteCount
+
+        router.get("/v1/info") { _, _ in
+            try JSONResponse.make(mailbox.info(), status: .ok)
+        }
+        router.post("/v1/addresses") { request, _ in
+            try await mailbox.createAddress(signedRequest(request, bodyLimit: bodyLimit))
+            return Response(status: .created)
+        }
+        router.post("/v1/deliver") { request, _ in
+            var request = request
+            try await mailbox.deliver(request.collectBytes(limit: bodyLimit))
+            return Response(status: .accepted)
+        }
+        router.get("/v1/addresses/:address/messages") { request, context in
+            let messages = try await mailbox.messages(
+                context.parameters.get("address") ?? "", after: query(request, "after") ?? 0,
+                wait: TimeInterval(query(request, "wait") ?? 0), request: signedRequest(request, bodyLimit: bodyLimit))
+            return try JSONResponse.make(messages, status: .ok)
+        }
+        router.post("/v1/addresses/:address/ack") { request, context in
+            try await mailbox.acknowledge(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
+            return Response(status: .noContent)
+        }
+        router.delete("/v1/addresses/:address") { request, context in
+            try await mailbox.retire(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
+            return Response(status: .noContent)
+        }
+    }
+
+    private static func signedRequest(_ request: Request, bodyLimit: Int) async throws -> OwnerAuthenticator.SignedRequest {
+        var request = request
+        let body = try await request.collectBytes(limit: bodyLimit)
+        return OwnerAuthenticator.SignedRequest(
+            method: request.method.rawValue, pathAndQuery: request.pathAndQuery, body: body, headers: request.headers)
+    }
+
+    /// A non-negative integer query parameter; nil when absent.
+    private static func query(_ request: Request, _ name: String) throws -> Int64? {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw ServiceError.badQuery("The query parameter \(name) must be a non-negative integer.")
+        }
+        return value
+    }
+}

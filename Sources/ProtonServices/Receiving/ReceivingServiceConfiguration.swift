@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+
+/// Everything a receiving service is started with.
+public struct ReceivingServiceConfiguration: Sendable {
+    public var listen: ListenAddress
+    /// Holds `receiving.sqlite` and the service's private key (`service-key`).
+    public var dataDirectory: URL
+    public var limits: ReceivingServiceLimits
+    /// How often expired messages and old nonces are swept.
+    public var sweepInterval: TimeInterval
+    public var logger: Logger
+    /// The service's clock, replaceable so tests can move time forward.
+    public var now: @Sendable () -> Date
+
+    public init(
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
+        limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60,
+        logger: Logger = Logger(label: "proton.receiving"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.limits = limits
+        self.sweepInterval = sweepInterval
+        self.logger = logger
+        self.now = now
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+
+/// Where a receiving service keeps addresses, ciphertexts and seen nonces. SQLite is the
+/// embedded default (`SQLiteReceivingStorage`); a PostgreSQL implementation lets many stateless
+/// instances share one database. Every method is one transaction.
+public protocol ReceivingStorage: Sendable {
+    /// Registers `address` as owned by `authKey`; false if the id exists (live or retired).
+    func createAddress(_ address: AddressID, authKey: Ed25519.PublicKey, now: Date) async throws -> Bool
+
+    func address(_ address: AddressID) async throws -> AddressRecord?
+
+    /// Stores `ciphertext` under `address` unless the address is unknown, retired or over its
+    /// quota. Returns once the row is committed.
+    func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws -> DeliveryOutcome
+
+    /// Messages with an id above `after` received after `notBefore`, oldest first.
+    func messages(for address: AddressID, after: Int64, receivedAfter notBefore: Date, limit: Int) async throws -> [ServiceAPI.StoredMessage]
+
+    /// Deletes the address's messages with an id up to `upTo`; returns how many.
+    func acknowledge(_ address: AddressID, upTo: Int64) async throws -> Int
+
+    /// Deletes the address's messages and marks it retired; the row stays as a tombstone.
+    func retire(_ address: AddressID, now: Date) async throws
+
+    /// Records a request nonce until `expires`; false if it was seen before (a replay).
+    func recordNonce(_ nonce: [UInt8], expires: Date) async throws -> Bool
+
+    /// Deletes messages received before `messagesBefore` and nonces that expired by `now`.
+    func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult
+
+    func counts() async throws -> ReceivingStorageCounts
+
+    func close() async
+}
+
+/// What the service knows about an address.
+public struct AddressRecord: Sendable, Equatable {
+    public let address: AddressID
+    public let authKey: Ed25519.PublicKey
+    public let isRetired: Bool
+
+    public init(address: AddressID, authKey: Ed25519.PublicKey, isRetired: Bool) {
+        self.address = address
+        self.authKey = authKey
+        self.isRetired = isRetired
+    }
+}
+
+public enum DeliveryOutcome: Sendable, Equatable {
+    case stored(id: Int64)
+    case unknownAddress
+    case retired
+    case overMessageQuota
+    case overByteQuota
+}
+
+public struct SweepResult: Sendable, Equatable {
+    public var messages: Int
+    public var nonces: Int
+
+    public init(messages: Int, nonces: Int) {
+        self.messages = messages
+        self.nonces = nonces
+    }
+}
+
+/// Totals, for tests that prove a refusal stored nothing and for operators.
+public struct ReceivingStorageCounts: Sendable, Equatable {
+    public var addresses: Int
+    public var retiredAddresses: Int
+    public var messages: Int
+    public var nonces: Int
+
+    public init(addresses: Int, retiredAddresses: Int, messages: Int, nonces: Int) {
+        self.addresses = addresses
+        self.retiredAddresses = retiredAddresses
+        self.messages = messages
+        self.nonces = nonces
+    }
+}

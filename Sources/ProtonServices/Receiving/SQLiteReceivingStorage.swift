@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import ProtonCore
+import ProtonCrypto
+
+/// `ReceivingStorage` in `DIR/receiving.sqlite` (WAL). A write commits before the method
+/// returns, so a 202 for a delivery means the ciphertext is on disk.
+public final class SQLiteReceivingStorage: ReceivingStorage {
+    public static let databaseFileName = "receiving.sqlite"
+
+    private let pool: DatabasePool
+
+    public init(directory: URL) throws {
+        pool = try ServiceDatabase.open(
+            directory: directory, fileName: Self.databaseFileName, label: "ProtonReceiving", migrator: ReceivingMigrations.migrator)
+    }
+
+    public func createAddress(_ address: AddressID, authKey: Ed25519.PublicKey, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO address (id, auth_key, created_at) VALUES (?, ?, ?)",
+                arguments: [Data(address.bytes), Data(authKey.rawRepresentation), now.unixSeconds])
+            return db.changesCount == 1
+        }
+    }
+
+    public func address(_ address: AddressID) async throws -> AddressRecord? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT auth_key, retired_at FROM address WHERE id = ?", arguments: [Data(address.bytes)])
+            else { return nil }
+            let key: Data = row["auth_key"]
+            let retiredAt: Int64? = row["retired_at"]
+            return AddressRecord(address: address, authKey: try Ed25519.PublicKey(rawRepresentation: Array(key)), isRetired: retiredAt != nil)
+        }
+    }
+
+    public func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws
+        -> DeliveryOutcome
+    {
+        let id = Data(address.bytes)
+        return try await pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT retired_at, message_count, byte_count FROM address WHERE id = ?", arguments: [id])
+            else { return .unknownAddress }
+            let retiredAt: Int64? = row["retired_at"]
+            guard retiredAt == nil else { return .retired }
+            let count: Int = row["message_count"]
+            let bytes: Int = row["byte_count"]
+            guard count < limits.maximumMessagesPerAddress else { return .overMessageQuota }
+            guard bytes + ciphertext.count <= limits.maximumBytesPerAddress else { return .overByteQuota }
+            try db.execute(
+                sql: "INSERT INTO message (address_id, ciphertext, size, received_at) VALUES (?, ?, ?, ?)",
+                arguments: [id, Data(ciphertext), ciphertext.count, now.unixSeconds])
+            let messageID = db.lastInsertedRowID
+            try db.execute(
+                sql: "UPDATE address SET message_count = message_count + 1, byte_count = byte_count + ? WHERE id = ?",
+                arguments: [ciphertext.count, id])
+            return .stored(id: messageID)
+        }
+    }
+
+    public func messages(for address: AddressID, after: Int64, receivedAfter notBefore: Date, limit: Int) async throws
+        -> [ServiceAPI.StoredMessage]
+    {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, ciphertext, received_at FROM message
+                    WHERE address_id = ? AND id > ? AND received_at > ? ORDER BY id LIMIT ?
+                    """,
+                arguments: [Data(address.bytes), after, notBefore.unixSeconds, limit]
+            ).map { row in
+                let ciphertext: Data = row["ciphertext"]
+                return ServiceAPI.StoredMessage(id: row["id"], ciphertext: Base64URL.encode(Array(ciphertext)), receivedAt: row["received_at"])
+            }
+        }
+    }
+
+    public func acknowledge(_ address: AddressID, upTo: Int64) async throws -> Int {
+        let id = Data(address.bytes)
+        return try await pool.write { db in
+            try Self.deleteMessages(db, address: id, condition: "id <= ?", argument: upTo)
+        }
+    }
+
+    public func retire(_ address: AddressID, now: Date) async throws {
+        let id = Data(address.bytes)
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM message WHERE address_id = ?", arguments: [id])
+            try db.execute(
+                sql: "UPDATE address SET retired_at = COALESCE(retired_at, ?), message_count = 0, byte_count = 0 WHERE id = ?",
+                arguments: [now.unixSeconds, id])
+        }
+    }
+
+    public func recordNonce(_ nonce: [UInt8], expires: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO seen_nonce (nonce, expires_at) VALUES (?, ?)",
+                arguments: [Data(nonce), expires.unixSeconds])
+            return db.changesCount == 1
+        }
+    }
+
+    public func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult {
+        try await pool.write { db in
+            let cutoff = messagesBefore.unixSeconds
+            let addresses = try Data.fetchAll(db, sql: "SELECT DISTINCT address_id FROM message WHERE received_at <= ?", arguments: [cutoff])
+            var messages = 0
+            for address in addresses {
+                messages += try Self.deleteMessages(db, address: address, condition: "received_at <= ?", argument: cutoff)
+            }
+            try db.execute(sql: "DELETE FROM seen_nonce WHERE expires_at < ?", arguments: [now.unixSeconds])
+            return SweepResult(messages: messages, nonces: db.changesCount)
+        }
+    }
+
+    public func counts() async throws -> ReceivingStorageCounts {
+        try await pool.read { db in
+            ReceivingStorageCounts(
+                addresses: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM address") ?? 0,
+                retiredAddresses: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM address WHERE retired_at IS NOT NULL") ?? 0,
+                messages: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") ?? 0,
+                nonces: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM seen_nonce") ?? 0)
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+
+    /// Deletes one address's messages matching `condition` and keeps its counters in step.
+    /// `condition` is one of this file's constants, never outside input.
+    private static func deleteMessages(_ db: Database, address: Data, condition: String, argument: Int64) throws -> Int {
+        let totals = try Row.fetchOne(
+            db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM message WHERE address_id = ? AND \(condition)",
+            arguments: [address, argument])
+        let count: Int = totals?["n"] ?? 0
+        guard count > 0 else { return 0 }
+        let bytes: Int = totals?["bytes"] ?? 0
+        try db.execute(sql: "DELETE FROM message WHERE address_id = ? AND \(condition)", arguments: [address, argument])
+        try db.execute(
+            sql: "UPDATE address SET message_count = message_count - ?, byte_count = byte_count - ? WHERE id = ?",
+            arguments: [count, bytes, address])
+        return count
+    }
+}
+
+extension Date {
+    var unixSeconds: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+}

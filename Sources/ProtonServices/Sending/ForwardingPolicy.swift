@@ -1,0 +1,34 @@
+import Foundation
+
+/// How the sending service forwards: retries with exponential backoff, bounded.
+public struct ForwardingPolicy: Sendable, Equatable {
+    /// Off: sends are accepted and kept queued, nothing is forwarded (tests of durability
+    /// stop a service in exactly that state).
+    public var isEnabled: Bool
+    /// Attempts per message before it is reported failed.
+    public var maximumAttempts: Int
+    /// The wait after the first failed attempt; it doubles with each further one.
+    public var initialBackoff: TimeInterval
+    public var maximumBackoff: TimeInterval
+    /// How long one attempt may take.
+    public var requestTimeout: TimeInterval
+    /// How many messages are forwarded at once.
+    public var concurrency: Int
+
+    public init(
+        isEnabled: Bool = true, maximumAttempts: Int = 12, initialBackoff: TimeInterval = 1, maximumBackoff: TimeInterval = 300,
+        requestTimeout: TimeInterval = 15, concurrency: Int = 16
+    ) {
+        self.isEnabled = isEnabled
+        self.maximumAttempts = maximumAttempts
+        self.initialBackoff = initialBackoff
+        self.maximumBackoff = maximumBackoff
+        self.requestTimeout = requestTimeout
+        self.concurrency = concurrency
+    }
+
+    /// The wait after `attempts` failed attempts.
+    func backoff(afterAttempts attempts: Int) -> TimeInterval {
+        min(maximumBackoff, initialBackoff * pow(2, Double(max(0, attempts - 1))))
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+import ProtonCore
+
+/// `SendingStorage` in `DIR/sending.sqlite` (WAL). `enqueue` commits before it returns, so a
+/// 202 means the message survives a crash of the process.
+public final class SQLiteSendingStorage: SendingStorage {
+    public static let databaseFileName = "sending.sqlite"
+
+    private let pool: DatabasePool
+
+    public init(directory: URL) throws {
+        pool = try ServiceDatabase.open(
+            directory: directory, fileName: Self.databaseFileName, label: "ProtonSending", migrator: SendingMigrations.migrator)
+    }
+
+    public func enqueue(_ entry: OutboxEntry, now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (id, receiving_service, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
+                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.id, entry.receivingService, Data(entry.sealedAddress), Data(entry.ciphertext), entry.attempts, now.unixSeconds,
+                    now.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func status(_ id: String) async throws -> ServiceAPI.SendStatus? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT state, attempts, http_status, error FROM outbox WHERE id = ?", arguments: [id])
+            else { return nil }
+            let state: String = row["state"]
+            return ServiceAPI.SendStatus(
+                id: id, state: ServiceAPI.SendStatus.State(rawValue: state) ?? .queued, attempts: row["attempts"],
+                httpStatus: row["http_status"], error: row["error"])
+        }
+    }
+
+    public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, receiving_service, sealed_address, ciphertext, attempts FROM outbox
+                    WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
+                    """,
+                arguments: [now.timeIntervalSince1970, limit + excluding.count]
+            ).compactMap { row -> OutboxEntry? in
+                let id: String = row["id"]
+                guard !excluding.contains(id), let sealed: Data = row["sealed_address"], let ciphertext: Data = row["ciphertext"] else {
+                    return nil
+                }
+                return OutboxEntry(
+                    id: id, receivingService: row["receiving_service"], sealedAddress: Array(sealed), ciphertext: Array(ciphertext),
+                    attempts: row["attempts"])
+            }.prefix(limit).map { $0 }
+        }
+    }
+
+    public func nextAttemptTime(excluding: Set<String>) async throws -> Date? {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, next_attempt_at FROM outbox WHERE state = 'queued' ORDER BY next_attempt_at LIMIT ?",
+                arguments: [excluding.count + 1])
+            let row = rows.first { !excluding.contains($0["id"]) }
+            return row.map { Date(timeIntervalSince1970: $0["next_attempt_at"]) }
+        }
+    }
+
+    public func recordDelivered(_ id: String, attempts: Int, now: Date) async throws {
+        try await settle(id, state: .delivered, attempts: attempts, httpStatus: nil, error: nil, now: now)
+    }
+
+    public func recordFailed(_ id: String, attempts: Int, httpStatus: Int?, error: String, now: Date) async throws {
+        try await settle(id, state: .failed, attempts: attempts, httpStatus: httpStatus, error: error, now: now)
+    }
+
+    public func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, http_status = ?, error = ? WHERE id = ? AND state = 'queued'",
+                arguments: [attempts, nextAttempt.timeIntervalSince1970, httpStatus, error, id])
+        }
+    }
+
+    public func counts() async throws -> SendingStorageCounts {
+        try await pool.read { db in
+            SendingStorageCounts(
+                queued: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'queued'") ?? 0,
+                delivered: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'") ?? 0,
+                failed: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'failed'") ?? 0,
+                withCiphertext: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE ciphertext IS NOT NULL") ?? 0)
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+
+    /// A final state drops both blobs: nothing is left to forward.
+    private func settle(_ id: String, state: ServiceAPI.SendStatus.State, attempts: Int, httpStatus: Int?, error: String?, now: Date)
+        async throws
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET state = ?, attempts = ?, http_status = ?, error = ?, finished_at = ?,
+                        sealed_address = NULL, ciphertext = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [state.rawValue, attempts, httpStatus, error, now.unixSeconds, id])
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ProtonCore
+import ServiceLifecycle
+
+/// The sending service: a durable outbox that forwards sealed envelopes to receiving services
+/// without learning the address (docs/api.md).
+public enum SendingService {
+    /// Opens `SQLiteSendingStorage` in the data directory, starts the service (and, unless the
+    /// policy disables it, the forwarder, which first resumes every queued message) and returns
+    /// once it listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
+    public static func start(configuration: SendingServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
+        let storage = try SQLiteSendingStorage(directory: configuration.dataDirectory)
+        return try await start(configuration: configuration, storage: storage, handlesSignals: handlesSignals)
+    }
+
+    public static func start(
+        configuration: SendingServiceConfiguration, storage: any SendingStorage, handlesSignals: Bool = false
+    ) async throws -> RunningService {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        return try await RunningService.launch(
+            host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
+            cleanup: {
+                try? await client.shutdown()
+                await storage.close()
+            }
+        ) { onServerRunning in
+            [makeApplication(configuration: configuration, storage: storage, client: client, onServerRunning: onServerRunning)]
+        }
+    }
+
+    /// The Hummingbird application, forwarder included, for callers that run it themselves;
+    /// `client` must outlive it.
+    public static func makeApplication(
+        configuration: SendingServiceConfiguration, storage: any SendingStorage, client: HTTPClient,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let forwarder =
+            configuration.forwarding.isEnabled
+            ? Forwarder(storage: storage, client: client, policy: configuration.forwarding, logger: configuration.logger, now: configuration.now)
+            : nil
+        let outbox = Outbox(storage: storage, forwarder: forwarder, now: configuration.now)
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        addRoutes(to: router, outbox: outbox, bodyLimit: configuration.maximumBodyByteCount)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-sending"),
+            services: forwarder.map { [ForwarderService(forwarder: $0)] } ?? [], onServerRunning: onServerRunning,
+            logger: configuration.logger)
+    }
+
+    /// Thin handlers: read the request, call the outbox, write its answer.
+    private static func addRoutes(to router: Router<BasicRequestContext>, outbox: Outbox, bodyLimit: Int) {
+        router.post("/v1/send") { request, _ in
+            var request = request
+            return try await JSONResponse.make(outbox.send(request.collectBytes(limit: bodyLimit)), status: .accepted)
+        }
+        router.get("/v1/send/:id") { _, context in
+            try await JSONResponse.make(outbox.status(context.parameters.get("id") ?? ""), status: .ok)
+        }
+    }
+}

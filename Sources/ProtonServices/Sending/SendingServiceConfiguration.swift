@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+import ProtonCore
+
+/// Everything a sending service is started with.
+public struct SendingServiceConfiguration: Sendable {
+    public var listen: ListenAddress
+    /// Holds `sending.sqlite`, the durable outbox.
+    public var dataDirectory: URL
+    public var forwarding: ForwardingPolicy
+    public var maximumBodyByteCount: Int
+    /// Never given an address, ciphertext or sealed blob: it logs send ids and states only.
+    public var logger: Logger
+    public var now: @Sendable () -> Date
+
+    public init(
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
+        forwarding: ForwardingPolicy = ForwardingPolicy(), maximumBodyByteCount: Int = ServiceAPI.maximumBodyByteCount + 1024,
+        logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.forwarding = forwarding
+        self.maximumBodyByteCount = maximumBodyByteCount
+        self.logger = logger
+        self.now = now
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ProtonServices
+
+/// `proton serve sending|receiving`: runs one of the two relay services in the foreground.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a sending or receiving service.",
+        discussion: """
+            A receiving service holds ciphertexts for the addresses its owners register, until \
+            they fetch them; its key (DIR/service-key) and database (DIR/receiving.sqlite) stay \
+            in the data directory. A sending service keeps a durable outbox (DIR/sending.sqlite) \
+            and forwards each sealed envelope to its receiving service, retrying with backoff; it \
+            never learns the recipient's address.
+
+            Once listening, the command prints one line, 'listening on http://HOST:PORT', to \
+            standard output (with --listen HOST:0 the port is the one the system chose); logs go \
+            to standard error. SIGINT or SIGTERM stops it gracefully. The API is in docs/api.md.
+            """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case sending, receiving
+    }
+
+    @Argument(help: "Which service: sending or receiving.")
+    var kind: Kind
+
+    @Option(help: "Where to listen, HOST:PORT (port 0: any free port).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "The service's data directory (created 0700 if missing).")
+    var data: String
+
+    @Flag(help: "Log every forwarding attempt and sweep (debug level).")
+    var verbose = false
+
+    func validate() throws {
+        guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
+    }
+
+    func run() async throws {
+        guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT.") }
+        let directory = URL(fileURLWithPath: data, isDirectory: true)
+        let logger = ServiceLogging.standardError(label: "proton.\(kind.rawValue)", level: verbose ? .debug : .info)
+        let running: RunningService
+        do {
+            switch kind {
+            case .receiving:
+                running = try await ReceivingService.start(
+                    configuration: ReceivingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger),
+                    handlesSignals: true)
+            case .sending:
+                running = try await SendingService.start(
+                    configuration: SendingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger),
+                    handlesSignals: true)
+            }
+        } catch let error as DataDirectoryError {
+            throw CommandFailure(status: .cannotCreate, message: error.description)
+        } catch {
+            throw CommandFailure(status: .unavailable, message: "The \(kind.rawValue) service could not listen on \(listen): \(error).")
+        }
+        let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+        FileHandle.standardOutput.write(Data("listening on http://\(host):\(running.port)\n".utf8))
+        try await running.wait()
+    }
+}

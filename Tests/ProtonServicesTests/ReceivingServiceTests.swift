@@ -1,0 +1,181 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import Testing
+
+@Suite struct ReceivingServiceTests {
+    @Test func infoPublishesThePersistentKeyAndLimits() async throws {
+        let directory = temporaryDirectory("info")
+        let first = try await ReceivingFixture.start(directory: directory)
+        let info = try await HTTP.request("GET", first.url + "/v1/info").decode(ServiceAPI.ServiceInfo.self)
+        #expect(info.version == 1)
+        #expect(info.messageLifetimeSeconds == 21 * 24 * 3600)
+        #expect(info.maximumMessagesPerAddress == ReceivingServiceLimits().maximumMessagesPerAddress)
+        await first.stop()
+
+        let keyFile = directory.appendingPathComponent("service-key").path
+        let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let second = try await ReceivingFixture.start(directory: directory)
+        #expect(second.serviceKey == first.serviceKey)
+        await second.stop()
+    }
+
+    @Test func createDeliverFetchAcknowledge() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        #expect(try await service.create(owner) == 201)
+        #expect(try await service.create(owner) == 409)
+
+        #expect(try await service.deliver(owner.id, ciphertext: [1, 2, 3]).status == 202)
+        #expect(try await service.deliver(owner.id, ciphertext: [4, 5]).status == 202)
+
+        let fetched = try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(fetched.map { try? Base64URL.decode($0.ciphertext, limit: 16) } == [[1, 2, 3], [4, 5]])
+        #expect(fetched[0].id < fetched[1].id)
+        let afterFirst = try await service.fetch(owner, after: fetched[0].id).decode(ServiceAPI.Messages.self).messages
+        #expect(afterFirst.map(\.id) == [fetched[1].id])
+
+        #expect(try await service.acknowledge(owner, upTo: fetched[0].id).status == 204)
+        #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.map(\.id) == [fetched[1].id])
+        #expect(try await service.acknowledge(owner, upTo: fetched[1].id).status == 204)
+        #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.isEmpty)
+        #expect(try await service.storage.counts().messages == 0)
+        await service.stop()
+    }
+
+    @Test func hexAddressInThePathIsAccepted() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await service.create(owner)
+        _ = try await service.deliver(owner.id)
+        let path = "/v1/addresses/\(owner.id.hex)/messages"
+        let answer = try await HTTP.request("GET", service.url + path, headers: owner.headers("GET", path, now: service.clock.now()))
+        #expect(answer.status == 200)
+        #expect(try answer.decode(ServiceAPI.Messages.self).messages.count == 1)
+        await service.stop()
+    }
+
+    @Test func longPollWakesOnDelivery() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await service.create(owner)
+
+        let started = Date()
+        async let poll = service.fetch(owner, wait: 20)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await service.deliver(owner.id, ciphertext: [9]).status == 202)
+        let messages = try await poll.decode(ServiceAPI.Messages.self).messages
+        #expect(messages.count == 1)
+        #expect(Date().timeIntervalSince(started) < 10)
+        await service.stop()
+    }
+
+    @Test func longPollReturnsEmptyAtItsDeadline() async throws {
+        let service = try await ReceivingFixture.start(limits: ReceivingServiceLimits(maximumWait: 1))
+        let owner = Owner()
+        try await service.create(owner)
+        let started = Date()
+        let answer = try await service.fetch(owner, wait: 30)
+        #expect(try answer.decode(ServiceAPI.Messages.self).messages.isEmpty)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed >= 0.9 && elapsed < 10)
+        await service.stop()
+    }
+
+    @Test func stopReleasesLongPollsAtOnce() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await service.create(owner)
+        let poll = Task { try await service.fetch(owner, wait: 30) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = Date()
+        await service.stop()
+        _ = try? await poll.value
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func retiredAddressAnswersGone() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await service.create(owner)
+        _ = try await service.deliver(owner.id)
+        #expect(try await service.retire(owner).status == 204)
+        #expect(try await service.storage.counts().messages == 0)
+
+        let delivery = try await service.deliver(owner.id)
+        #expect(delivery.status == 410)
+        #expect(delivery.errorCode == "address_retired")
+        #expect(try await service.fetch(owner).status == 410)
+        #expect(try await service.retire(owner).status == 204)
+        #expect(try await service.create(owner) == 409)
+        await service.stop()
+    }
+
+    @Test func unknownAddressIsNotFound() async throws {
+        let service = try await ReceivingFixture.start()
+        let answer = try await service.deliver(AddressID(random: SystemRandom()))
+        #expect(answer.status == 404)
+        #expect(answer.errorCode == "unknown_address")
+        #expect(try await service.storage.counts().messages == 0)
+        await service.stop()
+    }
+
+    @Test func quotaOnMessageCountAndBytes() async throws {
+        let service = try await ReceivingFixture.start(
+            limits: ReceivingServiceLimits(maximumMessagesPerAddress: 2, maximumBytesPerAddress: 100))
+        let counted = Owner()
+        try await service.create(counted)
+        #expect(try await service.deliver(counted.id).status == 202)
+        #expect(try await service.deliver(counted.id).status == 202)
+        let full = try await service.deliver(counted.id)
+        #expect(full.status == 507)
+        #expect(full.errorCode == "quota_exceeded")
+
+        let sized = Owner()
+        try await service.create(sized)
+        #expect(try await service.deliver(sized.id, ciphertext: [UInt8](repeating: 1, count: 60)).status == 202)
+        #expect(try await service.deliver(sized.id, ciphertext: [UInt8](repeating: 1, count: 60)).errorCode == "quota_exceeded")
+        #expect(try await service.storage.counts().messages == 3)
+
+        // Acknowledging frees the quota.
+        let messages = try await service.fetch(counted).decode(ServiceAPI.Messages.self).messages
+        _ = try await service.acknowledge(counted, upTo: messages.last!.id)
+        #expect(try await service.deliver(counted.id).status == 202)
+        await service.stop()
+    }
+
+    @Test func messagesExpire() async throws {
+        let clock = TestClock()
+        let service = try await ReceivingFixture.start(
+            limits: ReceivingServiceLimits(messageLifetime: 3600), sweepInterval: 0.2, clock: clock)
+        let owner = Owner()
+        try await service.create(owner)
+        _ = try await service.deliver(owner.id)
+        #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.count == 1)
+
+        clock.advance(by: 3601)
+        // Filtered on read at once, and deleted by the next sweep.
+        #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.isEmpty)
+        #expect(try await eventually { try await service.storage.counts().messages == 0 })
+        #expect(try await service.deliver(owner.id).status == 202)
+        #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.count == 1)
+        await service.stop()
+    }
+
+    @Test func deliveredMessagesSurviveARestart() async throws {
+        let directory = temporaryDirectory("restart")
+        let first = try await ReceivingFixture.start(directory: directory)
+        let owner = Owner()
+        try await first.create(owner)
+        _ = try await first.deliver(owner.id, ciphertext: [7])
+        await first.stop()
+
+        let second = try await ReceivingFixture.start(directory: directory)
+        let messages = try await second.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([7])])
+        await second.stop()
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import Testing
+
+@Suite struct SendingServiceTests {
+    /// A sending service on a loopback port with its storage at hand.
+    struct SendingFixture {
+        let directory: URL
+        let storage: SQLiteSendingStorage
+        let running: RunningService
+
+        static func start(
+            directory: URL = temporaryDirectory("sending"), forwarding: ForwardingPolicy = Self.fastRetries, logs: LogCapture? = nil
+        ) async throws -> SendingFixture {
+            let storage = try SQLiteSendingStorage(directory: directory)
+            var configuration = SendingServiceConfiguration(dataDirectory: directory, forwarding: forwarding)
+            if let logs { configuration.logger = logs.logger(label: "test.sending") }
+            let running = try await SendingService.start(configuration: configuration, storage: storage)
+            return SendingFixture(directory: directory, storage: storage, running: running)
+        }
+
+        static let fastRetries = ForwardingPolicy(maximumAttempts: 40, initialBackoff: 0.05, maximumBackoff: 0.3, requestTimeout: 5)
+
+        func send(_ envelope: Envelope, to receiving: String) async throws -> ServiceAPI.SendStatus {
+            let body = HTTP.json(
+                ServiceAPI.Send(
+                    receivingService: receiving, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+                    ciphertext: Base64URL.encode(envelope.ciphertext)))
+            let answer = try await HTTP.request("POST", running.baseURL + "/v1/send", body: body)
+            #expect(answer.status == 202)
+            return try answer.decode(ServiceAPI.SendStatus.self)
+        }
+
+        func status(_ id: String) async throws -> ServiceAPI.SendStatus {
+            try await HTTP.request("GET", running.baseURL + "/v1/send/\(id)").decode(ServiceAPI.SendStatus.self)
+        }
+
+        /// Waits until the message leaves the queued state.
+        func settled(_ id: String) async throws -> ServiceAPI.SendStatus {
+            _ = try await eventually { try await status(id).state != .queued }
+            return try await status(id)
+        }
+    }
+
+    @Test func sendIsDelivered() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let sending = try await SendingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+
+        let accepted = try await sending.send(receiving.sealed(owner.id, ciphertext: [1, 2, 3]), to: receiving.url)
+        #expect(accepted.state == .queued)
+        let status = try await sending.settled(accepted.id)
+        #expect(status.state == .delivered)
+        #expect(status.attempts == 1)
+        let messages = try await receiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([1, 2, 3])])
+        #expect(try await sending.storage.counts() == SendingStorageCounts(queued: 0, delivered: 1, failed: 0, withCiphertext: 0))
+
+        let unknown = try await HTTP.request("GET", sending.running.baseURL + "/v1/send/nope")
+        #expect(unknown.status == 404)
+        #expect(unknown.errorCode == "unknown_send")
+        await sending.running.stop()
+        await receiving.stop()
+    }
+
+    @Test func retiredAddressIsReportedAsFailedWith410() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let sending = try await SendingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+        _ = try await receiving.retire(owner)
+
+        let accepted = try await sending.send(receiving.sealed(owner.id), to: receiving.url)
+        let status = try await sending.settled(accepted.id)
+        #expect(status.state == .failed)
+        #expect(status.httpStatus == 410)
+        #expect(status.attempts == 1)
+        #expect(status.error?.contains("retired") == true)
+        #expect(try await sending.storage.counts().withCiphertext == 0)
+        await sending.running.stop()
+        await receiving.stop()
+    }
+
+    @Test func queuedWhileTheReceivingServiceIsDownThenDelivered() async throws {
+        let directory = temporaryDirectory("receiving-down")
+        let receiving = try await ReceivingFixture.start(directory: directory)
+        let owner = Owner()
+        try await receiving.create(owner)
+        let envelope = try receiving.sealed(owner.id, ciphertext: [5])
+        let port = receiving.running.port
+        let url = receiving.url
+        await receiving.stop()
+
+        let sending = try await SendingFixture.start()
+        let accepted = try await sending.send(envelope, to: url)
+        #expect(try await eventually { try await sending.status(accepted.id).attempts >= 2 })
+        #expect(try await sending.status(accepted.id).state == .queued)
+
+        let restarted = try await ReceivingFixture.start(directory: directory, port: port)
+        #expect(try await sending.settled(accepted.id).state == .delivered)
+        let messages = try await restarted.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([5])])
+        await sending.running.stop()
+        await restarted.stop()
+    }
+
+    @Test func retriesAreBounded() async throws {
+        let sending = try await SendingFixture.start(
+            forwarding: ForwardingPolicy(maximumAttempts: 3, initialBackoff: 0.01, maximumBackoff: 0.02, requestTimeout: 2))
+        let route = try Route(serviceURI: "http://127.0.0.1:1", serviceKey: SealedBox.PrivateKey().publicKey, address: AddressID(random: SystemRandom()))
+        let accepted = try await sending.send(Envelope(sealing: [1], to: route, random: SystemRandom()), to: route.serviceURI)
+        let status = try await sending.settled(accepted.id)
+        #expect(status.state == .failed)
+        #expect(status.attempts == 3)
+        #expect(status.httpStatus == nil)
+        await sending.running.stop()
+    }
+
+    @Test func outboxSurvivesARestartBeforeForwarding() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+        let directory = temporaryDirectory("durable")
+
+        let paused = try await SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
+        let first = try await paused.send(receiving.sealed(owner.id, ciphertext: [1]), to: receiving.url)
+        let second = try await paused.send(receiving.sealed(owner.id, ciphertext: [2]), to: receiving.url)
+        await paused.running.stop()
+        #expect(try await receiving.storage.counts().messages == 0)
+
+        let resumed = try await SendingFixture.start(directory: directory)
+        #expect(try await resumed.settled(first.id).state == .delivered)
+        #expect(try await resumed.settled(second.id).state == .delivered)
+        let messages = try await receiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(Set(messages.map(\.ciphertext)) == [Base64URL.encode([1]), Base64URL.encode([2])])
+        await resumed.running.stop()
+        await receiving.stop()
+    }
+
+    /// The sending service's database, WAL and logs never hold an address, in any encoding.
+    @Test func noAddressInTheSendingServicesFilesOrLogs() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let logs = LogCapture()
+        let directory = temporaryDirectory("no-address")
+        let sending = try await SendingFixture.start(directory: directory, logs: logs)
+
+        var owners: [Owner] = []
+        var ids: [String] = []
+        for index in 0..<6 {
+            let owner = Owner()
+            owners.append(owner)
+            // One retired address, so that a refusal is logged and stored too.
+            try await receiving.create(owner)
+            if index == 0 { _ = try await receiving.retire(owner) }
+            ids.append(try await sending.send(receiving.sealed(owner.id, ciphertext: Array("message \(index)".utf8)), to: receiving.url).id)
+        }
+        for id in ids { _ = try await sending.settled(id) }
+        await sending.running.stop()
+
+        var haystack: [UInt8] = Array(logs.text.utf8)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+            haystack += try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))
+        }
+        #expect(haystack.count > 1000)
+        for owner in owners {
+            let bytes = owner.id.bytes
+            for needle in [bytes, Array(owner.id.hex.utf8), Array(owner.id.hex.uppercased().utf8), Array(Base64URL.encode(bytes).utf8)] {
+                #expect(!contains(haystack, needle), "address \(owner.id.hex) found")
+            }
+        }
+        await receiving.stop()
+    }
+
+    private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        return haystack.withUnsafeBufferPointer { hay in
+            (0...(hay.count - needle.count)).contains { start in
+                hay[start] == needle[0] && Array(hay[start..<start + needle.count]) == needle
+            }
+        }
+    }
+}
