@@ -63,22 +63,4 @@ private let faultCases: [FaultCase] = [
         #expect(testCase.expected(victimError), "got \(victimError)")
         #expect(other.error != nil, "the other side must fail too, and return nothing")
     }
-
-    @Test func channelRefusesToSendAnOversizedFrame() async throws {
-        let sockets = SocketPair()
-        defer { sockets.close() }
-        let channel = FileDescriptorChannel(fileDescriptor: sockets.first, maximumPayloadByteCount: 100)
-        await #expect(throws: PairingError.oversized(limit: 100, actual: 101)) {
-            try await channel.send(PairingFrame(.abort, payload: [UInt8](repeating: 0, count: 101)))
-        }
-    }
-
-    @Test func frameRoundTripsThroughTheChannel() async throws {
-        let sockets = SocketPair()
-        defer { sockets.close() }
-        let frame = PairingFrame(.confirmation, payload: [1, 2, 3])
-        #expect(frame.encoded() == [0x12, 0x00, 0x03, 1, 2, 3])
-        try await FileDescriptorChannel(fileDescriptor: sockets.first).send(frame)
-        #expect(try await FileDescriptorChannel(fileDescriptor: sockets.second).receive() == frame)
-    }
 }

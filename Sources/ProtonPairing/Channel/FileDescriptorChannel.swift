@@ -16,6 +16,8 @@ import Darwin
 /// at a time cannot hold the pairing open forever.
 ///
 /// The channel does not own the descriptor: whoever opened it closes it, after the pairing.
+/// A blocked read does not notice task cancellation; to stop a pairing early, `shutdown` the
+/// socket, which wakes the `poll` at once (closing it alone would not).
 public final class FileDescriptorChannel: PairingChannel {
     public let fileDescriptor: Int32
     public let timeout: Duration
