@@ -19,6 +19,9 @@ public struct SendingServiceRelay: Relay {
         transport = HTTPTransport(client: client, timeout: timeout)
     }
 
+    /// RFC 3986's unreserved characters: what a path segment may hold as it is (a base64url id).
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     public func deliver(_ envelope: Envelope, to route: Route) async throws(RelayError) {
         let body = HTTPTransport.encode(
             ServiceAPI.Send(
@@ -31,12 +34,18 @@ public struct SendingServiceRelay: Relay {
         let deadline = ContinuousClock.now.advanced(by: forwardingWait)
         var pause = Duration.milliseconds(5)
         while status.state == .queued {
+            // A failed first forward means the receiving service is unreachable from there: say
+            // so now, so the agent can fail over to another route, while the sending service
+            // keeps retrying (a copy that arrives twice is dropped by the receiver).
+            if status.attempts > 0, let error = status.error {
+                throw .unavailable(reason: "\(serviceURI) could not forward the message yet: \(error)")
+            }
             guard ContinuousClock.now < deadline else {
                 throw .unavailable(reason: "\(serviceURI) has not forwarded the message yet (\(status.attempts) attempts)")
             }
             do { try await Task.sleep(for: pause) } catch { throw .unavailable(reason: "the send was cancelled") }
             pause = min(pause * 2, .milliseconds(250))
-            let id = status.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? status.id
+            let id = status.id.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? status.id
             let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url)
             guard (200..<300).contains(polled.status) else { throw HTTPTransport.failure(polled, address: nil) }
             status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: polled)

@@ -28,12 +28,15 @@ struct Party {
     let directory: URL
     let store: ProfileStore
     let personaID: PersonaID
-    let services: [InProcessMailbox]
+    let services: [any Mailbox]
     var protonID: ProtonID!
     var sender: SendAgent
     var receiver: ReceiveAgent
 
     func proton() throws -> Proton { try store.proton(protonID) }
+
+    /// The services, where they are in-process ones.
+    var inProcess: [InProcessMailbox] { services.compactMap { $0 as? InProcessMailbox } }
 
     func log(_ direction: StoredMessage.Direction) throws -> [String] {
         try store.messages(protonID: protonID).filter { $0.direction == direction }.map { String(decoding: $0.body, as: UTF8.self) }
@@ -45,12 +48,14 @@ struct Party {
 struct AgentFixture {
     let root: URL
     let clock = TestClock()
-    let relays: [InProcessRelay]
+    let relays: [any Relay]
+    /// How far the clock moves for each message sent.
+    var step: TimeInterval = 60
     var alex: Party
     var blair: Party
 
+    /// In-process: two receiving services for Alex, one for Blair, two relays.
     init(policy: RotationPolicy = RotationPolicy(messagesPerAddress: 1_000, retirementGrace: 150)) async throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonAgentsTests-\(UUID().uuidString)")
         let alexServices = [
             InProcessMailbox(serviceURI: "inproc://alex-one.example"), InProcessMailbox(serviceURI: "inproc://alex-two.example"),
         ]
@@ -59,13 +64,18 @@ struct AgentFixture {
             InProcessRelay(name: "relay-1", mailboxes: alexServices + blairServices),
             InProcessRelay(name: "relay-2", mailboxes: alexServices + blairServices),
         ]
+        try await self.init(alexServices: alexServices, blairServices: blairServices, relays: relays, policy: policy)
+    }
+
+    init(alexServices: [any Mailbox], blairServices: [any Mailbox], relays: [any Relay], policy: RotationPolicy) async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonAgentsTests-\(UUID().uuidString)")
         self.relays = relays
         alex = try await Self.party("Alex", root: root, services: alexServices, relays: relays)
         blair = try await Self.party("Blair", root: root, services: blairServices, relays: relays)
         try await pair(policy: policy)
     }
 
-    static func party(_ name: String, root: URL, services: [InProcessMailbox], relays: [any Relay]) async throws -> Party {
+    static func party(_ name: String, root: URL, services: [any Mailbox], relays: [any Relay]) async throws -> Party {
         let directory = root.appendingPathComponent(name.lowercased())
         let store = try ProfileStore.create(at: directory, persona: Persona(displayName: name, random: SystemRandom()))
         var endpoints: [ReceivingEndpoint] = []
@@ -99,7 +109,7 @@ struct AgentFixture {
         #expect(events.count == 1)
 
         let service = alex.services[0]
-        let arrived = try await service.fetch(inviteRoute.ownedAddress, after: 0, wait: 0)
+        let arrived = try await service.fetch(inviteRoute.ownedAddress, after: 0, wait: 5)
         let message = try InitialMessage(decoding: Base64URL.decode(arrived[0].ciphertext, limit: 100_000))
         let alexRoute = try await issuer.createRoute(after: nil, now: now)
         let (alexProton, first) = try Proton.respond(
@@ -110,7 +120,7 @@ struct AgentFixture {
         try await service.acknowledge(inviteRoute.ownedAddress, upTo: arrived[0].id)
     }
 
-    func endpoints(_ services: [InProcessMailbox]) async throws -> [ReceivingEndpoint] {
+    func endpoints(_ services: [any Mailbox]) async throws -> [ReceivingEndpoint] {
         var endpoints: [ReceivingEndpoint] = []
         for service in services { endpoints.append(ReceivingEndpoint(mailbox: service, publicKey: try await service.serviceKey())) }
         return endpoints
@@ -119,7 +129,7 @@ struct AgentFixture {
     /// Sends one message through the sender's agent at the next tick.
     @discardableResult
     func send(_ text: String, from party: Party) async throws -> SendAgent.Sent {
-        try await party.sender.send(Array(text.utf8), to: party.protonID, now: clock.advance())
+        try await party.sender.send(Array(text.utf8), to: party.protonID, now: clock.advance(step))
     }
 
     /// One receive round without waiting.

@@ -28,7 +28,7 @@ struct ConversationTests {
         #expect(alexServices.count == 2)
         // Every retired address is gone at its service too: deliveries to it would get 410.
         for own in try fixture.alex.proton().ownRoutes where own.state == .retired && !own.isShared {
-            let service = fixture.alex.services.first { $0.serviceURI == own.route.serviceURI }!
+            let service = fixture.alex.inProcess.first { $0.serviceURI == own.route.serviceURI }!
             #expect(await service.isRetired(own.address))
         }
     }
@@ -48,7 +48,7 @@ struct ConversationTests {
         #expect(try fixture.blair.proton().sendingRoutes.first?.address == fresh.address)
 
         // The newest route is retired at its service before Blair's message gets there.
-        await fixture.alex.services[1].retireAddress(fresh.address)
+        await fixture.alex.inProcess[1].retireAddress(fresh.address)
         let sent = try await fixture.send("which address works?", from: fixture.blair)
         #expect(sent.delivered)
         #expect(sent.events.contains(.addressRetired(protonID: fixture.blair.protonID, address: fresh.address)))
@@ -64,19 +64,19 @@ struct ConversationTests {
 
         // The service lost its acknowledgements and hands everything out again, to an agent
         // that has no cursors either (a fresh profile state file would be the same).
-        for service in fixture.alex.services { await service.redeliverAcknowledged() }
+        for service in fixture.alex.inProcess { await service.redeliverAcknowledged() }
         let fresh = try ReceiveAgent(store: fixture.alex.store, services: fixture.alex.services)
         let events = await fresh.poll(wait: 0, now: fixture.clock.now)
         #expect(events.receivedBodies.isEmpty)
         #expect(events.duplicates == 3)
         #expect(try fixture.alex.log(.incoming) == ["Hello Alex, it's Blair.", "Blair 1", "Blair 2", "Blair 3"])
-        for service in fixture.alex.services { #expect(await service.waitingCount == 0) }
+        for service in fixture.alex.inProcess { #expect(await service.waitingCount == 0) }
     }
 
     @Test func anUndeliveredMessageWaitsInTheOutboxAcrossRestartsWithBackoff() async throws {
         var fixture = try await AgentFixture()
         defer { fixture.tearDown() }
-        for service in fixture.alex.services { await service.setAvailable(false) }
+        for service in fixture.alex.inProcess { await service.setAvailable(false) }
         let sent = try await fixture.send("are you there?", from: fixture.blair)
         #expect(!sent.delivered)
         #expect(sent.events.contains { if case .deferred(_, _, 1, _) = $0 { true } else { false } })
@@ -90,7 +90,7 @@ struct ConversationTests {
             services: fixture.blair.services, protonID: fixture.blair.protonID,
             sender: SendAgent(store: reopened, relays: fixture.relays, receivingServices: []),
             receiver: try ReceiveAgent(store: reopened, services: fixture.blair.services))
-        for service in fixture.alex.services { await service.setAvailable(true) }
+        for service in fixture.alex.inProcess { await service.setAvailable(true) }
         let lastAttempt = try #require(try reopened.outbox().first?.lastAttempt)
         #expect(await fixture.blair.sender.flush(now: lastAttempt.addingTimeInterval(1)).isEmpty)
         let events = await fixture.blair.sender.flush(now: lastAttempt.addingTimeInterval(3))
@@ -108,7 +108,7 @@ struct ConversationTests {
         let retired = proton.block()
         try fixture.alex.store.saveProton(fixture.alex.protonID, proton)
         for route in retired {
-            let service = fixture.alex.services.first { $0.serviceURI == route.route.serviceURI }!
+            let service = fixture.alex.inProcess.first { $0.serviceURI == route.route.serviceURI }!
             try await service.retire(route.ownedAddress)
         }
         let sent = try await fixture.send("still there?", from: fixture.blair)
