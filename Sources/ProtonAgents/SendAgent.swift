@@ -39,11 +39,12 @@ public actor SendAgent {
 
     // MARK: - Sending
 
-    /// Seals `body` for the relationship, records it, and tries to deliver it (with anything
-    /// older still waiting for this relationship) at once.
-    public func send(_ body: [UInt8], to protonID: ProtonID, now: Date) async throws -> Sent {
+    /// Seals `body` for the relationship, records it, and tries to deliver it with anything older
+    /// still waiting for this relationship. Older messages still in their backoff hold it back
+    /// (order matters more than speed) unless `ignoringBackoff`, as when a person asks to send.
+    public func send(_ body: [UInt8], to protonID: ProtonID, now: Date, ignoringBackoff: Bool = false) async throws -> Sent {
         let composed = try await compose(body, to: protonID, now: now)
-        let events = composed.events + (await flush(now: now, protonID: protonID, ignoringBackoff: true))
+        let events = composed.events + (await flush(now: now, protonID: protonID, ignoringBackoff: ignoringBackoff))
         return Sent(messageID: composed.messageID, outboxID: composed.outboxID, rotatedTo: composed.rotatedTo, events: events)
     }
 
@@ -94,6 +95,7 @@ public actor SendAgent {
         var heldBack: Set<ProtonID> = []
         var protons: [ProtonID: Proton] = [:]
         var retiredRoutes: Set<AddressID> = []
+        var unreachable: Set<String> = []
         for item in items where !heldBack.contains(item.protonID) {
             guard ignoringBackoff || retry.isDue(item, now: now) else {
                 heldBack.insert(item.protonID)
@@ -105,8 +107,10 @@ public actor SendAgent {
                 heldBack.insert(item.protonID)
                 continue
             }
-            let routes = candidateRoutes(for: item, current: protons[item.protonID]).filter { !retiredRoutes.contains($0.address) }
+            let routes = candidateRoutes(for: item, current: protons[item.protonID])
+                .filter { !retiredRoutes.contains($0.address) && !unreachable.contains($0.serviceURI) }
             let outcome = await deliver(item, over: routes)
+            unreachable.formUnion(outcome.unreachable)
             for address in outcome.retired {
                 retiredRoutes.insert(address)
                 events.append(.addressRetired(protonID: item.protonID, address: address))
@@ -139,6 +143,8 @@ public actor SendAgent {
     private struct Outcome {
         var delivered: (AddressID, String)?
         var retired: [AddressID] = []
+        /// Receiving services no relay could get through to: other routes there fail alike.
+        var unreachable: Set<String> = []
         var reason = "the contact has no route to deliver to"
     }
 
@@ -152,12 +158,13 @@ public actor SendAgent {
         }
         let first = nextRelay
         nextRelay = (nextRelay + 1) % relays.count
-        for route in routes {
+        for route in routes where !outcome.unreachable.contains(route.serviceURI) {
             let envelope: Envelope
             do { envelope = try Envelope(sealing: item.ciphertext, to: route, random: random) } catch {
                 outcome.reason = "the message could not be sealed for \(route.serviceURI): \(error)"
                 continue
             }
+            var everyRelayUnavailable = true
             relayLoop: for offset in 0..<relays.count {
                 let relay = relays[(first + offset) % relays.count]
                 do throws(RelayError) {
@@ -166,6 +173,7 @@ public actor SendAgent {
                     return outcome
                 } catch {
                     outcome.reason = "\(relay.name) to \(route.serviceURI): \(error)"
+                    if case .unavailable = error {} else { everyRelayUnavailable = false }
                     switch error {
                     case .addressRetired(let address):
                         outcome.retired.append(address)
@@ -177,6 +185,7 @@ public actor SendAgent {
                     }
                 }
             }
+            if everyRelayUnavailable { outcome.unreachable.insert(route.serviceURI) }
         }
         return outcome
     }

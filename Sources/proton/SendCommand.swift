@@ -45,7 +45,7 @@ struct SendCommand: AsyncParsableCommand {
         let summary = try Contact.resolve(contact, in: context.store.protons())
         let body = try readBody()
         let sent = try await CommandFailure.mapping {
-            try await agent.send(Array(body.utf8), to: summary.id, now: Date())
+            try await agent.send(Array(body.utf8), to: summary.id, now: Date(), ignoringBackoff: true)
         }
         let name = summary.peerDisplayName ?? summary.relationshipID
         if json {

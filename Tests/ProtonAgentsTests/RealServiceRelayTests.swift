@@ -1,0 +1,64 @@
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import ProtonStore
+import Testing
+
+/// The relays and the owner's client against real services on loopback.
+struct RealServiceRelayTests {
+    @Test func aRetiredAddressAnswers410ThroughBothRelaysAndTheAgentFailsOver() async throws {
+        let services = try await EndToEndTests.Services()
+        let fixture = try await AgentFixture(
+            alexServices: services.mailboxes, blairServices: services.mailboxes, relays: services.relays,
+            policy: RotationPolicy(messagesPerAddress: 1_000, retirementGrace: 90))
+        // Alex offers a second route; Blair learns it with Alex's next message.
+        let now = fixture.clock.advance()
+        var proton = try fixture.alex.proton()
+        let fresh = try await AddressIssuer(services: try await fixture.endpoints(fixture.alex.services))
+            .createRoute(after: proton.ownRoutes.last?.route.serviceURI, now: now)
+        try proton.issue(fresh.route, authKey: fresh.authKey, now: now)
+        try fixture.alex.store.saveProton(fixture.alex.protonID, proton, now: now)
+        try await fixture.send("a new address", from: fixture.alex)
+        #expect(await fixture.receive(fixture.blair).receivedBodies == ["a new address"])
+
+        // Alex retires the new address at its service before Blair uses it.
+        let mailbox = fixture.alex.services.first { $0.serviceURI == fresh.route.serviceURI }!
+        try await mailbox.retire(fresh.ownedAddress)
+        let envelope = try Envelope(sealing: [1, 2, 3], to: fresh.route, random: SystemRandom())
+        for relay in [DirectRelay()] + services.relays {
+            do throws(RelayError) {
+                try await relay.deliver(envelope, to: fresh.route)
+                Issue.record("\(relay.name) delivered to a retired address")
+            } catch {
+                #expect(error == .addressRetired(fresh.address), "\(relay.name)")
+            }
+        }
+
+        let sent = try await fixture.send("still reachable?", from: fixture.blair)
+        #expect(sent.delivered)
+        #expect(sent.events.contains(.addressRetired(protonID: fixture.blair.protonID, address: fresh.address)))
+        #expect(await fixture.receive(fixture.alex).receivedBodies == ["still reachable?"])
+        fixture.tearDown()
+        await services.stopAll()
+    }
+
+    @Test func addingAReceivingServicePinsTheKeyItPublishes() async throws {
+        let services = try await EndToEndTests.Services()
+        let sandbox = AgentCommandTests.Sandbox()
+        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
+        let uri = services.receiving[1].baseURL
+        let added = try sandbox.run("services", "add", "receiving", uri + "/")
+        #expect(added.status == 0, "\(added.stderr)")
+        let configuration = try ServicesConfiguration.load(from: sandbox.profile)
+        let published = try await ReceivingServiceClient(serviceURI: uri).serviceKey()
+        #expect(configuration.receiving.map(\.uri) == [uri])
+        #expect(try configuration.receiving.first?.key() == published)
+        // Nothing to fetch yet, and a reachable service is no failure.
+        let received = try sandbox.run("receive", "--json")
+        #expect(received.status == 0, "\(received.stderr)")
+        #expect(received.stdout.filter { !$0.isWhitespace } == "[]")
+        await services.stopAll()
+    }
+}
