@@ -13,7 +13,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as ServiceError {
             throw error
         } catch let error as HTTPError {
-            throw ServiceError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase)
+            let message = error.status == .notFound ? "There is no such endpoint; see docs/api.md." : error.body ?? error.status.reasonPhrase
+            throw ServiceError(error.status, code: Self.code(for: error.status), message)
         } catch {
             logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             throw ServiceError.internalError
@@ -23,7 +24,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private static func code(for status: HTTPResponse.Status) -> String {
         switch status {
         case .notFound: "not_found"
-        case .methodNotAllowed: "method_not_allowed"
         case .contentTooLarge: "body_too_large"
         default: status.code < 500 ? "bad_request" : "internal_error"
         }

@@ -81,7 +81,7 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
     public func acknowledge(_ address: AddressID, upTo: Int64) async throws -> Int {
         let id = Data(address.bytes)
         return try await pool.write { db in
-            try Self.deleteMessages(db, address: id, condition: "id <= ?", argument: upTo)
+            try Self.deleteMessages(db, address: id, .acknowledged(upTo: upTo))
         }
     }
 
@@ -110,7 +110,7 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
             let addresses = try Data.fetchAll(db, sql: "SELECT DISTINCT address_id FROM message WHERE received_at <= ?", arguments: [cutoff])
             var messages = 0
             for address in addresses {
-                messages += try Self.deleteMessages(db, address: address, condition: "received_at <= ?", argument: cutoff)
+                messages += try Self.deleteMessages(db, address: address, .receivedBy(cutoff))
             }
             try db.execute(sql: "DELETE FROM seen_nonce WHERE expires_at < ?", arguments: [now.unixSeconds])
             return SweepResult(messages: messages, nonces: db.changesCount)
@@ -131,16 +131,42 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
         try? pool.close()
     }
 
-    /// Deletes one address's messages matching `condition` and keeps its counters in step.
-    /// `condition` is one of this file's constants, never outside input.
-    private static func deleteMessages(_ db: Database, address: Data, condition: String, argument: Int64) throws -> Int {
-        let totals = try Row.fetchOne(
-            db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM message WHERE address_id = ? AND \(condition)",
-            arguments: [address, argument])
+    /// Which of one address's messages a deletion takes.
+    private enum Selection {
+        case acknowledged(upTo: Int64)
+        case receivedBy(Int64)
+
+        var totalsSQL: String {
+            switch self {
+            case .acknowledged:
+                "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM message WHERE address_id = ? AND id <= ?"
+            case .receivedBy:
+                "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM message WHERE address_id = ? AND received_at <= ?"
+            }
+        }
+
+        var deleteSQL: String {
+            switch self {
+            case .acknowledged: "DELETE FROM message WHERE address_id = ? AND id <= ?"
+            case .receivedBy: "DELETE FROM message WHERE address_id = ? AND received_at <= ?"
+            }
+        }
+
+        var bound: Int64 {
+            switch self {
+            case .acknowledged(let upTo): upTo
+            case .receivedBy(let cutoff): cutoff
+            }
+        }
+    }
+
+    /// Deletes one address's selected messages and keeps its quota counters in step.
+    private static func deleteMessages(_ db: Database, address: Data, _ selection: Selection) throws -> Int {
+        let totals = try Row.fetchOne(db, sql: selection.totalsSQL, arguments: [address, selection.bound])
         let count: Int = totals?["n"] ?? 0
         guard count > 0 else { return 0 }
         let bytes: Int = totals?["bytes"] ?? 0
-        try db.execute(sql: "DELETE FROM message WHERE address_id = ? AND \(condition)", arguments: [address, argument])
+        try db.execute(sql: selection.deleteSQL, arguments: [address, selection.bound])
         try db.execute(
             sql: "UPDATE address SET message_count = message_count - ?, byte_count = byte_count - ? WHERE id = ?",
             arguments: [count, bytes, address])
