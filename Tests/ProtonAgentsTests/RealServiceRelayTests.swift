@@ -9,7 +9,7 @@ import Testing
 /// The relays and the owner's client against real services on loopback.
 struct RealServiceRelayTests {
     @Test func aRetiredAddressAnswers410ThroughBothRelaysAndTheAgentFailsOver() async throws {
-        let services = try await EndToEndTests.Services()
+        let services = try await LoopbackServices()
         let fixture = try await AgentFixture(
             alexServices: services.mailboxes, blairServices: services.mailboxes, relays: services.relays,
             policy: RotationPolicy(messagesPerAddress: 1_000, retirementGrace: 90))
@@ -45,7 +45,7 @@ struct RealServiceRelayTests {
     }
 
     @Test func addingAReceivingServicePinsTheKeyItPublishes() async throws {
-        let services = try await EndToEndTests.Services()
+        let services = try await LoopbackServices()
         let sandbox = AgentCommandTests.Sandbox()
         #expect(try sandbox.run("init", "--name", "Alex").status == 0)
         let uri = services.receiving[1].baseURL
