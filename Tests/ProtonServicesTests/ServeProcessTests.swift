@@ -1,0 +1,103 @@
+import Foundation
+import ProtonCore
+import ProtonServices
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `proton serve` as a real process: the `listening on` line, graceful SIGTERM, and an outbox
+/// that survives kill -9.
+@Suite struct ServeProcessTests {
+    /// A running `proton serve` child process and the URL it printed.
+    struct ServeProcess {
+        let process: Process
+        let url: String
+
+        static func start(_ kind: String, data: URL) throws -> ServeProcess {
+            let process = Process()
+            process.executableURL = try executable()
+            process.arguments = ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The first line is all the command ever prints on standard output.
+            var line: [UInt8] = []
+            let reader = output.fileHandleForReading
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = reader.availableData
+                guard !chunk.isEmpty else { break }
+                line += chunk
+            }
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(text.hasPrefix("listening on http://127.0.0.1:"), "printed \(text)")
+            return ServeProcess(process: process, url: String(text.dropFirst("listening on ".count)))
+        }
+
+        /// The `proton` binary SwiftPM built beside this test bundle, or `PROTON_CLI` if set.
+        static func executable() throws -> URL {
+            if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
+            var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = directory.appendingPathComponent("proton")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                directory.deleteLastPathComponent()
+            }
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let fallback = root.appendingPathComponent(".build/debug/proton")
+            try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
+            return fallback
+        }
+
+        func waitForExit(timeout: TimeInterval = 15) async throws -> Bool {
+            try await eventually(timeout: timeout) { !process.isRunning }
+        }
+    }
+
+    @Test func serveReceivingListensAndStopsGracefullyOnSIGTERM() async throws {
+        let data = temporaryDirectory("serve-receiving")
+        let served = try ServeProcess.start("receiving", data: data)
+        let info = try await HTTP.request("GET", served.url + "/v1/info")
+        #expect(info.status == 200)
+        served.process.terminate()
+        #expect(try await served.waitForExit())
+        #expect(served.process.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("service-key").path))
+    }
+
+    @Test func sendingServiceKilledBeforeForwardingDeliversAfterRestart() async throws {
+        let receivingData = temporaryDirectory("kill-receiving")
+        let receiving = try await ReceivingFixture.start(directory: receivingData)
+        let owner = Owner()
+        try await receiving.create(owner)
+        let envelope = try receiving.sealed(owner.id, ciphertext: [4, 2])
+        let port = receiving.running.port
+        await receiving.stop()
+
+        // Accepted while the receiving service is down, so it is still queued when killed.
+        let sendingData = temporaryDirectory("kill-sending")
+        let first = try ServeProcess.start("sending", data: sendingData)
+        let send = ServiceAPI.Send(
+            receivingService: receiving.url, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+            ciphertext: Base64URL.encode(envelope.ciphertext))
+        let accepted = try await HTTP.request("POST", first.url + "/v1/send", body: HTTP.json(send))
+        #expect(accepted.status == 202)
+        let id = try accepted.decode(ServiceAPI.SendStatus.self).id
+        kill(first.process.processIdentifier, SIGKILL)
+        #expect(try await first.waitForExit())
+
+        let restartedReceiving = try await ReceivingFixture.start(directory: receivingData, port: port)
+        let second = try ServeProcess.start("sending", data: sendingData)
+        let delivered = try await eventually(timeout: 30) {
+            try await HTTP.request("GET", second.url + "/v1/send/\(id)").decode(ServiceAPI.SendStatus.self).state == .delivered
+        }
+        #expect(delivered)
+        let messages = try await restartedReceiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([4, 2])])
+        second.process.terminate()
+        _ = try await second.waitForExit()
+        await restartedReceiving.stop()
+    }
+}
