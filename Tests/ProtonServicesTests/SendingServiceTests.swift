@@ -183,3 +183,32 @@ import Testing
         }
     }
 }
+
+@Suite struct SendingRetentionTests {
+    @Test func settledStatusRowsArePurgedAfterTheirRetention() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+        let directory = temporaryDirectory("retention")
+        let storage = try SQLiteSendingStorage(directory: directory)
+        let clock = TestClock()
+        let running = try await SendingService.start(
+            configuration: SendingServiceConfiguration(
+                dataDirectory: directory, statusRetention: 60, purgeInterval: 0.1, now: { clock.now() }),
+            storage: storage)
+        let envelope = try receiving.sealed(owner.id)
+        let send = ServiceAPI.Send(
+            receivingService: receiving.url, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+            ciphertext: Base64URL.encode(envelope.ciphertext))
+        let id = try await HTTP.request("POST", running.baseURL + "/v1/send", body: HTTP.json(send)).decode(ServiceAPI.SendStatus.self).id
+        #expect(try await eventually { try await storage.counts().delivered == 1 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await HTTP.request("GET", running.baseURL + "/v1/send/\(id)").status == 200)
+
+        clock.advance(by: 120)
+        #expect(try await eventually { try await storage.counts().delivered == 0 })
+        #expect(try await HTTP.request("GET", running.baseURL + "/v1/send/\(id)").status == 404)
+        await running.stop()
+        await receiving.stop()
+    }
+}

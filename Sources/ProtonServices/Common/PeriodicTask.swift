@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs `work` every `interval` until graceful shutdown: the receiving service's expiry sweep.
+/// Runs `work` every `interval` until graceful shutdown: the receiving service's expiry sweep,
+/// the sending service's purge of old status rows.
 struct PeriodicTask: Service {
     let interval: TimeInterval
     let logger: Logger

@@ -126,6 +126,6 @@ struct ForwarderService: Service {
     let forwarder: Forwarder
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { await forwarder.run() }
+        await cancelWhenGracefulShutdown { await forwarder.run() }
     }
 }

@@ -86,6 +86,13 @@ public final class SQLiteSendingStorage: SendingStorage {
         }
     }
 
+    public func purgeSettled(before: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE state != 'queued' AND finished_at < ?", arguments: [before.unixSeconds])
+            return db.changesCount
+        }
+    }
+
     public func counts() async throws -> SendingStorageCounts {
         try await pool.read { db in
             SendingStorageCounts(

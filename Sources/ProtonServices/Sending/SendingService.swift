@@ -46,11 +46,17 @@ public enum SendingService {
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         addRoutes(to: router, outbox: outbox, bodyLimit: configuration.maximumBodyByteCount)
+        let now = configuration.now
+        let retention = configuration.statusRetention
+        let purge = PeriodicTask(interval: configuration.purgeInterval, logger: configuration.logger) {
+            _ = try await storage.purgeSettled(before: now().addingTimeInterval(-retention))
+        }
+        let background: [any Service] = [purge] + (forwarder.map { [ForwarderService(forwarder: $0)] } ?? [])
         return Application(
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-sending"),
-            services: forwarder.map { [ForwarderService(forwarder: $0)] } ?? [], onServerRunning: onServerRunning,
+            services: background, onServerRunning: onServerRunning,
             logger: configuration.logger)
     }
 

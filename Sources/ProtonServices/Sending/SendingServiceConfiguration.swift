@@ -9,6 +9,11 @@ public struct SendingServiceConfiguration: Sendable {
     public var dataDirectory: URL
     public var forwarding: ForwardingPolicy
     public var maximumBodyByteCount: Int
+    /// How long `GET /v1/send/{id}` keeps answering for a delivered or failed message; the
+    /// status rows are purged after it, so the outbox does not grow without bound.
+    public var statusRetention: TimeInterval
+    /// How often settled rows past their retention are purged.
+    public var purgeInterval: TimeInterval
     /// Never given an address, ciphertext or sealed blob: it logs send ids and states only.
     public var logger: Logger
     public var now: @Sendable () -> Date
@@ -16,12 +21,15 @@ public struct SendingServiceConfiguration: Sendable {
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
         forwarding: ForwardingPolicy = ForwardingPolicy(), maximumBodyByteCount: Int = ServiceAPI.maximumBodyByteCount + 1024,
+        statusRetention: TimeInterval = 7 * 24 * 3600, purgeInterval: TimeInterval = 3600,
         logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.listen = listen
         self.dataDirectory = dataDirectory
         self.forwarding = forwarding
         self.maximumBodyByteCount = maximumBodyByteCount
+        self.statusRetention = statusRetention
+        self.purgeInterval = purgeInterval
         self.logger = logger
         self.now = now
     }

@@ -22,6 +22,9 @@ public protocol SendingStorage: Sendable {
 
     func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws
 
+    /// Deletes the status rows of messages that settled before `before`; returns how many.
+    func purgeSettled(before: Date) async throws -> Int
+
     func counts() async throws -> SendingStorageCounts
 
     func close() async
