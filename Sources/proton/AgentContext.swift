@@ -40,9 +40,4 @@ struct AgentContext {
     func receivingEndpoints() throws -> [ReceivingEndpoint] {
         do { return try services.receivingEndpoints() } catch { throw CommandFailure(agent: error) }
     }
-
-    /// Each relationship's display name, for printing what arrived.
-    func names() throws -> [ProtonID: String] {
-        Dictionary(uniqueKeysWithValues: try store.protons().map { ($0.id, $0.peerDisplayName ?? $0.relationshipID) })
-    }
 }
