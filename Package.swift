@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),

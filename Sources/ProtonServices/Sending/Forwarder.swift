@@ -45,6 +45,8 @@ actor Forwarder {
                     let next = try await storage.nextAttemptTime(excluding: inFlight)
                     delay = next.map { $0.timeIntervalSince(now()) } ?? 60
                 } catch {
+                    // Stopping the service cancels a read in progress: that is no failure.
+                    if Task.isCancelled || error is CancellationError { break }
                     logger.error("outbox read failed", metadata: ["error": "\(type(of: error))"])
                     delay = 1
                 }
