@@ -48,11 +48,11 @@ private let faultCases: [FaultCase] = [
         let relay = Task { await link.run() }
         var alex = try Party(name: "Alex").pairing
         var blair = try Party(name: "Blair").pairing
-        alex.confirmationTimeout = .seconds(1)
-        blair.confirmationTimeout = .seconds(1)
+        alex.confirmationTimeout = .seconds(3)
+        blair.confirmationTimeout = .seconds(3)
         let (initiated, responded) = await runPairing(
-            initiator: alex, over: FileDescriptorChannel(fileDescriptor: link.initiatorEnd, timeout: .seconds(1)),
-            responder: blair, over: FileDescriptorChannel(fileDescriptor: link.responderEnd, timeout: .seconds(1)),
+            initiator: alex, over: FileDescriptorChannel(fileDescriptor: link.initiatorEnd, timeout: .seconds(3)),
+            responder: blair, over: FileDescriptorChannel(fileDescriptor: link.responderEnd, timeout: .seconds(3)),
             confirmInitiator: { _ in true }, confirmResponder: { _ in true })
         link.shutDown()
         await relay.value

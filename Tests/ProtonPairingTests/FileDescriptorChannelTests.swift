@@ -39,9 +39,10 @@ import Glibc
             }
         }
         let channel = FileDescriptorChannel(fileDescriptor: sockets.first, timeout: .milliseconds(500))
-        let started = ContinuousClock.now
+        // Each byte arrives well within 500 ms of the last, so only a deadline for the whole
+        // frame (the frame takes over a second) makes this time out. No wall-clock assertion:
+        // on a loaded machine that would test the machine, not the channel.
         await #expect(throws: PairingError.timeout) { try await channel.receive() }
-        #expect(ContinuousClock.now - started < .seconds(1))
         _ = await trickle.result
     }
 
