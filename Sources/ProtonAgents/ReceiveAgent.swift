@@ -55,6 +55,10 @@ public actor ReceiveAgent {
         // Oldest addresses first: a peer moves to a newer address only after the older one,
         // so this keeps each sender's messages in the order they were sent.
         targets = owned.sorted { $0.0 < $1.0 }.map(\.1)
+        if targets.isEmpty, wait > 0 {
+            // Nothing to long-poll: wait as a long-poll would, so that a watching caller does not spin.
+            try? await Task.sleep(for: .seconds(wait))
+        }
         let fetched = await fetchAll(targets, wait: wait)
         for (index, target) in targets.enumerated() {
             switch fetched[index] {
