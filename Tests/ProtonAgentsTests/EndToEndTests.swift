@@ -17,11 +17,12 @@ struct EndToEndTests {
     }
 
     /// Both profiles share two sending and two receiving services; addresses rotate every 40
-    /// messages; receiving service 0 is stopped from 45% to 55% of the run and restarted on its
-    /// port and data. Every message must arrive exactly once, in order, and the outboxes empty.
+    /// messages; receiving service 0 — a `proton serve receiving` process — is killed with
+    /// SIGKILL at 45% of the run and restarted on its port and data at 55%. Every message must
+    /// arrive exactly once, in order, and the outboxes empty.
     @Test(.timeLimit(.minutes(10)))
     func aThousandMessagesEachWayArriveOnceInOrderAcrossRotationAndARestart() async throws {
-        let services = try await LoopbackServices()
+        let services = try await LoopbackServices(receivingProcesses: [0])
         var fixture = try await AgentFixture(
             alexServices: services.mailboxes, blairServices: services.mailboxes, relays: services.relays,
             policy: RotationPolicy(messagesPerAddress: 40, retirementGrace: 90))

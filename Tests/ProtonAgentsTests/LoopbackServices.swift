@@ -1,21 +1,38 @@
 import Foundation
 import ProtonAgents
 import ProtonServices
+import Testing
 
-/// Two sending and two receiving services, real servers on loopback port 0 with their data in
-/// a temporary directory, shared by both profiles.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Two sending and two receiving services, real servers on loopback with their data in a
+/// temporary directory, shared by both profiles. Receiving services listed in
+/// `receivingProcesses` run as `proton serve receiving` child processes, so a test can kill
+/// one with SIGKILL; the others run in-process.
 final class LoopbackServices: @unchecked Sendable {
     let root: URL
-    var receiving: [RunningService] = []
+    private(set) var receivingURLs: [String] = []
     var sending: [RunningService] = []
+    private var inProcess: [Int: RunningService] = [:]
+    private var children: [Int: Process] = [:]
     private var receivingDirectories: [URL] = []
 
-    init() async throws {
+    init(receivingProcesses: Set<Int> = []) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonAgentsE2E-\(UUID().uuidString)")
         for index in 0..<2 {
             let directory = root.appendingPathComponent("receiving-\(index)")
             receivingDirectories.append(directory)
-            receiving.append(try await ReceivingService.start(configuration: ReceivingServiceConfiguration(dataDirectory: directory)))
+            if receivingProcesses.contains(index) {
+                let (process, url) = try Self.serveReceiving(listen: "127.0.0.1:0", data: directory)
+                children[index] = process
+                receivingURLs.append(url)
+            } else {
+                let service = try await ReceivingService.start(configuration: ReceivingServiceConfiguration(dataDirectory: directory))
+                inProcess[index] = service
+                receivingURLs.append(service.baseURL)
+            }
             sending.append(
                 try await SendingService.start(
                     configuration: SendingServiceConfiguration(
@@ -24,25 +41,64 @@ final class LoopbackServices: @unchecked Sendable {
         }
     }
 
-    var mailboxes: [any Mailbox] { receiving.map { ReceivingServiceClient(serviceURI: $0.baseURL) } }
+    var mailboxes: [any Mailbox] { receivingURLs.map { ReceivingServiceClient(serviceURI: $0) } }
 
     var relays: [any Relay] {
         sending.map { SendingServiceRelay(serviceURI: $0.baseURL, forwardingWait: .milliseconds(500)) }
     }
 
-    func stopReceiving(_ index: Int) async { await receiving[index].stop() }
+    /// Kills a child-process service with SIGKILL (no shutdown of any kind), or stops an
+    /// in-process one.
+    func stopReceiving(_ index: Int) async {
+        if let child = children[index] {
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+        } else {
+            await inProcess[index]?.stop()
+        }
+    }
 
     /// Starts the receiving service again on the same port and data directory: same key, same
     /// messages, same URI in everybody's routes.
     func restartReceiving(_ index: Int) async throws {
-        let port = receiving[index].port
-        receiving[index] = try await ReceivingService.start(
-            configuration: ReceivingServiceConfiguration(
-                listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: receivingDirectories[index]))
+        let port = try #require(URLComponents(string: receivingURLs[index])?.port)
+        if children[index] != nil {
+            children[index] = try Self.serveReceiving(listen: "127.0.0.1:\(port)", data: receivingDirectories[index]).process
+        } else {
+            inProcess[index] = try await ReceivingService.start(
+                configuration: ReceivingServiceConfiguration(
+                    listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: receivingDirectories[index]))
+        }
     }
 
     func stopAll() async {
-        for service in receiving + sending { await service.stop() }
+        for child in children.values where child.isRunning {
+            child.terminate()
+            child.waitUntilExit()
+        }
+        for service in Array(inProcess.values) + sending { await service.stop() }
         try? FileManager.default.removeItem(at: root)
+    }
+
+    /// Runs `proton serve receiving` and waits for the one line it prints once bound.
+    private static func serveReceiving(listen: String, data: URL) throws -> (process: Process, url: String) {
+        let process = Process()
+        process.executableURL = try AgentCommandTests.Sandbox.executable()
+        process.arguments = ["serve", "receiving", "--listen", listen, "--data", data.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var line: [UInt8] = []
+        let reader = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = reader.availableData
+            guard !chunk.isEmpty else { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(text.hasPrefix("listening on http://127.0.0.1:"), "proton serve printed \(text)")
+        return (process, String(text.dropFirst("listening on ".count)))
     }
 }

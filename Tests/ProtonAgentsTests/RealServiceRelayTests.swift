@@ -48,7 +48,7 @@ struct RealServiceRelayTests {
         let services = try await LoopbackServices()
         let sandbox = AgentCommandTests.Sandbox()
         #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let uri = services.receiving[1].baseURL
+        let uri = services.receivingURLs[1]
         let added = try sandbox.run("services", "add", "receiving", uri + "/")
         #expect(added.status == 0, "\(added.stderr)")
         let configuration = try ServicesConfiguration.load(from: sandbox.profile)
