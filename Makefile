@@ -21,7 +21,8 @@ test: bootstrap
 
 bench:
 	@scripts/bootstrap bench
-	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown --no-progress
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
+	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
 
 clean:
 	rm -rf .build Benchmarks/.build

@@ -16,6 +16,13 @@ let package = Package(
         // only, and the interposer's per-allocation header would tax the Swift code (many small
         // allocations) more than libolm (caller-provided buffers).
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: []),
+        // For the service benchmarks: a bare Hummingbird endpoint to compare with, and the HTTP
+        // client that drives both. The same versions as the main package.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // For filling a receiving service's database with a million rows in large transactions.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,12 +36,33 @@ let package = Package(
                 "COlm",
                 .product(name: "ProtonCrypto", package: "Proton"),
                 .product(name: "ProtonCore", package: "Proton"),
+                .product(name: "ProtonServices", package: "Proton"),
+                .product(name: "ProtonAgents", package: "Proton"),
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "ProtonBenchmarks",
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
+        ),
+        // Not a `swift package benchmark` target: one long run that fills a receiving service
+        // with 1,000,000 queued messages and prints its resident memory as it goes. `make bench`
+        // runs it after the benchmarks.
+        .executableTarget(
+            name: "ReceivingMemory",
+            dependencies: [
+                .product(name: "ProtonCore", package: "Proton"),
+                .product(name: "ProtonCrypto", package: "Proton"),
+                .product(name: "ProtonServices", package: "Proton"),
+                .product(name: "ProtonAgents", package: "Proton"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "ReceivingMemory"
         ),
     ]
 )

@@ -36,6 +36,10 @@ final class Box<Value>: @unchecked Sendable {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // MARK: Services on loopback (Services.swift)
+
+    registerServiceBenchmarks()
+
     // MARK: libolm, the baseline
 
     let olmSameChain = Box<OlmBench.Pair?>(nil)

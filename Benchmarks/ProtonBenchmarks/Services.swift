@@ -1,0 +1,202 @@
+import AsyncHTTPClient
+import Benchmark
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+
+// End to end through the real services, and a bare Hummingbird endpoint beside it, in the same
+// run (docs/performance.md, "Services on loopback").
+
+/// Envelopes per sample (the `.kilo` scaling factor: the wall-clock row reads time per message,
+/// and the throughput row thousands of messages/s — which the harness leaves out when it rounds
+/// to 0 K, so read the rate from the wall-clock row), and how many POSTs are in flight at once.
+let serviceBatch = 1_000
+let serviceConcurrency = 16
+/// What a 1 KiB message is once the ratchet has padded it to its 1,280-byte bucket and added its
+/// header and tags (the exact figure matters less than using the same one for both benchmarks).
+let serviceCiphertextByteCount = 1_360
+
+/// One HTTP client for both benchmarks, with room for every request in flight.
+let benchmarkHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: serviceConcurrency)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}()
+
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    return logger
+}
+
+/// POSTs every body to `url` with `serviceConcurrency` requests in flight; each must answer 202.
+func postAll(_ bodies: [[UInt8]], to url: String) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = 0
+        func add() {
+            let body = bodies[next]
+            next += 1
+            group.addTask {
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+                let response = try await benchmarkHTTPClient.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 64 * 1024)
+                guard response.status.code == 202 else { throw ServiceBenchmarkError.status(Int(response.status.code)) }
+            }
+        }
+        for _ in 0..<min(serviceConcurrency, bodies.count) { add() }
+        while try await group.next() != nil {
+            if next < bodies.count { add() }
+        }
+    }
+}
+
+/// `count` `POST /v1/send` bodies, each a freshly sealed envelope to `route`.
+func makeSendBodies(_ count: Int, to route: Route) throws -> [[UInt8]] {
+    let random = SystemRandom()
+    let encoder = JSONEncoder()
+    return try (0..<count).map { _ in
+        let envelope = try Envelope(sealing: random.bytes(serviceCiphertextByteCount), to: route, random: random)
+        return Array(
+            try encoder.encode(
+                ServiceAPI.Send(
+                    receivingService: route.serviceURI, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+                    ciphertext: Base64URL.encode(envelope.ciphertext))))
+    }
+}
+
+enum ServiceBenchmarkError: Error { case status(Int), timedOut }
+
+/// A receiving service and a sending service on loopback, SQLite in a temporary directory, and
+/// one address at the receiving service.
+final class EndToEnd: @unchecked Sendable {
+    let receiving: RunningService
+    let sending: RunningService
+    let owner: OwnedAddress
+    let client: ReceivingServiceClient
+    let route: Route
+    let sendURL: String
+    /// The last message id fetched: the next fetch starts after it.
+    var cursor: Int64 = 0
+
+    init() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proton-bench-\(UUID().uuidString)")
+        let receivingDirectory = directory.appendingPathComponent("receiving")
+        let sendingDirectory = directory.appendingPathComponent("sending")
+        try FileManager.default.createDirectory(at: receivingDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: sendingDirectory, withIntermediateDirectories: true)
+        receiving = try await ReceivingService.start(
+            configuration: ReceivingServiceConfiguration(
+                dataDirectory: receivingDirectory,
+                limits: ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40),
+                logger: quietLogger("bench.receiving")))
+        sending = try await SendingService.start(
+            configuration: SendingServiceConfiguration(dataDirectory: sendingDirectory, logger: quietLogger("bench.sending")))
+        client = ReceivingServiceClient(serviceURI: receiving.baseURL, client: benchmarkHTTPClient)
+        owner = OwnedAddress(random: SystemRandom())
+        try await client.createAddress(owner)
+        route = try Route(serviceURI: receiving.baseURL, serviceKey: try await client.serviceKey(), address: owner.id)
+        sendURL = sending.baseURL + "/v1/send"
+    }
+
+
+    /// Sends every body through the sending service, then fetches until all have arrived and
+    /// acknowledges them.
+    func run(_ bodies: [[UInt8]]) async throws {
+        try await postAll(bodies, to: sendURL)
+        var received = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while received < bodies.count {
+            guard ContinuousClock.now < deadline else { throw ServiceBenchmarkError.timedOut }
+            let messages = try await client.fetch(owner, after: cursor, wait: 5)
+            guard let last = messages.last else { continue }
+            received += messages.count
+            cursor = last.id
+        }
+        precondition(received == bodies.count, "received \(received) of \(bodies.count)")
+        try await client.acknowledge(owner, upTo: cursor)
+    }
+}
+
+/// A trivial Hummingbird 2 server: `POST /v1/send` reads the body and answers 202.
+final class BareEndpoint: @unchecked Sendable {
+    let url: String
+    let task: Task<Void, any Error>
+
+    init() async throws {
+        let router = Router()
+        router.post("/v1/send") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            _ = body.readableBytes
+            return Response(status: .accepted)
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "bare"),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: quietLogger("bench.bare"))
+        task = Task { try await application.runService(gracefulShutdownSignals: []) }
+        var port = 0
+        for await bound in ports {
+            port = bound
+            break
+        }
+        url = "http://127.0.0.1:\(port)/v1/send"
+    }
+}
+
+func serviceConfiguration() -> Benchmark.Configuration {
+    .init(
+        metrics: [.throughput, .wallClock],
+        units: [.throughput: .count],
+        warmupIterations: 3,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(10),
+        maxIterations: 1_000
+    )
+}
+
+func registerServiceBenchmarks() {
+    let endToEnd = Box<EndToEnd?>(nil)
+    Benchmark(
+        "End to end: POST /v1/send → sending → receiving → fetch + ack (1 KiB msgs, \(serviceConcurrency) in flight)",
+        configuration: serviceConfiguration()
+    ) { benchmark async throws in
+        let state: EndToEnd
+        if let existing = endToEnd.value { state = existing } else { state = try await EndToEnd(); endToEnd.value = state }
+        // Sealed before the clock starts: the sender's sealing is not what is measured.
+        let bodies = try makeSendBodies(benchmark.scaledIterations.count, to: state.route)
+        benchmark.startMeasurement()
+        try await state.run(bodies)
+        benchmark.stopMeasurement()
+    }
+
+    let bare = Box<(BareEndpoint, [[UInt8]])?>(nil)
+    Benchmark(
+        "Bare Hummingbird POST /v1/send → 202 (same bodies, \(serviceConcurrency) in flight)",
+        configuration: serviceConfiguration()
+    ) { benchmark async throws in
+        let endpoint: BareEndpoint
+        let bodies: [[UInt8]]
+        if let existing = bare.value { (endpoint, bodies) = existing } else {
+            endpoint = try await BareEndpoint()
+            // Bodies of the end-to-end size, sealed to a throwaway route.
+            let random = SystemRandom()
+            let route = try Route(
+                serviceURI: "http://127.0.0.1:65535", serviceKey: SealedBox.PrivateKey(using: random).publicKey,
+                address: AddressID(random: random))
+            bodies = try makeSendBodies(benchmark.scaledIterations.count, to: route)
+            bare.value = (endpoint, bodies)
+        }
+        benchmark.startMeasurement()
+        try await postAll(bodies, to: endpoint.url)
+        benchmark.stopMeasurement()
+    }
+}
