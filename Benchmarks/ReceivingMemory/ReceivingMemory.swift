@@ -4,8 +4,8 @@
 // database is filled with the rows `SQLiteReceivingStorage.deliver` writes (a message row and
 // the address's counters), 10,000 messages per transaction through a second GRDB connection to
 // the same file: the storage API commits one transaction per message (about 3,400 messages/s
-// here), so a million would take five minutes of the benchmark budget, and the HTTP API less
-// still. At 0, 250k, 500k, 750k and 1M queued messages the process's resident memory
+// here), so a million would take five minutes of the benchmark budget, and the HTTP API is
+// slower still. At 0, 250k, 500k, 750k and 1M queued messages the process's resident memory
 // (VmRSS) is read, and the service must still answer over HTTP: one sealed delivery to a second
 // address, an owner-signed fetch and acknowledgement of it, and an owner-signed fetch of the
 // first page of the full address. Run by `make bench` after the benchmarks.
