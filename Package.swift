@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "ProtonServices", targets: ["ProtonServices"]),
         .library(name: "ProtonAgents", targets: ["ProtonAgents"]),
         .library(name: "ProtonPairing", targets: ["ProtonPairing"]),
+        .library(name: "ProtonQR", targets: ["ProtonQR"]),
+        .library(name: "ProtonBluetooth", targets: ["ProtonBluetooth"]),
+        .library(name: "ProtonDirectory", targets: ["ProtonDirectory"]),
         .executable(name: "proton", targets: ["proton"]),
     ],
     dependencies: [
@@ -41,6 +44,12 @@ let package = Package(
         .target(name: "ProtonCrypto", dependencies: ["CSodium"]),
         .target(name: "ProtonCore", dependencies: ["ProtonCrypto"]),
         .target(name: "ProtonPairing", dependencies: ["ProtonCore", "ProtonCrypto"]),
+        .target(name: "ProtonQR", dependencies: ["CQREncode"]),
+        .target(name: "ProtonBluetooth", dependencies: ["CBlueZ", "ProtonPairing"]),
+        .target(
+            name: "ProtonDirectory",
+            dependencies: ["ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(
             name: "ProtonStore",
             dependencies: ["ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
@@ -48,7 +57,7 @@ let package = Package(
         .target(
             name: "ProtonServices",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ProtonCore", "ProtonCrypto", "ProtonDirectory", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +75,8 @@ let package = Package(
         .executableTarget(
             name: "proton",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents",
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents", "ProtonPairing",
+                "ProtonQR", "ProtonBluetooth", "ProtonDirectory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,6 +102,18 @@ let package = Package(
             dependencies: ["ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
         ),
         .testTarget(name: "ProtonCLITests", dependencies: ["proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
+        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]),
+        .testTarget(
+            name: "ProtonBluetoothTests",
+            dependencies: ["ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]
+        ),
+        .testTarget(
+            name: "ProtonDirectoryTests",
+            dependencies: [
+                "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,1 @@
+// The ProtonDirectory module; see docs/ and DESIGN.md for what belongs here.
