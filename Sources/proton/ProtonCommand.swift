@@ -27,7 +27,7 @@ struct ProtonCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, PersonaCommand.self, ContactsCommand.self, ShowCommand.self, ExportStateCommand.self,
             ServicesCommand.self, SendCommand.self, ReceiveCommand.self, BlockCommand.self, RotateCommand.self,
-            DemoCommand.self, ServeCommand.self,
+            DemoCommand.self, ServeCommand.self, PairCommand.self,
         ])
 
     static func main() async {

@@ -1,1 +1,0 @@
-// The ProtonBluetooth module; see docs/ and DESIGN.md for what belongs here.

@@ -1,0 +1,27 @@
+/// What `proton pair --json` prints once both people confirmed and the contact is stored.
+struct PairReport: Encodable {
+    enum Role: String, Encodable {
+        /// Waited with --listen and answered the handshake.
+        case listener
+        /// Connected (--connect or --scan) and started the handshake.
+        case initiator
+    }
+
+    let role: Role
+    let contact: String
+    let relationshipID: String
+    let protonID: String
+    let persona: String
+    let peerIdentityKey: String
+    let peerFingerprint: String
+    let safetyNumber: String
+    /// The six digits both screens showed.
+    let sas: String
+    let peerAddress: String?
+    let adapter: String
+    /// From the start of listening or connecting until the RFCOMM connection was up.
+    let connectMilliseconds: Int
+    /// From the connection until both sides confirmed and the key packages were exchanged
+    /// (includes the people's answers unless --yes).
+    let handshakeMilliseconds: Int
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PairRun {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+}
+
+/// The built `proton` binary run in a scratch directory with its own profile.
+final class PairSandbox {
+    let root: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonBluetoothTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    func run(_ arguments: [String]) throws -> PairRun {
+        let process = Process()
+        process.executableURL = try Self.executable()
+        process.arguments = arguments
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "HOME": root.path, "PROTON_HOME": root.appendingPathComponent("profile").path,
+        ]
+        let out = root.appendingPathComponent("out-\(UUID().uuidString)")
+        let err = root.appendingPathComponent("err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = try FileHandle(forWritingTo: err)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try outHandle.close()
+        try errHandle.close()
+        return PairRun(
+            status: process.terminationStatus, stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+    }
+
+    func expectSuccess(_ arguments: String...) throws {
+        let result = try run(arguments)
+        try #require(result.status == 0, "proton \(arguments.joined(separator: " ")): \(result.stderr)")
+    }
+
+    /// The `proton` SwiftPM built beside this test bundle, or `PROTON_CLI`.
+    static func executable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("proton")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/proton")
+        try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
+        return fallback
+    }
+}
+
+/// A real `proton serve receiving` on a loopback port, stopped with SIGTERM.
+final class ReceivingServiceProcess {
+    let process = Process()
+    let url: String
+
+    init(data: URL) throws {
+        process.executableURL = try PairSandbox.executable()
+        process.arguments = ["serve", "receiving", "--listen", "127.0.0.1:0", "--data", data.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let range = seen.range(of: #"http://[0-9.]+:[0-9]+"#, options: .regularExpression) {
+                url = String(seen[range])
+                return
+            }
+        }
+        process.terminate()
+        throw ServiceDidNotStart(output: seen)
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    struct ServiceDidNotStart: Error { let output: String }
+}
