@@ -23,7 +23,10 @@ struct ContactsCommand: AsyncParsableCommand {
         let store = try profile.openStore()
         defer { try? store.close() }
         let now = Date()
-        let entries = try Contact.loadAll(from: store).map { ContactListEntry($0, now: now) }
+        let directories = (try? DirectoryState.load(from: store.directory)) ?? DirectoryState()
+        let entries = try Contact.loadAll(from: store).map {
+            ContactListEntry($0, now: now, verifiedName: directories.verifiedName(of: $0.proton.peerIdentity, now: now))
+        }
         if json {
             try Output.json(entries)
             return
@@ -38,7 +41,7 @@ struct ContactsCommand: AsyncParsableCommand {
                 [
                     entry.name ?? "(no name yet)", entry.persona ?? "?", entry.relationshipID, entry.safetyNumberPrefix + " …",
                     "\(entry.routes.ours)/\(entry.routes.theirs)", entry.rotationSummary,
-                    entry.blocked ? "blocked" : entry.verified ? "verified" : "unverified",
+                    entry.blocked ? "blocked" : entry.verifiedName.map { "verified \($0)" } ?? "unverified",
                 ]
             })
     }
@@ -65,20 +68,23 @@ struct ContactListEntry: Encodable {
     let persona: String?
     let relationshipID: String
     let safetyNumberPrefix: String
-    /// Whether an attesting directory vouched for the name (not recorded yet: always false).
+    /// Whether a pinned attesting directory's stored attestation for the peer's key verifies.
     let verified: Bool
+    /// The attested name@namespace, when verified.
+    let verifiedName: String?
     let routes: Routes
     let rotation: Rotation
     let blocked: Bool
 
-    init(_ contact: Contact, now: Date) {
+    init(_ contact: Contact, now: Date, verifiedName: String? = nil) {
         let proton = contact.proton
         let rotation = RotationEntry(proton, now: now)
         name = proton.peerDisplayName
         persona = contact.persona?.displayName
         relationshipID = proton.relationshipID
         safetyNumberPrefix = proton.safetyNumber.prefix
-        verified = false
+        verified = verifiedName != nil
+        self.verifiedName = verifiedName
         routes = Routes(ours: proton.receivingAddresses(now: now).count, theirs: proton.peerRoutes.count)
         self.rotation = Rotation(
             messagesSinceRotation: rotation.messagesSinceRotation, messagesPerAddress: rotation.policy.messagesPerAddress,

@@ -28,6 +28,7 @@ struct ProtonCommand: AsyncParsableCommand {
             InitCommand.self, PersonaCommand.self, ContactsCommand.self, ShowCommand.self, ExportStateCommand.self,
             ServicesCommand.self, SendCommand.self, ReceiveCommand.self, BlockCommand.self, RotateCommand.self,
             DemoCommand.self, ServeCommand.self, PairCommand.self,
+            DirectoryCommand.self, VerifyCommand.self,
         ])
 
     static func main() async {

@@ -6,7 +6,7 @@ import ProtonServices
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run a sending or receiving service.",
+        abstract: "Run a sending, receiving or directory service.",
         discussion: """
             A receiving service holds ciphertexts for the addresses its owners register, until \
             they fetch them; its key (DIR/service-key) and database (DIR/receiving.sqlite) stay \
@@ -17,14 +17,27 @@ struct ServeCommand: AsyncParsableCommand {
             Once listening, the command prints one line, 'listening on http://HOST:PORT', to \
             standard output (with --listen HOST:0 the port is the one the system chose); logs go \
             to standard error. SIGINT or SIGTERM stops it gracefully. The API is in docs/api.md.
+
+            An attesting directory (serve directory --namespace example.org [--policy \
+            open|approve|allowlist]) signs name-to-key bindings and logs them in a transparency \
+            log; its signing key (DIR/directory-key, 0600), names (DIR/directory.sqlite) and log \
+            (DIR/log.sqlite) stay in the data directory. Clients pin the verifier key it prints at \
+            start ("verifier key ..."). The operator approves and allows names with 'proton directory approve|allow \
+            NAME --data DIR'.
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case sending, receiving
+        case sending, receiving, directory
     }
 
-    @Argument(help: "Which service: sending or receiving.")
+    @Argument(help: "Which service: sending, receiving or directory.")
     var kind: Kind
+
+    @Option(help: "directory: the namespace whose names it attests, e.g. example.org (fixed for the data directory's life).")
+    var namespace: String?
+
+    @Option(help: "directory: who may register a name: open, approve (the operator approves) or allowlist.")
+    var policy: DirectoryPolicy = .open
 
     @Option(help: "Where to listen, HOST:PORT (port 0: any free port).")
     var listen: String = "127.0.0.1:8080"
@@ -37,6 +50,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
+        guard kind == .directory || namespace == nil else { throw ValidationError("--namespace is for 'serve directory' only.") }
+        if kind == .directory {
+            guard let namespace, DirectoryNames.isValidNamespace(namespace) else {
+                throw ValidationError("'serve directory' needs --namespace, a lowercase domain such as example.org.")
+            }
+        }
     }
 
     func run() async throws {
@@ -54,6 +73,11 @@ struct ServeCommand: AsyncParsableCommand {
                 running = try await SendingService.start(
                     configuration: SendingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger),
                     handlesSignals: true)
+            case .directory:
+                running = try await DirectoryService.start(
+                    configuration: DirectoryServiceConfiguration(
+                        namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, logger: logger),
+                    handlesSignals: true)
             }
         } catch let error as DataDirectoryError {
             throw CommandFailure(status: .cannotCreate, message: error.description)
@@ -62,6 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = address.host.contains(":") ? "[\(address.host)]" : address.host
         FileHandle.standardOutput.write(Data("listening on http://\(host):\(running.port)\n".utf8))
+        if kind == .directory, let key = try? DirectoryRegistry.verifierKey(dataDirectory: directory) {
+            FileHandle.standardOutput.write(Data("verifier key \(key)\n".utf8))
+        }
         try await running.wait()
     }
 }
+
+extension DirectoryPolicy: ExpressibleByArgument {}

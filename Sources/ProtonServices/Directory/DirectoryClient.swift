@@ -1,0 +1,164 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+
+/// A client of one attesting directory. It checks nothing about trust by itself: callers verify
+/// what it returns against the key they pinned (`AttestationBundle.verify`, `SignedCheckpoint`,
+/// `Audit.check`). It lives beside the service because the agents' module does not link the
+/// transparency log.
+public struct DirectoryClient: Sendable {
+    public let baseURL: String
+    private let client: HTTPClient
+    private let timeout: TimeInterval
+
+    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeInterval = 30) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.client = client
+        self.timeout = timeout
+    }
+
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Unreachable, or a 5xx.
+        case unavailable(String)
+        /// A 4xx with the service's error code and sentence.
+        case refused(status: Int, code: String, message: String)
+        /// A body that is not what the API promises.
+        case invalidResponse(String)
+
+        public var description: String {
+            switch self {
+            case .unavailable(let reason): "the directory is unavailable: \(reason)"
+            case .refused(let status, _, let message): "the directory refused the request (HTTP \(status)): \(message)"
+            case .invalidResponse(let reason): "the directory answered with \(reason)"
+            }
+        }
+    }
+
+    public func info() async throws(Failure) -> DirectoryAPI.Info {
+        try await decode(DirectoryAPI.Info.self, perform("GET", "/v1/directory/info"))
+    }
+
+    /// The newest checkpoint's signed note, unverified.
+    public func checkpoint() async throws(Failure) -> String {
+        let body = try await perform("GET", "/v1/log/checkpoint").body
+        guard let text = String(validating: body, as: UTF8.self) else { throw .invalidResponse("a checkpoint that is not UTF-8") }
+        return text
+    }
+
+    public func consistencyProof(from: UInt64, to: UInt64) async throws(Failure) -> [[UInt8]] {
+        try await hashes(decode(DirectoryAPI.Proof.self, perform("GET", "/v1/log/consistency?from=\(from)&to=\(to)")))
+    }
+
+    public func inclusionProof(index: UInt64, size: UInt64) async throws(Failure) -> [[UInt8]] {
+        try await hashes(decode(DirectoryAPI.Proof.self, perform("GET", "/v1/log/inclusion?index=\(index)&size=\(size)")))
+    }
+
+    /// The current status of `name`; a revoked name is `.revoked` (HTTP 410), not an error.
+    public func lookup(_ name: String) async throws(Failure) -> DirectoryAPI.NameStatus {
+        guard DirectoryNames.isValidName(name) else { throw .refused(status: 400, code: "invalid_name", message: "\(name) is not a valid name") }
+        do {
+            return try await decode(DirectoryAPI.NameStatus.self, perform("GET", "/v1/directory/names/\(name)"))
+        } catch .refused(410, "revoked", _) {
+            return DirectoryAPI.NameStatus(state: .revoked, name: name, namespace: "")
+        }
+    }
+
+    /// Registers `name` for the persona whose key signs the request (the proof of possession).
+    public func register(name: String, namespace: String, key: Ed25519.PrivateKey, now: Date = Date()) async throws(Failure) -> (
+        status: Int, DirectoryAPI.NameStatus
+    ) {
+        let body = Self.encode(DirectoryAPI.NameRequest(namespace: namespace, name: name, identityKey: Base64URL.encode(key.publicKey.rawRepresentation)))
+        let response = try await signed("/v1/directory/register", body: body, key: key, now: now)
+        return (response.status, try decode(DirectoryAPI.NameStatus.self, response))
+    }
+
+    public func revoke(name: String, namespace: String, key: Ed25519.PrivateKey, now: Date = Date()) async throws(Failure) -> DirectoryAPI.NameStatus {
+        let body = Self.encode(DirectoryAPI.NameRequest(namespace: namespace, name: name, identityKey: Base64URL.encode(key.publicKey.rawRepresentation)))
+        return try await decode(DirectoryAPI.NameStatus.self, signed("/v1/directory/revoke", body: body, key: key, now: now))
+    }
+
+    public func changeKey(name: String, namespace: String, from old: Ed25519.PrivateKey, to new: Ed25519.PrivateKey, now: Date = Date())
+        async throws(Failure) -> DirectoryAPI.NameStatus
+    {
+        let body = Self.encode(
+            DirectoryAPI.KeyChangeRequest(
+                namespace: namespace, name: name, identityKey: Base64URL.encode(old.publicKey.rawRepresentation),
+                newIdentityKey: Base64URL.encode(new.publicKey.rawRepresentation)))
+        return try await decode(DirectoryAPI.NameStatus.self, signed("/v1/directory/change-key", body: body, key: old, also: new, now: now))
+    }
+
+    // MARK: - Plumbing
+
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+    }
+
+    /// A request signed by `key` (and `also`, for a key change) over the path this client sends.
+    private func signed(_ path: String, body: [UInt8], key: Ed25519.PrivateKey, also: Ed25519.PrivateKey? = nil, now: Date) async throws(Failure)
+        -> Response
+    {
+        let signedPath = (URL(string: baseURL)?.path ?? "") + path
+        let signature = RequestSignature.sign(method: "POST", pathAndQuery: signedPath, body: body, key: key, now: now, random: SystemRandom())
+        var headers = signature.headers
+        if let also {
+            let second = also.signature(
+                for: RequestSignature.signedBytes(
+                    method: "POST", pathAndQuery: signedPath, body: body, timestamp: signature.timestamp, nonce: signature.nonce))
+            headers.append((DirectoryAPI.newKeySignatureHeader, Base64URL.encode(second)))
+        }
+        return try await perform("POST", path, body: body, headers: headers)
+    }
+
+    /// One request; a non-2xx answer becomes `Failure`.
+    public func perform(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws(Failure)
+        -> Response
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(body)
+        }
+        let response: Response
+        do {
+            let answer = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let buffer = try await answer.body.collect(upTo: 256 * 1024)
+            response = Response(status: Int(answer.status.code), body: Array(buffer.readableBytesView))
+        } catch {
+            throw .unavailable("\(baseURL) could not be reached (\(error))")
+        }
+        guard (200..<300).contains(response.status) else {
+            let error = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))
+            if response.status >= 500 { throw .unavailable(error?.error ?? "HTTP status \(response.status)") }
+            throw .refused(status: response.status, code: error?.code ?? "", message: error?.error ?? "HTTP status \(response.status)")
+        }
+        return response
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ response: Response) throws(Failure) -> T {
+        do { return try JSONDecoder().decode(type, from: Data(response.body)) } catch {
+            throw .invalidResponse("a body that is not a valid \(type)")
+        }
+    }
+
+    private func hashes(_ proof: DirectoryAPI.Proof) throws(Failure) -> [[UInt8]] {
+        guard proof.hashes.count <= Merkle.maximumProofLength else { throw .invalidResponse("a proof of too many hashes") }
+        var result = [[UInt8]]()
+        for hash in proof.hashes {
+            guard let bytes = try? Base64URL.decode(hash, limit: Merkle.hashByteCount), bytes.count == Merkle.hashByteCount else {
+                throw .invalidResponse("a proof hash that is not 32 bytes of base64url")
+            }
+            result.append(bytes)
+        }
+        return result
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        (try? Array(JSONEncoder().encode(value))) ?? []
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import ProtonCrypto
+import ProtonDirectory
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The files of a directory's data directory, besides its databases:
+///
+/// - `directory.json`: the namespace the directory was created for. A data directory serves one
+///   namespace for life: its log and key name are that namespace's.
+/// - `directory-key`: the Ed25519 seed (32 raw bytes, mode 0600) that signs attestations and
+///   checkpoints. Clients pin its public half; losing it ends the directory.
+/// - `directory.lock`: held (flock) across every change, so `proton serve directory` and the
+///   operator's `proton directory approve` never interleave a check and an append.
+enum DirectoryDataFiles {
+    static let settingsFileName = "directory.json"
+    static let keyFileName = "directory-key"
+    static let lockFileName = "directory.lock"
+
+    struct Settings: Codable, Equatable {
+        var namespace: String
+        var created: Date
+    }
+
+    /// The namespace recorded in `directory`; with `namespace`, records it on first use and
+    /// refuses another one later.
+    static func namespace(in directory: URL, requested namespace: String?, now: Date) throws -> String {
+        try DataDirectory.prepare(directory)
+        let url = directory.appendingPathComponent(settingsFileName)
+        if let data = FileManager.default.contents(atPath: url.path) {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            guard let settings = try? decoder.decode(Settings.self, from: data) else {
+                throw DataDirectoryError(path: url.path, reason: "it is not a directory settings file")
+            }
+            if let namespace, namespace != settings.namespace {
+                throw DataDirectoryError(
+                    path: directory.path, reason: "it holds the directory of \(settings.namespace), not \(namespace)")
+            }
+            return settings.namespace
+        }
+        guard let namespace else {
+            throw DataDirectoryError(path: directory.path, reason: "no directory was started there (no \(settingsFileName))")
+        }
+        guard DirectoryNames.isValidNamespace(namespace) else {
+            throw DataDirectoryError(path: directory.path, reason: "\(namespace) is not a lowercase DNS name")
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(Settings(namespace: namespace, created: now))
+        try writeExclusive(data, to: url.path)
+        return namespace
+    }
+
+    /// The directory's signing key, created on first use.
+    static func loadOrCreateKey(in directory: URL, name: String) throws -> DirectoryKey {
+        let path = directory.appendingPathComponent(keyFileName).path
+        if !FileManager.default.fileExists(atPath: path) {
+            var seed = SystemRandom().bytes(Ed25519.seedByteCount)
+            defer { for index in seed.indices { seed[index] = 0 } }
+            do { try writeExclusive(Data(seed), to: path) } catch let error as DataDirectoryError where FileManager.default.fileExists(atPath: path) {
+                // Another process created it first: use theirs.
+                _ = error
+            }
+        }
+        var seed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        defer { for index in seed.indices { seed[index] = 0 } }
+        guard seed.count == Ed25519.seedByteCount else {
+            throw DataDirectoryError(path: path, reason: "the directory key must be \(Ed25519.seedByteCount) bytes")
+        }
+        let privateKey = try Ed25519.PrivateKey(seed: &seed)
+        return try DirectoryKey(name: name, privateKey: privateKey)
+    }
+
+    /// O_EXCL, 0600, fsynced: a key or settings file is written once and never half.
+    private static func writeExclusive(_ data: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw DataDirectoryError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count, fsync(descriptor) == 0 else {
+            throw DataDirectoryError(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+/// An exclusive advisory lock on a file (flock), held for the duration of `body`. It serialises
+/// the directory's changes between processes; inside one process `DirectoryRegistry` also holds
+/// its own mutex, because flock locks belong to the open file, not the thread.
+final class DirectoryFileLock: @unchecked Sendable {
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw DataDirectoryError(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit { close(descriptor) }
+
+    func withLock<T>(_ body: () throws -> T) throws -> T {
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw DataDirectoryError(path: "directory.lock", reason: String(cString: strerror(errno))) }
+        }
+        defer { _ = flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+}
+
+/// The directory's name rules, the same as the attestation format's (`Attestation`): a name is
+/// 1–64 characters of a-z, 0-9, '.', '_' and '-'; a namespace a lowercase DNS name.
+public enum DirectoryNames {
+    public static let maximumNameByteCount = Attestation.maximumNameByteCount
+    public static let maximumNamespaceByteCount = Attestation.maximumNamespaceByteCount
+
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return (1...maximumNameByteCount).contains(bytes.count)
+            && bytes.allSatisfy { isLowercaseAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    public static func isValidNamespace(_ namespace: String) -> Bool {
+        let bytes = Array(namespace.utf8)
+        guard (1...maximumNamespaceByteCount).contains(bytes.count) else { return false }
+        return bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.count) && label.first != UInt8(ascii: "-") && label.last != UInt8(ascii: "-")
+                && label.allSatisfy { isLowercaseAlphanumeric($0) || $0 == UInt8(ascii: "-") }
+        }
+    }
+
+    /// The log's origin and the directory key's name for a namespace.
+    public static func origin(namespace: String) -> String { namespace + "/directory" }
+
+    /// Splits `name@namespace`; nil unless both halves are valid.
+    public static func split(_ qualified: String) -> (name: String, namespace: String)? {
+        guard let at = qualified.lastIndex(of: "@") else { return nil }
+        let name = String(qualified[..<at])
+        let namespace = String(qualified[qualified.index(after: at)...])
+        guard isValidName(name), isValidNamespace(namespace) else { return nil }
+        return (name, namespace)
+    }
+
+    private static func isLowercaseAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+
+/// The attesting directory (docs/api.md, "Directory"): binds `name@namespace` to identity keys
+/// after a proof of possession, logs every statement in an RFC 9162 transparency log, and
+/// serves attestation bundles, signed checkpoints and proofs.
+public enum DirectoryService {
+    /// Opens the registry in the data directory, starts the service and returns once it
+    /// listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
+    public static func start(configuration: DirectoryServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
+        let registry = try DirectoryRegistry(
+            dataDirectory: configuration.dataDirectory, namespace: configuration.namespace,
+            attestationLifetime: configuration.attestationLifetime, now: configuration.now())
+        return try await RunningService.launch(
+            host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
+            cleanup: { registry.close() }
+        ) { onServerRunning in
+            [try makeApplication(configuration: configuration, registry: registry, onServerRunning: onServerRunning)]
+        }
+    }
+
+    public static func makeApplication(
+        configuration: DirectoryServiceConfiguration, registry: DirectoryRegistry,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        let handlers = DirectoryHandlers(registry: registry, policy: configuration.policy, now: configuration.now, logger: configuration.logger)
+        handlers.addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-directory"),
+            onServerRunning: onServerRunning, logger: configuration.logger)
+    }
+}
+
+/// Thin handlers: parse and check the request, call the registry, write its answer. The
+/// registry's calls are synchronous SQLite work; they are short and bounded.
+struct DirectoryHandlers: Sendable {
+    let registry: DirectoryRegistry
+    let policy: DirectoryPolicy
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/directory/info") { _, _ in
+            try JSONResponse.make(
+                DirectoryAPI.Info(
+                    namespace: registry.namespace, origin: registry.origin, verifierKey: registry.verifier.verifierKey,
+                    policy: policy.rawValue, attestationLifetimeSeconds: Int(registry.attestationLifetime)),
+                status: .ok)
+        }
+        router.post("/v1/directory/register") { request, _ in
+            let (body, signed) = try await read(request, as: DirectoryAPI.NameRequest.self)
+            let name = try checkNamespaceAndName(body.namespace, body.name)
+            let key = try identityKey(body.identityKey, field: "identityKey")
+            try verifyPossession(signed, key: key)
+            let outcome = try refusing { try registry.register(name: name, identityKey: key, policy: policy, now: now()) }
+            switch outcome {
+            case .pending:
+                logger.info("registration pending approval", metadata: ["name": "\(name)"])
+                return try JSONResponse.make(
+                    DirectoryAPI.NameStatus(state: .pending, name: name, namespace: registry.namespace, identityKey: body.identityKey),
+                    status: .accepted)
+            case .logged(let binding):
+                logger.info("name attested", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
+                return try JSONResponse.make(status(binding), status: .created)
+            case .unchanged(let binding):
+                return try JSONResponse.make(status(binding), status: .ok)
+            }
+        }
+        router.post("/v1/directory/revoke") { request, _ in
+            let (body, signed) = try await read(request, as: DirectoryAPI.NameRequest.self)
+            let name = try checkNamespaceAndName(body.namespace, body.name)
+            let key = try identityKey(body.identityKey, field: "identityKey")
+            try verifyPossession(signed, key: key)
+            let binding = try refusing { try registry.revoke(name: name, identityKey: key, now: now()) }
+            logger.info("name revoked", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
+            return try JSONResponse.make(
+                DirectoryAPI.NameStatus(
+                    state: .revoked, name: name, namespace: registry.namespace, identityKey: body.identityKey, logIndex: binding.logIndex),
+                status: .ok)
+        }
+        router.post("/v1/directory/change-key") { request, _ in
+            let (body, signed) = try await read(request, as: DirectoryAPI.KeyChangeRequest.self)
+            let name = try checkNamespaceAndName(body.namespace, body.name)
+            let oldKey = try identityKey(body.identityKey, field: "identityKey")
+            let newKey = try identityKey(body.newIdentityKey, field: "newIdentityKey")
+            try verifyPossession(signed, key: oldKey, newKey: newKey)
+            let binding = try refusing { try registry.changeKey(name: name, from: oldKey, to: newKey, now: now()) }
+            logger.info("key changed", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
+            return try JSONResponse.make(status(binding), status: .created)
+        }
+        router.get("/v1/directory/names/:name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard DirectoryNames.isValidName(name) else { throw refusal(.invalidName(String(name.prefix(80)))) }
+            guard let binding = try registry.binding(name) else { throw refusal(.notRegistered(name)) }
+            guard !binding.revoked else {
+                throw ServiceError(.gone, code: "revoked", "The name \(name) was revoked (log index \(binding.logIndex)).")
+            }
+            return try JSONResponse.make(status(binding), status: .ok)
+        }
+        router.get("/v1/log/checkpoint") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: try registry.signedCheckpoint().serialized)))
+        }
+        router.get("/v1/log/inclusion") { request, _ in
+            let index = try query(request, "index")
+            let size = try query(request, "size")
+            let proof = try logRequest { try registry.log.inclusionProof(index: index, size: size) }
+            return try JSONResponse.make(DirectoryAPI.Proof(from: index, size: size, hashes: proof.hashes.map(Base64URL.encode)), status: .ok)
+        }
+        router.get("/v1/log/consistency") { request, _ in
+            let from = try query(request, "from")
+            let to = try query(request, "to")
+            let proof = try logRequest { try registry.log.consistencyProof(from: from, to: to) }
+            return try JSONResponse.make(DirectoryAPI.Proof(from: from, size: to, hashes: proof.hashes.map(Base64URL.encode)), status: .ok)
+        }
+        router.get("/v1/log/leaves/:index") { _, context in
+            guard let text = context.parameters.get("index"), let index = UInt64(text) else {
+                throw ServiceError.badQuery("The leaf index must be a non-negative integer.")
+            }
+            let leaf = try logRequest { try registry.log.leaf(at: index) }
+            return try JSONResponse.make(DirectoryAPI.Leaf(index: index, leaf: Base64URL.encode(leaf)), status: .ok)
+        }
+    }
+
+    // MARK: - Requests
+
+    private func read<T: Decodable>(_ request: Request, as type: T.Type) async throws -> (T, OwnerAuthenticator.SignedRequest) {
+        var request = request
+        let bytes = try await request.collectBytes(limit: DirectoryAPI.maximumBodyByteCount)
+        let body = try JSONBody.decode(T.self, from: bytes, what: String(describing: T.self))
+        return (body, OwnerAuthenticator.SignedRequest(method: request.method.rawValue, pathAndQuery: request.pathAndQuery, body: bytes, headers: request.headers))
+    }
+
+    private func checkNamespaceAndName(_ namespace: String, _ name: String) throws -> String {
+        guard namespace == registry.namespace else {
+            throw refusal(.wrongNamespace(expected: registry.namespace, actual: String(namespace.prefix(260))))
+        }
+        guard DirectoryNames.isValidName(name) else { throw refusal(.invalidName(String(name.prefix(80)))) }
+        return name
+    }
+
+    private func identityKey(_ text: String, field: String) throws -> Ed25519.PublicKey {
+        let tooLong = ServiceError(.badRequest, code: "bad_key", "The field \(field) is not a 32-byte Ed25519 key.")
+        let bytes = try JSONBody.bytes(text, field: field, limit: Ed25519.publicKeyByteCount, tooLong: tooLong)
+        guard bytes.count == Ed25519.publicKeyByteCount, let key = try? Ed25519.PublicKey(rawRepresentation: bytes) else { throw tooLong }
+        return key
+    }
+
+    /// Proof of possession: the request (whose body names the namespace, the name and the key)
+    /// is signed by the key being bound, is fresh, and was never seen before. With `newKey`,
+    /// the new key must have signed the same bytes too.
+    private func verifyPossession(_ request: OwnerAuthenticator.SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) throws {
+        let signature: RequestSignature
+        do {
+            signature = try RequestSignature(
+                timestampHeader: request.header(RequestSignature.timestampHeader),
+                nonceHeader: request.header(RequestSignature.nonceHeader),
+                signatureHeader: request.header(RequestSignature.signatureHeader))
+        } catch {
+            throw ServiceError(.unauthorized, code: "bad_signature", "The proof of possession is missing or malformed: \(error).")
+        }
+        guard signature.isFresh(now: now()) else {
+            throw ServiceError(
+                .unauthorized, code: "stale_request",
+                "The request timestamp is more than \(Int(RequestSignature.allowedSkew)) seconds from the directory's clock.")
+        }
+        guard signature.isValid(method: request.method, pathAndQuery: request.pathAndQuery, body: request.body, key: key) else {
+            throw ServiceError(.unauthorized, code: "bad_signature", "The request is not signed by the identity key it names.")
+        }
+        if let newKey {
+            guard let header = request.header(DirectoryAPI.newKeySignatureHeader),
+                let bytes = try? Base64URL.decode(header, limit: Ed25519.signatureByteCount),
+                RequestSignature(timestamp: signature.timestamp, nonce: signature.nonce, signature: bytes)
+                    .isValid(method: request.method, pathAndQuery: request.pathAndQuery, body: request.body, key: newKey)
+            else {
+                throw ServiceError(.unauthorized, code: "bad_signature", "The request is not also signed by the new identity key.")
+            }
+        }
+        let fresh = try registry.recordNonce(
+            signature.nonce, expires: now().addingTimeInterval(2 * RequestSignature.allowedSkew), now: now())
+        guard fresh else { throw ServiceError(.unauthorized, code: "replayed_request", "This request was already made once; sign a new one.") }
+    }
+
+    private func status(_ binding: DirectoryRegistry.Binding) throws -> DirectoryAPI.NameStatus {
+        let bundle = try registry.bundle(for: binding)
+        return DirectoryAPI.NameStatus(
+            state: .attested, name: binding.name, namespace: registry.namespace,
+            identityKey: Base64URL.encode(binding.identityKey.rawRepresentation), logIndex: binding.logIndex,
+            bundle: Base64URL.encode(bundle.encoded()))
+    }
+
+    private func query(_ request: Request, _ name: String) throws -> UInt64 {
+        guard let text = request.uri.queryParameters[Substring(name)] else {
+            throw ServiceError.badQuery("The query parameter \(name) is required.")
+        }
+        guard text.count <= 20, let value = UInt64(text), value <= UInt64(Int64.max) else {
+            throw ServiceError.badQuery("The query parameter \(name) must be a non-negative integer.")
+        }
+        return value
+    }
+
+    private func refusing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DirectoryRefusal { throw refusal(error) }
+    }
+
+    private func logRequest<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TransparencyLogError {
+            switch error {
+            case .indexOutOfRange, .sizeBeyondLog, .sizesOutOfOrder:
+                throw ServiceError(.badRequest, code: "bad_range", "\(error)".sentenceCased)
+            default:
+                throw error
+            }
+        }
+    }
+
+    private func refusal(_ error: DirectoryRefusal) -> ServiceError {
+        let message = error.description.sentenceCased
+        return switch error {
+        case .invalidName: ServiceError(.badRequest, code: "invalid_name", message)
+        case .wrongNamespace: ServiceError(.badRequest, code: "wrong_namespace", message)
+        case .sameKey: ServiceError(.badRequest, code: "same_key", message)
+        case .nameTaken: ServiceError(.conflict, code: "name_taken", message)
+        case .notAllowed: ServiceError(.forbidden, code: "not_allowed", message)
+        case .notOwner: ServiceError(.forbidden, code: "not_owner", message)
+        case .notRegistered: ServiceError(.notFound, code: "not_registered", message)
+        case .noPendingRegistration: ServiceError(.notFound, code: "not_pending", message)
+        }
+    }
+}
+
+extension String {
+    /// Capitalised and ending in a full stop.
+    var sentenceCased: String {
+        guard let first else { return self }
+        let text = first.uppercased() + dropFirst()
+        return text.hasSuffix(".") ? text : text + "."
+    }
+}

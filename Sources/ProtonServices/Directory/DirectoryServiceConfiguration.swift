@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+
+/// Everything a directory service is started with.
+public struct DirectoryServiceConfiguration: Sendable {
+    /// The namespace whose names it attests, e.g. `example.org`. Fixed for the data directory's life.
+    public var namespace: String
+    public var policy: DirectoryPolicy
+    public var listen: ListenAddress
+    /// Holds `directory.sqlite`, `log.sqlite`, `directory-key` (0600) and `directory.json`.
+    public var dataDirectory: URL
+    public var attestationLifetime: TimeInterval
+    public var logger: Logger
+    /// The service's clock, replaceable so tests can move time.
+    public var now: @Sendable () -> Date
+
+    public init(
+        namespace: String, policy: DirectoryPolicy = .open, listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
+        dataDirectory: URL, attestationLifetime: TimeInterval = DirectoryRegistry.defaultAttestationLifetime,
+        logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.namespace = namespace
+        self.policy = policy
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.attestationLifetime = attestationLifetime
+        self.logger = logger
+        self.now = now
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What the client keeps about attesting directories, in `directories.json` in the profile
+/// (mode 0600, written whole and renamed): the directories pinned by key, the last checkpoint
+/// seen from each (the audit's memory), the evidence of any fork, and the attestation bundles
+/// fetched for contacts' identity keys, so that `proton verify` works offline.
+struct DirectoryState: Codable {
+    static let fileName = "directories.json"
+    /// Bounds on what a hostile directory can make us store.
+    static let maximumBundles = 10_000
+    static let maximumEvidence = 16
+
+    struct Pinned: Codable {
+        var url: String
+        var namespace: String
+        /// The C2SP verifier key, `<origin>+<key id>+<base64 key>`.
+        var verifierKey: String
+        var added: Date
+        /// The newest signed checkpoint verified and proven consistent with every earlier one.
+        var checkpoint: String?
+        var checkpointSeen: Date?
+        var evidence: [ForkEvidence]
+
+        func verifier() throws -> NoteVerifier {
+            do { return try NoteVerifier(verifierKey: verifierKey) } catch {
+                throw CommandFailure(status: .dataError, message: "The pinned key of \(url) in \(DirectoryState.fileName) is damaged: \(error).")
+            }
+        }
+
+        var origin: String { (try? verifier().name) ?? "" }
+
+        /// The stored checkpoint, which was verified when stored.
+        func storedCheckpoint() throws -> Checkpoint? {
+            guard let checkpoint else { return nil }
+            do { return try SignedCheckpoint(verifying: checkpoint, verifier: try verifier()).checkpoint } catch {
+                throw CommandFailure(status: .dataError, message: "The stored checkpoint of \(url) does not verify: \(error).")
+            }
+        }
+    }
+
+    /// Two signed checkpoints that cannot both be the directory's one log: proof to show others.
+    struct ForkEvidence: Codable {
+        var detected: Date
+        var reason: String
+        var stored: String
+        var new: String
+    }
+
+    struct StoredBundle: Codable {
+        /// The identity key the bundle attests, base64url.
+        var identityKey: String
+        var name: String
+        var namespace: String
+        /// `AttestationBundle` wire format, base64url.
+        var bundle: String
+        var fetched: Date
+
+        var qualifiedName: String { name + "@" + namespace }
+
+        func decoded() throws -> AttestationBundle {
+            guard let bytes = try? Base64URL.decode(bundle, limit: AttestationBundle.maximumByteCount) else {
+                throw CommandFailure(status: .dataError, message: "A stored attestation for \(qualifiedName) is not base64url.")
+            }
+            do { return try AttestationBundle(decoding: bytes) } catch {
+                throw CommandFailure(status: .dataError, message: "A stored attestation for \(qualifiedName) is damaged: \(error).")
+            }
+        }
+    }
+
+    var directories: [Pinned] = []
+    var bundles: [StoredBundle] = []
+
+    // MARK: - File
+
+    static func url(in profile: URL) -> URL { profile.appendingPathComponent(fileName) }
+
+    static func load(from profile: URL) throws -> DirectoryState {
+        let url = url(in: profile)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return DirectoryState() }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(DirectoryState.self, from: data) } catch {
+            throw CommandFailure(status: .dataError, message: "\(url.path) is not a valid directories file.")
+        }
+    }
+
+    func save(to profile: URL) throws {
+        let url = Self.url(in: profile)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let temporary = profile.appendingPathComponent(".\(Self.fileName).\(UUID().uuidString)")
+        do {
+            let data = try encoder.encode(self)
+            guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]),
+                rename(temporary.path, url.path) == 0
+            else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw CommandFailure(status: .ioError, message: "Could not write \(url.path).")
+        }
+    }
+
+    // MARK: - Queries
+
+    func directory(namespace: String) -> Pinned? { directories.first { $0.namespace == namespace } }
+
+    func index(of url: String) -> Int? { directories.firstIndex { $0.url == url } }
+
+    /// The pinned directory for `namespace`, or a sentence saying how to pin one.
+    func requireDirectory(namespace: String) throws -> Pinned {
+        guard let pinned = directory(namespace: namespace) else {
+            throw CommandFailure(
+                status: .usage, message: "No directory is pinned for \(namespace); pin one with 'proton directory add URL --key KEY'.")
+        }
+        return pinned
+    }
+
+    /// Keeps the newest bundle per identity key and name.
+    mutating func store(_ bundle: AttestationBundle, now: Date) {
+        let attestation = bundle.attestation
+        let key = Base64URL.encode(attestation.identityKey.rawRepresentation)
+        bundles.removeAll { $0.identityKey == key && $0.name == attestation.name && $0.namespace == attestation.namespace }
+        bundles.append(
+            StoredBundle(
+                identityKey: key, name: attestation.name, namespace: attestation.namespace, bundle: Base64URL.encode(bundle.encoded()),
+                fetched: now))
+        if bundles.count > Self.maximumBundles { bundles.removeFirst(bundles.count - Self.maximumBundles) }
+    }
+
+    /// A stored attestation of `identityKey` that verifies offline now, against its pinned
+    /// directory: the directory's signature, the validity window, and inclusion in a checkpoint
+    /// the directory signed.
+    struct Verified {
+        let stored: StoredBundle
+        let bundle: AttestationBundle
+        let checkpoint: Checkpoint
+        let pinned: Pinned
+    }
+
+    func verifiedAttestations(of identityKey: Ed25519.PublicKey, now: Date) -> (verified: [Verified], failures: [String]) {
+        let key = Base64URL.encode(identityKey.rawRepresentation)
+        var verified = [Verified]()
+        var failures = [String]()
+        for stored in bundles where stored.identityKey == key {
+            guard let pinned = directory(namespace: stored.namespace) else {
+                failures.append("\(stored.qualifiedName): no directory is pinned for \(stored.namespace)")
+                continue
+            }
+            do {
+                let bundle = try stored.decoded()
+                let verifier = try pinned.verifier()
+                let checkpoint = try bundle.verify(directory: verifier, now: now)
+                guard bundle.attestation.identityKey == identityKey, bundle.attestation.name == stored.name,
+                    bundle.attestation.namespace == stored.namespace
+                else {
+                    failures.append("\(stored.qualifiedName): the attestation is about another name or key")
+                    continue
+                }
+                verified.append(Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned))
+            } catch let failure as CommandFailure {
+                failures.append("\(stored.qualifiedName): \(failure.message)")
+            } catch {
+                failures.append("\(stored.qualifiedName): \(error)")
+            }
+        }
+        return (verified, failures)
+    }
+
+    /// The verified name for a contact's key, for `proton contacts`.
+    func verifiedName(of identityKey: Ed25519.PublicKey, now: Date) -> String? {
+        verifiedAttestations(of: identityKey, now: now).verified.last?.stored.qualifiedName
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+
+/// `proton verify CONTACT`: is this contact's identity key the one a pinned directory attests?
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a contact's identity key against a directory's attestation and its log.",
+        discussion: """
+            Offline by default: a stored attestation bundle (from 'proton directory lookup' or \
+            --name) is checked against the pinned directory key: the directory's signature, the \
+            validity window, and the attestation's inclusion in a checkpoint the directory signed. \
+            With --name NAME@NS the name is looked up first (online) and must be attested for \
+            this contact's key. With --online every stored name is looked up again, which also \
+            catches a later revocation or key change.
+
+            Exit status: 0 verified; 66 no attestation is stored for this contact's key; 65 the \
+            attestation is for another key, or does not verify; 76 the directory misbehaved.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Argument(help: ArgumentHelp("The contact, by name or relationship id prefix.", valueName: "contact"))
+    var contact: String
+
+    @Option(help: ArgumentHelp("Look this name up and require it to be attested for the contact's key.", valueName: "name@namespace"))
+    var name: String?
+
+    @Flag(help: "Look the stored names up again before verifying.")
+    var online = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Entry: Encodable {
+        let contact: String
+        let identityKey: String
+        let verified: Bool
+        let names: [Name]
+        let failures: [String]
+
+        struct Name: Encodable {
+            let name: String
+            let logIndex: UInt64
+            let treeSize: UInt64
+            let expires: Date
+            let directory: String
+        }
+    }
+
+    func run() async throws {
+        let store = try profile.openStore()
+        defer { try? store.close() }
+        let summary = try Contact.resolve(contact, in: store.protons())
+        let proton = try store.proton(summary.id)
+        let peerKey = proton.peerIdentity
+        let label = proton.peerDisplayName ?? summary.relationshipID
+        var state = try DirectoryState.load(from: store.directory)
+        let now = Date()
+
+        var lookups = [(String, DirectoryState.Pinned)]()
+        if let name {
+            let resolved = try QualifiedName.resolve(name, in: state)
+            lookups.append(resolved)
+        }
+        if online {
+            for stored in state.bundles where stored.identityKey == Base64URL.encode(peerKey.rawRepresentation) {
+                if let pinned = state.directory(namespace: stored.namespace), !lookups.contains(where: { $0.0 == stored.name && $0.1.url == pinned.url }) {
+                    lookups.append((stored.name, pinned))
+                }
+            }
+        }
+        var failures = [String]()
+        for (bare, pinned) in lookups {
+            do {
+                let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
+                if result.bundle.attestation.identityKey != peerKey {
+                    // The name now belongs to another key: the stored bundle for this key is stale.
+                    state.bundles.removeAll {
+                        $0.identityKey == Base64URL.encode(peerKey.rawRepresentation) && $0.name == bare && $0.namespace == pinned.namespace
+                    }
+                    failures.append(
+                        "\(bare)@\(pinned.namespace) is attested for another key (\(result.bundle.attestation.identityKey)), not \(label)'s \(peerKey)")
+                }
+            } catch let failure as CommandFailure where failure.status == .noUser {
+                state.bundles.removeAll {
+                    $0.identityKey == Base64URL.encode(peerKey.rawRepresentation) && $0.name == bare && $0.namespace == pinned.namespace
+                }
+                failures.append(failure.message)
+            } catch {
+                try? state.save(to: store.directory)
+                throw error
+            }
+        }
+        try state.save(to: store.directory)
+
+        let (verified, offlineFailures) = state.verifiedAttestations(of: peerKey, now: now)
+        failures += offlineFailures
+        let entry = Entry(
+            contact: label, identityKey: Base64URL.encode(peerKey.rawRepresentation), verified: !verified.isEmpty && failures.isEmpty,
+            names: verified.map {
+                Entry.Name(
+                    name: $0.stored.qualifiedName, logIndex: $0.bundle.attestation.logIndex, treeSize: $0.checkpoint.size,
+                    expires: $0.bundle.attestation.expires, directory: $0.pinned.url)
+            },
+            failures: failures)
+        if json {
+            try Output.json(entry)
+        } else {
+            for name in entry.names {
+                print(
+                    "\(label) is \(name.name): the directory's attestation of this contact's key \(peerKey) verifies "
+                        + "(log index \(name.logIndex), included in a signed tree of \(name.treeSize) entries, valid until \(Output.date(name.expires))).")
+            }
+        }
+        if !failures.isEmpty {
+            throw CommandFailure(status: .dataError, message: "Not verified: " + failures.joined(separator: "; "))
+        }
+        if verified.isEmpty {
+            throw CommandFailure(
+                status: .noInput,
+                message: "No attestation is stored for \(label)'s key; look their name up with 'proton directory lookup NAME@NS' or pass --name.")
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+import Testing
+
+/// The directory commands of the real `proton` binary against real directory services on
+/// loopback: pin, register, look up, verify a contact (online and offline), and audit logs
+/// that fork.
+@Suite("Directory CLI", .serialized)
+struct DirectoryCLITests {
+    @Test func registerLookupAndVerifyAContactEndToEnd() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let directory = try await DirectoryServiceFixture.start()
+        let blair = try sandbox.createProfile("blair", persona: "Blair")
+        let alex = try sandbox.createProfile("alex", persona: "Alex")
+        let relationship = try sandbox.startRelationship(in: "alex", persona: alex, with: blair)
+        let mallory = try sandbox.createProfile("mallory", persona: "Mallory")
+
+        for profile in ["blair", "alex", "mallory"] {
+            let added = try sandbox.run(profile, "directory", "add", directory.url, "--key", directory.info.verifierKey)
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        let registered = try sandbox.run("blair", "directory", "register", "blair")
+        #expect(registered.status == 0, "\(registered.stderr)")
+        #expect(registered.stdout.contains("blair@example.org is attested"))
+        #expect(try sandbox.run("mallory", "directory", "register", "mallory").status == 0)
+        // Mallory cannot take Blair's name.
+        let stolen = try sandbox.run("mallory", "directory", "register", "blair")
+        #expect(stolen.status == 65)
+        #expect(stolen.stderr.contains("held by another key"))
+
+        // Before any lookup, Alex has nothing to verify Blair with.
+        let nothing = try sandbox.run("alex", "verify", String(relationship.prefix(12)))
+        #expect(nothing.status == 66)
+        #expect(try sandbox.run("alex", "contacts").stdout.contains("unverified"))
+
+        let lookup = try sandbox.run("alex", "directory", "lookup", "blair@example.org", "--json")
+        #expect(lookup.status == 0, "\(lookup.stderr)")
+        let entry = try #require(try lookup.json() as? [String: Any])
+        #expect(entry["identityKey"] as? String == Base64URL.encode(blair.publicIdentity.rawRepresentation))
+
+        let verified = try sandbox.run("alex", "verify", String(relationship.prefix(12)))
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(verified.stdout.contains("is blair@example.org"))
+        #expect(try sandbox.run("alex", "contacts").stdout.contains("verified blair@example.org"))
+        let listed = try #require(try sandbox.run("alex", "contacts", "--json").json() as? [[String: Any]])
+        #expect(listed.first?["verifiedName"] as? String == "blair@example.org")
+
+        // A name attested for another key does not verify this contact.
+        let wrongName = try sandbox.run("alex", "verify", String(relationship.prefix(12)), "--name", "mallory@example.org")
+        #expect(wrongName.status == 65)
+        #expect(wrongName.stderr.contains("another key"))
+        _ = mallory
+
+        // Offline: the directory is gone, the stored proof still verifies.
+        await directory.stop()
+        let offline = try sandbox.run("alex", "verify", String(relationship.prefix(12)))
+        #expect(offline.status == 0, "\(offline.stderr)")
+        #expect(try sandbox.run("alex", "directory", "lookup", "blair@example.org").status == 69)
+    }
+
+    @Test func addRefusesADirectoryThatShowsAnotherKey() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let directory = try await DirectoryServiceFixture.start()
+        defer { Task { await directory.stop() } }
+        try sandbox.createProfile("alex", persona: "Alex")
+        let otherKey = try DirectoryKey(name: directory.info.origin, privateKey: Ed25519.PrivateKey()).verifier.verifierKey
+        let refused = try sandbox.run("alex", "directory", "add", directory.url, "--key", otherKey)
+        #expect(refused.status == 76)
+        #expect(try sandbox.run("alex", "directory", "list", "--json").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(try sandbox.run("alex", "directory", "add", directory.url, "--key", "not-a-key").status == 64)
+    }
+
+    @Test func operatorApprovesAndAllowsThroughTheDataDirectory() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let approving = try await DirectoryServiceFixture.start(policy: .approve)
+        defer { Task { await approving.stop() } }
+        try sandbox.createProfile("alex", persona: "Alex")
+        #expect(try sandbox.run("alex", "directory", "add", approving.url, "--key", approving.info.verifierKey).status == 0)
+        let asked = try sandbox.run("alex", "directory", "register", "alex")
+        #expect(asked.status == 0, "\(asked.stderr)")
+        #expect(asked.stdout.contains("must approve"))
+        #expect(try await approving.logSize() == 0)
+        #expect(try sandbox.run(nil, "directory", "pending", "--data", approving.dataDirectory.path).stdout.contains("alex"))
+        let approved = try sandbox.run(nil, "directory", "approve", "alex", "--data", approving.dataDirectory.path)
+        #expect(approved.status == 0, "\(approved.stderr)")
+        #expect(try await approving.logSize() == 1)
+        #expect(try sandbox.run("alex", "directory", "lookup", "alex@example.org").status == 0)
+        #expect(try sandbox.run(nil, "directory", "approve", "nobody", "--data", approving.dataDirectory.path).status == 65)
+
+        let allowlist = try await DirectoryServiceFixture.start(policy: .allowlist)
+        defer { Task { await allowlist.stop() } }
+        try sandbox.createProfile("blair", persona: "Blair")
+        #expect(try sandbox.run("blair", "directory", "add", allowlist.url, "--key", allowlist.info.verifierKey).status == 0)
+        #expect(try sandbox.run("blair", "directory", "register", "blair").status == 65)
+        #expect(try await allowlist.logSize() == 0)
+        #expect(try sandbox.run(nil, "directory", "allow", "blair", "--data", allowlist.dataDirectory.path).status == 0)
+        let registered = try sandbox.run("blair", "directory", "register", "blair")
+        #expect(registered.status == 0, "\(registered.stderr)")
+        #expect(try await allowlist.logSize() == 1)
+    }
+
+    /// A directory that signs two different trees of one size is caught.
+    @Test func auditCatchesTwoCheckpointsOfOneSizeWithDifferentRoots() async throws {
+        try await auditCatchesAFork(honestNames: ["alice"], forkedNames: ["mallory"], expecting: "same size")
+    }
+
+    /// A directory whose new tree does not extend the old one is caught.
+    @Test func auditCatchesATreeThatDoesNotExtendTheOldOne() async throws {
+        try await auditCatchesAFork(honestNames: ["alice", "bob"], forkedNames: ["alice", "mallory", "eve"], expecting: "does not extend")
+    }
+
+    /// A directory that shows an older, different tree is caught.
+    @Test func auditCatchesARollback() async throws {
+        try await auditCatchesAFork(honestNames: ["alice", "bob", "carol"], forkedNames: ["mallory"], expecting: "ROLLBACK")
+    }
+
+    /// The honest log grows from `honestNames`; then the directory's data is swapped for a log
+    /// with the same key whose leaves are `forkedNames`, served at the same URL.
+    private func auditCatchesAFork(honestNames: [String], forkedNames: [String], expecting: String) async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let honest = try await DirectoryServiceFixture.start()
+        try sandbox.createProfile("alex", persona: "Alex")
+        #expect(try sandbox.run("alex", "directory", "add", honest.url, "--key", honest.info.verifierKey).status == 0)
+        for name in honestNames { #expect(try await honest.register(name, key: Ed25519.PrivateKey()).status == 201) }
+        let audited = try sandbox.run("alex", "directory", "audit", "--json")
+        #expect(audited.status == 0, "\(audited.stderr)")
+        #expect(audited.stdout.contains("consistent"))
+        let port = honest.service.port
+        await honest.stop()
+
+        // The same key and namespace, a different history.
+        let forkedData = DirectoryServiceFixture.newDataDirectory()
+        try FileManager.default.createDirectory(at: forkedData, withIntermediateDirectories: true)
+        for file in ["directory-key", "directory.json"] {
+            try FileManager.default.copyItem(
+                at: honest.dataDirectory.appendingPathComponent(file), to: forkedData.appendingPathComponent(file))
+        }
+        let forked = try await DirectoryServiceFixture.start(dataDirectory: forkedData, port: port)
+        defer { Task { await forked.stop() } }
+        #expect(forked.info.verifierKey == honest.info.verifierKey)
+        for name in forkedNames { #expect(try await forked.register(name, key: Ed25519.PrivateKey()).status == 201) }
+
+        let caught = try sandbox.run("alex", "directory", "audit")
+        #expect(caught.status == 76)
+        #expect(caught.stderr.contains("DIRECTORY MISBEHAVIOUR"))
+        #expect(caught.stderr.contains(expecting), "\(caught.stderr)")
+        // The evidence is kept, and the forked checkpoint was not accepted: it is caught again.
+        let list = try #require(try sandbox.run("alex", "directory", "list", "--json").json() as? [[String: Any]])
+        #expect(list.first?["forkEvidence"] as? Int == 1)
+        #expect(list.first?["checkpointSize"] as? Int == honestNames.count)
+        #expect(try sandbox.run("alex", "directory", "audit").status == 76)
+        // A lookup through the forked directory is refused as well.
+        let lookup = try sandbox.run("alex", "directory", "lookup", "\(forkedNames[0])@example.org")
+        #expect(lookup.status == 76)
+    }
+}
