@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what is missing first.
 SWIFT ?= swift
 
-.PHONY: all build demo test bench bootstrap clean
+.PHONY: all build demo test hardware-test bench bootstrap clean
 
 all: build
 
@@ -18,6 +18,12 @@ demo: bootstrap
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	Hardware/vm-test --proton "$$($(SWIFT) build --show-bin-path)/proton"
+
+# Real BlueZ RFCOMM pairing between two virtual controllers in a throw-away VM (Hardware/README.md).
+hardware-test: bootstrap
+	$(SWIFT) build --product proton
+	Hardware/vm-test --proton "$$($(SWIFT) build --show-bin-path)/proton"
 
 bench:
 	@scripts/bootstrap bench
@@ -25,4 +31,4 @@ bench:
 	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build .build-hardware
