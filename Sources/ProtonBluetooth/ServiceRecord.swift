@@ -49,7 +49,10 @@ public enum ProtonService {
             if channel < 0 {
                 let code = errno
                 switch code {
-                case EHOSTDOWN, EHOSTUNREACH, ECONNREFUSED, ECONNRESET: throw .hostDown(address)
+                // Refused: the device answers but runs no SDP server (BlueZ without bluetoothd),
+                // so it has no record of ours either.
+                case ECONNREFUSED: throw .serviceNotFound(address)
+                case EHOSTDOWN, EHOSTUNREACH, ECONNRESET: throw .hostDown(address)
                 case ETIMEDOUT: throw .timeout(operation: "asking \(address) for the Proton service", seconds: seconds)
                 default: throw .from(errno: code, operation: "asking \(address) for the Proton service")
                 }
