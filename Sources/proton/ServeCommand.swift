@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "directory: who may register a name: open, approve (the operator approves) or allowlist.")
     var policy: DirectoryPolicy = .open
 
+    @Flag(help: "directory: also vend key packages under each name's contact rules (a brokered directory).")
+    var brokered = false
+
     @Option(help: "Where to listen, HOST:PORT (port 0: any free port).")
     var listen: String = "127.0.0.1:8080"
 
@@ -76,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
             case .directory:
                 running = try await DirectoryService.start(
                     configuration: DirectoryServiceConfiguration(
-                        namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, logger: logger),
+                        namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
+                        logger: logger),
                     handlesSignals: true)
             }
         } catch let error as DataDirectoryError {

@@ -19,7 +19,8 @@ final class DirectoryServiceFixture: @unchecked Sendable {
 
     /// Starts a directory on `dataDirectory` (a new one by default), on `port` (any by default).
     static func start(
-        policy: DirectoryPolicy = .open, dataDirectory: URL? = nil, port: Int = 0, now: @escaping @Sendable () -> Date = { Date() }
+        policy: DirectoryPolicy = .open, dataDirectory: URL? = nil, port: Int = 0, brokered: Bool = false,
+        brokerLimits: BrokerLimits = BrokerLimits(), now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> DirectoryServiceFixture {
         let directory = dataDirectory ?? Self.newDataDirectory()
         var logger = Logger(label: "test.directory")
@@ -27,7 +28,7 @@ final class DirectoryServiceFixture: @unchecked Sendable {
         let service = try await DirectoryService.start(
             configuration: DirectoryServiceConfiguration(
                 namespace: namespace, policy: policy, listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: directory,
-                logger: logger, now: now))
+                brokered: brokered, brokerLimits: brokerLimits, logger: logger, now: now))
         let answer = try await DirectoryHTTP.request("GET", service.baseURL + "/v1/directory/info")
         return DirectoryServiceFixture(dataDirectory: directory, service: service, info: try answer.decode(DirectoryAPI.Info.self))
     }

@@ -17,14 +17,20 @@ public enum DirectoryAPI {
         /// `open`, `approve` or `allowlist`.
         public var policy: String
         public var attestationLifetimeSeconds: Int
+        /// Whether it also vends key packages (`/v1/broker/...`).
+        public var brokered: Bool?
         public var version: Int
 
-        public init(namespace: String, origin: String, verifierKey: String, policy: String, attestationLifetimeSeconds: Int, version: Int = 1) {
+        public init(
+            namespace: String, origin: String, verifierKey: String, policy: String, attestationLifetimeSeconds: Int, brokered: Bool = false,
+            version: Int = 1
+        ) {
             self.namespace = namespace
             self.origin = origin
             self.verifierKey = verifierKey
             self.policy = policy
             self.attestationLifetimeSeconds = attestationLifetimeSeconds
+            self.brokered = brokered
             self.version = version
         }
     }

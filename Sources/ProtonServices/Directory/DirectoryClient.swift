@@ -90,6 +90,34 @@ public struct DirectoryClient: Sendable {
         return try await decode(DirectoryAPI.NameStatus.self, signed("/v1/directory/change-key", body: body, key: old, also: new, now: now))
     }
 
+    // MARK: - Brokered directory
+
+    /// Publishes a key package for `name`, signed by the package's identity key.
+    public func publish(name: String, package: KeyPackage, rule: BrokerAPI.ContactRule, trustedDirectories: [String] = [], key: Ed25519.PrivateKey, now: Date = Date())
+        async throws(Failure) -> BrokerAPI.Published
+    {
+        let body = Self.encode(BrokerAPI.Publish(keyPackage: Base64URL.encode(package.encoded()), rule: rule, trustedDirectories: trustedDirectories))
+        return try await decode(BrokerAPI.Published.self, signed("/v1/broker/names/\(name)/key-package", body: body, key: key, now: now))
+    }
+
+    /// Asks for `name`'s key package as the holder of `key`. A 202 (waiting for the owner's
+    /// approval) comes back as a result with a `requestID` and no package.
+    public func fetchKeyPackage(name: String, key: Ed25519.PrivateKey, attestation: AttestationBundle? = nil, now: Date = Date())
+        async throws(Failure) -> BrokerAPI.FetchResult
+    {
+        let body = Self.encode(
+            BrokerAPI.Fetch(requesterKey: Base64URL.encode(key.publicKey.rawRepresentation), attestation: attestation.map { Base64URL.encode($0.encoded()) }))
+        return try await decode(BrokerAPI.FetchResult.self, signed("/v1/broker/names/\(name)/fetch", body: body, key: key, now: now))
+    }
+
+    public func contactRequests(name: String, key: Ed25519.PrivateKey, now: Date = Date()) async throws(Failure) -> [BrokerAPI.ContactRequest] {
+        try await decode(BrokerAPI.ContactRequests.self, signed("/v1/broker/names/\(name)/requests", body: Array("{}".utf8), key: key, now: now)).requests
+    }
+
+    public func decide(name: String, requestID: String, approve: Bool, key: Ed25519.PrivateKey, now: Date = Date()) async throws(Failure) {
+        _ = try await signed("/v1/broker/names/\(name)/requests/\(requestID)/\(approve ? "approve" : "deny")", body: Array("{}".utf8), key: key, now: now)
+    }
+
     // MARK: - Plumbing
 
     public struct Response: Sendable {

@@ -16,22 +16,35 @@ public enum DirectoryService {
         let registry = try DirectoryRegistry(
             dataDirectory: configuration.dataDirectory, namespace: configuration.namespace,
             attestationLifetime: configuration.attestationLifetime, now: configuration.now())
+        let broker: DirectoryBroker?
+        do {
+            broker = configuration.brokered
+                ? try DirectoryBroker(dataDirectory: configuration.dataDirectory, registry: registry, limits: configuration.brokerLimits) : nil
+        } catch {
+            registry.close()
+            throw error
+        }
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            cleanup: { registry.close() }
+            cleanup: {
+                broker?.close()
+                registry.close()
+            }
         ) { onServerRunning in
-            [try makeApplication(configuration: configuration, registry: registry, onServerRunning: onServerRunning)]
+            [try makeApplication(configuration: configuration, registry: registry, broker: broker, onServerRunning: onServerRunning)]
         }
     }
 
     public static func makeApplication(
-        configuration: DirectoryServiceConfiguration, registry: DirectoryRegistry,
+        configuration: DirectoryServiceConfiguration, registry: DirectoryRegistry, broker: DirectoryBroker? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
-        let handlers = DirectoryHandlers(registry: registry, policy: configuration.policy, now: configuration.now, logger: configuration.logger)
+        let handlers = DirectoryHandlers(
+            registry: registry, policy: configuration.policy, brokered: broker != nil, now: configuration.now, logger: configuration.logger)
         handlers.addRoutes(to: router)
+        if let broker { BrokerHandlers(directory: handlers, broker: broker).addRoutes(to: router) }
         return Application(
             router: router,
             configuration: ApplicationConfiguration(
@@ -45,6 +58,7 @@ public enum DirectoryService {
 struct DirectoryHandlers: Sendable {
     let registry: DirectoryRegistry
     let policy: DirectoryPolicy
+    var brokered = false
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -53,7 +67,7 @@ struct DirectoryHandlers: Sendable {
             try JSONResponse.make(
                 DirectoryAPI.Info(
                     namespace: registry.namespace, origin: registry.origin, verifierKey: registry.verifier.verifierKey,
-                    policy: policy.rawValue, attestationLifetimeSeconds: Int(registry.attestationLifetime)),
+                    policy: policy.rawValue, attestationLifetimeSeconds: Int(registry.attestationLifetime), brokered: brokered),
                 status: .ok)
         }
         router.post("/v1/directory/register") { request, _ in
@@ -136,14 +150,16 @@ struct DirectoryHandlers: Sendable {
 
     // MARK: - Requests
 
-    private func read<T: Decodable>(_ request: Request, as type: T.Type) async throws -> (T, OwnerAuthenticator.SignedRequest) {
+    func read<T: Decodable>(_ request: Request, as type: T.Type, limit: Int = DirectoryAPI.maximumBodyByteCount) async throws -> (
+        T, OwnerAuthenticator.SignedRequest
+    ) {
         var request = request
-        let bytes = try await request.collectBytes(limit: DirectoryAPI.maximumBodyByteCount)
+        let bytes = try await request.collectBytes(limit: limit)
         let body = try JSONBody.decode(T.self, from: bytes, what: String(describing: T.self))
         return (body, OwnerAuthenticator.SignedRequest(method: request.method.rawValue, pathAndQuery: request.pathAndQuery, body: bytes, headers: request.headers))
     }
 
-    private func checkNamespaceAndName(_ namespace: String, _ name: String) throws -> String {
+    func checkNamespaceAndName(_ namespace: String, _ name: String) throws -> String {
         guard namespace == registry.namespace else {
             throw refusal(.wrongNamespace(expected: registry.namespace, actual: String(namespace.prefix(260))))
         }
@@ -151,7 +167,7 @@ struct DirectoryHandlers: Sendable {
         return name
     }
 
-    private func identityKey(_ text: String, field: String) throws -> Ed25519.PublicKey {
+    func identityKey(_ text: String, field: String) throws -> Ed25519.PublicKey {
         let tooLong = ServiceError(.badRequest, code: "bad_key", "The field \(field) is not a 32-byte Ed25519 key.")
         let bytes = try JSONBody.bytes(text, field: field, limit: Ed25519.publicKeyByteCount, tooLong: tooLong)
         guard bytes.count == Ed25519.publicKeyByteCount, let key = try? Ed25519.PublicKey(rawRepresentation: bytes) else { throw tooLong }
@@ -161,7 +177,7 @@ struct DirectoryHandlers: Sendable {
     /// Proof of possession: the request (whose body names the namespace, the name and the key)
     /// is signed by the key being bound, is fresh, and was never seen before. With `newKey`,
     /// the new key must have signed the same bytes too.
-    private func verifyPossession(_ request: OwnerAuthenticator.SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) throws {
+    func verifyPossession(_ request: OwnerAuthenticator.SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) throws {
         let signature: RequestSignature
         do {
             signature = try RequestSignature(
@@ -211,7 +227,7 @@ struct DirectoryHandlers: Sendable {
         return value
     }
 
-    private func refusing<T>(_ body: () throws -> T) throws -> T {
+    func refusing<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as DirectoryRefusal { throw refusal(error) }
     }
 
@@ -226,7 +242,7 @@ struct DirectoryHandlers: Sendable {
         }
     }
 
-    private func refusal(_ error: DirectoryRefusal) -> ServiceError {
+    func refusal(_ error: DirectoryRefusal) -> ServiceError {
         let message = error.description.sentenceCased
         return switch error {
         case .invalidName: ServiceError(.badRequest, code: "invalid_name", message)

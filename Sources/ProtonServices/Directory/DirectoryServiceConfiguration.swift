@@ -10,6 +10,9 @@ public struct DirectoryServiceConfiguration: Sendable {
     /// Holds `directory.sqlite`, `log.sqlite`, `directory-key` (0600) and `directory.json`.
     public var dataDirectory: URL
     public var attestationLifetime: TimeInterval
+    /// Also a brokered directory: vends key packages under contact rules (`/v1/broker/...`).
+    public var brokered: Bool
+    public var brokerLimits: BrokerLimits
     public var logger: Logger
     /// The service's clock, replaceable so tests can move time.
     public var now: @Sendable () -> Date
@@ -17,6 +20,7 @@ public struct DirectoryServiceConfiguration: Sendable {
     public init(
         namespace: String, policy: DirectoryPolicy = .open, listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
         dataDirectory: URL, attestationLifetime: TimeInterval = DirectoryRegistry.defaultAttestationLifetime,
+        brokered: Bool = false, brokerLimits: BrokerLimits = BrokerLimits(),
         logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.namespace = namespace
@@ -24,6 +28,8 @@ public struct DirectoryServiceConfiguration: Sendable {
         self.listen = listen
         self.dataDirectory = dataDirectory
         self.attestationLifetime = attestationLifetime
+        self.brokered = brokered
+        self.brokerLimits = brokerLimits
         self.logger = logger
         self.now = now
     }
