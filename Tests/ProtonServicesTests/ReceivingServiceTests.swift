@@ -178,4 +178,56 @@ import Testing
         #expect(messages.map(\.ciphertext) == [Base64URL.encode([7])])
         await second.stop()
     }
+
+    @Test func batchDeliveryStoresEachAndAnswersEachOnItsOwn() async throws {
+        let service = try await ReceivingFixture.start(limits: ReceivingServiceLimits(maximumMessagesPerAddress: 3))
+        let owner = Owner()
+        let retired = Owner()
+        try await service.create(owner)
+        try await service.create(retired)
+        _ = try await service.retire(retired)
+        func delivery(_ address: AddressID, _ ciphertext: [UInt8]) throws -> ServiceAPI.Delivery {
+            let envelope = try service.sealed(address, ciphertext: ciphertext)
+            return ServiceAPI.Delivery(sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext))
+        }
+        let good = try delivery(owner.id, [1])
+        let deliveries = [
+            good,
+            try delivery(retired.id, [2]),
+            ServiceAPI.Delivery(sealedAddress: Base64URL.encode([UInt8](repeating: 7, count: Envelope.sealedAddressByteCount)), ciphertext: "AQ"),
+            ServiceAPI.Delivery(sealedAddress: good.sealedAddress, ciphertext: "not base64!"),
+            try delivery(AddressID(random: SystemRandom()), [3]),
+            try delivery(owner.id, [4]),
+            try delivery(owner.id, [5]),
+            // The address holds 3 at most: this one counts against the two before it.
+            try delivery(owner.id, [6]),
+        ]
+        let answer = try await HTTP.request("POST", service.url + "/v1/deliver/batch", body: HTTP.json(ServiceAPI.DeliveryBatch(deliveries: deliveries)))
+        #expect(answer.status == 200)
+        let results = try answer.decode(ServiceAPI.DeliveryBatchResults.self).results
+        #expect(results.map(\.status) == [202, 410, 400, 400, 404, 202, 202, 507])
+        #expect(results.map(\.code) == [nil, "address_retired", "bad_sealed_address", "bad_base64", "unknown_address", nil, nil, "quota_exceeded"])
+        let messages = try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [[1], [4], [5]].map { Base64URL.encode($0) })
+        #expect(try await service.storage.counts().messages == 3)
+        await service.stop()
+    }
+
+    @Test func batchDeliveryRefusesAnEmptyOrOversizedBatchAndStoresNothing() async throws {
+        let service = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await service.create(owner)
+        let envelope = try service.sealed(owner.id)
+        let one = ServiceAPI.Delivery(sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext))
+        for count in [0, ServiceAPI.maximumDeliveriesPerBatch + 1] {
+            let body = HTTP.json(ServiceAPI.DeliveryBatch(deliveries: Array(repeating: one, count: count)))
+            let answer = try await HTTP.request("POST", service.url + "/v1/deliver/batch", body: body)
+            #expect(answer.status == 400)
+            #expect(answer.errorCode == "bad_batch")
+        }
+        let malformed = try await HTTP.request("POST", service.url + "/v1/deliver/batch", body: Array(#"{"deliveries": 3}"#.utf8))
+        #expect(malformed.errorCode == "malformed_json")
+        #expect(try await service.storage.counts().messages == 0)
+        await service.stop()
+    }
 }

@@ -211,4 +211,36 @@ import Testing
         await running.stop()
         await receiving.stop()
     }
+
+    @Test func queuedMessagesAreForwardedTogetherAndSettleOneByOne() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let owner = Owner()
+        let retired = Owner()
+        try await receiving.create(owner)
+        try await receiving.create(retired)
+        _ = try await receiving.retire(retired)
+        let directory = temporaryDirectory("batched")
+
+        // Queued while forwarding is off, so that the restarted forwarder finds them all due at once.
+        let paused = try await SendingServiceTests.SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
+        var accepted: [ServiceAPI.SendStatus] = []
+        for byte in UInt8(1)...20 { accepted.append(try await paused.send(receiving.sealed(owner.id, ciphertext: [byte]), to: receiving.url)) }
+        let refused = try await paused.send(receiving.sealed(retired.id), to: receiving.url)
+        await paused.running.stop()
+
+        let resumed = try await SendingServiceTests.SendingFixture.start(directory: directory)
+        for status in accepted {
+            let settled = try await resumed.settled(status.id)
+            #expect(settled.state == .delivered)
+            #expect(settled.attempts == 1)
+        }
+        let failed = try await resumed.settled(refused.id)
+        #expect(failed.state == .failed)
+        #expect(failed.httpStatus == 410)
+        let messages = try await receiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(Set(messages.map(\.ciphertext)) == Set((UInt8(1)...20).map { Base64URL.encode([$0]) }))
+        #expect(try await resumed.storage.counts() == SendingStorageCounts(queued: 0, delivered: 20, failed: 1, withCiphertext: 0))
+        await resumed.running.stop()
+        await receiving.stop()
+    }
 }

@@ -54,6 +54,43 @@ public enum ServiceAPI {
         }
     }
 
+    /// `POST /v1/deliver/batch`: several deliveries in one request, as a sending service
+    /// forwards them to one receiving service. At most `maximumDeliveriesPerBatch` of them, in a
+    /// body of at most `maximumBatchBodyByteCount` bytes.
+    public struct DeliveryBatch: Codable, Sendable, Equatable {
+        public var deliveries: [Delivery]
+
+        public init(deliveries: [Delivery]) { self.deliveries = deliveries }
+    }
+
+    /// The answer (200) to `POST /v1/deliver/batch`: one result per delivery, in order, each what
+    /// `POST /v1/deliver` would have answered for it alone.
+    public struct DeliveryBatchResults: Codable, Sendable, Equatable {
+        public var results: [DeliveryResult]
+
+        public init(results: [DeliveryResult]) { self.results = results }
+    }
+
+    /// One delivery's result in a batch: its HTTP status (202 when stored), and for a refusal
+    /// the `ErrorBody` fields.
+    public struct DeliveryResult: Codable, Sendable, Equatable {
+        public var status: Int
+        public var code: String?
+        public var error: String?
+
+        public init(status: Int, code: String? = nil, error: String? = nil) {
+            self.status = status
+            self.code = code
+            self.error = error
+        }
+    }
+
+    /// The most deliveries one `POST /v1/deliver/batch` may carry.
+    public static let maximumDeliveriesPerBatch = 64
+    /// The largest `POST /v1/deliver/batch` body: room for at least one delivery of the largest
+    /// size, and for 64 of the common 1 KiB messages many times over.
+    public static var maximumBatchBodyByteCount: Int { max(4 << 20, maximumBodyByteCount + 1024) }
+
     /// One stored message, as `GET /v1/addresses/{address}/messages` returns it.
     public struct StoredMessage: Codable, Sendable, Equatable {
         /// Increasing per address; acknowledge up to it.

@@ -22,6 +22,12 @@ enum ServiceDatabase {
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB opens WAL databases with synchronous = NORMAL: a commit survives the process
+        // crashing but not the machine losing power (the WAL is only synced at checkpoints).
+        // A 202 tells the sender it may forget the message, so a commit here must survive both:
+        // FULL syncs the WAL at every commit. Group commit (`GroupCommit`) shares that sync
+        // between the requests that arrive together. Only the writer connection commits.
+        try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrator.migrate(pool)
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             _ = chmod(path + suffix, 0o600)

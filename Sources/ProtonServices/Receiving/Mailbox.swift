@@ -39,6 +39,40 @@ struct Mailbox: Sendable {
     /// `POST /v1/deliver`: answers only once the ciphertext is committed.
     func deliver(_ body: [UInt8]) async throws {
         let delivery = try JSONBody.decode(ServiceAPI.Delivery.self, from: body, what: "Delivery")
+        let message = try open(delivery)
+        let outcome = try await storage.deliver(message.ciphertext, to: message.address, now: now(), limits: limits)
+        if let refusal = refusal(for: outcome) { throw refusal }
+        await notifier.notify(message.address)
+    }
+
+    /// `POST /v1/deliver/batch`: each delivery checked and stored as `POST /v1/deliver` would,
+    /// all that pass in one transaction; answers once it is committed, with each one's result.
+    func deliverBatch(_ body: [UInt8]) async throws -> ServiceAPI.DeliveryBatchResults {
+        let batch = try JSONBody.decode(ServiceAPI.DeliveryBatch.self, from: body, what: "DeliveryBatch")
+        guard (1...ServiceAPI.maximumDeliveriesPerBatch).contains(batch.deliveries.count) else {
+            throw ServiceError(
+                .badRequest, code: "bad_batch", "A batch holds from 1 to \(ServiceAPI.maximumDeliveriesPerBatch) deliveries.")
+        }
+        var refusals = [ServiceError?](repeating: nil, count: batch.deliveries.count)
+        var accepted: [(index: Int, message: IncomingMessage)] = []
+        for (index, delivery) in batch.deliveries.enumerated() {
+            do { accepted.append((index, try open(delivery))) } catch { refusals[index] = error }
+        }
+        let outcomes = try await storage.deliver(accepted.map(\.message), now: now(), limits: limits)
+        var stored = Set<AddressID>()
+        for ((index, message), outcome) in zip(accepted, outcomes) {
+            if let refusal = refusal(for: outcome) { refusals[index] = refusal } else { stored.insert(message.address) }
+        }
+        for address in stored { await notifier.notify(address) }
+        return ServiceAPI.DeliveryBatchResults(
+            results: refusals.map { refusal in
+                refusal.map { ServiceAPI.DeliveryResult(status: Int($0.status.code), code: $0.body.code, error: $0.body.error) }
+                    ?? ServiceAPI.DeliveryResult(status: 202)
+            })
+    }
+
+    /// A delivery's address, opened with the service key, and its ciphertext; or why not.
+    private func open(_ delivery: ServiceAPI.Delivery) throws(ServiceError) -> IncomingMessage {
         let sealed = try JSONBody.bytes(
             delivery.sealedAddress, field: "sealedAddress", limit: Envelope.sealedAddressByteCount, tooLong: .badSealedAddress)
         let ciphertext = try JSONBody.bytes(
@@ -48,20 +82,24 @@ struct Mailbox: Sendable {
         guard sealed.count == Envelope.sealedAddressByteCount, let envelope = try? Envelope(sealedAddress: sealed, ciphertext: ciphertext),
             let address = try? envelope.openAddress(with: serviceKey)
         else { throw ServiceError.badSealedAddress }
+        return IncomingMessage(address: address, ciphertext: ciphertext)
+    }
 
-        switch try await storage.deliver(ciphertext, to: address, now: now(), limits: limits) {
+    /// The refusal a storage outcome answers with; nil when the message was stored.
+    private func refusal(for outcome: DeliveryOutcome) -> ServiceError? {
+        switch outcome {
         case .stored:
-            await notifier.notify(address)
+            nil
         case .unknownAddress:
-            throw Self.unknownAddress
+            Self.unknownAddress
         case .retired:
-            throw Self.retired
+            Self.retired
         case .overMessageQuota:
-            throw ServiceError(
+            ServiceError(
                 Self.insufficientStorage, code: "quota_exceeded",
                 "The address holds its maximum of \(limits.maximumMessagesPerAddress) messages; try again after its owner fetches them.")
         case .overByteQuota:
-            throw ServiceError(
+            ServiceError(
                 Self.insufficientStorage, code: "quota_exceeded",
                 "The address holds its maximum of \(limits.maximumBytesPerAddress) bytes; try again after its owner fetches them.")
         }

@@ -78,6 +78,11 @@ public enum ReceivingService {
             try await mailbox.deliver(request.collectBytes(limit: bodyLimit))
             return Response(status: .accepted)
         }
+        router.post("/v1/deliver/batch") { request, _ in
+            var request = request
+            return try await JSONResponse.make(
+                mailbox.deliverBatch(request.collectBytes(limit: ServiceAPI.maximumBatchBodyByteCount)), status: .ok)
+        }
         router.get("/v1/addresses/:address/messages") { request, context in
             let messages = try await mailbox.messages(
                 context.parameters.get("address") ?? "", after: query(request, "after") ?? 0,

@@ -15,6 +15,11 @@ public protocol ReceivingStorage: Sendable {
     /// quota. Returns once the row is committed.
     func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws -> DeliveryOutcome
 
+    /// Stores several messages in one transaction, each as `deliver` would (a message counts
+    /// against the quota of those before it), and returns each one's outcome, in order, once
+    /// the transaction is committed. If it throws, none was stored.
+    func deliver(_ messages: [IncomingMessage], now: Date, limits: ReceivingServiceLimits) async throws -> [DeliveryOutcome]
+
     /// Messages with an id above `after` received after `notBefore`, oldest first.
     func messages(for address: AddressID, after: Int64, receivedAfter notBefore: Date, limit: Int) async throws -> [ServiceAPI.StoredMessage]
 
@@ -45,6 +50,17 @@ public struct AddressRecord: Sendable, Equatable {
         self.address = address
         self.authKey = authKey
         self.isRetired = isRetired
+    }
+}
+
+/// One message to store: its opened address and its ciphertext.
+public struct IncomingMessage: Sendable, Equatable {
+    public var address: AddressID
+    public var ciphertext: [UInt8]
+
+    public init(address: AddressID, ciphertext: [UInt8]) {
+        self.address = address
+        self.ciphertext = ciphertext
     }
 }
 

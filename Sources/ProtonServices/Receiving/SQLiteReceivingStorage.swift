@@ -9,10 +9,14 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
     public static let databaseFileName = "receiving.sqlite"
 
     private let pool: DatabasePool
+    /// Concurrent deliveries share transactions (and fsyncs): see `GroupCommit`.
+    private let deliveries: GroupCommit<PendingDelivery, DeliveryOutcome>
 
     public init(directory: URL) throws {
-        pool = try ServiceDatabase.open(
+        let pool = try ServiceDatabase.open(
             directory: directory, fileName: Self.databaseFileName, label: "ProtonReceiving", migrator: ReceivingMigrations.migrator)
+        self.pool = pool
+        deliveries = GroupCommit { pending in try await pool.write { db in try Self.store(pending, in: db) } }
     }
 
     public func createAddress(_ address: AddressID, authKey: Ed25519.PublicKey, now: Date) async throws -> Bool {
@@ -37,25 +41,42 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
     public func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws
         -> DeliveryOutcome
     {
-        let id = Data(address.bytes)
-        return try await pool.write { db in
+        try await deliveries.submit(PendingDelivery(message: IncomingMessage(address: address, ciphertext: ciphertext), now: now, limits: limits))
+    }
+
+    public func deliver(_ messages: [IncomingMessage], now: Date, limits: ReceivingServiceLimits) async throws -> [DeliveryOutcome] {
+        try await deliveries.submit(messages.map { PendingDelivery(message: $0, now: now, limits: limits) })
+    }
+
+    /// A delivery waiting for the next group commit.
+    private struct PendingDelivery: Sendable {
+        var message: IncomingMessage
+        var now: Date
+        var limits: ReceivingServiceLimits
+    }
+
+    /// Stores each delivery in turn, in one transaction.
+    private static func store(_ pending: [PendingDelivery], in db: Database) throws -> [DeliveryOutcome] {
+        let insert = try db.cachedStatement(sql: "INSERT INTO message (address_id, ciphertext, size, received_at) VALUES (?, ?, ?, ?)")
+        let count = try db.cachedStatement(
+            sql: "UPDATE address SET message_count = message_count + 1, byte_count = byte_count + ? WHERE id = ?")
+        return try pending.map { delivery -> DeliveryOutcome in
+            let id = Data(delivery.message.address.bytes)
+            let ciphertext = delivery.message.ciphertext
+            let limits = delivery.limits
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT retired_at, message_count, byte_count FROM address WHERE id = ?", arguments: [id])
+                    db.cachedStatement(sql: "SELECT retired_at, message_count, byte_count FROM address WHERE id = ?"), arguments: [id])
             else { return .unknownAddress }
             let retiredAt: Int64? = row["retired_at"]
             guard retiredAt == nil else { return .retired }
-            let count: Int = row["message_count"]
+            let messageCount: Int = row["message_count"]
             let bytes: Int = row["byte_count"]
-            guard count < limits.maximumMessagesPerAddress else { return .overMessageQuota }
+            guard messageCount < limits.maximumMessagesPerAddress else { return .overMessageQuota }
             guard bytes + ciphertext.count <= limits.maximumBytesPerAddress else { return .overByteQuota }
-            try db.execute(
-                sql: "INSERT INTO message (address_id, ciphertext, size, received_at) VALUES (?, ?, ?, ?)",
-                arguments: [id, Data(ciphertext), ciphertext.count, now.unixSeconds])
+            try insert.execute(arguments: [id, Data(ciphertext), ciphertext.count, delivery.now.unixSeconds])
             let messageID = db.lastInsertedRowID
-            try db.execute(
-                sql: "UPDATE address SET message_count = message_count + 1, byte_count = byte_count + ? WHERE id = ?",
-                arguments: [ciphertext.count, id])
+            try count.execute(arguments: [ciphertext.count, id])
             return .stored(id: messageID)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonCore
 
 /// How the sending service forwards: retries with exponential backoff, bounded.
 public struct ForwardingPolicy: Sendable, Equatable {
@@ -12,19 +13,24 @@ public struct ForwardingPolicy: Sendable, Equatable {
     public var maximumBackoff: TimeInterval
     /// How long one attempt may take.
     public var requestTimeout: TimeInterval
-    /// How many messages are forwarded at once.
+    /// How many forwarding requests are in flight at once (across all receiving services).
     public var concurrency: Int
+    /// The most messages one request carries to one receiving service
+    /// (`POST /v1/deliver/batch`; a single message goes to `POST /v1/deliver`). At most
+    /// `ServiceAPI.maximumDeliveriesPerBatch`; 1 turns batching off.
+    public var batchSize: Int
 
     public init(
         isEnabled: Bool = true, maximumAttempts: Int = 12, initialBackoff: TimeInterval = 1, maximumBackoff: TimeInterval = 300,
-        requestTimeout: TimeInterval = 15, concurrency: Int = 16
+        requestTimeout: TimeInterval = 15, concurrency: Int = 4, batchSize: Int = ServiceAPI.maximumDeliveriesPerBatch
     ) {
         self.isEnabled = isEnabled
         self.maximumAttempts = maximumAttempts
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
         self.requestTimeout = requestTimeout
-        self.concurrency = concurrency
+        self.concurrency = max(1, concurrency)
+        self.batchSize = min(max(1, batchSize), ServiceAPI.maximumDeliveriesPerBatch)
     }
 
     /// The wait after `attempts` failed attempts.

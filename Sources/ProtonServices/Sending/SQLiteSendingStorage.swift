@@ -8,24 +8,57 @@ public final class SQLiteSendingStorage: SendingStorage {
     public static let databaseFileName = "sending.sqlite"
 
     private let pool: DatabasePool
+    /// Concurrent writes (accepted sends, forwarding results) share transactions and fsyncs:
+    /// see `GroupCommit`.
+    private let writes: GroupCommit<Write, Void>
 
     public init(directory: URL) throws {
-        pool = try ServiceDatabase.open(
+        let pool = try ServiceDatabase.open(
             directory: directory, fileName: Self.databaseFileName, label: "ProtonSending", migrator: SendingMigrations.migrator)
+        self.pool = pool
+        writes = GroupCommit { batch in
+            try await pool.write { db in try batch.forEach { try $0.apply(db) } }
+            return batch.map { _ in () }
+        }
     }
 
-    public func enqueue(_ entry: OutboxEntry, now: Date) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO outbox (id, receiving_service, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
-                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                    """,
-                arguments: [
+    /// One change to the outbox, applied in whichever group commit takes it.
+    private enum Write: Sendable {
+        case enqueue(OutboxEntry, now: Date)
+        /// A final state drops both blobs: nothing is left to forward.
+        case settle(id: String, state: ServiceAPI.SendStatus.State, attempts: Int, httpStatus: Int?, error: String?, now: Date)
+        case retry(id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String)
+
+        func apply(_ db: Database) throws {
+            switch self {
+            case .enqueue(let entry, let now):
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (id, receiving_service, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
+                        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                        """
+                ).execute(arguments: [
                     entry.id, entry.receivingService, Data(entry.sealedAddress), Data(entry.ciphertext), entry.attempts, now.unixSeconds,
                     now.timeIntervalSince1970,
                 ])
+            case .settle(let id, let state, let attempts, let httpStatus, let error, let now):
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE outbox SET state = ?, attempts = ?, http_status = ?, error = ?, finished_at = ?,
+                            sealed_address = NULL, ciphertext = NULL
+                        WHERE id = ?
+                        """
+                ).execute(arguments: [state.rawValue, attempts, httpStatus, error, now.unixSeconds, id])
+            case .retry(let id, let attempts, let nextAttempt, let httpStatus, let error):
+                try db.cachedStatement(
+                    sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, http_status = ?, error = ? WHERE id = ? AND state = 'queued'"
+                ).execute(arguments: [attempts, nextAttempt.timeIntervalSince1970, httpStatus, error, id])
+            }
         }
+    }
+
+    public func enqueue(_ entry: OutboxEntry, now: Date) async throws {
+        try await writes.submit(.enqueue(entry, now: now))
     }
 
     public func status(_ id: String) async throws -> ServiceAPI.SendStatus? {
@@ -41,22 +74,22 @@ public final class SQLiteSendingStorage: SendingStorage {
 
     public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
         try await pool.read { db in
-            try Row.fetchAll(
+            // Ids first, so that the blobs of entries already in flight are not read again.
+            let ids = try String.fetchAll(
                 db,
-                sql: """
-                    SELECT id, receiving_service, sealed_address, ciphertext, attempts FROM outbox
-                    WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
-                    """,
+                sql: "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
                 arguments: [now.timeIntervalSince1970, limit + excluding.count]
-            ).compactMap { row -> OutboxEntry? in
-                let id: String = row["id"]
-                guard !excluding.contains(id), let sealed: Data = row["sealed_address"], let ciphertext: Data = row["ciphertext"] else {
-                    return nil
-                }
+            ).filter { !excluding.contains($0) }.prefix(limit)
+            let select = try db.cachedStatement(
+                sql: "SELECT receiving_service, sealed_address, ciphertext, attempts FROM outbox WHERE id = ? AND state = 'queued'")
+            return try ids.compactMap { id -> OutboxEntry? in
+                guard let row = try Row.fetchOne(select, arguments: [id]), let sealed: Data = row["sealed_address"],
+                    let ciphertext: Data = row["ciphertext"]
+                else { return nil }
                 return OutboxEntry(
                     id: id, receivingService: row["receiving_service"], sealedAddress: Array(sealed), ciphertext: Array(ciphertext),
                     attempts: row["attempts"])
-            }.prefix(limit).map { $0 }
+            }
         }
     }
 
@@ -71,19 +104,29 @@ public final class SQLiteSendingStorage: SendingStorage {
     }
 
     public func recordDelivered(_ id: String, attempts: Int, now: Date) async throws {
-        try await settle(id, state: .delivered, attempts: attempts, httpStatus: nil, error: nil, now: now)
+        try await writes.submit(.settle(id: id, state: .delivered, attempts: attempts, httpStatus: nil, error: nil, now: now))
     }
 
     public func recordFailed(_ id: String, attempts: Int, httpStatus: Int?, error: String, now: Date) async throws {
-        try await settle(id, state: .failed, attempts: attempts, httpStatus: httpStatus, error: error, now: now)
+        try await writes.submit(.settle(id: id, state: .failed, attempts: attempts, httpStatus: httpStatus, error: error, now: now))
     }
 
     public func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, http_status = ?, error = ? WHERE id = ? AND state = 'queued'",
-                arguments: [attempts, nextAttempt.timeIntervalSince1970, httpStatus, error, id])
-        }
+        try await writes.submit(.retry(id: id, attempts: attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error))
+    }
+
+    public func record(_ results: [ForwardingResult], now: Date) async throws {
+        _ = try await writes.submit(
+            results.map { result in
+                switch result.settlement {
+                case .delivered:
+                    .settle(id: result.id, state: .delivered, attempts: result.attempts, httpStatus: nil, error: nil, now: now)
+                case .failed(let httpStatus, let error):
+                    .settle(id: result.id, state: .failed, attempts: result.attempts, httpStatus: httpStatus, error: error, now: now)
+                case .retry(let nextAttempt, let httpStatus, let error):
+                    .retry(id: result.id, attempts: result.attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error)
+                }
+            })
     }
 
     public func purgeSettled(before: Date) async throws -> Int {
@@ -105,20 +148,5 @@ public final class SQLiteSendingStorage: SendingStorage {
 
     public func close() async {
         try? pool.close()
-    }
-
-    /// A final state drops both blobs: nothing is left to forward.
-    private func settle(_ id: String, state: ServiceAPI.SendStatus.State, attempts: Int, httpStatus: Int?, error: String?, now: Date)
-        async throws
-    {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET state = ?, attempts = ?, http_status = ?, error = ?, finished_at = ?,
-                        sealed_address = NULL, ciphertext = NULL
-                    WHERE id = ?
-                    """,
-                arguments: [state.rawValue, attempts, httpStatus, error, now.unixSeconds, id])
-        }
     }
 }

@@ -22,12 +22,53 @@ public protocol SendingStorage: Sendable {
 
     func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws
 
+    /// Records the results of one forwarding request together: in one transaction, where the
+    /// storage has them.
+    func record(_ results: [ForwardingResult], now: Date) async throws
+
     /// Deletes the status rows of messages that settled before `before`; returns how many.
     func purgeSettled(before: Date) async throws -> Int
 
     func counts() async throws -> SendingStorageCounts
 
     func close() async
+}
+
+/// What became of one attempt to forward a message.
+public struct ForwardingResult: Sendable, Equatable {
+    public enum Settlement: Sendable, Equatable {
+        case delivered
+        /// Final: a 4xx, or the attempts ran out.
+        case failed(httpStatus: Int?, error: String)
+        case retry(nextAttempt: Date, httpStatus: Int?, error: String)
+    }
+
+    public var id: String
+    /// Attempts made so far, this one included.
+    public var attempts: Int
+    public var settlement: Settlement
+
+    public init(id: String, attempts: Int, settlement: Settlement) {
+        self.id = id
+        self.attempts = attempts
+        self.settlement = settlement
+    }
+}
+
+extension SendingStorage {
+    /// One by one, for storages without a way to record them together.
+    public func record(_ results: [ForwardingResult], now: Date) async throws {
+        for result in results {
+            switch result.settlement {
+            case .delivered:
+                try await recordDelivered(result.id, attempts: result.attempts, now: now)
+            case .failed(let httpStatus, let error):
+                try await recordFailed(result.id, attempts: result.attempts, httpStatus: httpStatus, error: error, now: now)
+            case .retry(let nextAttempt, let httpStatus, let error):
+                try await recordRetry(result.id, attempts: result.attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error)
+            }
+        }
+    }
 }
 
 /// One message waiting to be forwarded.
