@@ -42,6 +42,10 @@ func milliseconds(_ duration: Duration) -> String {
 @main
 enum ReceivingMemory {
     static func main() async throws {
+        if let profile = ProcessInfo.processInfo.environment["PROTON_PROFILE_END_TO_END"].flatMap({ Int($0) }) {
+            try await EndToEndProfile.run(count: profile)
+            return
+        }
         var logger = Logger(label: "bench.receiving")
         logger.logLevel = .warning
 
