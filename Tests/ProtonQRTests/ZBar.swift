@@ -1,0 +1,41 @@
+import Foundation
+import ProtonQR
+import Testing
+
+/// zbarimg, the decoder the tests read QR images back with (scripts/bootstrap installs
+/// zbar-tools). Tests that need it are skipped, saying why, where it is missing.
+enum ZBar {
+    static let zbarimg: URL? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("zbarimg")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }()
+
+    static var isInstalled: Bool { zbarimg != nil }
+    static let missing = "zbarimg is not installed (apt-get install zbar-tools; scripts/bootstrap does it)"
+
+    /// Writes `png` to a temporary file and returns what zbarimg reads from it.
+    static func decode(png: [UInt8]) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString).png")
+        try Data(png).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try decode(file: file)
+    }
+
+    static func decode(file: URL) throws -> String {
+        let process = Process()
+        process.executableURL = try #require(zbarimg)
+        process.arguments = ["--raw", "-q", "-Sdisable", "-Sqrcode.enable", file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "zbarimg found no code (exit \(process.terminationStatus))")
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+    }
+}
