@@ -28,3 +28,8 @@ public enum ProtonIDKind {}
 public typealias PersonaID = StoreID<PersonaIDKind>
 /// The store's id for a proton (one side of one relationship).
 public typealias ProtonID = StoreID<ProtonIDKind>
+
+public enum InviteIDKind {}
+
+/// The store's id for an invite we printed.
+public typealias InviteID = StoreID<InviteIDKind>

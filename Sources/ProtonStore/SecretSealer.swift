@@ -15,6 +15,9 @@ struct SecretSealer: Sendable {
         case skippedMessageKey = "skipped_keys.message_key"
         case messageBody = "messages.body"
         case outboxRoutes = "outbox.routes"
+        case invitePrekey = "pending_invites.prekey_secret"
+        case inviteAuthSeed = "pending_invites.auth_seed"
+        case spareAuthSeed = "spare_addresses.auth_seed"
     }
 
     static let plain = SecretSealer(key: nil)

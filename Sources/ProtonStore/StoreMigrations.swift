@@ -84,6 +84,40 @@ enum StoreMigrations {
             }
         }
 
+        migrator.registerMigration("v2 invites") { db in
+            try db.create(table: PendingInviteRecord.databaseTableName) { t in
+                t.primaryKey("id", .text)
+                t.column("persona_id", .text).notNull().indexed()
+                    .references(PersonaRecord.databaseTableName, onDelete: .cascade)
+                t.column("prekey", .blob).notNull().unique()
+                t.column("prekey_secret", .blob)
+                t.column("service_uri", .text).notNull()
+                t.column("service_key", .blob).notNull()
+                t.column("address", .text).notNull().unique()
+                t.column("auth_seed", .blob)
+                t.column("invite", .blob).notNull()
+                t.column("expires", .datetime).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("used", .datetime)
+                t.column("proton_id", .text)
+                    .references(ProtonRecord.databaseTableName, onDelete: .setNull)
+            }
+            try db.create(table: AcceptedInviteRecord.databaseTableName) { t in
+                t.primaryKey("prekey", .blob)
+                t.column("proton_id", .text)
+                    .references(ProtonRecord.databaseTableName, onDelete: .setNull)
+                t.column("accepted", .datetime).notNull()
+            }
+            try db.create(table: SpareAddressRecord.databaseTableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("service_uri", .text).notNull()
+                t.column("service_key", .blob).notNull()
+                t.column("address", .text).notNull().unique()
+                t.column("auth_seed", .blob).notNull()
+                t.column("created", .datetime).notNull()
+            }
+        }
+
         return migrator
     }
 }
