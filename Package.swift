@@ -102,7 +102,7 @@ let package = Package(
             dependencies: ["ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
         ),
         .testTarget(name: "ProtonCLITests", dependencies: ["proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
-        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]),
+        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton"]),
         .testTarget(
             name: "ProtonBluetoothTests",
             dependencies: ["ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]

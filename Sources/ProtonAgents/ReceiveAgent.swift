@@ -8,6 +8,10 @@ import ProtonStore
 /// records each message with its ratchet step in one transaction, and only then acknowledges
 /// it to the service. Redelivered duplicates are dropped and acknowledged; addresses whose
 /// grace period is over are retired at their service.
+///
+/// It also polls the addresses of our unused invites: an initial message arriving at one
+/// completes the relationship (`FirstContact`), and the invite is used up in the same
+/// transaction that stores the new proton and its first message.
 public actor ReceiveAgent {
     public let store: ProfileStore
     private let mailboxes: [String: any Mailbox]
@@ -25,7 +29,9 @@ public actor ReceiveAgent {
     }
 
     private struct Target: Sendable {
-        let protonID: ProtonID
+        /// The relationship the address belongs to, or nil for an unused invite's address.
+        let protonID: ProtonID?
+        let inviteID: InviteID?
         let owned: OwnedAddress
         let mailbox: any Mailbox
         let after: Int64
@@ -49,9 +55,13 @@ public actor ReceiveAgent {
                     continue
                 }
                 let after = cursors.addresses[route.address.hex]?.recorded ?? 0
-                owned.append((route.issuedAt, Target(protonID: summary.id, owned: route.ownedAddress, mailbox: mailbox, after: after)))
+                owned.append(
+                    (route.issuedAt, Target(protonID: summary.id, inviteID: nil, owned: route.ownedAddress, mailbox: mailbox, after: after)))
             }
         }
+        let (inviteTargets, inviteEvents) = await inviteTargets(now: now)
+        owned += inviteTargets
+        events += inviteEvents
         // Oldest addresses first: a peer moves to a newer address only after the older one,
         // so this keeps each sender's messages in the order they were sent.
         targets = owned.sorted { $0.0 < $1.0 }.map(\.1)
@@ -65,7 +75,7 @@ public actor ReceiveAgent {
             case .success(let messages):
                 events += process(messages, for: target, now: now)
             case .failure(.addressRetired):
-                events.append(.addressGone(protonID: target.protonID, address: target.owned.id))
+                if let protonID = target.protonID { events.append(.addressGone(protonID: protonID, address: target.owned.id)) }
             case .failure(let error):
                 events.append(.serviceFailed(serviceURI: target.mailbox.serviceURI, reason: error.description))
             case nil:
@@ -105,35 +115,73 @@ public actor ReceiveAgent {
         }
     }
 
-    private enum Outcome {
-        case received(Int64, [UInt8])
-        case duplicate
-        case retired
-        case undecryptable(String)
+    enum Outcome {
+        case received(ProtonID, Int64, [UInt8])
+        case started(ProtonID, Int64, [UInt8], peerName: String?)
+        case duplicate(ProtonID)
+        case retired(ProtonID)
+        case undecryptable(ProtonID, String)
+        case inviteRefused(String)
+    }
+
+    /// Our unused invites' addresses, polled until a week after they expire (a message that
+    /// reached the service in time is accepted however late we fetch it); older ones are
+    /// deleted and their addresses retired at the service.
+    private func inviteTargets(now: Date) async -> ([(Date, Target)], [ReceiveEvent]) {
+        var events: [ReceiveEvent] = []
+        do {
+            for route in try store.removeExpiredInvites(before: now.addingTimeInterval(-FirstContact.lateArrivalWindow)) {
+                try? await mailboxes[route.route.serviceURI]?.retire(route.ownedAddress)
+            }
+        } catch {
+            events.append(.storeFailed(reason: "\(error)"))
+        }
+        let invites: [PendingInvite]
+        do { invites = try store.pendingInvites() } catch { return ([], events + [.storeFailed(reason: "\(error)")]) }
+        var targets: [(Date, Target)] = []
+        for invite in invites {
+            guard let route = invite.route, let mailbox = mailboxes[route.route.serviceURI] else { continue }
+            let after = cursors.addresses[route.address.hex]?.recorded ?? 0
+            targets.append(
+                (invite.created, Target(protonID: nil, inviteID: invite.id, owned: route.ownedAddress, mailbox: mailbox, after: after)))
+        }
+        return (targets, events)
     }
 
     private func process(_ messages: [ServiceAPI.StoredMessage], for target: Target, now: Date) -> [ReceiveEvent] {
+        var target = target
         var events: [ReceiveEvent] = []
         let address = target.owned.id
         var cursor = cursors.addresses[address.hex] ?? ReceiveCursors.Cursor()
         for message in messages.sorted(by: { $0.id < $1.id }) where message.id > cursor.recorded {
             let outcome: Outcome
             do {
-                outcome = try record(message, at: address, protonID: target.protonID, now: now)
+                if let inviteID = target.inviteID {
+                    outcome = try FirstContact.record(message, inviteID: inviteID, at: address, store: store, now: now, random: random)
+                } else {
+                    outcome = try record(message, at: address, protonID: target.protonID!, now: now)
+                }
             } catch {
                 // Not recorded: neither the cursor nor the service moves, and the next round retries.
                 events.append(.storeFailed(reason: "\(error)"))
                 break
             }
             switch outcome {
-            case .received(let id, let body):
-                events.append(.received(protonID: target.protonID, messageID: id, body: body, address: address, at: now))
-            case .duplicate:
-                events.append(.duplicateDropped(protonID: target.protonID, address: address))
-            case .retired:
-                events.append(.retiredAddress(protonID: target.protonID, address: address))
-            case .undecryptable(let reason):
-                events.append(.undecryptable(protonID: target.protonID, address: address, reason: reason))
+            case .received(let protonID, let id, let body):
+                events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
+            case .started(let protonID, let id, let body, let peerName):
+                events.append(.relationshipStarted(protonID: protonID, peerName: peerName, address: address, at: now))
+                events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
+                // The invite is used up: whatever follows at this address belongs to the new relationship.
+                target = Target(protonID: protonID, inviteID: nil, owned: target.owned, mailbox: target.mailbox, after: target.after)
+            case .duplicate(let protonID):
+                events.append(.duplicateDropped(protonID: protonID, address: address))
+            case .retired(let protonID):
+                events.append(.retiredAddress(protonID: protonID, address: address))
+            case .undecryptable(let protonID, let reason):
+                events.append(.undecryptable(protonID: protonID, address: address, reason: reason))
+            case .inviteRefused(let reason):
+                events.append(.inviteRefused(address: address, reason: reason))
             }
             cursor.recorded = message.id
             cursors.addresses[address.hex] = cursor
@@ -147,7 +195,7 @@ public actor ReceiveAgent {
     /// Opens and records one message in one transaction with its ratchet step.
     private func record(_ message: ServiceAPI.StoredMessage, at address: AddressID, protonID: ProtonID, now: Date) throws -> Outcome {
         guard let ciphertext = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
-            return .undecryptable("the service returned a ciphertext that is not base64url")
+            return .undecryptable(protonID, "the service returned a ciphertext that is not base64url")
         }
         let random = self.random
         return try store.transaction { (tx: StoreTransaction) throws -> Outcome in
@@ -157,13 +205,15 @@ public actor ReceiveAgent {
                 opened = try proton.open(ciphertext, at: address, now: now, random: random)
             } catch {
                 switch error {
-                case .ratchet(.duplicateMessage): return .duplicate
-                case .retiredAddress, .blocked: return .retired
-                default: return .undecryptable("\(error)")
+                case .ratchet(.duplicateMessage): return .duplicate(protonID)
+                case .retiredAddress, .blocked: return .retired(protonID)
+                default:
+                    if let refusal = try FirstContact.refusalOfSecondUse(ciphertext, at: address, tx: tx) { return refusal }
+                    return .undecryptable(protonID, "\(error)")
                 }
             }
             let id = try tx.recordIncoming(protonID: protonID, updated: proton, body: opened.body, address: address, now: now)
-            return .received(id, opened.body)
+            return .received(protonID, id, opened.body)
         }
     }
 

@@ -22,6 +22,12 @@ public enum ReceiveEvent: Sendable, Equatable {
     case storeFailed(reason: String)
     /// An address whose grace period ended was retired at its service.
     case addressRetiredAtService(protonID: ProtonID, address: AddressID)
+    /// Someone accepted one of our invites: a new relationship, whose first message follows
+    /// as `.received`.
+    case relationshipStarted(protonID: ProtonID, peerName: String?, address: AddressID, at: Date)
+    /// An initial message to one of our invites was refused (expired, already used, not
+    /// for this invite, or altered): dropped, nothing stored.
+    case inviteRefused(address: AddressID, reason: String)
 }
 
 extension ReceiveEvent: CustomStringConvertible {
@@ -45,6 +51,10 @@ extension ReceiveEvent: CustomStringConvertible {
             "the profile could not record a message, which stays at the service: \(reason)"
         case .addressRetiredAtService(_, let address):
             "retired the address \(address.hex.prefix(8))… at its receiving service"
+        case .relationshipStarted(_, let name, let address, _):
+            "\(name ?? "someone") accepted the invite at \(address.hex.prefix(8))…: a new relationship"
+        case .inviteRefused(let address, let reason):
+            "refused a first message to the invite at \(address.hex.prefix(8))…: \(reason)"
         }
     }
 }

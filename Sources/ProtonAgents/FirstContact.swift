@@ -1,0 +1,70 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonStore
+
+/// Completes a relationship started from one of our invites: an initial message arrived at the
+/// invite's address. X3DH with the invite's prekey, the new proton, its first message and the
+/// invite's consumption are one transaction; a refusal (expired, used, altered, not for this
+/// invite) stores nothing and leaves the invite as it was.
+enum FirstContact {
+    /// How long after an invite's expiry its address is still polled: a message that reached
+    /// the service before the expiry is accepted however late the agent runs.
+    static let lateArrivalWindow: TimeInterval = 7 * 86_400
+
+    private struct Refusal: Error {
+        let reason: String
+    }
+
+    static func record(
+        _ message: ServiceAPI.StoredMessage, inviteID: InviteID, at address: AddressID, store: ProfileStore, now: Date,
+        random: some RandomSource
+    ) throws -> ReceiveAgent.Outcome {
+        guard let bytes = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
+            return .inviteRefused("the service returned a ciphertext that is not base64url")
+        }
+        let initial: InitialMessage
+        do { initial = try InitialMessage(decoding: bytes) } catch {
+            return .inviteRefused("it is not an initial message (\(error))")
+        }
+        let arrived = Date(timeIntervalSince1970: TimeInterval(message.receivedAt))
+        do {
+            return try store.transaction { tx throws -> ReceiveAgent.Outcome in
+                guard let pending = try tx.pendingInvite(at: address), pending.id == inviteID else {
+                    throw Refusal(reason: InviteError.unknownInvite.description)
+                }
+                if let used = pending.used { throw Refusal(reason: InviteError.alreadyUsed(used).description) }
+                guard arrived < pending.expires else { throw Refusal(reason: InviteError.expired(pending.expires).description) }
+                guard initial.signedPrekey == pending.invite.prekey, initial.oneTimePrekey == nil, let inviteRoute = pending.route
+                else { throw Refusal(reason: "it names a prekey that is not this invite's") }
+                let persona = try tx.persona(pending.personaID)
+                let prekey = try tx.invitePrekey(pending.id)
+                let fresh = try tx.takeSpareAddress(now: now)
+                let started: (proton: Proton, message: Proton.ReceivedMessage)
+                do {
+                    started = try Proton.respond(
+                        persona: persona, initialMessage: initial, signedPrekey: prekey, oneTimePrekey: nil, context: .invite,
+                        firstContactRoute: inviteRoute, ourRoutes: fresh.map { [$0] } ?? [], now: now, random: random)
+                } catch {
+                    throw Refusal(reason: "it does not decrypt (\(error))")
+                }
+                if started.proton.peerIdentity == persona.publicIdentity { throw Refusal(reason: InviteError.ownInvite.description) }
+                let protonID = try tx.insertProton(started.proton, personaID: pending.personaID, now: now)
+                let messageID = try tx.appendMessage(
+                    protonID: protonID, direction: .incoming, body: started.message.body, address: address.hex, timestamp: now)
+                try tx.consumeInvite(pending.id, protonID: protonID, now: now)
+                return .started(protonID, messageID, started.message.body, peerName: started.proton.peerDisplayName)
+            }
+        } catch let refusal as Refusal {
+            return .inviteRefused(refusal.reason)
+        }
+    }
+
+    /// A second initial message to an invite that has started a relationship already.
+    static func refusalOfSecondUse(_ bytes: [UInt8], at address: AddressID, tx: StoreTransaction) throws -> ReceiveAgent.Outcome? {
+        guard let pending = try tx.pendingInvite(at: address), let used = pending.used,
+            let initial = try? InitialMessage(decoding: bytes), initial.signedPrekey == pending.invite.prekey
+        else { return nil }
+        return .inviteRefused(InviteError.alreadyUsed(used).description)
+    }
+}
