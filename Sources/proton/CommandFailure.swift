@@ -13,6 +13,9 @@ enum ExitStatus: Int32 {
     case cannotCreate = 73
     case ioError = 74
     case temporaryFailure = 75
+    /// EX_PROTOCOL: the other side's data is well-formed but refused by the protocol's rules
+    /// (an invite that expired or was already used).
+    case refused = 76
     case noPermission = 77
 }
 

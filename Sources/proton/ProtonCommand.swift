@@ -21,13 +21,14 @@ struct ProtonCommand: AsyncParsableCommand {
             Exit status (sysexits): 0 success, 64 the command was used wrongly, 65 the data is \
             bad (damaged profile, invalid name), 66 no profile, 67 no such contact, 69 a service \
             or device is unavailable, 70 internal error, 73 cannot create (the profile exists), \
-            74 I/O error, 75 temporary failure (try again), 77 passphrase missing or wrong.
+            74 I/O error, 75 temporary failure (try again), 76 refused by the protocol (an invite expired or already \
+            used), 77 passphrase missing or wrong.
             """,
         version: "0.1.0",
         subcommands: [
             InitCommand.self, PersonaCommand.self, ContactsCommand.self, ShowCommand.self, ExportStateCommand.self,
             ServicesCommand.self, SendCommand.self, ReceiveCommand.self, BlockCommand.self, RotateCommand.self,
-            DemoCommand.self, ServeCommand.self, PairCommand.self,
+            DemoCommand.self, ServeCommand.self, InviteCommand.self, AcceptCommand.self, PairCommand.self,
             DirectoryCommand.self, VerifyCommand.self,
         ])
 

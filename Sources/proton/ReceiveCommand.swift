@@ -45,7 +45,10 @@ struct ReceiveCommand: AsyncParsableCommand {
         defer { context.close() }
         let receiver = try context.receiveAgent()
         let sender = context.services.sending.isEmpty ? nil : try context.sendAgent()
-        let summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+        var summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+        // Keep a few addresses registered for offline invites and replies (see 'proton accept --offline').
+        await SpareAddresses.replenish(
+            store: context.store, issuer: AddressIssuer(services: try context.receivingEndpoints()), now: Date())
         let seconds = wait ?? (watch ? 25 : 0)
         var collected: [Received] = []
         repeat {
@@ -55,6 +58,12 @@ struct ReceiveCommand: AsyncParsableCommand {
             for event in events {
                 switch event {
                 case .received(let protonID, _, let body, let address, let at):
+                    // An acceptance without a first message.
+                    if body.isEmpty { continue }
+                    if summaries[protonID]?.peerDisplayName == nil {
+                        // The peer's name comes with their first message.
+                        summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+                    }
                     let summary = summaries[protonID]
                     let entry = Received(
                         contact: summary?.peerDisplayName ?? "(no name yet)", relationshipID: summary?.relationshipID ?? "",
@@ -68,6 +77,14 @@ struct ReceiveCommand: AsyncParsableCommand {
                     }
                 case .serviceFailed(let uri, let reason):
                     failures.append("\(uri): \(reason)")
+                case .relationshipStarted(let protonID, let name, _, _):
+                    // Someone accepted an invite of ours; their first message follows.
+                    summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+                    let number = try context.store.proton(protonID).safetyNumber
+                    if !json {
+                        print("\(name ?? "Someone") accepted your invite: relationship \(summaries[protonID]?.relationshipID ?? "?"). "
+                            + "Safety number (compare it with theirs): \(number)")
+                    }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
                 default:

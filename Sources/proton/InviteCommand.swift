@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonQR
+import ProtonStore
+
+struct InviteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite",
+        abstract: "Print a single-use invite as a QR code for someone to accept.",
+        discussion: """
+            Creates a fresh address at one of your receiving services and a one-time prekey, \
+            signs them with the persona's identity key and an expiry, stores the prekey's \
+            private key in the profile, and prints the invite as a QR code (version 10 or \
+            smaller, error correction M) with its text underneath, to scan or paste into \
+            'proton accept'. When standard output is not a terminal only the text is printed. \
+            The first person to accept it starts a relationship with you: 'proton receive' \
+            completes it when their first message arrives, or 'proton accept --reply' when they \
+            answer with a reply QR code instead (no network). A second use is refused.
+
+            With --offline no network is used: the address is one registered earlier ('proton \
+            receive' keeps a few spare). Exits with status 69 when no receiving service is \
+            configured or reachable.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Option(help: ArgumentHelp("Invite as this persona, by name or id prefix (default: the first).", valueName: "persona"))
+    var persona: String?
+
+    @Option(help: ArgumentHelp("How long the invite stays valid: 30s, 10m, 2h or 1d (at most 7 days).", valueName: "duration"))
+    var expires: String = "10m"
+
+    @Flag(help: "Use an address registered earlier instead of creating one: no network at all.")
+    var offline = false
+
+    @OptionGroup var presentation: QRPresentationOptions
+
+    @Flag(help: "Print JSON instead of the QR code.")
+    var json = false
+
+    /// An invite must stay scannable from a laptop screen by a phone or webcam.
+    static let maximumVersion = 10
+    static let maximumLifetime: TimeInterval = 7 * 86_400
+
+    struct Report: Encodable {
+        let invite: String
+        let bytes: Int
+        let characters: Int
+        let qrVersion: Int
+        let errorCorrection: String
+        let modules: Int
+        let persona: String
+        let expires: Date
+        let receivingService: String
+        let png: String?
+    }
+
+    func validate() throws {
+        guard let lifetime = Self.duration(expires), lifetime > 0, lifetime <= Self.maximumLifetime else {
+            throw ValidationError("--expires must be a duration such as 30s, 10m, 2h or 1d, and at most 7d.")
+        }
+    }
+
+    /// "90s", "10m", "2h", "1d" in seconds.
+    static func duration(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let value = Int(text.dropLast()), value > 0 else { return nil }
+        switch unit {
+        case "s": return TimeInterval(value)
+        case "m": return TimeInterval(value) * 60
+        case "h": return TimeInterval(value) * 3_600
+        case "d": return TimeInterval(value) * 86_400
+        default: return nil
+        }
+    }
+
+    func run() async throws {
+        let context = try AgentContext(profile: profile)
+        defer { context.close() }
+        let store = context.store
+        let stored = try PersonaChoice.choose(persona, in: store)
+        let personaKeys = try store.persona(stored.id)
+        guard !context.services.receiving.isEmpty else {
+            throw CommandFailure(
+                status: .unavailable,
+                message: "No receiving service is configured, and an invite must carry an address at one; add one with 'proton services add receiving URL'.")
+        }
+        let now = Date()
+        let expiry = now.addingTimeInterval(Self.duration(expires)!)
+        let prekey = X25519.PrivateKey()
+        let issuer = AddressIssuer(services: try context.receivingEndpoints())
+
+        let invite: Invite
+        let code: QRCode
+        if offline {
+            // Take the spare, sign, check the QR size and store in one transaction: a refusal keeps the spare.
+            (invite, code) = try store.transaction { tx in
+                guard let route = try tx.takeSpareAddress(now: now) else { throw CommandFailure(invite: InviteError.noSpareAddress) }
+                let invite = Invite(identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry)
+                let code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: Self.maximumVersion, what: "invite")
+                try tx.insertPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
+                return (invite, code)
+            }
+        } else {
+            let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
+            invite = Invite(identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry)
+            do {
+                code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: Self.maximumVersion, what: "invite")
+            } catch {
+                // The address is registered and unused: keep it for a relationship rather than leak it.
+                try? store.addSpareAddress(route, now: now)
+                throw CommandFailure(
+                    status: .dataError,
+                    message: "The invite is \(invite.encoded().count) bytes and needs a QR code larger than version \(Self.maximumVersion); "
+                        + "a receiving service with a shorter URI than \(route.route.serviceURI) (\(route.route.serviceURI.utf8.count) bytes) keeps it small enough.")
+            }
+            try store.addPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
+            await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
+        }
+        try presentation.writeImage(code)
+        let text = invite.qrText
+
+        if json {
+            try Output.json(
+                Report(
+                    invite: text, bytes: invite.encoded().count, characters: text.count, qrVersion: code.version,
+                    errorCorrection: "M", modules: code.size, persona: stored.displayName, expires: invite.expires,
+                    receivingService: invite.route.serviceURI, png: presentation.png))
+            return
+        }
+        guard presentation.drawsCode else {
+            print(text)
+            return
+        }
+        print(presentation.render(code), terminator: "")
+        print(
+            "Invite from \(stored.displayName), valid until \(Output.date(invite.expires)) (in \(Output.duration(Self.duration(expires)!))); "
+                + "single use. \(invite.encoded().count) bytes, a version \(code.version)-M QR code.")
+        if let png = presentation.png { print("Image written to \(png).") }
+        print("Scan it with 'proton accept --camera', or paste this text into 'proton accept':")
+        print(text)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import ProtonStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What one run of the `proton` binary did.
+struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+}
+
+/// A receiving and a sending service as `proton serve` child processes on loopback, and
+/// profiles configured to use them; everything lives in a temporary directory.
+final class InviteSandbox {
+    let root: URL
+    private var services: [String: (process: Process, url: String, data: URL)] = [:]
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for kind in ["receiving", "sending"] {
+            let data = root.appendingPathComponent("service-\(kind)")
+            let (process, url) = try Self.serve(kind, listen: "127.0.0.1:0", data: data)
+            services[kind] = (process, url, data)
+        }
+    }
+
+    deinit {
+        stopServices()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    var receivingURL: String { services["receiving"]!.url }
+    var sendingURL: String { services["sending"]!.url }
+
+    func profile(_ name: String) -> URL { root.appendingPathComponent(name, isDirectory: true) }
+
+    /// `proton init` and both services, for a person called `name`.
+    func makeProfile(_ name: String) throws {
+        try require(run(name, "init", "--name", name))
+        try require(run(name, "services", "add", "receiving", receivingURL))
+        try require(run(name, "services", "add", "sending", sendingURL))
+    }
+
+    func openStore(_ name: String) throws -> ProfileStore { try ProfileStore.open(at: profile(name)) }
+
+    /// Stops both services: afterwards nothing on the network answers.
+    func stopServices() {
+        for service in services.values where service.process.isRunning {
+            service.process.terminate()
+            service.process.waitUntilExit()
+        }
+    }
+
+    /// Starts both services again on their ports and data.
+    func restartServices() throws {
+        for (kind, service) in services {
+            let port = try #require(URLComponents(string: service.url)?.port)
+            let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data)
+            services[kind] = (process, service.url, service.data)
+        }
+    }
+
+    @discardableResult
+    func require(_ run: Run, sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
+        try #require(run.status == 0, "proton failed (\(run.status)): \(run.stderr)", sourceLocation: sourceLocation)
+        return run
+    }
+
+    /// Runs `proton ARGUMENTS --profile DIR` as `person`, with `environment` over a minimal one
+    /// (a nil value removes a variable) and `input` on stdin.
+    func run(_ person: String, _ arguments: String..., environment: [String: String?] = [:], input: String? = nil) throws -> Run {
+        try run(person, arguments: arguments, environment: environment, input: input)
+    }
+
+    func run(_ person: String, arguments: [String], environment: [String: String?] = [:], input: String? = nil) throws -> Run {
+        var merged: [String: String] = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": root.path,
+            "PROTON_HOME": profile(person).path,
+        ]
+        for (key, value) in environment { merged[key] = value }
+        return try Self.launch(arguments, environment: merged, input: input, directory: root)
+    }
+
+    static func launch(_ arguments: [String], environment: [String: String], input: String?, directory: URL) throws -> Run {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        let outURL = directory.appendingPathComponent("out-\(UUID().uuidString)")
+        let errURL = directory.appendingPathComponent("err-\(UUID().uuidString)")
+        let inURL = directory.appendingPathComponent("in-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inURL.path, contents: Data((input ?? "").utf8))
+        defer { for url in [outURL, errURL, inURL] { try? FileManager.default.removeItem(at: url) } }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: inURL)
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    /// Runs `proton serve KIND` and waits for the line it prints once bound.
+    static func serve(_ kind: String, listen: String, data: URL) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var line: [UInt8] = []
+        let reader = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = reader.availableData
+            guard !chunk.isEmpty else { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(text.hasPrefix("listening on http://127.0.0.1:"), "proton serve \(kind) printed \(text)")
+        return (process, String(text.dropFirst("listening on ".count)))
+    }
+
+    /// The `proton` binary SwiftPM built beside this test bundle, or `PROTON_CLI` if set.
+    static func executable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("proton")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/proton")
+        try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
+        return fallback
+    }
+}
