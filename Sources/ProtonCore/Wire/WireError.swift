@@ -37,6 +37,10 @@ public enum WireFormat: UInt8, Sendable, CustomStringConvertible {
     case envelope = 0x05
     case sealedAddress = 0x06
     case initialMessage = 0x07
+    /// ProtonDirectory: a directory statement (attestation, revocation or key change).
+    case attestation = 0x08
+    /// ProtonDirectory: an attestation with its inclusion proof and signed checkpoint.
+    case attestationBundle = 0x09
 
     /// The only version each format has so far.
     public static let currentVersion: UInt8 = 1
@@ -50,6 +54,8 @@ public enum WireFormat: UInt8, Sendable, CustomStringConvertible {
         case .envelope: "envelope"
         case .sealedAddress: "sealed address"
         case .initialMessage: "initial message"
+        case .attestation: "attestation"
+        case .attestationBundle: "attestation bundle"
         }
     }
 }

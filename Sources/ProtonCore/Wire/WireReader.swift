@@ -1,10 +1,11 @@
 /// Reads the binary formats, refusing truncation, oversized fields and trailing bytes.
-struct WireReader {
+/// `package` so that ProtonDirectory's formats share this one codec.
+package struct WireReader {
     private let bytes: [UInt8]
     private(set) var offset: Int
 
     /// Opens a top-level format: checks the overall size, the tag and the version.
-    init(_ bytes: [UInt8], format: WireFormat, maximumSize: Int) throws(WireError) {
+    package init(_ bytes: [UInt8], format: WireFormat, maximumSize: Int) throws(WireError) {
         guard bytes.count <= maximumSize else {
             throw .oversized(field: "\(format)", limit: maximumSize, actual: bytes.count)
         }
@@ -17,49 +18,49 @@ struct WireReader {
     }
 
     /// Reads a nested structure that has no header of its own.
-    init(nested bytes: [UInt8]) {
+    package init(nested bytes: [UInt8]) {
         self.bytes = bytes
         self.offset = 0
     }
 
-    var remaining: Int { bytes.count - offset }
+    package var remaining: Int { bytes.count - offset }
 
-    mutating func byte(_ field: String) throws(WireError) -> UInt8 {
+    package mutating func byte(_ field: String) throws(WireError) -> UInt8 {
         guard remaining >= 1 else { throw .truncated(field: field) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func uint16(_ field: String) throws(WireError) -> UInt16 {
+    package mutating func uint16(_ field: String) throws(WireError) -> UInt16 {
         let raw = try fixed(2, field)
         return UInt16(raw[0]) << 8 | UInt16(raw[1])
     }
 
-    mutating func uint32(_ field: String) throws(WireError) -> UInt32 {
+    package mutating func uint32(_ field: String) throws(WireError) -> UInt32 {
         try fixed(4, field).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    mutating func uint64(_ field: String) throws(WireError) -> UInt64 {
+    package mutating func uint64(_ field: String) throws(WireError) -> UInt64 {
         try fixed(8, field).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    mutating func fixed(_ count: Int, _ field: String) throws(WireError) -> [UInt8] {
+    package mutating func fixed(_ count: Int, _ field: String) throws(WireError) -> [UInt8] {
         guard remaining >= count else { throw .truncated(field: field) }
         defer { offset += count }
         return Array(bytes[offset..<offset + count])
     }
 
-    mutating func short(_ field: String, limit: Int = Int(UInt8.max)) throws(WireError) -> [UInt8] {
+    package mutating func short(_ field: String, limit: Int = Int(UInt8.max)) throws(WireError) -> [UInt8] {
         let count = Int(try byte("\(field) length"))
         return try variable(count, field, limit: limit)
     }
 
-    mutating func medium(_ field: String, limit: Int) throws(WireError) -> [UInt8] {
+    package mutating func medium(_ field: String, limit: Int) throws(WireError) -> [UInt8] {
         let count = Int(try uint16("\(field) length"))
         return try variable(count, field, limit: limit)
     }
 
-    mutating func long(_ field: String, limit: Int) throws(WireError) -> [UInt8] {
+    package mutating func long(_ field: String, limit: Int) throws(WireError) -> [UInt8] {
         let count = Int(try uint32("\(field) length"))
         return try variable(count, field, limit: limit)
     }
@@ -70,7 +71,7 @@ struct WireReader {
     }
 
     /// A UTF-8 string field with a one-byte length.
-    mutating func shortString(_ field: String, limit: Int = Int(UInt8.max)) throws(WireError) -> String {
+    package mutating func shortString(_ field: String, limit: Int = Int(UInt8.max)) throws(WireError) -> String {
         let raw = try short(field, limit: limit)
         guard let value = String(validating: raw, as: UTF8.self) else {
             throw .invalidValue(field: field, reason: "not UTF-8")
@@ -79,7 +80,7 @@ struct WireReader {
     }
 
     /// Every format ends here: anything left over is an error, not ignored.
-    func finish() throws(WireError) {
+    package func finish() throws(WireError) {
         guard remaining == 0 else { throw .trailingBytes(count: remaining) }
     }
 }

@@ -1,52 +1,52 @@
 /// Builds the binary formats: big-endian integers, fixed-size keys, and length-prefixed
 /// variable fields.
-struct WireWriter {
-    private(set) var bytes: [UInt8] = []
+package struct WireWriter {
+    package private(set) var bytes: [UInt8] = []
 
-    init(format: WireFormat, capacity: Int = 64) {
+    package init(format: WireFormat, capacity: Int = 64) {
         bytes.reserveCapacity(capacity)
         bytes.append(format.rawValue)
         bytes.append(WireFormat.currentVersion)
     }
 
     /// A writer for a nested structure with no header of its own.
-    init(nestedCapacity: Int = 64) {
+    package init(nestedCapacity: Int = 64) {
         bytes.reserveCapacity(nestedCapacity)
     }
 
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
+    package mutating func byte(_ value: UInt8) { bytes.append(value) }
 
-    mutating func uint16(_ value: UInt16) {
+    package mutating func uint16(_ value: UInt16) {
         bytes.append(UInt8(value >> 8))
         bytes.append(UInt8(value & 0xff))
     }
 
-    mutating func uint32(_ value: UInt32) {
+    package mutating func uint32(_ value: UInt32) {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8((value >> UInt32(shift)) & 0xff)) }
     }
 
-    mutating func uint64(_ value: UInt64) {
+    package mutating func uint64(_ value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8((value >> UInt64(shift)) & 0xff)) }
     }
 
-    mutating func fixed(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+    package mutating func fixed(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
     /// A field of up to 255 bytes with a one-byte length.
-    mutating func short(_ value: [UInt8]) {
+    package mutating func short(_ value: [UInt8]) {
         precondition(value.count <= Int(UInt8.max))
         byte(UInt8(value.count))
         fixed(value)
     }
 
     /// A field of up to 65,535 bytes with a two-byte length.
-    mutating func medium(_ value: [UInt8]) {
+    package mutating func medium(_ value: [UInt8]) {
         precondition(value.count <= Int(UInt16.max))
         uint16(UInt16(value.count))
         fixed(value)
     }
 
     /// A field with a four-byte length.
-    mutating func long(_ value: [UInt8]) {
+    package mutating func long(_ value: [UInt8]) {
         precondition(value.count <= Int(UInt32.max))
         uint32(UInt32(value.count))
         fixed(value)
