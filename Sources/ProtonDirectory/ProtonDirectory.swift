@@ -1,1 +1,0 @@
-// The ProtonDirectory module; see docs/ and DESIGN.md for what belongs here.
