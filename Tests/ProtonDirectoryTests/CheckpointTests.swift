@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import ProtonDirectory
+
+/// c2sp.org/tlog-checkpoint: the note text, and signed checkpoints under a pinned key.
+struct CheckpointTests {
+    static let referenceRoot = Hex.bytes(MerkleVectorTests.roots[8])
+
+    @Test func textIsOriginSizeAndBase64Root() throws {
+        let checkpoint = try Checkpoint(origin: "example.com/behind-the-sofa", size: 8, rootHash: Self.referenceRoot)
+        #expect(checkpoint.text == "example.com/behind-the-sofa\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n")
+        #expect(try Checkpoint(text: checkpoint.text) == checkpoint)
+    }
+
+    /// The example in the specification parses (its signature's key is not published).
+    @Test func parsesTheSpecificationsExample() throws {
+        let note = try SignedNote(
+            parsing: """
+                example.com/behind-the-sofa
+                20852163
+                CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=
+
+                \u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=
+
+                """)
+        let checkpoint = try Checkpoint(text: note.text)
+        #expect(checkpoint.origin == "example.com/behind-the-sofa")
+        #expect(checkpoint.size == 20_852_163)
+        #expect(checkpoint.rootHash.count == 32)
+        #expect(checkpoint.extensions.isEmpty)
+    }
+
+    @Test func extensionLinesAreKept() throws {
+        let text = "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\nextension one\nextension two\n"
+        let checkpoint = try Checkpoint(text: text)
+        #expect(checkpoint.extensions == ["extension one", "extension two"])
+        #expect(checkpoint.text == text)
+    }
+
+    @Test func malformedTextsAreRefused() {
+        let root = "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg="
+        let bad = [
+            "log.example\n8\n\(root)",  // no final newline
+            "log.example\n8\n",  // two lines
+            "\n8\n\(root)\n",  // empty origin
+            "log example\n8\n\(root)\n",  // a space in the origin
+            "log.example\n08\n\(root)\n",  // leading zero
+            "log.example\n+8\n\(root)\n",
+            "log.example\n-1\n\(root)\n",
+            "log.example\n 8\n\(root)\n",
+            "log.example\n8.0\n\(root)\n",
+            "log.example\n18446744073709551616\n\(root)\n",  // 2^64
+            "log.example\n9223372036854775808\n\(root)\n",  // 2^63, over the limit
+            "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQy\n",  // unpadded
+            "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyh=\n",  // non-canonical
+            "log.example\n8\nAAAA\n",  // not 32 bytes
+            "log.example\n8\n\(root)\n\n",  // an empty extension line
+            "log.example\n0\n\(root)\n",  // an empty tree with another root
+        ]
+        for text in bad {
+            #expect(throws: NoteError.self, "\(text.debugDescription)") { try Checkpoint(text: text) }
+        }
+    }
+
+    @Test func anEmptyLogHasTheEmptyRoot() throws {
+        let checkpoint = try InMemoryTransparencyLog().checkpoint(origin: "log.example")
+        #expect(checkpoint.size == 0)
+        #expect(checkpoint.text == "log.example\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n")
+    }
+
+    @Test func signedCheckpointVerifiesUnderThePinnedKeyOnly() throws {
+        let log = try MerkleVectorTests.referenceLog()
+        let key = TestKeys.directory
+        let signed = try key.sign(try log.checkpoint(origin: key.name))
+        let pinned = try NoteVerifier(verifierKey: key.verifier.verifierKey)
+        let verified = try SignedCheckpoint(verifying: signed.serialized, verifier: pinned)
+        #expect(verified.checkpoint.size == 8)
+        #expect(verified.checkpoint.rootHash == Self.referenceRoot)
+        // Another key with the same name: its key ID differs, so the signature is unknown.
+        #expect(throws: NoteError.noSignatureFromKnownKey(keyName: key.name)) {
+            try SignedCheckpoint(verifying: signed.serialized, verifier: TestKeys.otherDirectory.verifier)
+        }
+        // The root changed after signing.
+        let forged = signed.serialized.replacingOccurrences(of: "Xcna", with: "Ycna")
+        #expect(throws: NoteError.invalidSignature(keyName: key.name)) { try SignedCheckpoint(verifying: forged, verifier: pinned) }
+        // A checkpoint of another origin, even one signed by the pinned key, is not this log's.
+        let elsewhere = key.signNote(text: try Checkpoint(origin: "other.example", size: 8, rootHash: Self.referenceRoot).text)
+        #expect(throws: NoteError.unexpectedOrigin(expected: key.name, actual: "other.example")) {
+            try SignedCheckpoint(verifying: elsewhere.serialized, verifier: pinned)
+        }
+        #expect(throws: NoteError.unexpectedOrigin(expected: key.name, actual: "other.example")) {
+            try key.sign(Checkpoint(origin: "other.example", size: 8, rootHash: Self.referenceRoot))
+        }
+    }
+
+    @Test func aSignedCheckpointKeepsWitnessCosignaturesItDoesNotKnow() throws {
+        let key = TestKeys.directory
+        let signed = try key.sign(try MerkleVectorTests.referenceLog().checkpoint(origin: key.name))
+        let witness = TestKeys.otherDirectory
+        let cosigned = signed.serialized + witness.signNote(text: signed.checkpoint.text).signatures[0].line
+        let verified = try SignedCheckpoint(verifying: cosigned, verifier: key.verifier)
+        #expect(verified.note.signatures.count == 2)
+    }
+}
