@@ -39,6 +39,7 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Services on loopback (Services.swift)
 
     registerServiceBenchmarks()
+    registerPairingBenchmarks()
 
     // MARK: libolm, the baseline
 
