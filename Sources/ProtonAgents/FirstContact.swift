@@ -49,7 +49,13 @@ enum FirstContact {
                     throw Refusal(reason: "it does not decrypt (\(error))")
                 }
                 if started.proton.peerIdentity == persona.publicIdentity { throw Refusal(reason: InviteError.ownInvite.description) }
-                let protonID = try tx.insertProton(started.proton, personaID: pending.personaID, now: now)
+                let protonID: ProtonID
+                do {
+                    protonID = try tx.insertProton(started.proton, personaID: pending.personaID, now: now)
+                } catch StoreError.duplicateRelationship(let relationshipID) {
+                    // Both personas are in a relationship already; the invite stays for someone else.
+                    throw Refusal(reason: "this persona already has a relationship (\(relationshipID)) with the sender's")
+                }
                 let messageID = try tx.appendMessage(
                     protonID: protonID, direction: .incoming, body: started.message.body, address: address.hex, timestamp: now)
                 try tx.consumeInvite(pending.id, protonID: protonID, now: now)

@@ -110,7 +110,8 @@ struct AcceptCommand: AsyncParsableCommand {
                 let (proton, initial) = try Self.initiate(personaKeys, invite, route, body, now)
                 let code = try QRPresentationOptions.encode(
                     Base45.encode(initial.encoded()), maximumVersion: Self.maximumReplyVersion, what: "reply")
-                let id = try tx.insertProton(proton, personaID: stored.id, now: now)
+                let id: ProtonID
+                do { id = try tx.insertProton(proton, personaID: stored.id, now: now) } catch { throw CommandFailure(invite: error) }
                 try tx.appendMessage(protonID: id, direction: .outgoing, body: body, address: invite.route.address.hex, timestamp: now)
                 try tx.recordAcceptedInvite(invite, protonID: id, now: now)
                 return (proton, initial, code)
@@ -233,7 +234,10 @@ struct AcceptCommand: AsyncParsableCommand {
                 throw CommandFailure(
                     status: .dataError, message: "The reply does not decrypt with your invite's keys: it was altered or forged (\(error)).")
             }
-            let id = try tx.insertProton(started.proton, personaID: pending.personaID, now: now)
+            let id: ProtonID
+            do { id = try tx.insertProton(started.proton, personaID: pending.personaID, now: now) } catch {
+                throw CommandFailure(invite: error)
+            }
             try tx.appendMessage(protonID: id, direction: .incoming, body: started.message.body, address: inviteRoute.address.hex, timestamp: now)
             try tx.consumeInvite(pending.id, protonID: id, now: now)
             return (started.proton, started.message.body)

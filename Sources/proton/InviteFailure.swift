@@ -16,6 +16,10 @@ extension CommandFailure {
                 case .noSpareAddress: .unavailable
                 }
             self.init(status: status, message: error.description.sentence)
+        case StoreError.duplicateRelationship(let relationshipID):
+            self.init(
+                status: .dataError,
+                message: "You already have a relationship (\(relationshipID)) between these two personas; 'proton show \(relationshipID)' shows it, and another persona can start a separate one.")
         case Proton.Error.expired:
             self.init(status: .refused, message: "The invite has expired; ask for a fresh one.")
         default:

@@ -40,7 +40,10 @@ struct FirstContactTests {
 
     /// Someone accepts: their initial message goes to the invite's address.
     func accept(_ invite: Invite, as name: String, body: String, now: Date = Date()) async throws -> Proton {
-        let persona = try Persona(displayName: name, random: random)
+        try await accept(invite, persona: try Persona(displayName: name, random: random), body: body, now: now)
+    }
+
+    func accept(_ invite: Invite, persona: Persona, body: String, now: Date = Date()) async throws -> Proton {
         let started = try Proton.initiate(
             persona: persona, invite: invite, ourRoutes: [try await ownRoute()], body: Array(body.utf8), now: now, random: random)
         try await deliver(started.initialMessage.encoded(), to: invite.route)
@@ -95,6 +98,30 @@ struct FirstContactTests {
         let events = await alex.agent.poll(wait: 0, now: Date())
         #expect(events.contains { if case .inviteRefused(_, let reason) = $0 { reason.contains("already used") } else { false } })
         #expect(try alex.store.protons().map(\.peerDisplayName) == ["Blair"])
+    }
+
+    @Test func aSecondRelationshipBetweenTheSamePersonasIsRefusedOnceAndNotRetried() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let alex = try await inviter(expires: Date().addingTimeInterval(600))
+        defer { try? alex.store.close() }
+        let blair = try Persona(displayName: "Blair", random: random)
+        _ = try await accept(alex.invite, persona: blair, body: "first")
+        _ = await alex.agent.poll(wait: 0, now: Date())
+        let personaID = try alex.store.personas()[0].id
+        let prekey = X25519.PrivateKey()
+        let route = try await ownRoute()
+        let invite = Invite(
+            identity: try alex.store.persona(personaID).identityKey, prekey: prekey.publicKey, route: route.route,
+            expires: Date().addingTimeInterval(600))
+        try alex.store.addPendingInvite(personaID: personaID, invite: invite, prekey: prekey, route: route)
+        _ = try await accept(invite, persona: blair, body: "again")
+        let events = await alex.agent.poll(wait: 0, now: Date())
+        #expect(events.contains { if case .inviteRefused(_, let reason) = $0 { reason.contains("already has a relationship") } else { false } })
+        #expect(!events.contains { if case .storeFailed = $0 { true } else { false } })
+        #expect(try alex.store.protons().count == 1)
+        #expect(try alex.store.pendingInvites().count == 1, "the second invite stays for someone else")
+        let next = await alex.agent.poll(wait: 0, now: Date())
+        #expect(!next.contains { if case .inviteRefused = $0 { true } else { false } }, "the refused message was dropped, not retried")
     }
 
     @Test func anInitialMessageThatArrivedAfterTheExpiryIsRefusedAndTheInviteStays() async throws {
