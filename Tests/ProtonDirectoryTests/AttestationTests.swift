@@ -18,9 +18,14 @@ struct AttestationTests {
             issued: issued, expires: expires, logIndex: 5, signedBy: TestKeys.directory)
     }
 
+    /// docs/wire-format.md, "Attestation" (checked with OpenSSL's Ed25519 when written).
     static let vector = """
-        VECTOR
+        0801010b6578616d706c652e6f726705616c696365eefc2a4e692c09aa759a1382598149c58c65d9d3f52da3d1d563af
+        9ee4adb00e6b49d2006d2b05800000000000000005d8f6796600f202d50ca8ce3bde2290109dae25e42c9a4d88addf96
+        d39a153bb5c651ce10068b0f74613039d7651b4d3e51f3687d84cdc76ae5bb1e930271b107
         """
+    static let vectorLeafHash = "0798d54cb448cba85f1bb0ba1e4acb67192e4dac993f0c3850f02e017bddf8d6"
+    static let directoryVerifierKey = "directory.example.org+42ecb517+AVoDM2rXBzvGUU/HaT5VtYtc1wA6HjGkwccA3kseQUIc"
 
     /// A log of ten leaves whose leaf 5 is the vector attestation, its checkpoint signed.
     static func bundle(for attestation: Attestation? = nil) throws -> (AttestationBundle, InMemoryTransparencyLog) {
@@ -37,13 +42,41 @@ struct AttestationTests {
         return (AttestationBundle(attestation: statement, proof: proof, checkpoint: checkpoint), log)
     }
 
-    @Test func printVector() throws {
-        print("ATTESTATION", Hex.string(try Self.vectorAttestation().encoded()))
-        print("DIRECTORY KEY", TestKeys.directory.verifier.verifierKey, Hex.string(TestKeys.directory.publicKey.rawRepresentation))
-        print("ALICE", Hex.string(TestKeys.alice.publicKey.rawRepresentation))
-        let (bundle, _) = try Self.bundle()
-        print("BUNDLE", bundle.encoded().count)
-        print(bundle.checkpoint)
+    @Test func attestationVectorIsReproducible() throws {
+        let attestation = try Self.vectorAttestation()
+        #expect(Hex.string(attestation.encoded()) == Hex.normalized(Self.vector))
+        #expect(Hex.string(attestation.leafHash) == Self.vectorLeafHash)
+        #expect(TestKeys.directory.verifier.verifierKey == Self.directoryVerifierKey)
+    }
+
+    @Test func attestationVectorDecodesAndVerifiesUnderThePinnedKey() throws {
+        let bytes = Hex.bytes(Self.vector)
+        #expect(bytes.count == 133)
+        let decoded = try Attestation(decoding: bytes)
+        #expect(decoded.kind == .attestation)
+        #expect(decoded.qualifiedName == "alice@example.org")
+        #expect(decoded.identityKey == TestKeys.alice.publicKey)
+        #expect(decoded.previousKey == nil)
+        #expect(decoded.issued == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(decoded.expires == Date(timeIntervalSince1970: 1_831_536_000))
+        #expect(decoded.logIndex == 5)
+        try decoded.verify(directory: NoteVerifier(verifierKey: Self.directoryVerifierKey), now: testNow)
+        // The signature covers every byte before it.
+        #expect(TestKeys.directory.publicKey.isValidSignature(Array(bytes.suffix(64)), for: Array(bytes.prefix(69))))
+    }
+
+    /// docs/wire-format.md prints the vector; a change to one without the other fails here.
+    @Test func wireFormatDocumentPrintsTheAttestationVector() throws {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/wire-format.md")
+        let document = try String(contentsOf: url, encoding: .utf8)
+        let compact = String(document.filter { !$0.isWhitespace }).lowercased()
+        #expect(compact.contains(Hex.normalized(Self.vector)), "docs/wire-format.md does not print the attestation vector")
+        #expect(compact.contains(Self.vectorLeafHash))
+        #expect(document.contains(Self.directoryVerifierKey))
+        #expect(document.contains("at most **\(Attestation.maximumByteCount)** bytes"))
+        #expect(document.contains("At most **4,569** bytes") && AttestationBundle.maximumByteCount == 4_569)
     }
 
     @Test func encodingRoundTripsAndVerifies() throws {

@@ -31,6 +31,28 @@ struct CheckpointTests {
         #expect(checkpoint.extensions.isEmpty)
     }
 
+    /// The RFC 6962 reference tree of eight leaves, signed by the test directory key. Ed25519
+    /// is deterministic; the signature was checked with OpenSSL when written. docs/directory.md
+    /// prints this note.
+    static let signedReferenceCheckpoint =
+        "directory.example.org\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\n"
+        + "\u{2014} directory.example.org Quy1F4oImRbKy2jWOoa6+BZFiQQrNGI4uLAvNqa0RHmukukI70ijzNjzDMjM+8sMu8EpRlun/BX3362X6ixnnoJiGwk=\n"
+
+    @Test func signedReferenceCheckpointIsReproducible() throws {
+        let log = try MerkleVectorTests.referenceLog()
+        let signed = try TestKeys.directory.sign(try log.checkpoint(origin: TestKeys.directoryName))
+        #expect(signed.serialized == Self.signedReferenceCheckpoint)
+        let verified = try SignedCheckpoint(
+            verifying: Self.signedReferenceCheckpoint, verifier: NoteVerifier(verifierKey: AttestationTests.directoryVerifierKey))
+        #expect(verified.checkpoint.size == 8)
+        #expect(verified.checkpoint.rootHash == Self.referenceRoot)
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/directory.md")
+        let document = try String(contentsOf: url, encoding: .utf8)
+        #expect(document.contains(Self.signedReferenceCheckpoint), "docs/directory.md does not print the signed checkpoint")
+    }
+
     @Test func extensionLinesAreKept() throws {
         let text = "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\nextension one\nextension two\n"
         let checkpoint = try Checkpoint(text: text)
