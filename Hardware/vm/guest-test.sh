@@ -121,10 +121,12 @@ pair() {
     fi
     local ls is
     ls=$(json_field sas "$L.json"); is=$(json_field sas "$I.json")
-    if [ -n "$ls" ] && [ "$ls" = "$is" ]; then
-        result "$name" PASS "both printed SAS $ls"
+    local lr ir
+    lr=$(json_field relationshipID "$L.json"); ir=$(json_field relationshipID "$I.json")
+    if [ -n "$ls" ] && [ "$ls" = "$is" ] && [ -n "$lr" ] && [ "$lr" = "$ir" ]; then
+        result "$name" PASS "both printed SAS $ls, relationship $lr"
     else
-        result "$name" FAIL "SAS '$ls' (listener) vs '$is' (initiator)"; return 1
+        result "$name" FAIL "SAS '$ls' vs '$is', relationship '$lr' vs '$ir' (listener vs initiator)"; return 1
     fi
     metric "${name}_handshake_ms_listener" "$(json_field handshakeMilliseconds "$L.json")"
     metric "${name}_handshake_ms_initiator" "$(json_field handshakeMilliseconds "$I.json")"
@@ -176,6 +178,25 @@ echo 1 > "$T/scan-choice"
 PAIR_STDIN=$T/scan-choice pair pair_scan Alice Dave -- --scan --inquiry-seconds 4
 grep -q "1  $A0  proton-vm-hci0  channel" "$T/pair_scan-initiate.log" && result scan_found_listener PASS "listed with its name" ||
     result scan_found_listener FAIL "the scan did not list $A0"
+
+# ---- a person who answers "no": both sides stop (65) and neither stores anything
+contacts_of() { "$proton" contacts --json --profile "$T/$1" | grep -c '"relationshipID"'; }
+before_alice=$(contacts_of Alice); before_bob=$(contacts_of Bob)
+echo n > "$T/answer-no"
+timeout 240 "$proton" pair --listen --adapter hci0 --json --timeout 200 --profile "$T/Alice" \
+    < "$T/answer-no" > "$T/reject-listen.json" 2> "$T/reject-listen.log" &
+lpid=$!
+waitfor "Waiting for" "$T/reject-listen.log" 900
+timeout 200 "$proton" pair --connect "$A0" --adapter hci1 --yes --json --timeout 150 --profile "$T/Bob" \
+    > "$T/reject-initiate.json" 2> "$T/reject-initiate.log"
+irc=$?
+wait "$lpid"; lrc=$?
+if [ "$lrc" = 65 ] && [ "$irc" = 65 ] && [ "$(contacts_of Alice)" = "$before_alice" ] && [ "$(contacts_of Bob)" = "$before_bob" ]; then
+    result pair_rejected PASS "both exit 65: $(tail -1 "$T/reject-initiate.log")"
+else
+    show "$T/reject-listen.log"; show "$T/reject-initiate.log"
+    result pair_rejected FAIL "exit $lrc (listener), $irc (initiator); contacts $before_alice -> $(contacts_of Alice), $before_bob -> $(contacts_of Bob)"
+fi
 
 # ---- no Bluetooth misuse: a connect to an address nobody listens on fails with one sentence
 timeout 60 "$proton" pair --connect 00:11:22:33:44:55 --channel 27 --adapter hci1 --yes --timeout 10 \
