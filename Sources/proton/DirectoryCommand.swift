@@ -260,6 +260,9 @@ struct DirectoryRegisterCommand: AsyncParsableCommand {
             return print("Asked for \(bare)@\(pinned.namespace); the directory's operator must approve it ('proton directory approve \(bare)').")
         }
         let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
+        let registration = DirectoryState.Registered(
+            name: bare, namespace: pinned.namespace, identityKey: Base64URL.encode(keys.identityKey.publicKey.rawRepresentation))
+        if !(state.registered ?? []).contains(registration) { state.registered = (state.registered ?? []) + [registration] }
         try state.save(to: store.directory)
         guard result.bundle.attestation.identityKey == keys.identityKey.publicKey else {
             throw CommandFailure(status: .directoryMisbehaved, message: "The directory attests another key for \(bare)@\(pinned.namespace).")

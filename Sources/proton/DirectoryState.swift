@@ -77,8 +77,19 @@ struct DirectoryState: Codable {
         }
     }
 
+    /// Names registered from this profile, for `proton requests`.
+    struct Registered: Codable, Equatable {
+        var name: String
+        var namespace: String
+        /// The persona's identity key, base64url.
+        var identityKey: String
+
+        var qualifiedName: String { name + "@" + namespace }
+    }
+
     var directories: [Pinned] = []
     var bundles: [StoredBundle] = []
+    var registered: [Registered]? = []
 
     // MARK: - File
 

@@ -102,6 +102,35 @@ struct DirectoryCLITests {
         #expect(try await allowlist.logSize() == 1)
     }
 
+    @Test func ownerListsApprovesAndDeniesContactRequests() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let directory = try await DirectoryServiceFixture.start(brokered: true)
+        defer { Task { await directory.stop() } }
+        let alex = try sandbox.createProfile("alex", persona: "Alex")
+        #expect(try sandbox.run("alex", "directory", "add", directory.url, "--key", directory.info.verifierKey).status == 0)
+        #expect(try sandbox.run("alex", "directory", "register", "alex").status == 0)
+        let package = try KeyPackage(
+            identity: alex.identityKey, signedPrekey: X25519.PrivateKey().publicKey, oneTimePrekeys: [X25519.PrivateKey().publicKey],
+            route: nil, expires: Date().addingTimeInterval(3_600))
+        let client = DirectoryClient(baseURL: directory.url)
+        _ = try await client.publish(name: "alex", package: package, rule: .approval, key: alex.identityKey)
+        let blair = Ed25519.PrivateKey()
+        let mallory = Ed25519.PrivateKey()
+        let blairRequest = try #require(try await client.fetchKeyPackage(name: "alex", key: blair).requestID)
+        let malloryRequest = try #require(try await client.fetchKeyPackage(name: "alex", key: mallory).requestID)
+
+        let listed = try sandbox.run("alex", "requests", "list", "--json")
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let requests = try #require(try listed.json() as? [[String: Any]])
+        #expect(Set(requests.compactMap { $0["id"] as? String }) == [blairRequest, malloryRequest])
+        #expect(try sandbox.run("alex", "requests", "approve", blairRequest).status == 0)
+        #expect(try sandbox.run("alex", "requests", "deny", malloryRequest).status == 0)
+        #expect(try sandbox.run("alex", "requests", "approve", "no-such-request").status == 67)
+
+        #expect(try await client.fetchKeyPackage(name: "alex", key: blair).oneTimePrekeyIncluded)
+        #expect(await DirectoryServiceBrokerTests.refusal { try await client.fetchKeyPackage(name: "alex", key: mallory) }?.status == 403)
+    }
+
     /// A directory that signs two different trees of one size is caught.
     @Test func auditCatchesTwoCheckpointsOfOneSizeWithDifferentRoots() async throws {
         try await auditCatchesAFork(honestNames: ["alice"], forkedNames: ["mallory"], expecting: "same size")
