@@ -62,7 +62,18 @@ struct QRPresentationOptions: ParsableArguments {
     }
 
     func render(_ code: QRCode) -> String {
-        TerminalRendering.render(code, style: style, invert: invert)
+        warnIfTooWide(code)
+        return TerminalRendering.render(code, style: style, invert: invert)
+    }
+
+    /// A code cut off at the terminal's edge cannot be scanned: say so rather than let it wrap.
+    private func warnIfTooWide(_ code: QRCode) {
+        var size = winsize()
+        guard isatty(STDOUT_FILENO) == 1, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return }
+        let columns = (code.size + 8) * (style == .ascii ? 2 : 1)
+        guard columns > Int(size.ws_col) else { return }
+        FileHandle.standardError.write(
+            Data("proton: The QR code is \(columns) columns wide and the terminal \(size.ws_col); widen the window or write an image with --png FILE.\n".utf8))
     }
 }
 
