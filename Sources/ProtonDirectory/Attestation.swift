@@ -40,6 +40,8 @@ public struct Attestation: Sendable, Equatable {
     public let expires: Date
     public let logIndex: UInt64
     public let signature: [UInt8]
+    /// Every byte before the signature, kept so that verifying and hashing do not re-encode.
+    private let signedPart: [UInt8]
 
     /// Signs a new statement with the directory's key. Times are truncated to whole seconds.
     public init(
@@ -58,6 +60,7 @@ public struct Attestation: Sendable, Equatable {
         self.expires = expires
         self.logIndex = logIndex
         self.signature = key.signature(for: signed)
+        self.signedPart = signed
     }
 
     /// `name@namespace`.
@@ -65,8 +68,7 @@ public struct Attestation: Sendable, Equatable {
 
     /// The leaf this statement is in the log: its whole encoding, signature included.
     public func encoded() -> [UInt8] {
-        // A constructed or parsed statement was validated, so this cannot fail.
-        try! Self.signedBytes(kind, namespace, name, identityKey, previousKey, issued, expires, logIndex) + signature
+        signedPart + signature
     }
 
     /// RFC 9162 leaf hash of `encoded()`.
@@ -89,7 +91,9 @@ public struct Attestation: Sendable, Equatable {
         let logIndex = try reader.uint64("log index")
         let signature = try reader.fixed(Ed25519.signatureByteCount, "signature")
         try reader.finish()
-        _ = try Self.signedBytes(kind, namespace, name, identityKey, previousKey, issued, expires, logIndex)
+        // Validates the fields as the signer does; the result is the input's first bytes, as
+        // every field has exactly one encoding.
+        let signed = try Self.signedBytes(kind, namespace, name, identityKey, previousKey, issued, expires, logIndex)
         self.kind = kind
         self.namespace = namespace
         self.name = name
@@ -99,16 +103,13 @@ public struct Attestation: Sendable, Equatable {
         self.expires = expires
         self.logIndex = logIndex
         self.signature = signature
+        self.signedPart = signed
     }
 
     /// Checks the directory's signature under the pinned key and that `now` is in
     /// [issued, expires). Says nothing about the log: `AttestationBundle.verify` adds that.
     public func verify(directory: NoteVerifier, now: Date) throws(AttestationError) {
-        let signed: [UInt8]
-        do { signed = try Self.signedBytes(kind, namespace, name, identityKey, previousKey, issued, expires, logIndex) } catch {
-            throw .malformed(error)
-        }
-        guard directory.publicKey.isValidSignature(signature, for: signed) else { throw .invalidSignature }
+        guard directory.publicKey.isValidSignature(signature, for: signedPart) else { throw .invalidSignature }
         guard now >= issued else { throw .notYetValid(issued: issued, now: now) }
         guard now < expires else { throw .expired(expires: expires, now: now) }
     }
