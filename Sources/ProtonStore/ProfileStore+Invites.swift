@@ -15,17 +15,21 @@ extension ProfileStore {
 
     /// Our invites, newest first; used ones only when asked.
     public func pendingInvites(includingUsed: Bool = false) throws -> [PendingInvite] {
-        try transaction { tx in
+        let sealer = self.sealer
+        return try read { db in
             var request = PendingInviteRecord.order(PendingInviteRecord.Columns.created.desc)
             if !includingUsed { request = request.filter(PendingInviteRecord.Columns.used == nil) }
-            return try request.fetchAll(tx.db).map { try StoreTransaction.pendingInvite(from: $0, sealer: tx.sealer) }
+            return try request.fetchAll(db).map { try StoreTransaction.pendingInvite(from: $0, sealer: sealer) }
         }
     }
 
     /// Deletes unused invites that expired before `cutoff` (secrets included) and returns
     /// their routes, so that the caller can retire the addresses at their services.
     public func removeExpiredInvites(before cutoff: Date) throws -> [OwnRoute] {
-        try transaction { tx in
+        // Called on every receive round: a read first, so that the usual case writes nothing.
+        let expired = PendingInviteRecord.filter(PendingInviteRecord.Columns.used == nil && PendingInviteRecord.Columns.expires < cutoff)
+        guard try read({ try !expired.isEmpty($0) }) else { return [] }
+        return try transaction { tx in
             let records = try PendingInviteRecord
                 .filter(PendingInviteRecord.Columns.used == nil && PendingInviteRecord.Columns.expires < cutoff)
                 .fetchAll(tx.db)
@@ -39,7 +43,7 @@ extension ProfileStore {
     }
 
     public func acceptedInvite(prekey: X25519.PublicKey) throws -> Date? {
-        try transaction { try $0.acceptedInvite(prekey: prekey) }
+        try read { try AcceptedInviteRecord.fetchOne($0, key: Data(prekey.rawRepresentation))?.accepted }
     }
 
     public func addSpareAddress(_ route: OwnRoute, now: Date = Date()) throws {
@@ -48,8 +52,8 @@ extension ProfileStore {
 
     /// How many spare addresses are registered at each service.
     public func spareAddressCounts() throws -> [String: Int] {
-        try transaction { tx in
-            try SpareAddressRecord.fetchAll(tx.db).reduce(into: [String: Int]()) { $0[$1.serviceURI, default: 0] += 1 }
+        try read { db in
+            try SpareAddressRecord.fetchAll(db).reduce(into: [String: Int]()) { $0[$1.serviceURI, default: 0] += 1 }
         }
     }
 }

@@ -14,7 +14,7 @@ public final class ProfileStore: Sendable {
 
     public let directory: URL
     private let pool: DatabasePool
-    private let sealer: SecretSealer
+    let sealer: SecretSealer
 
     private init(directory: URL, pool: DatabasePool, sealer: SecretSealer) {
         self.directory = directory
@@ -153,7 +153,7 @@ public final class ProfileStore: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         try Self.mapDatabaseErrors { try pool.read(body) }
     }
 

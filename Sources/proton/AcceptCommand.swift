@@ -86,6 +86,10 @@ struct AcceptCommand: AsyncParsableCommand {
             if (try? InitialMessage(decoding: Base45.decode(text, limit: InitialMessage.maximumByteCount))) != nil {
                 throw CommandFailure(status: .usage, message: "This is a reply to an invite, not an invite; read it with 'proton accept --reply'.")
             }
+            if case .invalidValue(field: "signature", _) = error {
+                throw CommandFailure(
+                    status: .dataError, message: "The invite's signature does not verify: it was altered or forged, so nothing was stored.")
+            }
             throw CommandFailure(status: .dataError, message: "This is not a valid invite: \(error).")
         }
     }
