@@ -40,6 +40,7 @@ let benchmarks: @Sendable () -> Void = {
 
     registerServiceBenchmarks()
     registerPairingBenchmarks()
+    registerQRBenchmarks()
 
     // MARK: libolm, the baseline
 
