@@ -116,6 +116,30 @@ struct PairCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(agent: error)
         }
+        // From here on the address exists at our service; if the pairing does not end in a
+        // stored contact, it is retired again so that no unused mailbox is left behind.
+        let report: PairReport
+        do {
+            report = try await pairAndStore(
+                route: route, adapter: adapter, persona: stored, keys: personaKeys, store: context.store, terminal: terminal)
+        } catch {
+            await Self.retire(route, at: endpoints)
+            throw error
+        }
+        if json {
+            try Output.json(report)
+        } else {
+            print("Paired with \(report.contact) (\(report.peerFingerprint)) as \(report.persona).")
+            print("Relationship \(report.relationshipID); safety number \(report.safetyNumber)")
+            print("Handshake \(report.handshakeMilliseconds) ms after connecting. 'proton send \"\(report.contact)\" MESSAGE' talks to them through your services.")
+        }
+    }
+
+    /// Connects (or waits), runs the handshake, and stores the proton once both people said yes.
+    private func pairAndStore(
+        route: OwnRoute, adapter: BluetoothAdapter, persona stored: StoredPersona, keys personaKeys: Persona,
+        store: ProfileStore, terminal: PairTerminal
+    ) async throws -> PairReport {
         var pairing = Pairing(persona: personaKeys, routes: [route])
         pairing.confirmationTimeout = .seconds(timeout)
         terminal.info("Adapter: \(adapter)")
@@ -157,7 +181,7 @@ struct PairCommand: AsyncParsableCommand {
         }
         let handshakeMilliseconds = Self.milliseconds(handshakeStart.duration(to: clock.now))
 
-        let protonID = try context.store.addProton(result.proton, personaID: stored.id)
+        let protonID = try store.addProton(result.proton, personaID: stored.id)
         let name = result.proton.peerDisplayName ?? "(no name)"
         let report = PairReport(
             role: role, contact: name, relationshipID: result.proton.relationshipID, protonID: protonID.rawValue,
@@ -165,13 +189,13 @@ struct PairCommand: AsyncParsableCommand {
             peerFingerprint: result.peerIdentity.description, safetyNumber: result.proton.safetyNumber.description,
             sas: result.sas, peerAddress: connection.peerAddress?.description, adapter: adapter.address.description,
             connectMilliseconds: connectMilliseconds, handshakeMilliseconds: handshakeMilliseconds)
-        if json {
-            try Output.json(report)
-        } else {
-            print("Paired with \(name) (\(result.peerIdentity)) as \(stored.displayName).")
-            print("Relationship \(result.proton.relationshipID); safety number \(result.proton.safetyNumber)")
-            print("Handshake \(handshakeMilliseconds) ms after connecting. 'proton send \"\(name)\" MESSAGE' talks to them through your services.")
-        }
+        return report
+    }
+
+    /// Best effort: the pairing failed, so the address made for it will never be used.
+    private static func retire(_ route: OwnRoute, at endpoints: [ReceivingEndpoint]) async {
+        guard let endpoint = endpoints.first(where: { $0.serviceURI == route.route.serviceURI }) else { return }
+        try? await endpoint.mailbox.retire(route.ownedAddress)
     }
 
     // MARK: - The three ways to a connection
