@@ -46,8 +46,10 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Parses a checkpoint's note text ("a sequence of at least three non-empty lines").
     public init(text: String) throws(NoteError) {
-        guard text.hasSuffix("\n") else { throw .invalidCheckpoint(reason: "the text does not end in a newline") }
-        let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Split on the newline byte, not on Characters: "\r\n" is one Character in Swift.
+        let bytes = Array(text.utf8)
+        guard bytes.last == 0x0A else { throw .invalidCheckpoint(reason: "the text does not end in a newline") }
+        let lines = bytes.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard lines.count >= 3 else { throw .invalidCheckpoint(reason: "fewer than three lines") }
         guard lines.count <= SignedNote.Limits.maximumTextLineCount else {
             throw .tooLarge(what: "text line count", limit: SignedNote.Limits.maximumTextLineCount, actual: lines.count)

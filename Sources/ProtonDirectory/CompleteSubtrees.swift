@@ -31,7 +31,7 @@ extension CompleteSubtrees {
 
     /// PATH(m, D[n]) of RFC 9162 section 2.1.3.1, for 0 ≤ m < n.
     public func inclusionPath(leafIndex: UInt64, treeSize: UInt64) throws -> [[UInt8]] {
-        precondition(leafIndex < treeSize)
+        guard leafIndex < treeSize else { throw TransparencyLogError.indexOutOfRange(index: leafIndex, size: treeSize) }
         var path = [[UInt8]]()
         path.reserveCapacity(64)
         try appendPath(m: leafIndex, start: 0, end: treeSize, into: &path)
@@ -56,7 +56,7 @@ extension CompleteSubtrees {
     /// PROOF(m, D[n]) = SUBPROOF(m, D[n], true) of RFC 9162 section 2.1.4.1, for
     /// 0 < m ≤ n; empty for m = n, and (outside the RFC's 0 < m) for m = 0.
     public func consistencyPath(firstSize: UInt64, secondSize: UInt64) throws -> [[UInt8]] {
-        precondition(firstSize <= secondSize)
+        guard firstSize <= secondSize else { throw TransparencyLogError.sizesOutOfOrder(from: firstSize, to: secondSize) }
         var path = [[UInt8]]()
         guard firstSize > 0 else { return path }
         path.reserveCapacity(64)

@@ -18,7 +18,6 @@ public struct ConsistencyProof: Sendable, Equatable {
     /// that subtree's root unless it is the whole first tree. Checked against every generated
     /// proof for trees of up to 1,000 leaves.
     public static func expectedLength(firstSize: UInt64, secondSize: UInt64) -> Int {
-        precondition(firstSize <= secondSize)
         guard firstSize > 0, firstSize < secondSize else { return 0 }
         let index = firstSize - 1
         let inner = 64 - (index ^ (secondSize - 1)).leadingZeroBitCount

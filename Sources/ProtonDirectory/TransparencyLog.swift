@@ -15,7 +15,9 @@ public protocol TransparencyLog: Sendable {
 
     /// Appends leaves that must name their own index (an attestation carries its log index):
     /// `build` is called inside the append's transaction with the index the first leaf will
-    /// get, so no concurrent append can take it. Returns that index.
+    /// get, so no concurrent append can take it. Returns that index. `build` must not call the
+    /// log (it runs inside the log's lock or write transaction); if it throws, nothing is
+    /// appended.
     @discardableResult
     func append(building build: (_ firstIndex: UInt64) throws -> [[UInt8]]) throws -> UInt64
 

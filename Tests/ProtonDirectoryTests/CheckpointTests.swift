@@ -58,6 +58,9 @@ struct CheckpointTests {
         let checkpoint = try Checkpoint(text: text)
         #expect(checkpoint.extensions == ["extension one", "extension two"])
         #expect(checkpoint.text == text)
+        // Lines are split on the newline byte, whatever follows it.
+        let combining = try Checkpoint(text: "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\u{301}x\n")
+        #expect(combining.size == 8 && combining.extensions == ["\u{301}x"])
     }
 
     @Test func malformedTextsAreRefused() {
@@ -79,6 +82,7 @@ struct CheckpointTests {
             "log.example\n8\nAAAA\n",  // not 32 bytes
             "log.example\n8\n\(root)\n\n",  // an empty extension line
             "log.example\n0\n\(root)\n",  // an empty tree with another root
+            "log.example\r\n8\r\n\(root)\r\n",  // CRLF
         ]
         for text in bad {
             #expect(throws: NoteError.self, "\(text.debugDescription)") { try Checkpoint(text: text) }
