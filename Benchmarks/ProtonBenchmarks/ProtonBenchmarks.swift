@@ -39,6 +39,7 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Services on loopback (Services.swift)
 
     registerServiceBenchmarks()
+    registerDirectoryBenchmarks()
     registerPairingBenchmarks()
     registerQRBenchmarks()
 
