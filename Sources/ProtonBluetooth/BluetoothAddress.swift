@@ -15,9 +15,8 @@ public struct BluetoothAddress: Hashable, Sendable, Comparable {
     /// Parses `AA:BB:CC:DD:EE:FF` (either case; `-` also accepted between bytes). Stricter than
     /// `str2ba`, which accepts short groups and trailing text: exactly two hex digits per byte.
     public init(_ text: String) throws(BluetoothError) {
-        let groups = text.split(separator: ":", omittingEmptySubsequences: false).count == 6
-            ? text.split(separator: ":", omittingEmptySubsequences: false)
-            : text.split(separator: "-", omittingEmptySubsequences: false)
+        let separator: Character = text.contains("-") ? "-" : ":"
+        let groups = text.split(separator: separator, omittingEmptySubsequences: false)
         guard groups.count == 6 else { throw .invalidAddress(text) }
         var bytes: [UInt8] = []
         for group in groups {
