@@ -63,12 +63,12 @@ final class DirectoryServiceFixture: @unchecked Sendable {
         return try await DirectoryHTTP.request("POST", url + path, body: body, headers: headers)
     }
 
-    func register(_ name: String, key: Ed25519.PrivateKey, signer: Ed25519.PrivateKey? = nil, namespace: String = namespace) async throws
-        -> DirectoryAnswer
-    {
+    func register(
+        _ name: String, key: Ed25519.PrivateKey, signer: Ed25519.PrivateKey? = nil, namespace: String = namespace, now: Date = Date()
+    ) async throws -> DirectoryAnswer {
         try await post(
             "/v1/directory/register", body: DirectoryHTTP.json(DirectoryAPI.NameRequest(namespace: namespace, name: name, identityKey: key.publicKey.b64)),
-            signer: signer ?? key)
+            signer: signer ?? key, now: now)
     }
 
     func lookup(_ name: String) async throws -> DirectoryAnswer {

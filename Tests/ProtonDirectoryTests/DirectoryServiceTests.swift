@@ -284,6 +284,32 @@ struct DirectoryServiceTests {
         #expect(try registry.pending().isEmpty)
     }
 
+    @Test func registeringAgainNearExpiryRenewsTheAttestation() async throws {
+        let clock = DirectoryTestClock()
+        let directory = try await DirectoryServiceFixture.start(now: { clock.now() })
+        defer { Task { await directory.stop() } }
+        let alice = Ed25519.PrivateKey()
+        let first = try directory.verifiedBundle(try await directory.register("alice", key: alice))
+        // A client a minute behind the directory still accepts a fresh attestation.
+        #expect(throws: Never.self) { try first.verify(directory: directory.verifier, now: clock.now().addingTimeInterval(-60)) }
+
+        clock.advance(by: 300 * 86_400)
+        #expect(try await directory.register("alice", key: alice, now: clock.now()).status == 200, "not yet due")
+        clock.advance(by: 40 * 86_400)
+        let renewed = try await directory.register("alice", key: alice, now: clock.now())
+        #expect(renewed.status == 201)
+        #expect(try await directory.logSize() == 2)
+        let bundle = try AttestationBundle(
+            decoding: try Base64URL.decode(try renewed.decode(DirectoryAPI.NameStatus.self).bundle ?? "", limit: AttestationBundle.maximumByteCount))
+        try bundle.verify(directory: directory.verifier, now: clock.now())
+        #expect(bundle.attestation.logIndex == 1)
+        // A month later the first attestation has expired and a client checking it offline
+        // refuses it; the renewed one still verifies.
+        clock.advance(by: 30 * 86_400)
+        #expect(throws: AttestationError.self) { try first.verify(directory: directory.verifier, now: clock.now()) }
+        try bundle.verify(directory: directory.verifier, now: clock.now())
+    }
+
     @Test func theKeyAndNamespaceSurviveARestartAndTheIndexFollowsTheLog() async throws {
         let first = try await DirectoryServiceFixture.start()
         let alice = Ed25519.PrivateKey()
@@ -311,6 +337,14 @@ struct DirectoryServiceTests {
                 configuration: DirectoryServiceConfiguration(namespace: "example.net", dataDirectory: first.dataDirectory))
         }
     }
+}
+
+final class DirectoryTestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var offset: TimeInterval = 0
+
+    func now() -> Date { lock.withLock { Date().addingTimeInterval(offset) } }
+    func advance(by seconds: TimeInterval) { lock.withLock { offset += seconds } }
 }
 
 extension Sequence {

@@ -184,7 +184,8 @@ public final class DirectoryBroker: @unchecked Sendable {
                     let pending = try Int.fetchOne(
                         db, sql: "SELECT count(*) FROM contact_request WHERE name = ? AND state = 'pending'", arguments: [name]) ?? 0
                     guard pending < limits.pendingRequestsPerName else { return .failure(Refusal.tooManyPendingRequests(name)) }
-                    let id = Base64URL.encode(SystemRandom().bytes(16))
+                    // Hex, not base64url: an id starting with '-' would read as an option on a command line.
+                    let id = SystemRandom().bytes(16).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
                     try db.execute(
                         sql: "INSERT INTO contact_request (id, name, requester_key, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
                         arguments: [id, name, Data(requester.rawRepresentation), Int64(now.timeIntervalSince1970)])

@@ -29,7 +29,8 @@ enum DirectoryDataFiles {
     /// The namespace recorded in `directory`; with `namespace`, records it on first use and
     /// refuses another one later.
     static func namespace(in directory: URL, requested namespace: String?, now: Date) throws -> String {
-        try DataDirectory.prepare(directory)
+        // The operator's commands (no namespace) must not create a directory from a typo.
+        if namespace != nil { try DataDirectory.prepare(directory) }
         let url = directory.appendingPathComponent(settingsFileName)
         if let data = FileManager.default.contents(atPath: url.path) {
             let decoder = JSONDecoder()

@@ -21,6 +21,10 @@ public final class DirectoryRegistry: @unchecked Sendable {
     /// than `renewalWindow` is left.
     public static let defaultAttestationLifetime: TimeInterval = 365 * 86_400
     public static let renewalWindow: TimeInterval = 30 * 86_400
+    /// An attestation's `issued` is set this far before now, so that a client whose clock is a
+    /// little behind the directory's does not refuse a fresh attestation as not yet valid (as
+    /// certificate authorities backdate notBefore).
+    public static let clockSkewAllowance: TimeInterval = 300
 
     public let namespace: String
     public let key: DirectoryKey
@@ -291,8 +295,9 @@ public final class DirectoryRegistry: @unchecked Sendable {
         let index = try log.append { index in
             [
                 try Attestation(
-                    kind: kind, namespace: namespace, name: name, identityKey: identityKey, previousKey: previous, issued: now,
-                    expires: now.addingTimeInterval(attestationLifetime), logIndex: index, signedBy: key
+                    kind: kind, namespace: namespace, name: name, identityKey: identityKey, previousKey: previous,
+                    issued: now.addingTimeInterval(-Self.clockSkewAllowance), expires: now.addingTimeInterval(attestationLifetime),
+                    logIndex: index, signedBy: key
                 ).encoded()
             ]
         }
