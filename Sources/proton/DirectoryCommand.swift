@@ -115,7 +115,7 @@ struct DirectoryAddCommand: AsyncParsableCommand {
         state.directories.append(pinned)
         try state.save(to: directory)
         let size = (try? pinned.storedCheckpoint()?.size) ?? 0
-        print("Pinned the directory for \(pinned.namespace) at \(normalized) (log of \(size) entries).")
+        print("Pinned the directory for \(pinned.namespace) at \(normalized) (log of \(Output.entries(size))).")
     }
 }
 
@@ -270,7 +270,7 @@ struct DirectoryRegisterCommand: AsyncParsableCommand {
         if json { return try Output.json(status) }
         print(
             "\(bare)@\(pinned.namespace) is attested for \(stored.displayName) (log index \(result.bundle.attestation.logIndex), "
-                + "expires \(Output.date(result.bundle.attestation.expires)); inclusion verified in a log of \(result.checkpoint.size) entries).")
+                + "expires \(Output.date(result.bundle.attestation.expires)); inclusion verified in a log of \(Output.entries(result.checkpoint.size))).")
     }
 }
 
@@ -331,7 +331,7 @@ struct DirectoryLookupCommand: AsyncParsableCommand {
         print("\(entry.name) → \(entry.fingerprint)")
         print("  identity key  \(entry.identityKey)")
         print("  statement     \(entry.kind), log index \(entry.logIndex), valid until \(Output.date(entry.expires))")
-        print("  verified      signed by the pinned key; included in the log of \(entry.treeSize) entries; consistent with your last audit")
+        print("  verified      signed by the pinned key; included in the log of \(Output.entries(entry.treeSize)); consistent with your last audit")
     }
 }
 

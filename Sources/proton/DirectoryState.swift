@@ -193,3 +193,8 @@ struct DirectoryState: Codable {
         verifiedAttestations(of: identityKey, now: now).verified.last?.stored.qualifiedName
     }
 }
+
+extension Output {
+    /// "1 entry", "7 entries".
+    static func entries(_ count: UInt64) -> String { "\(count) \(count == 1 ? "entry" : "entries")" }
+}

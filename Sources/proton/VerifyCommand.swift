@@ -114,7 +114,7 @@ struct VerifyCommand: AsyncParsableCommand {
             for name in entry.names {
                 print(
                     "\(label) is \(name.name): the directory's attestation of this contact's key \(peerKey) verifies "
-                        + "(log index \(name.logIndex), included in a signed tree of \(name.treeSize) entries, valid until \(Output.date(name.expires))).")
+                        + "(log index \(name.logIndex), included in a signed tree of \(Output.entries(name.treeSize)), valid until \(Output.date(name.expires))).")
             }
         }
         if !failures.isEmpty {

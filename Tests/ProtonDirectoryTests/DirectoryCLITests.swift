@@ -61,6 +61,45 @@ struct DirectoryCLITests {
         #expect(try sandbox.run("alex", "directory", "lookup", "blair@example.org").status == 69)
     }
 
+    @Test func serveDirectoryPrintsItsKeyAndServesTheCommands() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let data = sandbox.root.appendingPathComponent("directory-data")
+        let process = Process()
+        process.executableURL = try DirectoryCLISandbox.executable()
+        process.arguments = ["serve", "directory", "--namespace", "example.org", "--listen", "127.0.0.1:0", "--data", data.path, "--policy", "approve"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var text = ""
+        while text.split(separator: "\n").count < 2 {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        try #require(lines.count >= 2, "\(text)")
+        let url = try #require(lines[0].split(separator: " ").last.map(String.init))
+        #expect(lines[0].hasPrefix("listening on http://127.0.0.1:"))
+        let key = try #require(lines[1].split(separator: " ").last.map(String.init))
+        #expect(lines[1].hasPrefix("verifier key example.org/directory+"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("directory-key").path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        try sandbox.createProfile("alex", persona: "Alex")
+        #expect(try sandbox.run("alex", "directory", "add", url, "--key", key).status == 0)
+        #expect(try sandbox.run("alex", "directory", "register", "alex").stdout.contains("must approve"))
+        #expect(try sandbox.run(nil, "directory", "approve", "alex", "--data", data.path).status == 0)
+        let lookup = try sandbox.run("alex", "directory", "lookup", "alex@example.org")
+        #expect(lookup.status == 0, "\(lookup.stderr)")
+        #expect(try sandbox.run(nil, "directory", "approve", "alex", "--data", sandbox.root.appendingPathComponent("typo").path).status == 66)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("typo").path))
+    }
+
     @Test func addRefusesADirectoryThatShowsAnotherKey() async throws {
         let sandbox = try DirectoryCLISandbox()
         let directory = try await DirectoryServiceFixture.start()
