@@ -115,6 +115,24 @@ struct InviteCommandTests {
         try talk(sandbox)
     }
 
+    @Test func passphraseProtectedProfilesSealTheInvitesSecretsAndStillPair() throws {
+        let sandbox = try InviteSandbox()
+        let secret: [String: String?] = ["PROTON_PASSPHRASE": "correct horse battery staple"]
+        for name in ["Alex", "Blair"] {
+            try sandbox.require(sandbox.run(name, "init", "--name", name, environment: secret))
+            try sandbox.require(sandbox.run(name, "services", "add", "receiving", sandbox.receivingURL, environment: secret))
+            try sandbox.require(sandbox.run(name, "services", "add", "sending", sandbox.sendingURL, environment: secret))
+            try sandbox.require(sandbox.run(name, "receive", environment: secret))
+        }
+        let invite = try sandbox.require(sandbox.run("Alex", "invite", "--offline", environment: secret)).lastLine
+        // Without the passphrase the pending invite's prekey cannot be opened.
+        let reply = try sandbox.require(sandbox.run("Blair", "accept", "--offline", invite, environment: secret)).lastLine
+        #expect(try sandbox.run("Alex", "accept", "--reply", reply).status == 77)
+        try sandbox.require(sandbox.run("Alex", "accept", "--reply", reply, environment: secret))
+        try sandbox.require(sandbox.run("Alex", "send", "Blair", "sealed at rest", environment: secret))
+        #expect(try sandbox.require(sandbox.run("Blair", "receive", environment: secret)).stdout.contains("Alex: sealed at rest"))
+    }
+
     /// Messages both ways through the agents after either start.
     func talk(_ sandbox: InviteSandbox) throws {
         try sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
