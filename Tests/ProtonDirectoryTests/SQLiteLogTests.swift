@@ -80,6 +80,29 @@ struct SQLiteLogTests {
         }
     }
 
+    /// Concurrent appenders each get the index they build for: every leaf names its own
+    /// position, and the tree is the tree of those leaves in index order.
+    @Test func concurrentAppendsGetTheIndicesTheyBuiltFor() async throws {
+        let (sqlite, directory) = try Self.makeLog()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for log in [sqlite as any TransparencyLog, InMemoryTransparencyLog()] {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        for _ in 0..<25 {
+                            try log.append(building: { index in [Array("leaf at \(index)".utf8), Array("leaf at \(index + 1)".utf8)] })
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try log.size() == 200)
+            let expected = (0..<200).map { Array("leaf at \($0)".utf8) }
+            for index in 0..<200 { #expect(try log.leaf(at: UInt64(index)) == expected[index]) }
+            #expect(try log.root(size: 200) == Merkle.root(ofLeaves: expected))
+        }
+    }
+
     @Test func aFailedAppendLeavesTheLogAsItWas() throws {
         struct Refused: Error {}
         let (sqlite, directory) = try Self.makeLog()
