@@ -15,6 +15,8 @@ public enum DirectoryRefusal: Error, Equatable, Sendable {
     case notOwner(String)
     case noPendingRegistration(String)
     case sameKey
+    /// The operator's queue is full (approve policy).
+    case tooManyPending
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum DirectoryRefusal: Error, Equatable, Sendable {
         case .notOwner(let name): "the request is not signed by the key that holds \(name)"
         case .noPendingRegistration(let name): "there is no pending registration for \(name)"
         case .sameKey: "the new key is the key the name already has"
+        case .tooManyPending: "too many registrations are waiting for the operator; try again later"
         }
     }
 }

@@ -25,6 +25,9 @@ public final class DirectoryRegistry: @unchecked Sendable {
     /// little behind the directory's does not refuse a fresh attestation as not yet valid (as
     /// certificate authorities backdate notBefore).
     public static let clockSkewAllowance: TimeInterval = 300
+    /// Pending registrations (approve policy) a directory holds at most: anyone can make keys,
+    /// so without a bound the operator's queue and the database grow without end.
+    public static let maximumPendingRegistrations = 10_000
 
     public let namespace: String
     public let key: DirectoryKey
@@ -181,6 +184,8 @@ public final class DirectoryRegistry: @unchecked Sendable {
                         }
                         return
                     }
+                    let pendingCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0
+                    guard pendingCount < Self.maximumPendingRegistrations else { throw DirectoryRefusal.tooManyPending }
                     try db.execute(
                         sql: "INSERT INTO pending (name, identity_key, requested_at) VALUES (?, ?, ?)",
                         arguments: [name, Data(identityKey.rawRepresentation), Int64(now.timeIntervalSince1970)])

@@ -253,6 +253,7 @@ struct DirectoryHandlers: Sendable {
         case .notOwner: ServiceError(.forbidden, code: "not_owner", message)
         case .notRegistered: ServiceError(.notFound, code: "not_registered", message)
         case .noPendingRegistration: ServiceError(.notFound, code: "not_pending", message)
+        case .tooManyPending: ServiceError(.serviceUnavailable, code: "queue_full", message)
         }
     }
 }
