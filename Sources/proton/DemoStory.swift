@@ -1,0 +1,389 @@
+import ArgumentParser
+import Foundation
+
+/// The lifecycle `proton demo` tells, one step at a time, through the real CLI: every command
+/// is a child process of this executable, and every outcome is checked from what it printed
+/// (its `--json` where it has one) before the story goes on.
+final class DemoStory {
+    let shell: DemoShell
+    let transcript: DemoTranscript
+    let messagesEachWay: Int
+    let namespace = "example.org"
+
+    private var stepNumber = 0
+    private var stepTitle = ""
+
+    private var receiving: DemoShell.Service!
+    private var sending: DemoShell.Service!
+    /// Bob's first choice of sending service, stopped midway to show the send agent failing over.
+    private var bobsSending: DemoShell.Service!
+    private var directory: DemoShell.Service!
+    private var aliceKey = ""
+
+    /// Every message each side sent and read, in order, for the final tally.
+    private var sentBy: [String: [String]] = ["alice": [], "bob": []]
+    private var readBy: [String: [String]] = ["alice": [], "bob": []]
+    /// The addresses each side was reached at, in order of first use.
+    private var reachedAt: [String: [String]] = ["alice": [], "bob": []]
+    private var connectRan = false
+
+    init(shell: DemoShell, transcript: DemoTranscript, messagesEachWay: Int) {
+        self.shell = shell
+        self.transcript = transcript
+        self.messagesEachWay = messagesEachWay
+    }
+
+    func run() async throws {
+        transcript.emit("Proton demo: the whole lifecycle through the real 'proton' commands, on this machine only.")
+        transcript.emit("$DEMO is \(shell.root.path): the services' SQLite databases, the profiles, and each command's output (logs/).")
+        try await startServices()
+        try await createProfiles()
+        try await register()
+        try await invite()
+        try await talk()
+        try await verify()
+        try await connect()
+        try await block()
+        summarise()
+    }
+
+    // MARK: - 1. Services
+
+    private func startServices() async throws {
+        begin("Services and the directory start on loopback")
+        receiving = try await service("receiving", name: "receiving")
+        sending = try await service("sending", name: "sending")
+        bobsSending = try await service("sending", name: "sending-bob")
+        directory = try await service("directory", name: "directory", extra: ["--namespace", namespace, "--brokered"])
+        guard let key = directory.verifierKey, key.hasPrefix(namespace + "/") else {
+            throw failure("the directory printed no verifier key for \(namespace)")
+        }
+        transcript.outcome("its verifier key, which clients pin: \(key)")
+    }
+
+    private func service(_ kind: String, name: String, extra: [String] = []) async throws -> DemoShell.Service {
+        let started: DemoShell.Service
+        do { started = try await shell.startService(kind, name: name, extra: extra) } catch { throw failure("\(error)") }
+        transcript.command(started.arguments)
+        guard started.url.hasPrefix("http://127.0.0.1:") else { throw failure("'proton serve \(kind)' listens on \(started.url), not loopback") }
+        transcript.outcome("listening on \(started.url)")
+        return started
+    }
+
+    // MARK: - 2. Profiles
+
+    private func createProfiles() async throws {
+        begin("Alice and Bob create their profiles, add the services and pin the directory")
+        for (who, name) in [("alice", "Alice"), ("bob", "Bob")] {
+            let created = try await proton(who, ["init"], ["--name", name, "--json"])
+            let report = try decode(InitReport.self, created)
+            guard report.persona.displayName == name else { throw failure("\(who)'s persona is named \(report.persona.displayName)") }
+            if who == "alice" { aliceKey = report.persona.identityKey }
+            transcript.outcome("\(name)'s persona, identity key \(report.persona.fingerprint)")
+            // Bob prefers a sending service of his own; it stops during the conversation.
+            let sendingServices = who == "bob" ? [bobsSending.url, sending.url] : [sending.url]
+            for url in sendingServices { try await said(proton(who, ["services", "add"], ["sending", url])) }
+            try await said(proton(who, ["services", "add"], ["receiving", receiving.url]))
+            try await said(proton(who, ["directory", "add"], [directory.url, "--key", directory.verifierKey ?? ""]))
+        }
+    }
+
+    // MARK: - 3. Registration
+
+    private func register() async throws {
+        begin("Alice registers alice@\(namespace) and is attested")
+        let result = try await proton("alice", ["directory", "register"], ["alice", "--json"])
+        let status = try decode(RegisterReport.self, result)
+        guard status.state == "attested", status.name == "alice", status.namespace == namespace else {
+            throw failure("the directory answered \(status.state) for \(status.name)@\(status.namespace), not attested")
+        }
+        guard status.identityKey == aliceKey else { throw failure("the directory attested another key than Alice's") }
+        transcript.outcome(
+            "alice@\(namespace) is attested for Alice's key at log index \(status.logIndex.map(String.init) ?? "?"); the client checked its inclusion in the signed log")
+    }
+
+    // MARK: - 4. Invite
+
+    private func invite() async throws {
+        begin("Alice prints a QR invite; Bob accepts it from the printed text")
+        let printed = try await proton("alice", ["invite"])
+        let text = printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, !text.contains("\n") else { throw failure("'proton invite' did not print the invite's text alone") }
+        transcript.outcome("standard output is not a terminal, so only the text under the QR code: \(text.count) Base45 characters")
+        transcript.outcome(String(text.prefix(60)) + "…")
+
+        let hello = "Hi Alice, it's Bob."
+        let accepted = try decode(AcceptReport.self, try await proton("bob", ["accept"], [text, "--message", hello, "--json"]))
+        guard accepted.delivered == true else { throw failure("Bob's acceptance was not delivered") }
+        transcript.outcome("relationship \(accepted.relationshipID); Bob's safety number \(accepted.safetyNumber)")
+        sentBy["bob", default: []].append(hello)
+
+        try await read("alice", expecting: hello, from: "Bob")
+        let show = try decode(ShowReport.self, try await proton("alice", ["show"], ["Bob", "--json"]))
+        guard show.safetyNumber == accepted.safetyNumber, show.relationshipID == accepted.relationshipID else {
+            throw failure("the safety numbers differ: Alice sees \(show.safetyNumber), Bob \(accepted.safetyNumber)")
+        }
+        transcript.outcome("Alice's screen shows the same safety number and relationship: they match")
+    }
+
+    // MARK: - 5. Conversation
+
+    private func talk() async throws {
+        begin("They talk through the agents: \(messagesEachWay) messages each way, with address rotation")
+        let rotationRound = 2
+        let failoverRound = messagesEachWay
+        var freshAddress: String?
+        for round in 1...messagesEachWay {
+            let fromAlice = "Alice's message \(round)"
+            let delivered = try await send("alice", to: "Bob", fromAlice)
+            if let freshAddress, round > rotationRound {
+                guard delivered.hasPrefix(String(freshAddress.prefix(8))) else {
+                    throw failure("Alice's message \(round) went to \(delivered), not to Bob's fresh address \(freshAddress.prefix(8))…")
+                }
+            }
+            let address = try await read("bob", expecting: fromAlice, from: "Alice")
+            if let freshAddress, round > rotationRound, address != freshAddress {
+                throw failure("Bob read Alice's message \(round) at \(address.prefix(8))…, not at his fresh address")
+            }
+
+            if round == rotationRound {
+                let before = try decode(ShowReport.self, try await proton("bob", ["show"], ["Alice", "--json"]))
+                try await said(proton("bob", ["rotate"], ["Alice"]))
+                let after = try decode(ShowReport.self, try await proton("bob", ["show"], ["Alice", "--json"]))
+                let offered = after.ourRoutes.filter { $0.state == "offered" && !before.ourRoutes.map(\.address).contains($0.address) }
+                guard let route = offered.first else { throw failure("'proton rotate' left no newly offered address") }
+                freshAddress = route.address
+                transcript.outcome("Bob's routes for Alice: \(after.ourRoutes.map { "\($0.address.prefix(8))… \($0.state ?? "?")" }.joined(separator: ", "))")
+            }
+            if round == failoverRound {
+                transcript.note("Bob's preferred sending service \(bobsSending.url) stops: SIGTERM to its process")
+                shell.stop(pid: bobsSending.pid)
+            }
+            let fromBob = "Bob's message \(round)"
+            let via = try await send("bob", to: "Alice", fromBob)
+            if round == failoverRound {
+                guard via.hasSuffix("via \(sending.url)") else { throw failure("Bob's message after the stop went \(via), not through his second sending service") }
+                transcript.outcome("Bob's send agent failed over to his second sending service, \(sending.url)")
+            }
+            try await read("alice", expecting: fromBob, from: "Bob")
+        }
+        guard let freshAddress, reachedAt["bob"]?.contains(freshAddress) == true else {
+            throw failure("Bob was never reached at the address he rotated to")
+        }
+
+        // Nothing may arrive twice: both inboxes are empty now, and each read every message once, in order.
+        for (who, peer) in [("alice", "bob"), ("bob", "alice")] {
+            let left = try decode([Received].self, try await proton(who, ["receive"], ["--json"]))
+            guard left.isEmpty else { throw failure("\(who) received \(left.count) more message(s), a duplicate: \(left.map(\.body))") }
+            guard readBy[who] == sentBy[peer] else {
+                throw failure("\(who) read \(readBy[who] ?? []) but \(peer) sent \(sentBy[peer] ?? [])")
+            }
+        }
+        transcript.outcome("nothing more waiting for either: every message arrived exactly once, in order")
+        for (who, name) in [("alice", "Alice"), ("bob", "Bob")] {
+            let addresses = reachedAt[who] ?? []
+            transcript.outcome("\(name) was reached at \(addresses.count) addresses over time: \(addresses.map { "\($0.prefix(8))…" }.joined(separator: ", "))")
+        }
+    }
+
+    /// `proton send`, which must deliver; returns "ADDRESS… via URL".
+    private func send(_ who: String, to contact: String, _ body: String) async throws -> String {
+        let result = try await proton(who, ["send"], [contact, body, "--json"])
+        let report = try decode(SendReport.self, result)
+        guard report.delivered, let event = report.events.last(where: { $0.hasPrefix("delivered to ") }) else {
+            throw failure("\(who)'s message \"\(body)\" was not delivered: \(report.events.joined(separator: "; "))")
+        }
+        sentBy[who, default: []].append(body)
+        let place = String(event.dropFirst("delivered to ".count))
+        transcript.outcome("delivered to \(place)\(report.rotated ? ", offering a fresh address" : "")")
+        return place
+    }
+
+    /// `proton receive` until the one message expected arrives (the sending service forwards it
+    /// asynchronously); anything else that arrives fails the step. Returns the address it came to.
+    @discardableResult
+    private func read(_ who: String, expecting body: String, from contact: String) async throws -> String {
+        for _ in 1...3 {
+            let arrived = try decode([Received].self, try await proton(who, ["receive"], ["--wait", "5", "--json"]))
+            guard !arrived.isEmpty else { continue }
+            guard arrived.count == 1, let message = arrived.first, message.body == body, message.contact == contact else {
+                throw failure("\(who) expected \"\(body)\" from \(contact) and received \(arrived.map { "\"\($0.body)\" from \($0.contact)" })")
+            }
+            readBy[who, default: []].append(message.body)
+            if reachedAt[who]?.contains(message.address) != true { reachedAt[who, default: []].append(message.address) }
+            transcript.outcome("\(contact): \"\(message.body)\" (at \(message.address.prefix(8))…)")
+            return message.address
+        }
+        throw failure("\"\(body)\" never reached \(who)")
+    }
+
+    // MARK: - 6. Verification
+
+    private func verify() async throws {
+        begin("Bob verifies Alice's name")
+        let result = try await proton("bob", ["verify"], ["Alice", "--name", "alice@\(namespace)", "--json"])
+        let report = try decode(VerifyReport.self, result)
+        guard report.verified, report.failures.isEmpty, report.identityKey == aliceKey,
+            let name = report.names.first(where: { $0.name == "alice@\(namespace)" })
+        else { throw failure("Alice's name did not verify: \(report.failures.joined(separator: "; "))") }
+        transcript.outcome(
+            "Alice is alice@\(namespace): the attestation of her key verifies (log index \(name.logIndex), in a signed tree of \(name.treeSize))")
+        let contacts = try decode([ContactsEntry].self, try await proton("bob", ["contacts"], ["--json"]))
+        guard contacts.first(where: { $0.name == "Alice" })?.verifiedName == "alice@\(namespace)" else {
+            throw failure("Bob's contact list does not show Alice as verified")
+        }
+        transcript.outcome("Bob's contact list shows Alice as \"verified alice@\(namespace)\"")
+    }
+
+    // MARK: - 7. Brokered directory
+
+    private func connect() async throws {
+        begin("Bob connects to carol@\(namespace) through the brokered directory")
+        let hasConnect = ProtonCommand.configuration.subcommands.contains { $0.configuration.commandName == "connect" }
+        let hasPublish = DirectoryCommand.configuration.subcommands.contains { $0.configuration.commandName == "publish" }
+        guard hasConnect, hasPublish else {
+            let missing = [hasPublish ? nil : "'proton directory publish'", hasConnect ? nil : "'proton connect'"].compactMap { $0 }
+            transcript.note("not available in this build: \(missing.joined(separator: " and ")) \(missing.count == 1 ? "does" : "do") not exist yet; step skipped")
+            return
+        }
+        connectRan = true
+        transcript.note("both commands exist, but this demo does not drive them yet; step skipped")
+    }
+
+    // MARK: - 8. Block
+
+    private func block() async throws {
+        begin("Alice blocks Bob")
+        try await said(proton("alice", ["block"], ["Bob"]))
+        let attempt = try await proton("bob", ["send"], ["Alice", "Are you there?", "--json"], expect: 75)
+        let report = try decode(SendReport.self, attempt)
+        let gone = report.events.filter { $0.hasPrefix("this contact has retired that address") }
+        guard !report.delivered, !gone.isEmpty else {
+            throw failure("Bob's message after the block was not refused with 410 Gone: \(report.events.joined(separator: "; "))")
+        }
+        for event in gone {
+            let address = event.split(separator: "(").dropFirst().first.map { "(" + $0.prefix(while: { $0 != ")" }) + ")" } ?? ""
+            transcript.outcome("410 Gone from the receiving service: this contact has retired that address \(address)")
+        }
+        transcript.outcome("not delivered (exit status 75): the message stays in Bob's outbox")
+        let arrived = try decode([Received].self, try await proton("alice", ["receive"], ["--wait", "1", "--json"]))
+        guard arrived.isEmpty else { throw failure("Alice received \(arrived.map(\.body)) after blocking Bob") }
+        transcript.outcome("nothing reaches Alice")
+        let contacts = try decode([ContactsEntry].self, try await proton("alice", ["contacts"], ["--json"]))
+        guard contacts.first(where: { $0.name == "Bob" })?.blocked == true else { throw failure("Alice's contact list does not show Bob blocked") }
+        transcript.outcome("Alice's contact list shows Bob as blocked; no identity changed")
+    }
+
+    private func summarise() {
+        transcript.emit("\n== Outcome ==")
+        let toAlice = readBy["alice"]?.count ?? 0
+        let toBob = readBy["bob"]?.count ?? 0
+        transcript.emit("  Every step's outcome was as expected: alice@\(namespace) attested and verified; the invite accepted with")
+        transcript.emit("  matching safety numbers; \(toAlice) messages to Alice and \(toBob) to Bob, each read exactly once and in order,")
+        transcript.emit("  across an address rotation and a sending-service failover; the block answered with 410 Gone.")
+        if !connectRan { transcript.emit("  Not shown: connecting through the brokered directory (not available in this build).") }
+    }
+
+    // MARK: - Running commands
+
+    private func begin(_ title: String) {
+        stepNumber += 1
+        stepTitle = title
+        transcript.heading(stepNumber, title)
+    }
+
+    private func failure(_ problem: String) -> DemoFailure {
+        DemoFailure(step: "\(stepNumber). \(stepTitle)", problem: problem.sentence)
+    }
+
+    /// Runs `proton COMMAND --profile $DEMO/WHO ARGUMENTS`, prints it, and requires `expect`.
+    private func proton(_ who: String, _ command: [String], _ arguments: [String] = [], expect: Int32 = 0) async throws -> DemoShell.Result {
+        let full = command + ["--profile", shell.root.appendingPathComponent(who).path] + arguments
+        transcript.command(full)
+        let result: DemoShell.Result
+        do { result = try await shell.run(full) } catch { throw failure("'proton \(command.joined(separator: " "))' could not be started: \(error)") }
+        transcript.output(result)
+        guard result.status == expect else {
+            let said = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw failure(
+                "'proton \(command.joined(separator: " "))' exited with status \(result.status), not \(expect)\(said.isEmpty ? "" : ": \(said)")")
+        }
+        return result
+    }
+
+    /// Prints a command's own one-line answer as its outcome.
+    private func said(_ result: DemoShell.Result) {
+        transcript.outcome(result.summary)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ result: DemoShell.Result) throws -> T {
+        do { return try result.decode(type) } catch {
+            throw failure("'proton \(result.arguments.first ?? "")' printed JSON the demo cannot read: \(error)")
+        }
+    }
+}
+
+// MARK: - What the demo reads from the commands' --json
+
+private struct InitReport: Decodable {
+    struct Persona: Decodable {
+        let displayName: String
+        let fingerprint: String
+        let identityKey: String
+    }
+    let persona: Persona
+}
+
+private struct RegisterReport: Decodable {
+    let state: String
+    let name: String
+    let namespace: String
+    let identityKey: String
+    let logIndex: UInt64?
+}
+
+private struct AcceptReport: Decodable {
+    let relationshipID: String
+    let safetyNumber: String
+    let delivered: Bool?
+}
+
+private struct Received: Decodable {
+    let contact: String
+    let body: String
+    let address: String
+}
+
+private struct SendReport: Decodable {
+    let delivered: Bool
+    let rotated: Bool
+    let events: [String]
+}
+
+private struct ShowReport: Decodable {
+    struct Route: Decodable {
+        let address: String
+        let state: String?
+    }
+    let relationshipID: String
+    let safetyNumber: String
+    let ourRoutes: [Route]
+}
+
+private struct VerifyReport: Decodable {
+    struct Name: Decodable {
+        let name: String
+        let logIndex: UInt64
+        let treeSize: UInt64
+    }
+    let verified: Bool
+    let identityKey: String
+    let names: [Name]
+    let failures: [String]
+}
+
+private struct ContactsEntry: Decodable {
+    let name: String?
+    let verifiedName: String?
+    let blocked: Bool
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `proton demo` runs the real commands as child processes; these tests run it whole.
+struct DemoCommandTests {
+    @Test func theDemoTellsEveryStepsOutcomeAndLeavesNoProcessBehind() throws {
+        let sandbox = try CLISandbox()
+        // The demo's temporary directory goes inside the sandbox, so its processes can be found by path.
+        let result = try sandbox.run("demo", "--messages", "3", "--keep", environment: ["TMPDIR": sandbox.root.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let transcript = result.stdout
+        for outcome in [
+            "== 1. Services and the directory start on loopback ==",
+            "→ listening on http://127.0.0.1:",
+            "→ its verifier key, which clients pin: example.org/directory+",
+            "→ alice@example.org is attested for Alice's key at log index 0",
+            "$ proton invite --profile $DEMO/alice",
+            "Base45 characters",
+            "$ proton accept --profile $DEMO/bob",
+            "→ Bob: \"Hi Alice, it's Bob.\"",
+            "the same safety number and relationship: they match",
+            "→ Alice: \"Alice's message 3\"",
+            "→ Bob: \"Bob's message 3\"",
+            "$ proton rotate --profile $DEMO/bob Alice",
+            "→ Bob's send agent failed over to his second sending service",
+            "every message arrived exactly once, in order",
+            "→ Alice is alice@example.org: the attestation of her key verifies",
+            "shows Alice as \"verified alice@example.org\"",
+            "== 7. Bob connects to carol@example.org through the brokered directory ==",
+            "$ proton block --profile $DEMO/alice Bob",
+            "→ 410 Gone from the receiving service: this contact has retired that address",
+            "→ nothing reaches Alice",
+            "shows Bob as blocked",
+            "Every step's outcome was as expected",
+        ] {
+            #expect(transcript.contains(outcome), "the transcript lacks \(outcome)")
+        }
+        // Step 7 either ran or says plainly that it could not.
+        #expect(transcript.contains("not available in this build") || transcript.contains("$ proton connect"))
+        #expect(transcript.contains("Profiles, service data and command output kept in \(sandbox.root.path)"))
+        #expect(Self.processes(mentioning: sandbox.root.path).isEmpty)
+    }
+
+    @Test func anInterruptedDemoStopsItsServices() async throws {
+        let sandbox = try CLISandbox()
+        let output = sandbox.root.appendingPathComponent("demo-output")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close() }
+        let process = Process()
+        process.executableURL = try CLISandbox.executable()
+        process.arguments = ["demo", "--messages", "3"]
+        process.environment = sandbox.baseEnvironment.merging(["TMPDIR": sandbox.root.path]) { _, new in new }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Interrupt once the services are up and the profiles are being made.
+        var text = ""
+        for _ in 0..<600 where !text.contains("== 2.") {
+            try await Task.sleep(for: .milliseconds(100))
+            text = String(decoding: try Data(contentsOf: output), as: UTF8.self)
+        }
+        #expect(text.contains("== 2."), "the demo never reached step 2: \(text)")
+        #expect(!Self.processes(mentioning: sandbox.root.path).isEmpty, "no service was running before the interrupt")
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(Self.processes(mentioning: sandbox.root.path).isEmpty)
+        let demoDirectories = try FileManager.default.contentsOfDirectory(atPath: sandbox.root.path).filter { $0.hasPrefix("proton-demo-") }
+        #expect(demoDirectories.isEmpty, "the demo's temporary directory was left: \(demoDirectories)")
+    }
+
+    /// The pids of running processes whose command line contains `text`.
+    static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return commandLine.contains(text) ? pid : nil
+        }
+    }
+}
