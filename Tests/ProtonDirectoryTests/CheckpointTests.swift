@@ -53,6 +53,27 @@ struct CheckpointTests {
         #expect(document.contains(Self.signedReferenceCheckpoint), "docs/directory.md does not print the signed checkpoint")
     }
 
+    /// Every flipped bit of a signed checkpoint — in the text, the key name, the key ID, the
+    /// signature, the em dash or a newline — is refused by the pinned verifier.
+    @Test func everyFlippedBitOfASignedCheckpointIsRefused() throws {
+        let bytes = Array(Self.signedReferenceCheckpoint.utf8)
+        let verifier = try NoteVerifier(verifierKey: AttestationTests.directoryVerifierKey)
+        #expect(try SignedCheckpoint(verifying: Self.signedReferenceCheckpoint, verifier: verifier).checkpoint.size == 8)
+        for position in bytes.indices {
+            for bit in 0..<8 {
+                var tampered = bytes
+                tampered[position] ^= UInt8(1 << bit)
+                let accepted: Bool
+                if let text = String(validating: tampered, as: UTF8.self) {
+                    accepted = (try? SignedCheckpoint(verifying: text, verifier: verifier)) != nil
+                } else {
+                    accepted = (try? SignedNote(parsing: tampered)) != nil
+                }
+                #expect(!accepted, "byte \(position) bit \(bit)")
+            }
+        }
+    }
+
     @Test func extensionLinesAreKept() throws {
         let text = "log.example\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\nextension one\nextension two\n"
         let checkpoint = try Checkpoint(text: text)
