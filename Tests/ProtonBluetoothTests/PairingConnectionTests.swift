@@ -87,17 +87,17 @@ struct PairingConnectionTests {
         }
     }
 
+    /// The frame deadline is far away, so ending with `peerClosed` rather than `timeout` shows
+    /// that the shutdown woke the blocked read (no wall-clock assertion: a loaded machine may be
+    /// slow to schedule either side).
     @Test func shutDownWakesABlockedReader() async throws {
         let (a, b) = Self.connectionPair()
         defer { a.close(); b.close() }
-        let channel = a.pairingChannel(timeout: .seconds(20))
-        let started = ContinuousClock.now
+        let channel = a.pairingChannel(timeout: .seconds(120))
         async let waiting = outcome { () async throws(PairingError) in try await channel.receive() }.error
         try await Task.sleep(for: .milliseconds(100))
         a.shutDown()
-        let error = await waiting
-        #expect(error == .peerClosed)
-        #expect(started.duration(to: .now) < .seconds(10))
+        #expect(await waiting == .peerClosed)
     }
 
     @Test func closingTwiceIsHarmless() {
