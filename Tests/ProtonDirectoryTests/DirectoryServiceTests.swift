@@ -331,6 +331,11 @@ struct DirectoryServiceTests {
         defer { Task { await second.stop() } }
         #expect(second.info.verifierKey == first.info.verifierKey)
         #expect(try second.verifiedBundle(try await second.lookup("alice")).attestation.identityKey == alice.publicKey)
+        // A key others could read is refused.
+        let keyPath = first.dataDirectory.appendingPathComponent("directory-key").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyPath)
+        #expect(throws: DataDirectoryError.self) { _ = try DirectoryRegistry(dataDirectory: first.dataDirectory, namespace: nil) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
         // Another namespace on the same data directory is refused.
         await #expect(throws: DataDirectoryError.self) {
             _ = try await DirectoryService.start(

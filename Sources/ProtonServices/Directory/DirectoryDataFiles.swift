@@ -69,6 +69,11 @@ enum DirectoryDataFiles {
                 _ = error
             }
         }
+        // Like ssh with a private key: refuse one that others could have read.
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
+        guard mode & 0o077 == 0 else {
+            throw DataDirectoryError(path: path, reason: "the directory key is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
+        }
         var seed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         defer { for index in seed.indices { seed[index] = 0 } }
         guard seed.count == Ed25519.seedByteCount else {
