@@ -153,6 +153,9 @@ struct InviteCommandTests {
         let again = try sandbox.run("Blair", "accept", text)
         #expect(again.status == 76)
         #expect(again.stderr.contains("already accepted this invite"))
+        let own = try sandbox.run("Alex", "accept", text)
+        #expect(own.status == 64)
+        #expect(own.stderr.contains("your own personas"))
 
         // Carol accepts the same invite after Blair: Alex's agent starts one relationship only.
         try sandbox.require(sandbox.run("Carol", "accept", text))
@@ -268,6 +271,17 @@ struct InviteCommandTests {
         #expect(run.status == status, "\(run.stderr)")
         #expect(run.stderr.contains(message), "\(run.stderr)")
         try expectNothingStored(sandbox, "Blair")
+    }
+
+    @Test func withoutAReceivingServiceThereIsNoInvite() throws {
+        let sandbox = try InviteSandbox()
+        try sandbox.require(sandbox.run("Alex", "init", "--name", "Alex"))
+        let run = try sandbox.run("Alex", "invite")
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("proton services add receiving"))
+        let offline = try sandbox.run("Alex", "invite", "--offline")
+        #expect(offline.status == 69)
+        try expectNothingStored(sandbox, "Alex")
     }
 
     @Test func withoutZbarImageAndCameraSayHowToInstallIt() throws {
