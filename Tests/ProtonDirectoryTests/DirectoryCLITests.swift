@@ -170,6 +170,47 @@ struct DirectoryCLITests {
         #expect(await DirectoryServiceBrokerTests.refusal { try await client.fetchKeyPackage(name: "alex", key: mallory) }?.status == 403)
     }
 
+    @Test func fetchChecksTheVendedKeyPackageAgainstTheAttestationAndTheRules() async throws {
+        let sandbox = try DirectoryCLISandbox()
+        let directory = try await DirectoryServiceFixture.start(brokered: true)
+        defer { Task { await directory.stop() } }
+        let client = DirectoryClient(baseURL: directory.url)
+        try sandbox.createProfile("alex", persona: "Alex")
+        #expect(try sandbox.run("alex", "directory", "add", directory.url, "--key", directory.info.verifierKey).status == 0)
+        var owners = [String: Ed25519.PrivateKey]()
+        for (name, rule) in [("opendoor", BrokerAPI.ContactRule.open), ("members", .attested), ("gated", .approval)] {
+            let key = Ed25519.PrivateKey()
+            owners[name] = key
+            #expect(try await directory.register(name, key: key).status == 201)
+            let package = try KeyPackage(
+                identity: key, signedPrekey: X25519.PrivateKey().publicKey, oneTimePrekeys: [X25519.PrivateKey().publicKey], route: nil,
+                expires: Date().addingTimeInterval(3_600))
+            _ = try await client.publish(name: name, package: package, rule: rule, key: key)
+        }
+
+        let open = try sandbox.run("alex", "directory", "fetch", "opendoor@example.org", "--json")
+        #expect(open.status == 0, "\(open.stderr)")
+        let vended = try #require(try open.json() as? [String: Any])
+        #expect(vended["state"] as? String == "vended")
+        #expect(vended["identityKey"] as? String == owners["opendoor"]!.publicKey.b64)
+        #expect(vended["oneTimePrekeyIncluded"] as? Bool == true)
+        let again = try #require(try sandbox.run("alex", "directory", "fetch", "opendoor@example.org", "--json").json() as? [String: Any])
+        #expect(again["oneTimePrekeyIncluded"] as? Bool == false, "the only one-time prekey went to the first fetch")
+
+        // 'attested': refused until Alex presents an attestation of her own key.
+        #expect(try sandbox.run("alex", "directory", "fetch", "members@example.org").status == 65)
+        #expect(try sandbox.run("alex", "directory", "fetch", "members@example.org", "--attest").status == 66)
+        #expect(try sandbox.run("alex", "directory", "register", "alex").status == 0)
+        let member = try sandbox.run("alex", "directory", "fetch", "members@example.org", "--attest")
+        #expect(member.status == 0, "\(member.stderr)")
+        #expect(member.stdout.contains("the attested key"))
+
+        // 'approval': the first fetch files a request.
+        let gated = try #require(try sandbox.run("alex", "directory", "fetch", "gated@example.org", "--json").json() as? [String: Any])
+        #expect(gated["state"] as? String == "pending")
+        #expect(gated["requestID"] as? String != nil)
+    }
+
     /// A directory that signs two different trees of one size is caught.
     @Test func auditCatchesTwoCheckpointsOfOneSizeWithDifferentRoots() async throws {
         try await auditCatchesAFork(honestNames: ["alice"], forkedNames: ["mallory"], expecting: "same size")
