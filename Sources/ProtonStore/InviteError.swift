@@ -26,7 +26,7 @@ extension InviteError: CustomStringConvertible, LocalizedError {
         case .alreadyUsed(let date):
             "the invite was already used at \(Self.format(date)); an invite starts one relationship only, so print a fresh one"
         case .alreadyAccepted(let date):
-            "you already accepted this invite at \(Self.format(date)); ask for a fresh one to start another relationship"
+            "this invite is already used: you accepted it at \(Self.format(date)); ask for a fresh one to start another relationship"
         case .ownInvite:
             "this invite is one of your own personas'; it is for someone else to accept"
         case .unknownInvite:

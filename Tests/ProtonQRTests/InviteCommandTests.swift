@@ -152,7 +152,7 @@ struct InviteCommandTests {
         try sandbox.require(sandbox.run("Blair", "accept", text))
         let again = try sandbox.run("Blair", "accept", text)
         #expect(again.status == 76)
-        #expect(again.stderr.contains("already accepted this invite"))
+        #expect(again.stderr.contains("already used: you accepted it"))
         let own = try sandbox.run("Alex", "accept", text)
         #expect(own.status == 64)
         #expect(own.stderr.contains("your own personas"))
