@@ -106,11 +106,15 @@ final class DemoStory {
 
     private func invite() async throws {
         begin("Alice prints a QR invite; Bob accepts it from the printed text")
-        let printed = try await proton("alice", ["invite"])
-        let text = printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty, !text.contains("\n") else { throw failure("'proton invite' did not print the invite's text alone") }
-        transcript.outcome("standard output is not a terminal, so only the text under the QR code: \(text.count) Base45 characters")
-        transcript.outcome(String(text.prefix(60)) + "…")
+        // --qr draws the code although standard output is a file here, as a terminal would show it.
+        let printed = try await proton("alice", ["invite"], ["--qr"])
+        let lines = printed.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let text = lines.last(where: { !$0.isEmpty }), let scan = lines.firstIndex(where: { $0.hasPrefix("Scan it with") }),
+            lines.first(where: { $0.hasPrefix("Invite from Alice") }) != nil
+        else { throw failure("'proton invite --qr' did not print a QR code, its description and the invite's text") }
+        for line in lines.prefix(while: { !$0.hasPrefix("Invite from") }) where !line.isEmpty { transcript.emit("        " + line) }
+        for line in lines[..<scan].drop(while: { !$0.hasPrefix("Invite from") }) { transcript.outcome(line) }
+        transcript.outcome("the text under the code, which Bob pastes: \(String(text.prefix(48)))… (\(text.count) characters)")
 
         let hello = "Hi Alice, it's Bob."
         let accepted = try decode(AcceptReport.self, try await proton("bob", ["accept"], [text, "--message", hello, "--json"]))
@@ -271,7 +275,7 @@ final class DemoStory {
         transcript.outcome("nothing reaches Alice")
         let contacts = try decode([ContactsEntry].self, try await proton("alice", ["contacts"], ["--json"]))
         guard contacts.first(where: { $0.name == "Bob" })?.blocked == true else { throw failure("Alice's contact list does not show Bob blocked") }
-        transcript.outcome("Alice's contact list shows Bob as blocked; no identity changed")
+        transcript.outcome("Alice's contact list shows Bob as blocked")
     }
 
     private func summarise() {
