@@ -172,6 +172,8 @@ final class DemoShell: @unchecked Sendable {
         process.standardOutput = outHandle
         process.standardError = errHandle
         try lock.withLock {
+            // After an interrupt nothing new starts: the handler may already have ended the others.
+            guard !wasInterrupted else { throw DemoShellError(message: "the demo was interrupted") }
             try process.run()
             children[process.processIdentifier] = process
         }
