@@ -44,6 +44,22 @@ import Testing
         }
     }
 
+    /// A service released without `stop()` (as by a test that failed before reaching it) shuts
+    /// itself down and closes its HTTP client: an HTTP client released unclosed is a fatal error
+    /// that would end this whole test process.
+    @Test func releasedServiceShutsItselfDown() async throws {
+        var baseURL = ""
+        do {
+            let sending = try await SendingFixture.start()
+            baseURL = sending.running.baseURL
+            #expect(try await HTTP.request("GET", baseURL + "/v1/send/unknown").status == 404)
+        }
+        let stopped = try await eventually(timeout: 60) {
+            (try? await HTTP.request("GET", baseURL + "/v1/send/unknown", timeout: 2)) == nil
+        }
+        #expect(stopped)
+    }
+
     @Test func sendIsDelivered() async throws {
         let receiving = try await ReceivingFixture.start()
         let sending = try await SendingFixture.start()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// A service started in-process: bound, answering, and stoppable. Tests and embedders start
@@ -15,6 +16,8 @@ public final class RunningService: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
     private let cleanup: @Sendable () async -> Void
+    /// Whether `stop()` or `wait()` has run the cleanup.
+    private let stopped = Mutex(false)
 
     private init(host: String, port: Int, group: ServiceGroup, task: Task<Void, any Error>, cleanup: @escaping @Sendable () async -> Void) {
         self.host = host
@@ -22,6 +25,21 @@ public final class RunningService: Sendable {
         self.group = group
         self.task = task
         self.cleanup = cleanup
+    }
+
+    /// A service released without `stop()` — say by a test that failed before reaching it —
+    /// still shuts down and closes what it holds: an HTTP client released unclosed is a fatal
+    /// error, and would take the whole process down with it.
+    deinit {
+        guard !stopped.withLock({ $0 }) else { return }
+        let group = self.group
+        let task = self.task
+        let cleanup = self.cleanup
+        Task {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+            await cleanup()
+        }
     }
 
     /// Runs `makeServices`' services in a service group and returns once the server is bound.
@@ -67,6 +85,7 @@ public final class RunningService: Sendable {
     /// Stops accepting connections, lets requests in flight finish (long-polls return at once),
     /// stops background work, and closes storage.
     public func stop() async {
+        stopped.withLock { $0 = true }
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         await cleanup()
@@ -75,6 +94,7 @@ public final class RunningService: Sendable {
     /// Waits until the service stops (after a signal, or `stop()` from elsewhere), then closes
     /// storage. Throws what stopped it, if it failed.
     public func wait() async throws {
+        stopped.withLock { $0 = true }
         do { try await task.value } catch {
             await cleanup()
             throw error
