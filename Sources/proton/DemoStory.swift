@@ -136,6 +136,7 @@ final class DemoStory {
         let rotationRound = 2
         let failoverRound = messagesEachWay
         var freshAddress: String?
+        var replacedAddresses: [String] = []
         for round in 1...messagesEachWay {
             let fromAlice = "Alice's message \(round)"
             let delivered = try await send("alice", to: "Bob", fromAlice)
@@ -156,7 +157,8 @@ final class DemoStory {
                 let offered = after.ourRoutes.filter { $0.state == "offered" && !before.ourRoutes.map(\.address).contains($0.address) }
                 guard let route = offered.first else { throw failure("'proton rotate' left no newly offered address") }
                 freshAddress = route.address
-                transcript.outcome("Bob's routes for Alice: \(after.ourRoutes.map { "\($0.address.prefix(8))… \($0.state ?? "?")" }.joined(separator: ", "))")
+                replacedAddresses = before.ourRoutes.filter { $0.state == "active" }.map(\.address)
+                transcript.outcome("the addresses Bob gave Alice: \(after.ourRoutes.map { "\($0.address.prefix(8))… \($0.state ?? "?")" }.joined(separator: ", "))")
             }
             if round == failoverRound {
                 transcript.note("Bob's preferred sending service \(bobsSending.url) stops: SIGTERM to its process")
@@ -173,6 +175,15 @@ final class DemoStory {
         guard let freshAddress, reachedAt["bob"]?.contains(freshAddress) == true else {
             throw failure("Bob was never reached at the address he rotated to")
         }
+        // Alice has used the fresh address, so the one it replaced now only waits out its grace period.
+        let rotated = try decode(ShowReport.self, try await proton("bob", ["show"], ["Alice", "--json"]))
+        let states = Dictionary(rotated.ourRoutes.map { ($0.address, $0.state ?? "?") }, uniquingKeysWith: { a, _ in a })
+        guard states[freshAddress] == "active", !replacedAddresses.isEmpty,
+            replacedAddresses.allSatisfy({ states[$0] == "retiring" || states[$0] == "retired" })
+        else { throw failure("after the rotation Bob's addresses for Alice are \(states), not the fresh one active and the old one retiring") }
+        transcript.outcome(
+            "Bob's fresh address \(freshAddress.prefix(8))… is active; the one it replaced, \(replacedAddresses.map { "\($0.prefix(8))…" }.joined(separator: ", ")), "
+                + "is retiring (accepted for \(Output.duration(TimeInterval(rotated.rotation.policy.retirementGraceSeconds))) more, then retired)")
 
         // Nothing may arrive twice: both inboxes are empty now, and each read every message once, in order.
         for (who, peer) in [("alice", "bob"), ("bob", "alice")] {
@@ -367,9 +378,16 @@ private struct ShowReport: Decodable {
         let address: String
         let state: String?
     }
+    struct Rotation: Decodable {
+        struct Policy: Decodable {
+            let retirementGraceSeconds: Int
+        }
+        let policy: Policy
+    }
     let relationshipID: String
     let safetyNumber: String
     let ourRoutes: [Route]
+    let rotation: Rotation
 }
 
 private struct VerifyReport: Decodable {
