@@ -81,6 +81,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What several test targets share: running the `proton` binary and other processes.
+        .target(name: "ProtonTestSupport", path: "Tests/ProtonTestSupport"),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),
         .testTarget(name: "ProtonCoreTests", dependencies: ["ProtonCore", "ProtonCrypto"]),
         .testTarget(name: "ProtonPairingTests", dependencies: ["ProtonPairing", "ProtonCore", "ProtonCrypto"]),
@@ -91,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "ProtonServicesTests",
             dependencies: [
-                "ProtonServices", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ProtonTestSupport", "ProtonServices", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,18 +101,18 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtonAgentsTests",
-            dependencies: ["ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
+            dependencies: ["ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
         ),
-        .testTarget(name: "ProtonCLITests", dependencies: ["proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
-        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton"]),
+        .testTarget(name: "ProtonCLITests", dependencies: ["ProtonTestSupport", "proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
+        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton"]),
         .testTarget(
             name: "ProtonBluetoothTests",
-            dependencies: ["ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]
+            dependencies: ["ProtonTestSupport", "ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]
         ),
         .testTarget(
             name: "ProtonDirectoryTests",
             dependencies: [
-                "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton",
+                "ProtonTestSupport", "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

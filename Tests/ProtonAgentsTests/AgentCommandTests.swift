@@ -1,5 +1,6 @@
 import Foundation
 import ProtonAgents
+import ProtonTestSupport
 import Testing
 
 /// The agent commands of the `proton` binary, run as a subprocess in a scratch profile.
@@ -16,7 +17,7 @@ struct AgentCommandTests {
 
         deinit { try? FileManager.default.removeItem(at: root) }
 
-        func run(_ arguments: String...) throws -> Run {
+        func run(_ arguments: String...) async throws -> Run {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let process = Process()
             process.executableURL = try Self.executable()
@@ -31,8 +32,7 @@ struct AgentCommandTests {
             process.standardOutput = try FileHandle(forWritingTo: out)
             process.standardError = try FileHandle(forWritingTo: err)
             process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
+            try await process.runUntilExit()
             return Run(
                 status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
                 stderr: try String(contentsOf: err, encoding: .utf8))
@@ -53,48 +53,48 @@ struct AgentCommandTests {
         }
     }
 
-    @Test func servicesListPrintsJSONAndAddRemoveEditIt() throws {
+    @Test func servicesListPrintsJSONAndAddRemoveEditIt() async throws {
         let sandbox = Sandbox()
-        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let empty = try sandbox.run("services", "list", "--json")
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let empty = try await sandbox.run("services", "list", "--json")
         #expect(empty.status == 0)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any])
         #expect((parsed["sending"] as? [Any])?.isEmpty == true)
         #expect((parsed["receiving"] as? [Any])?.isEmpty == true)
 
-        #expect(try sandbox.run("services", "add", "sending", "http://127.0.0.1:9/").status == 0)
-        let listed = try sandbox.run("services", "list", "--json")
+        #expect(try await sandbox.run("services", "add", "sending", "http://127.0.0.1:9/").status == 0)
+        let listed = try await sandbox.run("services", "list", "--json")
         let configuration = try JSONDecoder.iso8601.decode(ServicesConfiguration.self, from: Data(listed.stdout.utf8))
         #expect(configuration.sending.map(\.uri) == ["http://127.0.0.1:9"])
         let mode = try FileManager.default.attributesOfItem(atPath: ServicesConfiguration.url(in: sandbox.profile).path)[.posixPermissions]
         #expect(mode as? Int == 0o600)
 
-        let duplicate = try sandbox.run("services", "add", "sending", "http://127.0.0.1:9")
+        let duplicate = try await sandbox.run("services", "add", "sending", "http://127.0.0.1:9")
         #expect(duplicate.status == 73)
         #expect(duplicate.stderr == "proton: The service http://127.0.0.1:9 is configured already.\n")
-        #expect(try sandbox.run("services", "remove", "http://127.0.0.1:9").status == 0)
-        #expect(try sandbox.run("services", "remove", "http://127.0.0.1:9").status == 64)
+        #expect(try await sandbox.run("services", "remove", "http://127.0.0.1:9").status == 0)
+        #expect(try await sandbox.run("services", "remove", "http://127.0.0.1:9").status == 64)
     }
 
-    @Test func addingAnUnreachableReceivingServiceExits69() throws {
+    @Test func addingAnUnreachableReceivingServiceExits69() async throws {
         let sandbox = Sandbox()
-        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let result = try sandbox.run("services", "add", "receiving", "http://127.0.0.1:9")
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try await sandbox.run("services", "add", "receiving", "http://127.0.0.1:9")
         #expect(result.status == 69)
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(try ServicesConfiguration.load(from: sandbox.profile).isEmpty)
     }
 
-    @Test func sendWithoutServicesSaysSoInOneSentenceAndExits69() throws {
+    @Test func sendWithoutServicesSaysSoInOneSentenceAndExits69() async throws {
         let sandbox = Sandbox()
-        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let result = try sandbox.run("send", "Blair", "hello")
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try await sandbox.run("send", "Blair", "hello")
         #expect(result.status == 69)
         #expect(result.stdout.isEmpty)
         #expect(
             result.stderr
                 == "proton: No sending service is configured; add one with 'proton services add sending URI'.\n")
-        let receive = try sandbox.run("receive")
+        let receive = try await sandbox.run("receive")
         #expect(receive.status == 69)
         #expect(receive.stderr.hasPrefix("proton: No receiving service is configured"))
     }

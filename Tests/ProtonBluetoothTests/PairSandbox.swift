@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ final class PairSandbox {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    func run(_ arguments: [String]) throws -> PairRun {
+    func run(_ arguments: [String]) async throws -> PairRun {
         let process = Process()
         process.executableURL = try Self.executable()
         process.arguments = arguments
@@ -39,8 +40,7 @@ final class PairSandbox {
         process.standardOutput = outHandle
         process.standardError = errHandle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         try outHandle.close()
         try errHandle.close()
         return PairRun(
@@ -48,8 +48,8 @@ final class PairSandbox {
             stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
     }
 
-    func expectSuccess(_ arguments: String...) throws {
-        let result = try run(arguments)
+    func expectSuccess(_ arguments: String...) async throws {
+        let result = try await run(arguments)
         try #require(result.status == 0, "proton \(arguments.joined(separator: " ")): \(result.stderr)")
     }
 

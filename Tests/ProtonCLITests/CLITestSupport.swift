@@ -2,6 +2,7 @@ import Foundation
 import ProtonCore
 import ProtonCrypto
 import ProtonStore
+import ProtonTestSupport
 import Testing
 
 /// What one run of the `proton` binary did.
@@ -44,11 +45,11 @@ final class CLISandbox {
     }
 
     /// Runs `proton arguments`; `environment` is merged over the base (a nil value removes).
-    func run(_ arguments: String..., environment: [String: String?] = [:]) throws -> CLIResult {
-        try run(arguments: arguments, environment: environment)
+    func run(_ arguments: String..., environment: [String: String?] = [:]) async throws -> CLIResult {
+        try await run(arguments: arguments, environment: environment)
     }
 
-    func run(arguments: [String], environment: [String: String?] = [:]) throws -> CLIResult {
+    func run(arguments: [String], environment: [String: String?] = [:]) async throws -> CLIResult {
         var merged = baseEnvironment
         for (key, value) in environment { merged[key] = value }
         let process = Process()
@@ -65,8 +66,7 @@ final class CLISandbox {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         try out.close()
         try err.close()
         return CLIResult(

@@ -10,18 +10,18 @@ struct ContactCommandTests {
         return (sandbox, fixture)
     }
 
-    @Test func contactsWithoutRelationshipsIsAnEmptyJSONArray() throws {
+    @Test func contactsWithoutRelationshipsIsAnEmptyJSONArray() async throws {
         let sandbox = try CLISandbox()
-        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let result = try sandbox.run("contacts", "--json")
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try await sandbox.run("contacts", "--json")
         #expect(result.status == 0)
         #expect((try result.json() as? [Any])?.isEmpty == true)
-        #expect(try sandbox.run("contacts").stdout.contains("No contacts"))
+        #expect(try await sandbox.run("contacts").stdout.contains("No contacts"))
     }
 
-    @Test func contactsJSONDescribesEachRelationship() throws {
+    @Test func contactsJSONDescribesEachRelationship() async throws {
         let (sandbox, fixture) = try pairedSandbox()
-        let result = try sandbox.run("contacts", "--json")
+        let result = try await sandbox.run("contacts", "--json")
         #expect(result.status == 0, "\(result.stderr)")
         let contacts = try #require(try result.json() as? [[String: Any]])
         #expect(contacts.count == 1)
@@ -38,15 +38,15 @@ struct ContactCommandTests {
         #expect(rotation["messagesSinceRotation"] as? Int == 3)
         #expect(rotation["messagesPerAddress"] as? Int == 50)
 
-        let table = try sandbox.run("contacts")
+        let table = try await sandbox.run("contacts")
         #expect(table.status == 0)
         #expect(table.stdout.contains(fixture.blairProton.relationshipID))
     }
 
-    @Test func showPrintsTheSafetyNumberRoutesAndRotation() throws {
+    @Test func showPrintsTheSafetyNumberRoutesAndRotation() async throws {
         let (sandbox, fixture) = try pairedSandbox()
         let proton = fixture.blairProton
-        let byName = try sandbox.run("show", "alex")
+        let byName = try await sandbox.run("show", "alex")
         #expect(byName.status == 0, "\(byName.stderr)")
         let groups = proton.safetyNumber.description.split(separator: " ")
         #expect(byName.stdout.contains(groups[0..<4].joined(separator: " ")))
@@ -57,7 +57,7 @@ struct ContactCommandTests {
         #expect(byName.stdout.contains("Rotation"))
         #expect(byName.stdout.contains("pending updates"))
 
-        let byPrefix = try sandbox.run("show", String(proton.relationshipID.prefix(6)), "--json")
+        let byPrefix = try await sandbox.run("show", String(proton.relationshipID.prefix(6)), "--json")
         #expect(byPrefix.status == 0)
         let detail = try #require(try byPrefix.json() as? [String: Any])
         #expect(detail["safetyNumber"] as? String == proton.safetyNumber.description)
@@ -65,9 +65,9 @@ struct ContactCommandTests {
         #expect((detail["theirRoutes"] as? [Any])?.count == 1)
     }
 
-    @Test func exportStateHoldsNoSecretWithoutTheFlag() throws {
+    @Test func exportStateHoldsNoSecretWithoutTheFlag() async throws {
         let (sandbox, fixture) = try pairedSandbox()
-        let result = try sandbox.run("export-state", "--json")
+        let result = try await sandbox.run("export-state", "--json")
         #expect(result.status == 0, "\(result.stderr)")
         let export = try #require(try result.json() as? [String: Any])
         #expect(export["includesSecrets"] as? Bool == false)
@@ -79,9 +79,9 @@ struct ContactCommandTests {
         #expect(protons.first?["relationshipID"] as? String == fixture.blairProton.relationshipID)
     }
 
-    @Test func exportStateIncludesSecretsWithTheFlag() throws {
+    @Test func exportStateIncludesSecretsWithTheFlag() async throws {
         let (sandbox, fixture) = try pairedSandbox()
-        let result = try sandbox.run("export-state", "--json", "--include-secrets")
+        let result = try await sandbox.run("export-state", "--json", "--include-secrets")
         #expect(result.status == 0, "\(result.stderr)")
         let export = try #require(try result.json() as? [String: Any])
         #expect(export["includesSecrets"] as? Bool == true)

@@ -1,12 +1,13 @@
 import Foundation
+import ProtonTestSupport
 import Testing
 
 /// `proton demo` runs the real commands as child processes; these tests run it whole.
 struct DemoCommandTests {
-    @Test func theDemoTellsEveryStepsOutcomeAndLeavesNoProcessBehind() throws {
+    @Test func theDemoTellsEveryStepsOutcomeAndLeavesNoProcessBehind() async throws {
         let sandbox = try CLISandbox()
         // The demo's temporary directory goes inside the sandbox, so its processes can be found by path.
-        let result = try sandbox.run("demo", "--messages", "3", "--keep", environment: ["TMPDIR": sandbox.root.path])
+        let result = try await sandbox.run("demo", "--messages", "3", "--keep", environment: ["TMPDIR": sandbox.root.path])
         #expect(result.status == 0, "\(result.stderr)")
         let transcript = result.stdout
         for outcome in [
@@ -52,7 +53,9 @@ struct DemoCommandTests {
         defer { try? handle.close() }
         let process = Process()
         process.executableURL = try CLISandbox.executable()
-        process.arguments = ["demo", "--messages", "3"]
+        // The most messages the demo takes, so that it is still running when the interrupt
+        // comes even if this test's task waits seconds for a thread on a loaded machine.
+        process.arguments = ["demo", "--messages", "100"]
         process.environment = sandbox.baseEnvironment.merging(["TMPDIR": sandbox.root.path]) { _, new in new }
         process.standardOutput = handle
         process.standardError = handle
@@ -66,7 +69,7 @@ struct DemoCommandTests {
         #expect(text.contains("== 2."), "the demo never reached step 2: \(text)")
         #expect(!Self.processes(mentioning: sandbox.root.path).isEmpty, "no service was running before the interrupt")
         process.interrupt()
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 130)
         #expect(Self.processes(mentioning: sandbox.root.path).isEmpty)
         let demoDirectories = try FileManager.default.contentsOfDirectory(atPath: sandbox.root.path).filter { $0.hasPrefix("proton-demo-") }

@@ -2,10 +2,10 @@ import Foundation
 import Testing
 
 struct ErrorReportingTests {
-    @Test func aMissingProfileExits66WithOneSentence() throws {
+    @Test func aMissingProfileExits66WithOneSentence() async throws {
         let sandbox = try CLISandbox()
         for arguments in [["contacts"], ["persona", "list"], ["show", "Blair"], ["export-state", "--json"]] {
-            let result = try sandbox.run(arguments: arguments)
+            let result = try await sandbox.run(arguments: arguments)
             #expect(result.status == 66, "\(arguments)")
             #expect(result.stdout.isEmpty)
             #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
@@ -14,44 +14,44 @@ struct ErrorReportingTests {
         }
     }
 
-    @Test func anUnknownContactExits67WithOneLine() throws {
+    @Test func anUnknownContactExits67WithOneLine() async throws {
         let sandbox = try CLISandbox()
-        #expect(try sandbox.run("init", "--name", "Alex").status == 0)
-        let result = try sandbox.run("show", "Nobody")
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let result = try await sandbox.run("show", "Nobody")
         #expect(result.status == 67)
         #expect(result.stdout.isEmpty)
         #expect(result.stderrLines.count == 1)
         #expect(result.stderr.hasPrefix("proton: No contact is named \"Nobody\""))
     }
 
-    @Test func aUsageErrorIsOneLineWithStatus64() throws {
+    @Test func aUsageErrorIsOneLineWithStatus64() async throws {
         let sandbox = try CLISandbox()
         for arguments in [["persona", "add"], ["no-such-command"], ["contacts", "--frobnicate"]] {
-            let result = try sandbox.run(arguments: arguments)
+            let result = try await sandbox.run(arguments: arguments)
             #expect(result.status == 64, "\(arguments)")
             #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.hasPrefix("proton: "))
         }
     }
 
-    @Test func aDamagedProfileExits65() throws {
+    @Test func aDamagedProfileExits65() async throws {
         let sandbox = try CLISandbox()
         try FileManager.default.createDirectory(at: sandbox.profile, withIntermediateDirectories: true)
         try Data(repeating: 0x42, count: 4096).write(to: sandbox.profile.appendingPathComponent("proton.sqlite"))
-        let result = try sandbox.run("persona", "list")
+        let result = try await sandbox.run("persona", "list")
         #expect(result.status == 65)
         #expect(result.stderrLines.count == 1)
     }
 
-    @Test func helpIsWrittenForAPerson() throws {
+    @Test func helpIsWrittenForAPerson() async throws {
         let sandbox = try CLISandbox()
-        let root = try sandbox.run("--help")
+        let root = try await sandbox.run("--help")
         #expect(root.status == 0)
         for subcommand in ["init", "persona", "contacts", "show", "export-state"] {
             #expect(root.stdout.contains(subcommand), "\(subcommand)")
         }
         #expect(root.stdout.contains("PROTON_HOME"))
-        let show = try sandbox.run("show", "--help")
+        let show = try await sandbox.run("show", "--help")
         #expect(show.status == 0)
         #expect(show.stdout.contains("--profile"))
         #expect(show.stdout.contains("safety number"))

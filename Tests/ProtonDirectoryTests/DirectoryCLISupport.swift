@@ -2,6 +2,7 @@ import Foundation
 import ProtonCore
 import ProtonCrypto
 import ProtonStore
+import ProtonTestSupport
 import Testing
 
 /// One run of the built `proton` binary.
@@ -58,7 +59,7 @@ final class DirectoryCLISandbox {
         return started.proton.relationshipID
     }
 
-    func run(_ profileName: String?, _ arguments: String...) throws -> DirectoryCLIResult {
+    func run(_ profileName: String?, _ arguments: String...) async throws -> DirectoryCLIResult {
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": root.appendingPathComponent("home").path,
         ]
@@ -76,8 +77,7 @@ final class DirectoryCLISandbox {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         try out.close()
         try err.close()
         return DirectoryCLIResult(

@@ -19,10 +19,10 @@ struct InviteCommandTests {
     ] as [([String: String?], [String], TerminalRendering.Style, Bool)])
     func thePrintedQRCodeDecodesToTheInviteTextUnderIt(
         environment: [String: String?], flags: [String], style: TerminalRendering.Style, invert: Bool
-    ) throws {
+    ) async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        let printed = try sandbox.require(sandbox.run("Alex", arguments: ["invite", "--qr"] + flags, environment: environment))
+        try await sandbox.makeProfile("Alex")
+        let printed = try await sandbox.require(sandbox.run("Alex", arguments: ["invite", "--qr"] + flags, environment: environment))
         let lines = printed.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let codeEnd = try #require(lines.firstIndex { $0.hasPrefix("Invite from Alex") })
         let rendering = lines[..<codeEnd].joined(separator: "\n")
@@ -31,18 +31,18 @@ struct InviteCommandTests {
 
         // What a camera pointed at the terminal sees: the characters turned back into modules.
         let seen = try TerminalRendering.modules(fromRendering: rendering, style: style, invert: invert)
-        #expect(try ZBar.decode(png: PNGWriter.encode(seen, scale: 4)) == text)
+        #expect(try await ZBar.decode(png: PNGWriter.encode(seen, scale: 4)) == text)
         #expect(try Invite(qrText: text).route.serviceURI == sandbox.receivingURL)
     }
 
-    @Test func withoutATerminalOnlyTheTextIsPrinted() throws {
+    @Test func withoutATerminalOnlyTheTextIsPrinted() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        let printed = try sandbox.require(sandbox.run("Alex", "invite", "--expires", "1h"))
+        try await sandbox.makeProfile("Alex")
+        let printed = try await sandbox.require(sandbox.run("Alex", "invite", "--expires", "1h"))
         #expect(printed.stdout.split(separator: "\n").count == 1)
         let invite = try Invite(qrText: printed.stdout)
         #expect(invite.expires > Date().addingTimeInterval(3_000))
-        let json = try sandbox.require(sandbox.run("Alex", "invite", "--json"))
+        let json = try await sandbox.require(sandbox.run("Alex", "invite", "--json"))
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(report["qrVersion"] as? Int == 10)
         #expect(report["bytes"] as? Int == 205)
@@ -53,52 +53,52 @@ struct InviteCommandTests {
     }
 
     @Test(.enabled(if: ZBar.isInstalled, "\(ZBar.missing)"))
-    func thePNGDecodesAndAcceptReadsIt() throws {
+    func thePNGDecodesAndAcceptReadsIt() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
         let image = sandbox.root.appendingPathComponent("invite.png").path
-        let text = try sandbox.require(sandbox.run("Alex", "invite", "--png", image, "--scale", "3")).stdout
+        let text = try await sandbox.require(sandbox.run("Alex", "invite", "--png", image, "--scale", "3")).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try ZBar.decode(file: URL(fileURLWithPath: image)) == text)
-        try sandbox.require(sandbox.run("Blair", "accept", "--image", image))
-        let received = try sandbox.require(sandbox.run("Alex", "receive"))
+        #expect(try await ZBar.decode(file: URL(fileURLWithPath: image)) == text)
+        try await sandbox.require(sandbox.run("Blair", "accept", "--image", image))
+        let received = try await sandbox.require(sandbox.run("Alex", "receive"))
         #expect(received.stdout.contains("Blair accepted your invite"))
     }
 
     // MARK: - Both modes end in two protons that talk
 
-    @Test func oneWayAcceptanceIsCompletedByTheInvitersReceiveAgent() throws {
+    @Test func oneWayAcceptanceIsCompletedByTheInvitersReceiveAgent() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
-        let text = try sandbox.require(sandbox.run("Alex", "invite")).stdout
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
         // Pasted on standard input.
-        let accepted = try sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex, it's Blair.", input: text))
+        let accepted = try await sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex, it's Blair.", input: text))
         let blairNumber = try #require(accepted.stdout.split(separator: "\n").first { $0.hasPrefix("Safety number") })
 
-        let completed = try sandbox.require(sandbox.run("Alex", "receive"))
+        let completed = try await sandbox.require(sandbox.run("Alex", "receive"))
         #expect(completed.stdout.contains("Blair accepted your invite"))
         #expect(completed.stdout.contains("Blair: Hello Alex, it's Blair."))
         #expect(completed.stdout.contains(String(blairNumber.split(separator: ": ").last!)))
 
-        try talk(sandbox)
+        try await talk(sandbox)
     }
 
-    @Test func offlineAcceptanceAndReplyNeedNoNetwork() throws {
+    @Test func offlineAcceptanceAndReplyNeedNoNetwork() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
         // While online, each side's receive registers spare addresses for later offline use.
-        try sandbox.require(sandbox.run("Alex", "receive"))
-        try sandbox.require(sandbox.run("Blair", "receive"))
+        try await sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.require(sandbox.run("Blair", "receive"))
 
         sandbox.stopServices()
-        let invite = try sandbox.require(sandbox.run("Alex", "invite", "--offline")).lastLine
-        let replyRun = try sandbox.require(sandbox.run("Blair", "accept", "--offline", "--message", "Hi from the train", invite))
+        let invite = try await sandbox.require(sandbox.run("Alex", "invite", "--offline")).lastLine
+        let replyRun = try await sandbox.require(sandbox.run("Blair", "accept", "--offline", "--message", "Hi from the train", invite))
         let reply = replyRun.lastLine
         #expect(try Base45.decode(reply, limit: 8_192).count < 600)
-        let json = try sandbox.require(sandbox.run("Alex", "accept", "--reply", "--json", reply))
+        let json = try await sandbox.require(sandbox.run("Alex", "accept", "--reply", "--json", reply))
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(report["contact"] as? String == "Blair")
 
@@ -112,54 +112,54 @@ struct InviteCommandTests {
         try blair.close()
 
         try sandbox.restartServices()
-        try talk(sandbox)
+        try await talk(sandbox)
     }
 
-    @Test func passphraseProtectedProfilesSealTheInvitesSecretsAndStillPair() throws {
+    @Test func passphraseProtectedProfilesSealTheInvitesSecretsAndStillPair() async throws {
         let sandbox = try InviteSandbox()
         let secret: [String: String?] = ["PROTON_PASSPHRASE": "correct horse battery staple"]
         for name in ["Alex", "Blair"] {
-            try sandbox.require(sandbox.run(name, "init", "--name", name, environment: secret))
-            try sandbox.require(sandbox.run(name, "services", "add", "receiving", sandbox.receivingURL, environment: secret))
-            try sandbox.require(sandbox.run(name, "services", "add", "sending", sandbox.sendingURL, environment: secret))
-            try sandbox.require(sandbox.run(name, "receive", environment: secret))
+            try await sandbox.require(sandbox.run(name, "init", "--name", name, environment: secret))
+            try await sandbox.require(sandbox.run(name, "services", "add", "receiving", sandbox.receivingURL, environment: secret))
+            try await sandbox.require(sandbox.run(name, "services", "add", "sending", sandbox.sendingURL, environment: secret))
+            try await sandbox.require(sandbox.run(name, "receive", environment: secret))
         }
-        let invite = try sandbox.require(sandbox.run("Alex", "invite", "--offline", environment: secret)).lastLine
+        let invite = try await sandbox.require(sandbox.run("Alex", "invite", "--offline", environment: secret)).lastLine
         // Without the passphrase the pending invite's prekey cannot be opened.
-        let reply = try sandbox.require(sandbox.run("Blair", "accept", "--offline", invite, environment: secret)).lastLine
-        #expect(try sandbox.run("Alex", "accept", "--reply", reply).status == 77)
-        try sandbox.require(sandbox.run("Alex", "accept", "--reply", reply, environment: secret))
-        try sandbox.require(sandbox.run("Alex", "send", "Blair", "sealed at rest", environment: secret))
-        #expect(try sandbox.require(sandbox.run("Blair", "receive", environment: secret)).stdout.contains("Alex: sealed at rest"))
+        let reply = try await sandbox.require(sandbox.run("Blair", "accept", "--offline", invite, environment: secret)).lastLine
+        #expect(try await sandbox.run("Alex", "accept", "--reply", reply).status == 77)
+        try await sandbox.require(sandbox.run("Alex", "accept", "--reply", reply, environment: secret))
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "sealed at rest", environment: secret))
+        #expect(try await sandbox.require(sandbox.run("Blair", "receive", environment: secret)).stdout.contains("Alex: sealed at rest"))
     }
 
     /// Messages both ways through the agents after either start.
-    func talk(_ sandbox: InviteSandbox) throws {
-        try sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
-        let atBlair = try sandbox.require(sandbox.run("Blair", "receive"))
+    func talk(_ sandbox: InviteSandbox) async throws {
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
+        let atBlair = try await sandbox.require(sandbox.run("Blair", "receive"))
         #expect(atBlair.stdout.contains("Alex: Welcome, Blair."))
-        try sandbox.require(sandbox.run("Blair", "send", "Alex", "Thanks, Alex."))
-        let atAlex = try sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "Thanks, Alex."))
+        let atAlex = try await sandbox.require(sandbox.run("Alex", "receive"))
         #expect(atAlex.stdout.contains("Blair: Thanks, Alex."))
     }
 
     // MARK: - Refusals
 
-    @Test func anInviteIsUsedOnceOnBothSides() throws {
+    @Test func anInviteIsUsedOnceOnBothSides() async throws {
         let sandbox = try InviteSandbox()
-        for name in ["Alex", "Blair", "Carol"] { try sandbox.makeProfile(name) }
-        let text = try sandbox.require(sandbox.run("Alex", "invite")).stdout
-        try sandbox.require(sandbox.run("Blair", "accept", text))
-        let again = try sandbox.run("Blair", "accept", text)
+        for name in ["Alex", "Blair", "Carol"] { try await sandbox.makeProfile(name) }
+        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
+        try await sandbox.require(sandbox.run("Blair", "accept", text))
+        let again = try await sandbox.run("Blair", "accept", text)
         #expect(again.status == 76)
         #expect(again.stderr.contains("already used: you accepted it"))
-        let own = try sandbox.run("Alex", "accept", text)
+        let own = try await sandbox.run("Alex", "accept", text)
         #expect(own.status == 64)
         #expect(own.stderr.contains("your own personas"))
 
         // Carol accepts the same invite after Blair: Alex's agent starts one relationship only.
-        try sandbox.require(sandbox.run("Carol", "accept", text))
-        let received = try sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.require(sandbox.run("Carol", "accept", text))
+        let received = try await sandbox.require(sandbox.run("Alex", "receive"))
         #expect(received.stdout.contains("Blair accepted your invite"))
         #expect(received.stderr.contains("already used"))
         let alex = try sandbox.openStore("Alex")
@@ -167,15 +167,15 @@ struct InviteCommandTests {
         #expect(try alex.protons().map(\.peerDisplayName) == ["Blair"])
     }
 
-    @Test func aReplyIsReadOnce() throws {
+    @Test func aReplyIsReadOnce() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
-        try sandbox.require(sandbox.run("Blair", "receive"))
-        let invite = try sandbox.require(sandbox.run("Alex", "invite")).lastLine
-        let reply = try sandbox.require(sandbox.run("Blair", "accept", "--offline", invite)).lastLine
-        try sandbox.require(sandbox.run("Alex", "accept", "--reply", reply))
-        let again = try sandbox.run("Alex", "accept", "--reply", reply)
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+        let invite = try await sandbox.require(sandbox.run("Alex", "invite")).lastLine
+        let reply = try await sandbox.require(sandbox.run("Blair", "accept", "--offline", invite)).lastLine
+        try await sandbox.require(sandbox.run("Alex", "accept", "--reply", reply))
+        let again = try await sandbox.run("Alex", "accept", "--reply", reply)
         #expect(again.status == 76)
         #expect(again.stderr.contains("already used"))
         let alex = try sandbox.openStore("Alex")
@@ -183,20 +183,20 @@ struct InviteCommandTests {
         #expect(try alex.protons().count == 1)
     }
 
-    @Test func anExpiredInviteIsRefusedWithNothingStored() throws {
+    @Test func anExpiredInviteIsRefusedWithNothingStored() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Blair")
+        try await sandbox.makeProfile("Blair")
         let expired = try Self.forgedInvite(serviceURI: sandbox.receivingURL, expires: Date().addingTimeInterval(-1))
-        let run = try sandbox.run("Blair", "accept", expired.qrText)
+        let run = try await sandbox.run("Blair", "accept", expired.qrText)
         #expect(run.status == 76)
         #expect(run.stderr.contains("expired"))
         try expectNothingStored(sandbox, "Blair")
     }
 
-    @Test func anExpiredInviteIsRefusedWhenItsReplyIsRead() throws {
+    @Test func anExpiredInviteIsRefusedWhenItsReplyIsRead() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.require(sandbox.run("Alex", "receive"))
         // Alex's invite expired a minute ago; Blair's reply was made before that.
         let expiry = Date().addingTimeInterval(-60)
         let alex = try sandbox.openStore("Alex")
@@ -209,7 +209,7 @@ struct InviteCommandTests {
         let blair = try Persona(displayName: "Blair", random: ProtonCrypto.SystemRandom())
         let started = try Proton.initiate(
             persona: blair, invite: invite, ourRoutes: [route], body: [], now: expiry.addingTimeInterval(-30), random: ProtonCrypto.SystemRandom())
-        let run = try sandbox.run("Alex", "accept", "--reply", Base45.encode(started.initialMessage.encoded()))
+        let run = try await sandbox.run("Alex", "accept", "--reply", Base45.encode(started.initialMessage.encoded()))
         #expect(run.status == 76)
         #expect(run.stderr.contains("expired"))
         let after = try sandbox.openStore("Alex")
@@ -218,16 +218,16 @@ struct InviteCommandTests {
         #expect(try after.pendingInvites().count == 1)
     }
 
-    @Test func aTamperedReplyIsRefusedAndTheInviteStays() throws {
+    @Test func aTamperedReplyIsRefusedAndTheInviteStays() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
-        try sandbox.require(sandbox.run("Blair", "receive"))
-        let invite = try sandbox.require(sandbox.run("Alex", "invite")).lastLine
-        let reply = try sandbox.require(sandbox.run("Blair", "accept", "--offline", invite)).lastLine
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+        let invite = try await sandbox.require(sandbox.run("Alex", "invite")).lastLine
+        let reply = try await sandbox.require(sandbox.run("Blair", "accept", "--offline", invite)).lastLine
         var bytes = try Base45.decode(reply, limit: 8_192)
         bytes[bytes.count - 10] ^= 0x40
-        let run = try sandbox.run("Alex", "accept", "--reply", Base45.encode(bytes))
+        let run = try await sandbox.run("Alex", "accept", "--reply", Base45.encode(bytes))
         #expect(run.status == 65)
         #expect(run.stderr.contains("altered or forged"))
         let alex = try sandbox.openStore("Alex")
@@ -235,8 +235,8 @@ struct InviteCommandTests {
         #expect(try alex.protons().isEmpty)
         #expect(try alex.pendingInvites().count == 1)
         // A reply pasted where an invite belongs, and an invite where a reply belongs, say so.
-        #expect(try sandbox.run("Alex", "accept", reply).stderr.contains("--reply"))
-        #expect(try sandbox.run("Alex", "accept", "--reply", invite).stderr.contains("not a reply"))
+        #expect(try await sandbox.run("Alex", "accept", reply).stderr.contains("--reply"))
+        #expect(try await sandbox.run("Alex", "accept", "--reply", invite).stderr.contains("not a reply"))
     }
 
     @Test(arguments: [
@@ -248,11 +248,11 @@ struct InviteCommandTests {
         ("nonBase45", 65, "not a valid invite"),
         ("empty", 64, "nothing to read"),
     ])
-    func badInviteTextIsRefusedWithNothingStored(kind: String, status: Int32, message: String) throws {
+    func badInviteTextIsRefusedWithNothingStored(kind: String, status: Int32, message: String) async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Alex")
-        try sandbox.makeProfile("Blair")
-        let text = try sandbox.require(sandbox.run("Alex", "invite")).lastLine
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        let text = try await sandbox.require(sandbox.run("Alex", "invite")).lastLine
         let bad: String
         switch kind {
         case "tampered":
@@ -267,30 +267,30 @@ struct InviteCommandTests {
         case "nonBase45": bad = String(text.dropLast()) + "#"
         default: bad = "   "
         }
-        let run = try sandbox.run("Blair", "accept", bad)
+        let run = try await sandbox.run("Blair", "accept", bad)
         #expect(run.status == status, "\(run.stderr)")
         #expect(run.stderr.contains(message), "\(run.stderr)")
         try expectNothingStored(sandbox, "Blair")
     }
 
-    @Test func withoutAReceivingServiceThereIsNoInvite() throws {
+    @Test func withoutAReceivingServiceThereIsNoInvite() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.require(sandbox.run("Alex", "init", "--name", "Alex"))
-        let run = try sandbox.run("Alex", "invite")
+        try await sandbox.require(sandbox.run("Alex", "init", "--name", "Alex"))
+        let run = try await sandbox.run("Alex", "invite")
         #expect(run.status == 69)
         #expect(run.stderr.contains("proton services add receiving"))
-        let offline = try sandbox.run("Alex", "invite", "--offline")
+        let offline = try await sandbox.run("Alex", "invite", "--offline")
         #expect(offline.status == 69)
         try expectNothingStored(sandbox, "Alex")
     }
 
-    @Test func withoutZbarImageAndCameraSayHowToInstallIt() throws {
+    @Test func withoutZbarImageAndCameraSayHowToInstallIt() async throws {
         let sandbox = try InviteSandbox()
-        try sandbox.makeProfile("Blair")
+        try await sandbox.makeProfile("Blair")
         let image = sandbox.root.appendingPathComponent("invite.png")
         try Data([0]).write(to: image)
         for arguments in [["accept", "--image", image.path], ["accept", "--camera"], ["accept", "--reply", "--image", image.path]] {
-            let run = try sandbox.run("Blair", arguments: arguments, environment: ["PATH": "/nonexistent"])
+            let run = try await sandbox.run("Blair", arguments: arguments, environment: ["PATH": "/nonexistent"])
             #expect(run.status == 69)
             #expect(run.stderr.contains("apt-get install zbar-tools"))
             #expect(run.stderr.contains("paste the text"))

@@ -34,7 +34,7 @@ struct PNGWriterTests {
         #expect(stream.count == 2 + 5 + 65_535 + 5 + (70_000 - 65_535) + 4)
     }
 
-    @Test func writesAValidPNGStructure() throws {
+    @Test func writesAValidPNGStructure() async throws {
         let grid = try QRCode.encode(alphanumeric: "HELLO").withQuietZone()
         let png = try PNGWriter.encode(grid, scale: 3)
         #expect(Array(png.prefix(8)) == PNGWriter.signature)
@@ -46,17 +46,17 @@ struct PNGWriterTests {
     }
 
     @Test(.enabled(if: ZBar.isInstalled, "\(ZBar.missing)"))
-    func zbarReadsTheImage() throws {
+    func zbarReadsTheImage() async throws {
         let text = try QRCodeTests.typicalInviteText()
         let code = try QRCode.encode(alphanumeric: text, maximumVersion: 10)
-        #expect(try ZBar.decode(png: PNGWriter.encode(code.withQuietZone(), scale: 4)) == text)
+        #expect(try await ZBar.decode(png: PNGWriter.encode(code.withQuietZone(), scale: 4)) == text)
     }
 
     @Test(.enabled(if: ZBar.isInstalled, "\(ZBar.missing)"), arguments: [TerminalRendering.Style.halfBlocks, .ascii], [false, true])
-    func terminalRenderingDecodesToTheSameText(style: TerminalRendering.Style, invert: Bool) throws {
+    func terminalRenderingDecodesToTheSameText(style: TerminalRendering.Style, invert: Bool) async throws {
         let text = try QRCodeTests.typicalInviteText()
         let printed = TerminalRendering.render(try QRCode.encode(alphanumeric: text, maximumVersion: 10), style: style, invert: invert)
         let seen = try TerminalRendering.modules(fromRendering: printed, style: style, invert: invert)
-        #expect(try ZBar.decode(png: PNGWriter.encode(seen, scale: 4)) == text)
+        #expect(try await ZBar.decode(png: PNGWriter.encode(seen, scale: 4)) == text)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ProtonStore
+import ProtonTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -42,10 +43,10 @@ final class InviteSandbox {
     func profile(_ name: String) -> URL { root.appendingPathComponent(name, isDirectory: true) }
 
     /// `proton init` and both services, for a person called `name`.
-    func makeProfile(_ name: String) throws {
-        try require(run(name, "init", "--name", name))
-        try require(run(name, "services", "add", "receiving", receivingURL))
-        try require(run(name, "services", "add", "sending", sendingURL))
+    func makeProfile(_ name: String) async throws {
+        try await require(run(name, "init", "--name", name))
+        try await require(run(name, "services", "add", "receiving", receivingURL))
+        try await require(run(name, "services", "add", "sending", sendingURL))
     }
 
     func openStore(_ name: String) throws -> ProfileStore { try ProfileStore.open(at: profile(name)) }
@@ -75,21 +76,21 @@ final class InviteSandbox {
 
     /// Runs `proton ARGUMENTS --profile DIR` as `person`, with `environment` over a minimal one
     /// (a nil value removes a variable) and `input` on stdin.
-    func run(_ person: String, _ arguments: String..., environment: [String: String?] = [:], input: String? = nil) throws -> Run {
-        try run(person, arguments: arguments, environment: environment, input: input)
+    func run(_ person: String, _ arguments: String..., environment: [String: String?] = [:], input: String? = nil) async throws -> Run {
+        try await run(person, arguments: arguments, environment: environment, input: input)
     }
 
-    func run(_ person: String, arguments: [String], environment: [String: String?] = [:], input: String? = nil) throws -> Run {
+    func run(_ person: String, arguments: [String], environment: [String: String?] = [:], input: String? = nil) async throws -> Run {
         var merged: [String: String] = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": root.path,
             "PROTON_HOME": profile(person).path,
         ]
         for (key, value) in environment { merged[key] = value }
-        return try Self.launch(arguments, environment: merged, input: input, directory: root)
+        return try await Self.launch(arguments, environment: merged, input: input, directory: root)
     }
 
-    static func launch(_ arguments: [String], environment: [String: String], input: String?, directory: URL) throws -> Run {
+    static func launch(_ arguments: [String], environment: [String: String], input: String?, directory: URL) async throws -> Run {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
@@ -107,8 +108,7 @@ final class InviteSandbox {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: inURL)
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         try out.close()
         try err.close()
         return Run(

@@ -1,5 +1,6 @@
 import Foundation
 import ProtonQR
+import ProtonTestSupport
 import Testing
 
 /// zbarimg, the decoder the tests read QR images back with (scripts/bootstrap installs
@@ -18,23 +19,23 @@ enum ZBar {
     static let missing = "zbarimg is not installed (apt-get install zbar-tools; scripts/bootstrap does it)"
 
     /// Writes `png` to a temporary file and returns what zbarimg reads from it.
-    static func decode(png: [UInt8]) throws -> String {
+    static func decode(png: [UInt8]) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString).png")
         try Data(png).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        return try decode(file: file)
+        return try await decode(file: file)
     }
 
-    static func decode(file: URL) throws -> String {
+    static func decode(file: URL) async throws -> String {
         let process = Process()
         process.executableURL = try #require(zbarimg)
         process.arguments = ["--raw", "-q", "-Sdisable", "-Sqrcode.enable", file.path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        // zbarimg prints one short line: the pipe cannot fill before it exits.
+        try await process.runUntilExit()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         try #require(process.terminationStatus == 0, "zbarimg found no code (exit \(process.terminationStatus))")
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
