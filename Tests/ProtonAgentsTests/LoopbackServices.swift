@@ -44,7 +44,11 @@ final class LoopbackServices: @unchecked Sendable {
     var mailboxes: [any Mailbox] { receivingURLs.map { ReceivingServiceClient(serviceURI: $0) } }
 
     var relays: [any Relay] {
-        sending.map { SendingServiceRelay(serviceURI: $0.baseURL, forwardingWait: .milliseconds(500)) }
+        // A failed first forward (a receiving service down) fails over at once whatever this
+        // wait; at 500 ms a sending service merely slow under a loaded full-suite run looked
+        // unavailable, so the agent resent while the first copy was still on its way and a later
+        // message could overtake it (one CI run failed the in-order check that way).
+        sending.map { SendingServiceRelay(serviceURI: $0.baseURL, forwardingWait: .seconds(2)) }
     }
 
     /// Kills a child-process service with SIGKILL (no shutdown of any kind), or stops an
