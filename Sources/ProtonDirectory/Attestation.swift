@@ -148,7 +148,7 @@ public struct Attestation: Sendable, Equatable {
     /// A DNS name in lowercase ASCII: labels of 1–63 characters of a-z, 0-9 and '-', not
     /// starting or ending with '-', joined by single dots. Lowercase only, so that one name
     /// has one encoding and no two statements differ by case.
-    static func isValidNamespace(_ namespace: String) -> Bool {
+    public static func isValidNamespace(_ namespace: String) -> Bool {
         let bytes = Array(namespace.utf8)
         guard (1...maximumNamespaceByteCount).contains(bytes.count) else { return false }
         return bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { label in
@@ -158,7 +158,7 @@ public struct Attestation: Sendable, Equatable {
     }
 
     /// 1–64 characters of a-z, 0-9, '.', '_' and '-'.
-    static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         return (1...maximumNameByteCount).contains(bytes.count)
             && bytes.allSatisfy { isLowercaseAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }

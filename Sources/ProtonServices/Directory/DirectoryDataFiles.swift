@@ -123,20 +123,9 @@ public enum DirectoryNames {
     public static let maximumNameByteCount = Attestation.maximumNameByteCount
     public static let maximumNamespaceByteCount = Attestation.maximumNamespaceByteCount
 
-    public static func isValidName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        return (1...maximumNameByteCount).contains(bytes.count)
-            && bytes.allSatisfy { isLowercaseAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
+    public static func isValidName(_ name: String) -> Bool { Attestation.isValidName(name) }
 
-    public static func isValidNamespace(_ namespace: String) -> Bool {
-        let bytes = Array(namespace.utf8)
-        guard (1...maximumNamespaceByteCount).contains(bytes.count) else { return false }
-        return bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { label in
-            (1...63).contains(label.count) && label.first != UInt8(ascii: "-") && label.last != UInt8(ascii: "-")
-                && label.allSatisfy { isLowercaseAlphanumeric($0) || $0 == UInt8(ascii: "-") }
-        }
-    }
+    public static func isValidNamespace(_ namespace: String) -> Bool { Attestation.isValidNamespace(namespace) }
 
     /// The log's origin and the directory key's name for a namespace.
     public static func origin(namespace: String) -> String { namespace + "/directory" }
@@ -148,9 +137,5 @@ public enum DirectoryNames {
         let namespace = String(qualified[qualified.index(after: at)...])
         guard isValidName(name), isValidNamespace(namespace) else { return nil }
         return (name, namespace)
-    }
-
-    private static func isLowercaseAlphanumeric(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 }
