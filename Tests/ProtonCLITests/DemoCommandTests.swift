@@ -53,27 +53,47 @@ struct DemoCommandTests {
         defer { try? handle.close() }
         let process = Process()
         process.executableURL = try CLISandbox.executable()
-        // The most messages the demo takes, so that it is still running when the interrupt
-        // comes even if this test's task waits seconds for a thread on a loaded machine.
+        // The most messages the demo takes, so that it is still running when the interrupt comes.
         process.arguments = ["demo", "--messages", "100"]
         process.environment = sandbox.baseEnvironment.merging(["TMPDIR": sandbox.root.path]) { _, new in new }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        // Interrupt once the services are up and the profiles are being made.
-        var text = ""
-        for _ in 0..<600 where !text.contains("== 2.") {
-            try await Task.sleep(for: .milliseconds(100))
-            text = String(decoding: try Data(contentsOf: output), as: UTF8.self)
-        }
-        #expect(text.contains("== 2."), "the demo never reached step 2: \(text)")
-        #expect(!Self.processes(mentioning: sandbox.root.path).isEmpty, "no service was running before the interrupt")
-        process.interrupt()
+        // Interrupt once the services are up and the profiles are being made. A thread of its own
+        // watches the output and sends the interrupt: this test's task can wait seconds for a
+        // thread of the concurrency pool on a loaded machine, long enough for the demo to finish.
+        let watch = await Self.interrupt(process, once: "== 2.", appearsIn: output, servicesMentioning: sandbox.root.path)
+        let text = String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self)
+        #expect(watch.sawMarker, "the demo never reached step 2: \(text)")
+        #expect(watch.servicesBefore > 0, "no service was running before the interrupt: \(text)")
         await process.exited()
-        #expect(process.terminationStatus == 130)
+        #expect(process.terminationStatus == 130, "\(String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self))")
         #expect(Self.processes(mentioning: sandbox.root.path).isEmpty)
         let demoDirectories = try FileManager.default.contentsOfDirectory(atPath: sandbox.root.path).filter { $0.hasPrefix("proton-demo-") }
         #expect(demoDirectories.isEmpty, "the demo's temporary directory was left: \(demoDirectories)")
+    }
+
+    /// Polls `file` on a thread of its own until it contains `marker` (60 s at most), counts the
+    /// processes mentioning `path` at that moment and then interrupts `process`.
+    static func interrupt(_ process: Process, once marker: String, appearsIn file: URL, servicesMentioning path: String) async
+        -> (sawMarker: Bool, servicesBefore: Int)
+    {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var saw = false
+                for _ in 0..<3000 where process.isRunning {
+                    let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+                    if text.contains(marker) {
+                        saw = true
+                        break
+                    }
+                    usleep(20_000)
+                }
+                let services = processes(mentioning: path).count
+                if process.isRunning { process.interrupt() }
+                continuation.resume(returning: (saw, services))
+            }
+        }
     }
 
     /// The pids of running processes whose command line contains `text`.
