@@ -11,7 +11,9 @@ import ProtonStore
 ///
 /// It also polls the addresses of our unused invites: an initial message arriving at one
 /// completes the relationship (`FirstContact`), and the invite is used up in the same
-/// transaction that stores the new proton and its first message.
+/// transaction that stores the new proton and its first message. Likewise the first-contact
+/// addresses of the key packages we published at brokered directories (`KeyPackageContact`):
+/// shared by everyone who fetched the package, each is polled once, not once per relationship.
 public actor ReceiveAgent {
     public let store: ProfileStore
     private let mailboxes: [String: any Mailbox]
@@ -32,6 +34,9 @@ public actor ReceiveAgent {
         /// The relationship the address belongs to, or nil for an unused invite's address.
         let protonID: ProtonID?
         let inviteID: InviteID?
+        /// Set for a published key package's shared address, with the relationships that still
+        /// accept messages there.
+        var keyPackage: (id: KeyPackageID, owners: [ProtonID])? = nil
         let owned: OwnedAddress
         let mailbox: any Mailbox
         let after: Int64
@@ -47,9 +52,16 @@ public actor ReceiveAgent {
             return [.storeFailed(reason: "\(error)")]
         }
         var owned: [(Date, Target)] = []
+        var (packageTargets, packageEvents) = await keyPackageTargets(now: now)
+        events += packageEvents
+        let shared = Dictionary(uniqueKeysWithValues: packageTargets.enumerated().map { ($1.1.owned.id, $0) })
         for summary in summaries {
             guard let proton = try? store.proton(summary.id), !proton.isBlocked else { continue }
             for route in proton.receivingAddresses(now: now) {
+                if let index = shared[route.address] {
+                    packageTargets[index].1.keyPackage?.owners.append(summary.id)
+                    continue
+                }
                 guard let mailbox = mailboxes[route.route.serviceURI] else {
                     events.append(.unknownService(protonID: summary.id, serviceURI: route.route.serviceURI))
                     continue
@@ -60,7 +72,7 @@ public actor ReceiveAgent {
             }
         }
         let (inviteTargets, inviteEvents) = await inviteTargets(now: now)
-        owned += inviteTargets
+        owned += inviteTargets + packageTargets
         events += inviteEvents
         // Oldest addresses first: a peer moves to a newer address only after the older one,
         // so this keeps each sender's messages in the order they were sent.
@@ -122,6 +134,8 @@ public actor ReceiveAgent {
         case retired(ProtonID)
         case undecryptable(ProtonID, String)
         case inviteRefused(String)
+        case connected(ProtonID, Int64, [UInt8], peerName: String?, name: String)
+        case keyPackageRefused(String)
     }
 
     /// Our unused invites' addresses, polled until a week after they expire (a message that
@@ -148,6 +162,31 @@ public actor ReceiveAgent {
         return (targets, events)
     }
 
+    /// The shared addresses of our published key packages, polled until a week after they
+    /// expire; older packages are deleted (secrets included) and their addresses retired.
+    private func keyPackageTargets(now: Date) async -> ([(Date, Target)], [ReceiveEvent]) {
+        var events: [ReceiveEvent] = []
+        do {
+            for route in try store.removeExpiredKeyPackages(before: now.addingTimeInterval(-KeyPackageContact.lateArrivalWindow)) {
+                try? await mailboxes[route.route.serviceURI]?.retire(route.ownedAddress)
+            }
+        } catch {
+            events.append(.storeFailed(reason: "\(error)"))
+        }
+        let packages: [PublishedKeyPackage]
+        do { packages = try store.publishedKeyPackages() } catch { return ([], events + [.storeFailed(reason: "\(error)")]) }
+        var targets: [(Date, Target)] = []
+        for package in packages {
+            guard let mailbox = mailboxes[package.route.route.serviceURI] else { continue }
+            let after = cursors.addresses[package.address.hex]?.recorded ?? 0
+            targets.append(
+                (package.created, Target(
+                    protonID: nil, inviteID: nil, keyPackage: (package.id, []), owned: package.route.ownedAddress, mailbox: mailbox,
+                    after: after)))
+        }
+        return (targets, events)
+    }
+
     private func process(_ messages: [ServiceAPI.StoredMessage], for target: Target, now: Date) -> [ReceiveEvent] {
         var target = target
         var events: [ReceiveEvent] = []
@@ -156,7 +195,12 @@ public actor ReceiveAgent {
         for message in messages.sorted(by: { $0.id < $1.id }) where message.id > cursor.recorded {
             let outcome: Outcome
             do {
-                if let inviteID = target.inviteID {
+                if let keyPackage = target.keyPackage {
+                    outcome = try KeyPackageContact.record(
+                        message, keyPackageID: keyPackage.id, at: address, owners: keyPackage.owners, store: store, now: now,
+                        random: random
+                    ) { protonID in try record(message, at: address, protonID: protonID, now: now) }
+                } else if let inviteID = target.inviteID {
                     outcome = try FirstContact.record(message, inviteID: inviteID, at: address, store: store, now: now, random: random)
                 } else {
                     outcome = try record(message, at: address, protonID: target.protonID!, now: now)
@@ -174,6 +218,13 @@ public actor ReceiveAgent {
                 events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
                 // The invite is used up: whatever follows at this address belongs to the new relationship.
                 target = Target(protonID: protonID, inviteID: nil, owned: target.owned, mailbox: target.mailbox, after: target.after)
+            case .connected(let protonID, let id, let body, let peerName, let name):
+                events.append(.connected(protonID: protonID, peerName: peerName, name: name, address: address, at: now))
+                events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
+                // Its later messages before it learns our own address come here too.
+                target.keyPackage?.owners.insert(protonID, at: 0)
+            case .keyPackageRefused(let reason):
+                events.append(.keyPackageRefused(address: address, reason: reason))
             case .duplicate(let protonID):
                 events.append(.duplicateDropped(protonID: protonID, address: address))
             case .retired(let protonID):

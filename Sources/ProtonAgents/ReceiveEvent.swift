@@ -28,6 +28,12 @@ public enum ReceiveEvent: Sendable, Equatable {
     /// An initial message to one of our invites was refused (expired, already used, not
     /// for this invite, or altered): dropped, nothing stored.
     case inviteRefused(address: AddressID, reason: String)
+    /// Someone started a relationship from the key package we published for `name` at a
+    /// brokered directory; their first message follows as `.received`.
+    case connected(protonID: ProtonID, peerName: String?, name: String, address: AddressID, at: Date)
+    /// A message to one of our key packages' addresses was refused (an expired package, a used
+    /// one-time prekey, not for this package, or altered): dropped, nothing stored.
+    case keyPackageRefused(address: AddressID, reason: String)
 }
 
 extension ReceiveEvent: CustomStringConvertible {
@@ -55,6 +61,10 @@ extension ReceiveEvent: CustomStringConvertible {
             "\(name ?? "someone") accepted the invite at \(address.hex.prefix(8))…: a new relationship"
         case .inviteRefused(let address, let reason):
             "refused a first message to the invite at \(address.hex.prefix(8))…: \(reason)"
+        case .connected(_, let peerName, let name, let address, _):
+            "\(peerName ?? "someone") connected to \(name) through the key package at \(address.hex.prefix(8))…: a new relationship"
+        case .keyPackageRefused(let address, let reason):
+            "refused a message to the key package at \(address.hex.prefix(8))…: \(reason)"
         }
     }
 }

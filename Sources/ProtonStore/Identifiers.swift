@@ -33,3 +33,8 @@ public enum InviteIDKind {}
 
 /// The store's id for an invite we printed.
 public typealias InviteID = StoreID<InviteIDKind>
+
+public enum KeyPackageIDKind {}
+
+/// The store's id for a key package we published.
+public typealias KeyPackageID = StoreID<KeyPackageIDKind>

@@ -18,6 +18,9 @@ struct SecretSealer: Sendable {
         case invitePrekey = "pending_invites.prekey_secret"
         case inviteAuthSeed = "pending_invites.auth_seed"
         case spareAuthSeed = "spare_addresses.auth_seed"
+        case keyPackagePrekey = "key_packages.signed_prekey_secret"
+        case keyPackageAuthSeed = "key_packages.auth_seed"
+        case oneTimePrekey = "one_time_prekeys.secret"
     }
 
     static let plain = SecretSealer(key: nil)

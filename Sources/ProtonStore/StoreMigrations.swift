@@ -118,6 +118,33 @@ enum StoreMigrations {
             }
         }
 
+        migrator.registerMigration("v3 key packages") { db in
+            try db.create(table: KeyPackageRecord.databaseTableName) { t in
+                t.primaryKey("id", .text)
+                t.column("persona_id", .text).notNull().indexed()
+                    .references(PersonaRecord.databaseTableName, onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("signed_prekey", .blob).notNull().unique()
+                t.column("signed_prekey_secret", .blob).notNull()
+                t.column("service_uri", .text).notNull()
+                t.column("service_key", .blob).notNull()
+                t.column("address", .text).notNull().unique()
+                t.column("auth_seed", .blob).notNull()
+                t.column("package", .blob).notNull()
+                t.column("expires", .datetime).notNull()
+                t.column("created", .datetime).notNull()
+            }
+            try db.create(table: OneTimePrekeyRecord.databaseTableName) { t in
+                t.primaryKey("prekey", .blob)
+                t.column("key_package_id", .text).notNull().indexed()
+                    .references(KeyPackageRecord.databaseTableName, onDelete: .cascade)
+                t.column("secret", .blob)
+                t.column("used", .datetime)
+                t.column("proton_id", .text)
+                    .references(ProtonRecord.databaseTableName, onDelete: .setNull)
+            }
+        }
+
         return migrator
     }
 }

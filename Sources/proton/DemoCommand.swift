@@ -14,7 +14,8 @@ struct DemoCommand: AsyncParsableCommand {
             process with --profile: Alice and Bob create profiles, Alice registers \
             alice@example.org, prints an invite that Bob accepts from its text, they talk through \
             the agents while an address rotates and a sending service fails, Bob verifies \
-            Alice's name, and Alice blocks Bob. Each step prints the command line and its outcome, \
+            Alice's name, Carol publishes a key package for carol@example.org and Bob connects \
+            to her through it, and Alice blocks Bob. Each step prints the command line and its outcome, \
             and each outcome is checked. Nothing outside the temporary directory is touched.
 
             Exits with status 70 and names the step when an outcome is wrong (a message lost or \

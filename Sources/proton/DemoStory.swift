@@ -253,14 +253,57 @@ final class DemoStory {
 
     private func connect() async throws {
         begin("Bob connects to carol@\(namespace) through the brokered directory")
-        let hasConnect = ProtonCommand.configuration.subcommands.contains { $0.configuration.commandName == "connect" }
-        let hasPublish = DirectoryCommand.configuration.subcommands.contains { $0.configuration.commandName == "publish" }
-        guard hasConnect, hasPublish else {
-            let missing = [hasPublish ? nil : "'proton directory publish'", hasConnect ? nil : "'proton connect'"].compactMap { $0 }
-            transcript.note("not available in this build: \(missing.joined(separator: " and ")) \(missing.count == 1 ? "does" : "do") not exist yet; step skipped")
-            return
+        let created = try decode(InitReport.self, try await proton("carol", ["init"], ["--name", "Carol", "--json"]))
+        transcript.outcome("Carol's persona, identity key \(created.persona.fingerprint)")
+        try await said(proton("carol", ["services", "add"], ["sending", sending.url]))
+        try await said(proton("carol", ["services", "add"], ["receiving", receiving.url]))
+        try await said(proton("carol", ["directory", "add"], [directory.url, "--key", directory.verifierKey ?? ""]))
+        let registered = try decode(RegisterReport.self, try await proton("carol", ["directory", "register"], ["carol", "--json"]))
+        guard registered.state == "attested", registered.identityKey == created.persona.identityKey else {
+            throw failure("carol@\(namespace) was not attested for Carol's key")
         }
-        transcript.note("'proton directory publish' and 'proton connect' exist in this build, but this demo does not drive them yet; step skipped")
+        transcript.outcome("carol@\(namespace) is attested for Carol's key at log index \(registered.logIndex.map(String.init) ?? "?")")
+        let published = try decode(
+            PublishReport.self, try await proton("carol", ["directory", "publish"], ["--prekeys", "5", "--rule", "open", "--json"]))
+        guard published.name == "carol@\(namespace)", published.oneTimePrekeys == 5 else {
+            throw failure("Carol's key package was published as \(published.name) with \(published.oneTimePrekeys) one-time prekeys")
+        }
+        transcript.outcome(
+            "a key package with \(published.oneTimePrekeys) one-time prekeys, contact rule \(published.rule), first-contact address \(published.address.prefix(8))…")
+
+        let hello = "Hi Carol, it's Bob; the directory vouched for your key."
+        let connected = try decode(
+            ConnectReport.self, try await proton("bob", ["connect"], ["carol@\(namespace)", "--message", hello, "--json"]))
+        guard connected.state == "started", connected.delivered == true, connected.oneTimePrekeyUsed == true,
+            let relationshipID = connected.relationshipID, let safetyNumber = connected.safetyNumber
+        else { throw failure("Bob's connection to carol@\(namespace) did not start and deliver its first message") }
+        transcript.outcome("relationship \(relationshipID) from Carol's key package and one of its one-time prekeys; Bob's safety number \(safetyNumber)")
+        sentBy["bob", default: []].append(hello)
+
+        let firstAddress = try await read("carol", expecting: hello, from: "Bob")
+        guard firstAddress == published.address else { throw failure("Bob's first message reached \(firstAddress), not the key package's address") }
+        let show = try decode(ShowReport.self, try await proton("carol", ["show"], ["Bob", "--json"]))
+        guard show.safetyNumber == safetyNumber, show.relationshipID == relationshipID else {
+            throw failure("the safety numbers differ: Carol sees \(show.safetyNumber), Bob \(safetyNumber)")
+        }
+        transcript.outcome("Carol's receive agent completed the relationship: the same safety number on her screen")
+
+        // Carol's reply carries her own address for Bob; his next message goes there, not to the shared one.
+        let reply = "Welcome, Bob."
+        _ = try await send("carol", to: "Bob", reply)
+        try await read("bob", expecting: reply, from: "Carol")
+        let again = "Glad it worked."
+        _ = try await send("bob", to: "Carol", again)
+        let secondAddress = try await read("carol", expecting: again, from: "Bob")
+        guard secondAddress != published.address else {
+            throw failure("Bob still writes to Carol's shared key-package address after her reply")
+        }
+        transcript.outcome("Bob now writes to an address Carol made for him alone, not to the key package's shared one")
+        let contacts = try decode([ContactsEntry].self, try await proton("bob", ["contacts"], ["--json"]))
+        guard contacts.first(where: { $0.name == "Carol" })?.verifiedName == "carol@\(namespace)" else {
+            throw failure("Bob's contact list does not show Carol as verified")
+        }
+        transcript.outcome("Bob's contact list shows Carol as \"verified carol@\(namespace)\"")
     }
 
     // MARK: - 8. Block
@@ -293,8 +336,8 @@ final class DemoStory {
         let toBob = readBy["bob"]?.count ?? 0
         transcript.emit("  Every step's outcome was as expected: alice@\(namespace) attested and verified; the invite accepted with")
         transcript.emit("  matching safety numbers; \(toAlice) messages to Alice and \(toBob) to Bob, each read exactly once and in order,")
-        transcript.emit("  across an address rotation and a sending-service failover; the block answered with 410 Gone.")
-        transcript.emit("  Not shown: connecting through the brokered directory (step 7).")
+        transcript.emit("  across an address rotation and a sending-service failover; Bob connected to carol@\(namespace) through")
+        transcript.emit("  the brokered directory's key package; the block answered with 410 Gone.")
     }
 
     // MARK: - Running commands
@@ -353,6 +396,21 @@ private struct RegisterReport: Decodable {
     let namespace: String
     let identityKey: String
     let logIndex: UInt64?
+}
+
+private struct PublishReport: Decodable {
+    let name: String
+    let oneTimePrekeys: Int
+    let rule: String
+    let address: String
+}
+
+private struct ConnectReport: Decodable {
+    let state: String
+    let relationshipID: String?
+    let safetyNumber: String?
+    let oneTimePrekeyUsed: Bool?
+    let delivered: Bool?
 }
 
 private struct AcceptReport: Decodable {

@@ -29,7 +29,7 @@ struct ProtonCommand: AsyncParsableCommand {
             InitCommand.self, PersonaCommand.self, ContactsCommand.self, ShowCommand.self, ExportStateCommand.self,
             ServicesCommand.self, SendCommand.self, ReceiveCommand.self, BlockCommand.self, RotateCommand.self,
             DemoCommand.self, ServeCommand.self, InviteCommand.self, AcceptCommand.self, PairCommand.self,
-            DirectoryCommand.self, VerifyCommand.self, RequestsCommand.self,
+            DirectoryCommand.self, ConnectCommand.self, VerifyCommand.self, RequestsCommand.self,
         ])
 
     static func main() async {

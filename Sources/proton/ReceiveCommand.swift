@@ -85,6 +85,14 @@ struct ReceiveCommand: AsyncParsableCommand {
                         print("\(name ?? "Someone") accepted your invite: relationship \(summaries[protonID]?.relationshipID ?? "?"). "
                             + "Safety number (compare it with theirs): \(number)")
                     }
+                case .connected(let protonID, let name, let ownName, _, _):
+                    // Someone connected through the key package we published; their first message follows.
+                    summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+                    let number = try context.store.proton(protonID).safetyNumber
+                    if !json {
+                        print("\(name ?? "Someone") connected to \(ownName): relationship \(summaries[protonID]?.relationshipID ?? "?"). "
+                            + "Safety number (compare it with theirs): \(number)")
+                    }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
                 default:

@@ -28,12 +28,29 @@ struct RequestsOptions: ParsableArguments {
 
     /// The client, the bare name, and the key it is attested to.
     func owner(_ store: ProfileStore) throws -> (DirectoryClient, String, Ed25519.PrivateKey) {
+        let owned = try OwnedName.resolve(name, in: store)
+        return (owned.client, owned.name, owned.key)
+    }
+}
+
+/// A name registered from this profile ('proton directory register'), with what signs for it.
+struct OwnedName {
+    let client: DirectoryClient
+    let name: String
+    let namespace: String
+    let personaID: PersonaID
+    let key: Ed25519.PrivateKey
+
+    var qualifiedName: String { name + "@" + namespace }
+
+    /// `text` (NAME@NAMESPACE) or, when nil, the one name registered from this profile.
+    static func resolve(_ text: String?, in store: ProfileStore) throws -> OwnedName {
         let state = try DirectoryState.load(from: store.directory)
         let registered = state.registered ?? []
         let chosen: DirectoryState.Registered
-        if let name {
-            guard let match = registered.first(where: { $0.qualifiedName == name }) else {
-                throw CommandFailure(status: .usage, message: "\(name) was not registered from this profile ('proton directory register').")
+        if let text {
+            guard let match = registered.first(where: { $0.qualifiedName == text }) else {
+                throw CommandFailure(status: .usage, message: "\(text) was not registered from this profile ('proton directory register').")
             }
             chosen = match
         } else {
@@ -50,7 +67,9 @@ struct RequestsOptions: ParsableArguments {
         guard let persona = try store.personas().first(where: { Base64URL.encode($0.identityKey.rawRepresentation) == chosen.identityKey }) else {
             throw CommandFailure(status: .dataError, message: "The persona that registered \(chosen.qualifiedName) is no longer in this profile.")
         }
-        return (DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared), chosen.name, try store.persona(persona.id).identityKey)
+        return OwnedName(
+            client: DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared), name: chosen.name, namespace: chosen.namespace,
+            personaID: persona.id, key: try store.persona(persona.id).identityKey)
     }
 }
 

@@ -1,0 +1,84 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonStore
+
+/// Completes relationships started from a key package we published at a brokered directory.
+/// Its first-contact address is shared by everyone who fetched the package, so a message there
+/// is either an initial message (a new relationship: X3DH with the signed prekey and, when it
+/// names one, a one-time prekey that is then erased — all in one transaction with the new proton
+/// and its first message) or a later message of a relationship the package started, sent before
+/// the peer learnt that relationship's own address: it is offered to those relationships in turn.
+enum KeyPackageContact {
+    /// How long after a package's expiry its address is still polled (as for invites).
+    static let lateArrivalWindow = FirstContact.lateArrivalWindow
+    /// At most this many relationships are tried for a message that is not an initial message;
+    /// each stops accepting the shared address once the peer uses its own.
+    static let maximumTrials = 256
+
+    private struct Refusal: Error {
+        let reason: String
+    }
+
+    static func record(
+        _ message: ServiceAPI.StoredMessage, keyPackageID: KeyPackageID, at address: AddressID, owners: [ProtonID],
+        store: ProfileStore, now: Date, random: some RandomSource,
+        openExisting: (ProtonID) throws -> ReceiveAgent.Outcome
+    ) throws -> ReceiveAgent.Outcome {
+        guard let bytes = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
+            return .keyPackageRefused("the service returned a ciphertext that is not base64url")
+        }
+        guard let initial = try? InitialMessage(decoding: bytes) else {
+            for protonID in owners.prefix(maximumTrials) {
+                let outcome = try openExisting(protonID)
+                switch outcome {
+                case .undecryptable, .retired, .inviteRefused, .keyPackageRefused: continue
+                default: return outcome
+                }
+            }
+            return .keyPackageRefused("it is neither an initial message nor a message of a relationship this key package started")
+        }
+        let arrived = Date(timeIntervalSince1970: TimeInterval(message.receivedAt))
+        do {
+            return try store.transaction { tx throws -> ReceiveAgent.Outcome in
+                guard let published = try tx.publishedKeyPackage(at: address), published.id == keyPackageID else {
+                    throw Refusal(reason: KeyPackageError.unknownKeyPackage.description)
+                }
+                guard arrived < published.expires else { throw Refusal(reason: KeyPackageError.expired(published.expires).description) }
+                let prekeys: (signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?)
+                do {
+                    prekeys = try tx.keyPackagePrekeys(published.id, signed: initial.signedPrekey, oneTime: initial.oneTimePrekey)
+                } catch let error as KeyPackageError {
+                    throw Refusal(reason: error.description)
+                }
+                let persona = try tx.persona(published.personaID)
+                let fresh = try tx.takeSpareAddress(now: now)
+                let started: (proton: Proton, message: Proton.ReceivedMessage)
+                do {
+                    // The package's address stays shared: the proton accepts it (without ever
+                    // retiring it at the service) until the peer acknowledges our own address.
+                    started = try Proton.respond(
+                        persona: persona, initialMessage: initial, signedPrekey: prekeys.signed, oneTimePrekey: prekeys.oneTime,
+                        context: .keyPackage, firstContactRoute: published.route, ourRoutes: fresh.map { [$0] } ?? [], now: now,
+                        random: random)
+                } catch {
+                    throw Refusal(reason: "it does not decrypt (\(error))")
+                }
+                if started.proton.peerIdentity == persona.publicIdentity { throw Refusal(reason: "it comes from this very persona") }
+                let protonID: ProtonID
+                do {
+                    protonID = try tx.insertProton(started.proton, personaID: published.personaID, now: now)
+                } catch StoreError.duplicateRelationship(let relationshipID) {
+                    // A replayed initial message, or a second start by someone we already know.
+                    throw Refusal(reason: "this persona already has a relationship (\(relationshipID)) with the sender's")
+                }
+                let messageID = try tx.appendMessage(
+                    protonID: protonID, direction: .incoming, body: started.message.body, address: address.hex, timestamp: now)
+                if let oneTime = initial.oneTimePrekey { try tx.consumeOneTimePrekey(oneTime, protonID: protonID, now: now) }
+                return .connected(protonID, messageID, started.message.body, peerName: started.proton.peerDisplayName, name: published.name)
+            }
+        } catch let refusal as Refusal {
+            return .keyPackageRefused(refusal.reason)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+import ProtonStore
+
+/// `proton connect NAME@NS`: starts a relationship from the key package a brokered directory
+/// vends for an attested name, asynchronously: the first message goes out through the send
+/// agent, and the owner's receive agent completes the relationship.
+struct ConnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect",
+        abstract: "Start a relationship with NAME@NAMESPACE through its brokered directory.",
+        discussion: """
+            First looks the name up and verifies its attestation (signature under the pinned \
+            key, inclusion in a signed checkpoint, consistency with your last audit), then \
+            fetches the name's key package — signed by the attested key, or refused — with a \
+            request signed by your persona's key, presenting your own attestation when you \
+            have one (the 'attested' contact rule asks for it). The relationship starts with \
+            X3DH on the package's prekeys; your first message carries your name and a fresh \
+            address of yours to the package's address, and the owner's 'proton receive' \
+            completes it. The contact shows as verified, since its key is the attested one.
+
+            Exit status 75 when the owner has not approved you yet (the 'approval' rule: the \
+            request is recorded; run the command again once approved) or the directory's rate \
+            limit was reached; 77 when the owner's rule refuses you; 67 when the name has no key \
+            package; 76 when the directory's answers do not verify.
+            """)
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Argument(help: ArgumentHelp("NAME@NAMESPACE, or NAME when one directory is pinned.", valueName: "name"))
+    var name: String
+
+    @Option(help: ArgumentHelp("Connect as this persona, by name or id prefix (default: the first).", valueName: "persona"))
+    var persona: String?
+
+    @Option(help: ArgumentHelp("A first message to send with the connection.", valueName: "text"))
+    var message: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Report: Encodable {
+        let state: String
+        let name: String
+        let relationshipID: String?
+        let safetyNumber: String?
+        let oneTimePrekeyUsed: Bool?
+        let delivered: Bool?
+        let requestID: String?
+    }
+
+    func validate() throws {
+        if let message, message.utf8.count > 1_024 { throw ValidationError("--message is limited to 1024 bytes here; send longer ones with 'proton send'.") }
+    }
+
+    func run() async throws {
+        let context = try AgentContext(profile: profile)
+        defer { context.close() }
+        let store = context.store
+        var state = try DirectoryState.load(from: store.directory)
+        let (bare, pinned) = try QualifiedName.resolve(name, in: state)
+        let qualified = bare + "@" + pinned.namespace
+        let stored = try PersonaChoice.choose(persona, in: store)
+        let keys = try store.persona(stored.id)
+        guard !context.services.receiving.isEmpty else {
+            throw CommandFailure(
+                status: .unavailable,
+                message: "No receiving service is configured, so \(qualified) would have no address of yours; add one with 'proton services add receiving URL'.")
+        }
+        let now = Date()
+
+        // The key the name is attested to: the package must be signed by it.
+        let attested: AttestationBundle
+        do { attested = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now).bundle } catch {
+            try? state.save(to: store.directory)
+            throw error
+        }
+        try state.save(to: store.directory)
+        let peerKey = attested.attestation.identityKey
+        if try store.personas().contains(where: { $0.identityKey == peerKey }) {
+            throw CommandFailure(status: .usage, message: "\(qualified) is one of your own personas.")
+        }
+
+        // Our own attestation, for an owner whose rule is 'attested'.
+        let ownKey = Base64URL.encode(keys.identityKey.publicKey.rawRepresentation)
+        let ownBundle = try state.bundles.last { $0.identityKey == ownKey }?.decoded()
+        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+        let fetched = try await Self.fetch { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownBundle, now: now) }
+        guard let encoded = fetched.keyPackage else {
+            let request = fetched.requestID ?? "?"
+            if json {
+                try Output.json(
+                    Report(
+                        state: "pending", name: qualified, relationshipID: nil, safetyNumber: nil, oneTimePrekeyUsed: nil, delivered: nil,
+                        requestID: request))
+            }
+            throw CommandFailure(
+                status: .temporaryFailure,
+                message: "\(qualified) approves each contact: your request \(request) waits for them; run 'proton connect \(qualified)' again once they approve it.")
+        }
+        let package = try Self.verifiedPackage(encoded, attestedKey: peerKey, name: qualified, url: pinned.url, now: now)
+
+        let sender = try context.sendAgent()
+        let issuer = AddressIssuer(services: try context.receivingEndpoints())
+        let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
+        let body = Array((message ?? "").utf8)
+        let proton: Proton
+        let protonID: ProtonID
+        do {
+            let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
+            proton = started.proton
+            protonID = try store.transaction { tx in
+                let id = try tx.insertProton(proton, personaID: stored.id, now: now)
+                let routes = proton.sendingRoutes
+                let messageID = try tx.appendMessage(
+                    protonID: id, direction: .outgoing, body: body, address: routes.first?.address.hex, timestamp: now)
+                try tx.enqueue(protonID: id, messageID: messageID, ciphertext: started.initialMessage.encoded(), routes: routes, now: now)
+                return id
+            }
+        } catch {
+            try? store.addSpareAddress(route, now: now)
+            if case StoreError.duplicateRelationship(let relationshipID) = error {
+                throw CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
+            }
+            throw CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
+        }
+        let events = await sender.flush(now: now, protonID: protonID, ignoringBackoff: true)
+        let delivered = events.contains { if case .delivered = $0 { true } else { false } }
+        await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
+
+        if json {
+            try Output.json(
+                Report(
+                    state: "started", name: qualified, relationshipID: proton.relationshipID, safetyNumber: proton.safetyNumber.description,
+                    oneTimePrekeyUsed: !package.oneTimePrekeys.isEmpty, delivered: delivered, requestID: nil))
+        } else {
+            print(
+                "Connected to \(qualified) as \(stored.displayName): relationship \(proton.relationshipID), "
+                    + "with the key attested at log index \(attested.attestation.logIndex)"
+                    + (package.oneTimePrekeys.isEmpty ? " (its one-time prekeys ran out: the signed prekey alone)." : " and a one-time prekey."))
+            print("Safety number (compare it with theirs): \(proton.safetyNumber)")
+            if delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
+        }
+        guard delivered else {
+            let reason = events.compactMap { event -> String? in
+                if case .deferred(_, _, _, let reason) = event { reason } else { nil }
+            }.last ?? "no route answered"
+            throw CommandFailure(
+                status: .temporaryFailure,
+                message: "The relationship is stored but your first message is not delivered yet (\(reason)); "
+                    + "the next 'proton send' or 'proton receive' retries it.")
+        }
+    }
+
+    /// The fetch, with the refusals a requester can act on given their own statuses.
+    private static func fetch(_ body: () async throws -> BrokerAPI.FetchResult) async throws -> BrokerAPI.FetchResult {
+        do { return try await body() } catch let failure as DirectoryClient.Failure {
+            switch failure {
+            case .refused(429, _, _): throw CommandFailure(status: .temporaryFailure, message: failure.description.sentence)
+            case .refused(403, _, _): throw CommandFailure(status: .noPermission, message: failure.description.sentence)
+            default: return try await CommandFailure.directory { throw failure }
+            }
+        }
+    }
+
+    /// Decodes the vended package and checks it is the attested key's, current, and routable.
+    static func verifiedPackage(_ encoded: String, attestedKey: Ed25519.PublicKey, name: String, url: String, now: Date) throws -> KeyPackage {
+        let package: KeyPackage
+        do {
+            package = try KeyPackage(decoding: Base64URL.decode(encoded, limit: 4 * KeyPackage.maximumByteCount))
+        } catch {
+            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended a key package for \(name) that is not valid: \(error).")
+        }
+        guard package.identityKey == attestedKey else {
+            throw CommandFailure(
+                status: .directoryMisbehaved, message: "\(url) vended a key package for \(name) signed by a key other than the attested one; nothing was stored.")
+        }
+        guard package.oneTimePrekeys.count <= 1 else {
+            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended a key package with more than one one-time prekey.")
+        }
+        guard package.route != nil else {
+            throw CommandFailure(status: .dataError, message: "The key package of \(name) has no first-contact address to write to.")
+        }
+        guard now < package.expires else {
+            throw CommandFailure(status: .refused, message: "The key package of \(name) expired at \(Output.date(package.expires)); they must publish a fresh one.")
+        }
+        return package
+    }
+}
