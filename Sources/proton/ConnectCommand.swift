@@ -18,8 +18,9 @@ struct ConnectCommand: AsyncParsableCommand {
             First looks the name up and verifies its attestation (signature under the pinned \
             key, inclusion in a signed checkpoint, consistency with your last audit), then \
             fetches the name's key package — signed by the attested key, or refused — with a \
-            request signed by your persona's key, presenting your own attestation when you \
-            have one (the 'attested' contact rule asks for it). The relationship starts with \
+            request signed by your persona's key, presenting your own attestation from the same \
+            directory when you have one (the 'attested' contact rule asks for it; --attest \
+            presents one from another pinned directory). The relationship starts with \
             X3DH on the package's prekeys; your first message carries your name and a fresh \
             address of yours to the package's address, and the owner's 'proton receive' \
             completes it. The contact shows as verified, since its key is the attested one.
@@ -40,6 +41,9 @@ struct ConnectCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("A first message to send with the connection.", valueName: "text"))
     var message: String?
+
+    @Flag(help: "Also present an attestation of your key from another pinned directory (one from this directory is always presented).")
+    var attest = false
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -86,9 +90,16 @@ struct ConnectCommand: AsyncParsableCommand {
             throw CommandFailure(status: .usage, message: "\(qualified) is one of your own personas.")
         }
 
-        // Our own attestation, for an owner whose rule is 'attested'.
-        let ownKey = Base64URL.encode(keys.identityKey.publicKey.rawRepresentation)
-        let ownBundle = try state.bundles.last { $0.identityKey == ownKey }?.decoded()
+        // Before the fetch, which uses up a one-time prekey and a request of the rate limit.
+        if let existing = try store.protons().first(where: { $0.personaID == stored.id && $0.peerIdentity == peerKey }) {
+            throw CommandFailure(
+                status: .usage, message: "\(stored.displayName) already has a relationship (\(existing.relationshipID)) with \(qualified).")
+        }
+
+        // Our own attestation from this directory, for an owner whose rule is 'attested'; the
+        // directory learns nothing new from it (it attested the key itself). Others' only with --attest.
+        let own = state.verifiedAttestations(of: keys.identityKey.publicKey, now: now).verified
+        let ownBundle = (own.last { $0.bundle.attestation.namespace == pinned.namespace } ?? (attest ? own.last : nil))?.bundle
         let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
         let fetched = try await Self.fetch { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownBundle, now: now) }
         guard let encoded = fetched.keyPackage else {
@@ -103,7 +114,10 @@ struct ConnectCommand: AsyncParsableCommand {
                 status: .temporaryFailure,
                 message: "\(qualified) approves each contact: your request \(request) waits for them; run 'proton connect \(qualified)' again once they approve it.")
         }
-        let package = try Self.verifiedPackage(encoded, attestedKey: peerKey, name: qualified, url: pinned.url, now: now)
+        let package = try VendedKeyPackage.verify(encoded, attestedKey: peerKey, name: qualified, url: pinned.url, now: now)
+        guard package.route != nil else {
+            throw CommandFailure(status: .dataError, message: "The key package of \(qualified) has no first-contact address to write to.")
+        }
 
         let sender = try context.sendAgent()
         let issuer = AddressIssuer(services: try context.receivingEndpoints())
@@ -166,29 +180,5 @@ struct ConnectCommand: AsyncParsableCommand {
             default: return try await CommandFailure.directory { throw failure }
             }
         }
-    }
-
-    /// Decodes the vended package and checks it is the attested key's, current, and routable.
-    static func verifiedPackage(_ encoded: String, attestedKey: Ed25519.PublicKey, name: String, url: String, now: Date) throws -> KeyPackage {
-        let package: KeyPackage
-        do {
-            package = try KeyPackage(decoding: Base64URL.decode(encoded, limit: 4 * KeyPackage.maximumByteCount))
-        } catch {
-            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended a key package for \(name) that is not valid: \(error).")
-        }
-        guard package.identityKey == attestedKey else {
-            throw CommandFailure(
-                status: .directoryMisbehaved, message: "\(url) vended a key package for \(name) signed by a key other than the attested one; nothing was stored.")
-        }
-        guard package.oneTimePrekeys.count <= 1 else {
-            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended a key package with more than one one-time prekey.")
-        }
-        guard package.route != nil else {
-            throw CommandFailure(status: .dataError, message: "The key package of \(name) has no first-contact address to write to.")
-        }
-        guard now < package.expires else {
-            throw CommandFailure(status: .refused, message: "The key package of \(name) expired at \(Output.date(package.expires)); they must publish a fresh one.")
-        }
-        return package
     }
 }

@@ -18,8 +18,8 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
             The request is signed by your persona's identity key, which the directory's contact \
             rules and rate limits apply to; with --attest your own stored attestation is sent \
             (for names whose rule is 'attested'). Under the 'approval' rule the first fetch files \
-            a request and prints its id. Starting the relationship from the package ('proton \
-            connect') is not available yet. Exits 76 if the package's identity key is not the \
+            a request and prints its id. It stores nothing: 'proton connect' fetches a package and \
+            starts the relationship from it. Exits 76 if the package's identity key is not the \
             attested one.
             """)
 
@@ -81,18 +81,7 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
             if json { return try Output.json(entry) }
             return print("Asked \(qualified) for contact; request \(result.requestID ?? "?") waits for their approval.")
         }
-        let package: KeyPackage
-        do { package = try KeyPackage(decoding: try Base64URL.decode(encoded, limit: KeyPackage.maximumByteCount * 2)) } catch {
-            throw CommandFailure(status: .directoryMisbehaved, message: "\(pinned.url) vended a key package that does not verify: \(error).")
-        }
-        guard package.identityKey == attested.bundle.attestation.identityKey else {
-            throw CommandFailure(
-                status: .directoryMisbehaved,
-                message: "\(pinned.url) vended a key package for \(package.identityKey), but its log attests \(attested.bundle.attestation.identityKey) for \(qualified).")
-        }
-        guard package.expires > now, package.oneTimePrekeys.count <= 1 else {
-            throw CommandFailure(status: .directoryMisbehaved, message: "\(pinned.url) vended an expired key package or more than one one-time prekey.")
-        }
+        let package = try VendedKeyPackage.verify(encoded, attestedKey: attested.bundle.attestation.identityKey, name: qualified, url: pinned.url, now: now)
         let entry = Entry(
             name: qualified, state: "vended", identityKey: Base64URL.encode(package.identityKey.rawRepresentation),
             signedPrekey: Base64URL.encode(package.signedPrekey.rawRepresentation), oneTimePrekeyIncluded: !package.oneTimePrekeys.isEmpty,
@@ -102,5 +91,27 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
             "\(qualified)'s key package: identity \(package.identityKey) (the attested key), "
                 + (package.oneTimePrekeys.isEmpty ? "signed prekey only (no one-time prekeys left)" : "with a one-time prekey")
                 + ", valid until \(Output.date(package.expires)).")
+    }
+}
+
+/// The checks every key package a broker vends must pass before it is used or shown: it
+/// decodes and its signature verifies, it is signed by exactly the key the name's verified
+/// attestation binds (a broker cannot hand out a key its own log does not show), it holds at
+/// most one one-time prekey, and it has not expired.
+enum VendedKeyPackage {
+    static func verify(_ encoded: String, attestedKey: Ed25519.PublicKey, name: String, url: String, now: Date) throws -> KeyPackage {
+        let package: KeyPackage
+        do { package = try KeyPackage(decoding: try Base64URL.decode(encoded, limit: KeyPackage.maximumByteCount * 2)) } catch {
+            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended a key package for \(name) that does not verify: \(error).")
+        }
+        guard package.identityKey == attestedKey else {
+            throw CommandFailure(
+                status: .directoryMisbehaved,
+                message: "\(url) vended a key package for \(package.identityKey), but its log attests \(attestedKey) for \(name); nothing was stored.")
+        }
+        guard package.expires > now, package.oneTimePrekeys.count <= 1 else {
+            throw CommandFailure(status: .directoryMisbehaved, message: "\(url) vended an expired key package or more than one one-time prekey.")
+        }
+        return package
     }
 }

@@ -60,6 +60,10 @@ final class DirectoryCLISandbox {
     }
 
     func run(_ profileName: String?, _ arguments: String...) async throws -> DirectoryCLIResult {
+        try await run(profileName, arguments: arguments)
+    }
+
+    func run(_ profileName: String?, arguments: [String]) async throws -> DirectoryCLIResult {
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": root.appendingPathComponent("home").path,
         ]
