@@ -23,6 +23,13 @@ struct AcceptCommand: AsyncParsableCommand {
             a reply QR code is printed instead (it uses an address registered earlier, see \
             'proton receive'), and the inviter reads it with 'proton accept --reply', which \
             needs no network either. Compare the safety numbers both sides print.
+
+            An invite may carry the directory's attestation of the inviter's name ('proton \
+            invite --attestation'). It is checked against the directories pinned here ('proton \
+            directory add') and the invite's identity key; when it verifies, the contact shows \
+            as verified in 'proton contacts' and 'proton verify' works offline. When it does \
+            not, the invite is still accepted, the contact stays unverified, and one line says \
+            why.
             """)
 
     @OptionGroup var profile: ProfileOptions
@@ -58,6 +65,8 @@ struct AcceptCommand: AsyncParsableCommand {
         let reply: String?
         let replyBytes: Int?
         let replyQRVersion: Int?
+        /// Whether the invite's attestation of the inviter's name verified (absent for --reply).
+        let peerAttestation: PresentedAttestationCheck?
     }
 
     func validate() throws {
@@ -120,7 +129,8 @@ struct AcceptCommand: AsyncParsableCommand {
                 try tx.recordAcceptedInvite(invite, protonID: id, now: now)
                 return (proton, initial, code)
             }
-            try printReply(proton: proton, initial: initial, code: code)
+            let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
+            try printReply(proton: proton, initial: initial, code: code, check: check)
             return
         }
 
@@ -148,6 +158,7 @@ struct AcceptCommand: AsyncParsableCommand {
             try? store.addSpareAddress(route, now: now)
             throw CommandFailure(invite: error)
         }
+        let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
         let events = await sender.flush(now: now, protonID: protonID, ignoringBackoff: true)
         let delivered = events.contains { if case .delivered = $0 { true } else { false } }
         await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
@@ -156,10 +167,11 @@ struct AcceptCommand: AsyncParsableCommand {
             try Output.json(
                 Report(
                     mode: "one-way", relationshipID: proton.relationshipID, contact: nil, safetyNumber: proton.safetyNumber.description,
-                    delivered: delivered, reply: nil, replyBytes: nil, replyQRVersion: nil))
+                    delivered: delivered, reply: nil, replyBytes: nil, replyQRVersion: nil, peerAttestation: check))
         } else {
             print("Invite accepted as \(stored.displayName): relationship \(proton.relationshipID).")
             print("Safety number (compare it with the inviter's): \(proton.safetyNumber)")
+            if check.presented { print(check.sentence) }
             if delivered { print("Your first message is on its way; the inviter's 'proton receive' completes the relationship.") }
         }
         guard delivered else {
@@ -184,21 +196,23 @@ struct AcceptCommand: AsyncParsableCommand {
         }
     }
 
-    private func printReply(proton: Proton, initial: InitialMessage, code: QRCode) throws {
+    private func printReply(proton: Proton, initial: InitialMessage, code: QRCode, check: PresentedAttestationCheck) throws {
         try presentation.writeImage(code)
         let text = Base45.encode(initial.encoded())
         if json {
             try Output.json(
                 Report(
                     mode: "offline", relationshipID: proton.relationshipID, contact: nil, safetyNumber: proton.safetyNumber.description,
-                    delivered: nil, reply: text, replyBytes: initial.encoded().count, replyQRVersion: code.version))
+                    delivered: nil, reply: text, replyBytes: initial.encoded().count, replyQRVersion: code.version, peerAttestation: check))
             return
         }
         guard presentation.drawsCode else {
+            if check.presented { FileHandle.standardError.write(Data((check.sentence + "\n").utf8)) }
             print(text)
             return
         }
         print(presentation.render(code), terminator: "")
+        if check.presented { print(check.sentence) }
         print("Reply for the inviter to scan with 'proton accept --reply --camera' (or to paste into 'proton accept --reply'): "
             + "\(initial.encoded().count) bytes, a version \(code.version)-M QR code.")
         if let png = presentation.png { print("Image written to \(png).") }
@@ -251,7 +265,7 @@ struct AcceptCommand: AsyncParsableCommand {
             try Output.json(
                 Report(
                     mode: "reply", relationshipID: proton.relationshipID, contact: name, safetyNumber: proton.safetyNumber.description,
-                    delivered: nil, reply: nil, replyBytes: nil, replyQRVersion: nil))
+                    delivered: nil, reply: nil, replyBytes: nil, replyQRVersion: nil, peerAttestation: nil))
         } else {
             print("\(name) accepted your invite: relationship \(proton.relationshipID).")
             if !body.isEmpty { print("\(name): \(String(decoding: body, as: UTF8.self))") }

@@ -171,11 +171,9 @@ struct DirectoryState: Codable {
             do {
                 let bundle = try stored.decoded()
                 let verifier = try pinned.verifier()
-                let checkpoint = try bundle.verify(directory: verifier, now: now)
-                guard bundle.attestation.identityKey == identityKey, bundle.attestation.name == stored.name,
-                    bundle.attestation.namespace == stored.namespace
-                else {
-                    failures.append("\(stored.qualifiedName): the attestation is about another name or key")
+                let checkpoint = try bundle.verify(binding: identityKey, directory: verifier, now: now)
+                guard bundle.attestation.name == stored.name, bundle.attestation.namespace == stored.namespace else {
+                    failures.append("\(stored.qualifiedName): the attestation is about another name")
                     continue
                 }
                 verified.append(Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned))
@@ -188,9 +186,83 @@ struct DirectoryState: Codable {
         return (verified, failures)
     }
 
+    /// The attestation a persona presents in an invite or a pairing: `choice` (NAME@NS) when
+    /// given, which must be stored for the persona's key and verify now; otherwise the one
+    /// that verifies, if there is exactly one, else none.
+    func bundleToPresent(for identityKey: Ed25519.PublicKey, persona: String, choice: String?, now: Date) throws -> AttestationBundle? {
+        let (verified, failures) = verifiedAttestations(of: identityKey, now: now)
+        guard let choice else { return verified.count == 1 ? verified[0].bundle : nil }
+        if let chosen = verified.first(where: { $0.stored.qualifiedName == choice }) { return chosen.bundle }
+        if let failure = failures.first(where: { $0.hasPrefix(choice + ":") }) {
+            throw CommandFailure(
+                status: .dataError,
+                message: "The stored attestation of \(failure); register the name again with 'proton directory register \(choice) --persona \(persona)'.")
+        }
+        throw CommandFailure(
+            status: .usage,
+            message: "No attestation of \(choice) is stored for \(persona)'s key; register it with 'proton directory register \(choice) --persona \(persona)'"
+                + (verified.isEmpty ? "." : " or choose one of \(verified.map(\.stored.qualifiedName).joined(separator: ", "))."))
+    }
+
+    /// Checks an attestation bundle the holder of `peerKey` presented (in an invite or a
+    /// pairing) against the directories pinned here. A verified one is stored exactly as
+    /// 'proton directory lookup' stores one, so 'proton verify' and 'proton contacts' see it.
+    mutating func checkPresented(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, now: Date) -> PresentedAttestationCheck {
+        guard let bytes else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: "no attestation was presented") }
+        do {
+            let (bundle, _) = try AttestationBundle.verifyPresented(bytes, by: peerKey, now: now) { namespace in
+                try? directory(namespace: namespace)?.verifier()
+            }
+            store(bundle, now: now)
+            return PresentedAttestationCheck(presented: true, verifiedName: bundle.attestation.qualifiedName, reason: nil)
+        } catch {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
+        }
+    }
+
     /// The verified name for a contact's key, for `proton contacts`.
     func verifiedName(of identityKey: Ed25519.PublicKey, now: Date) -> String? {
         verifiedAttestations(of: identityKey, now: now).verified.last?.stored.qualifiedName
+    }
+}
+
+extension QualifiedName {
+    /// `NAME` or `NAME@NS` as `name@namespace`, under the same rules as `resolve`.
+    static func qualified(_ text: String, in state: DirectoryState) throws -> String {
+        let (name, pinned) = try resolve(text, in: state)
+        return name + "@" + pinned.namespace
+    }
+}
+
+/// What an invite or a pairing proved about the peer's name, for the commands' output.
+struct PresentedAttestationCheck: Encodable {
+    /// Whether the peer presented an attestation at all.
+    let presented: Bool
+    /// `name@namespace`, when the attestation verified.
+    let verifiedName: String?
+    /// Why the contact stays unverified, otherwise.
+    let reason: String?
+
+    /// Checks what the holder of `peerKey` presented against the profile's pinned directories
+    /// and stores it when it verifies. The relationship is already stored: nothing here fails it.
+    static func checkAndStore(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, profile: URL) -> PresentedAttestationCheck {
+        guard bytes != nil else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: nil) }
+        do {
+            var state = try DirectoryState.load(from: profile)
+            let check = state.checkPresented(bytes, by: peerKey, now: Date())
+            if check.verifiedName != nil { try state.save(to: profile) }
+            return check
+        } catch let failure as CommandFailure {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: failure.message)
+        } catch {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: "\(error)")
+        }
+    }
+
+    /// One line for a person.
+    var sentence: String {
+        if let verifiedName { return "Verified: the directory for \(verifiedName.split(separator: "@").last ?? "") attests this contact's key as \(verifiedName)." }
+        return "Unverified: \(reason ?? "no attestation was presented")."
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
+import ProtonDirectory
 import ProtonQR
 import ProtonStore
 
@@ -23,6 +24,11 @@ struct InviteCommand: AsyncParsableCommand {
             With --offline no network is used: the address is one registered earlier ('proton \
             receive' keeps a few spare). Exits with status 69 when no receiving service is \
             configured or reachable.
+
+            With --attestation NAME@NS the invite also carries the directory's attestation of \
+            the persona's name (from 'proton directory register'), so that 'proton accept' can \
+            show the contact as verified. It makes the invite about three times larger: up to \
+            a version \(InviteCommand.maximumAttestedVersion) QR code instead of \(InviteCommand.maximumVersion).
             """)
 
     @OptionGroup var profile: ProfileOptions
@@ -36,6 +42,9 @@ struct InviteCommand: AsyncParsableCommand {
     @Flag(help: "Use an address registered earlier instead of creating one: no network at all.")
     var offline = false
 
+    @Option(help: ArgumentHelp("Carry the directory's attestation of this name of the persona.", valueName: "name@namespace"))
+    var attestation: String?
+
     @OptionGroup var presentation: QRPresentationOptions
 
     @Flag(help: "Print JSON instead of the QR code.")
@@ -43,6 +52,9 @@ struct InviteCommand: AsyncParsableCommand {
 
     /// An invite must stay scannable from a laptop screen by a phone or webcam.
     static let maximumVersion = 10
+    /// An attestation (its inclusion proof and signed checkpoint) adds 400 to 600 bytes; a
+    /// code this size still scans from a screen at a short distance.
+    static let maximumAttestedVersion = 25
     static let maximumLifetime: TimeInterval = 7 * 86_400
 
     struct Report: Encodable {
@@ -55,6 +67,8 @@ struct InviteCommand: AsyncParsableCommand {
         let persona: String
         let expires: Date
         let receivingService: String
+        /// The attested name the invite carries, if any.
+        let attestation: String?
         let png: String?
     }
 
@@ -62,6 +76,20 @@ struct InviteCommand: AsyncParsableCommand {
         guard let lifetime = Self.duration(expires), lifetime > 0, lifetime <= Self.maximumLifetime else {
             throw ValidationError("--expires must be a duration such as 30s, 10m, 2h or 1d, and at most 7d.")
         }
+    }
+
+    /// The attestation --attestation names, checked before an address is created for the invite.
+    private func attestationToPresent(persona stored: StoredPersona, directory: URL, now: Date) throws -> AttestationBundle? {
+        guard let attestation else { return nil }
+        let state = try DirectoryState.load(from: directory)
+        let bundle = try state.bundleToPresent(
+            for: stored.identityKey, persona: stored.displayName, choice: try QualifiedName.qualified(attestation, in: state), now: now)
+        if let bundle, bundle.encoded().count > Invite.maximumAttestationByteCount {
+            throw CommandFailure(
+                status: .dataError,
+                message: "The attestation of \(bundle.attestation.qualifiedName) is \(bundle.encoded().count) bytes, more than the \(Invite.maximumAttestationByteCount) an invite carries.")
+        }
+        return bundle
     }
 
     /// "90s", "10m", "2h", "1d" in seconds.
@@ -88,6 +116,9 @@ struct InviteCommand: AsyncParsableCommand {
                 message: "No receiving service is configured, and an invite must carry an address at one; add one with 'proton services add receiving URL'.")
         }
         let now = Date()
+        let presented = try attestationToPresent(persona: stored, directory: store.directory, now: now)
+        let attestationBytes = presented?.encoded()
+        let maximumVersion = presented == nil ? Self.maximumVersion : Self.maximumAttestedVersion
         let expiry = now.addingTimeInterval(Self.duration(expires)!)
         let prekey = X25519.PrivateKey()
         let issuer = AddressIssuer(services: try context.receivingEndpoints())
@@ -98,22 +129,24 @@ struct InviteCommand: AsyncParsableCommand {
             // Take the spare, sign, check the QR size and store in one transaction: a refusal keeps the spare.
             (invite, code) = try store.transaction { tx in
                 guard let route = try tx.takeSpareAddress(now: now) else { throw CommandFailure(invite: InviteError.noSpareAddress) }
-                let invite = Invite(identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry)
-                let code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: Self.maximumVersion, what: "invite")
+                let invite = Invite(
+                    identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry, attestation: attestationBytes)
+                let code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: maximumVersion, what: "invite")
                 try tx.insertPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
                 return (invite, code)
             }
         } else {
             let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
-            invite = Invite(identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry)
+            invite = Invite(
+                identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry, attestation: attestationBytes)
             do {
-                code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: Self.maximumVersion, what: "invite")
+                code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: maximumVersion, what: "invite")
             } catch {
                 // The address is registered and unused: keep it for a relationship rather than leak it.
                 try? store.addSpareAddress(route, now: now)
                 throw CommandFailure(
                     status: .dataError,
-                    message: "The invite is \(invite.encoded().count) bytes and needs a QR code larger than version \(Self.maximumVersion); "
+                    message: "The invite is \(invite.encoded().count) bytes and needs a QR code larger than version \(maximumVersion); "
                         + "a receiving service with a shorter URI than \(route.route.serviceURI) (\(route.route.serviceURI.utf8.count) bytes) keeps it small enough.")
             }
             try store.addPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
@@ -127,7 +160,7 @@ struct InviteCommand: AsyncParsableCommand {
                 Report(
                     invite: text, bytes: invite.encoded().count, characters: text.count, qrVersion: code.version,
                     errorCorrection: "M", modules: code.size, persona: stored.displayName, expires: invite.expires,
-                    receivingService: invite.route.serviceURI, png: presentation.png))
+                    receivingService: invite.route.serviceURI, attestation: presented?.attestation.qualifiedName, png: presentation.png))
             return
         }
         guard presentation.drawsCode else {
@@ -138,6 +171,7 @@ struct InviteCommand: AsyncParsableCommand {
         print(
             "Invite from \(stored.displayName), valid until \(Output.date(invite.expires)) (in \(Output.duration(Self.duration(expires)!))); "
                 + "single use. \(invite.encoded().count) bytes, a version \(code.version)-M QR code.")
+        if let presented { print("It carries the directory's attestation of \(presented.attestation.qualifiedName).") }
         if let png = presentation.png { print("Image written to \(png).") }
         print("Scan it with 'proton accept --camera', or paste this text into 'proton accept':")
         print(text)

@@ -4,6 +4,7 @@ import ProtonAgents
 import ProtonBluetooth
 import ProtonCore
 import ProtonCrypto
+import ProtonDirectory
 import ProtonPairing
 import ProtonStore
 
@@ -25,6 +26,13 @@ struct PairCommand: AsyncParsableCommand {
             The link is not trusted: the handshake authenticates both identity keys and \
             encrypts everything, and the digits catch anyone in the middle. Bluetooth pairing \
             (bonding) of the two laptops is not needed.
+
+            Each side may send an attestation of its name from a directory ('proton directory \
+            register'): by default the persona's one if it has exactly one, --attestation \
+            NAME@NS to choose, --no-attestation for none. The other side checks it against the \
+            directories it has pinned and the key the handshake authenticated; when it \
+            verifies, 'proton contacts' shows the contact as verified. An attestation that \
+            does not verify leaves the contact unverified and says why; the pairing stands.
 
             Needs a receiving service ('proton services add receiving URL'). Exits 69 when this \
             system has no Bluetooth or no adapter, when the other device cannot be reached, or \
@@ -65,6 +73,17 @@ struct PairCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long the scan's inquiry runs.", valueName: "seconds"))
     var inquirySeconds: Double = Inquiry.defaultSeconds
 
+    @Option(help: ArgumentHelp("Send this attestation of the persona's name (default: its one, if it has exactly one).", valueName: "name@namespace"))
+    var attestation: String?
+
+    @Flag(help: "Send no attestation of the persona's name.")
+    var noAttestation = false
+
+    /// Pairs over a local stream socket instead of Bluetooth: with --listen it listens on the
+    /// path, otherwise it connects to it. For tests on machines without Bluetooth.
+    @Option(help: .hidden)
+    var unixSocket: String?
+
     @Flag(help: "Print the result as JSON on stdout (progress and the digits go to stderr).")
     var json = false
 
@@ -72,11 +91,17 @@ struct PairCommand: AsyncParsableCommand {
         case listen
         case scan
         case connect(BluetoothAddress)
+        case socket(path: String, listen: Bool)
     }
 
     func validate() throws {
-        let modes = [listen, scan, connect != nil].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("Choose exactly one of --listen, --scan and --connect ADDRESS.") }
+        if attestation != nil && noAttestation { throw ValidationError("Choose --attestation NAME@NS or --no-attestation, not both.") }
+        if unixSocket != nil {
+            guard !scan, connect == nil else { throw ValidationError("--unix-socket goes with --listen or nothing.") }
+        } else {
+            let modes = [listen, scan, connect != nil].filter { $0 }.count
+            guard modes == 1 else { throw ValidationError("Choose exactly one of --listen, --scan and --connect ADDRESS.") }
+        }
         if let connect {
             do { _ = try BluetoothAddress(connect) } catch { throw ValidationError(error.description) }
         }
@@ -89,6 +114,7 @@ struct PairCommand: AsyncParsableCommand {
     }
 
     var mode: Mode {
+        if let unixSocket { return .socket(path: unixSocket, listen: listen) }
         if listen { return .listen }
         if scan { return .scan }
         return .connect(try! BluetoothAddress(connect!))
@@ -108,8 +134,10 @@ struct PairCommand: AsyncParsableCommand {
                 message: "No receiving service is configured, and pairing must give the other person an address at one; add one with 'proton services add receiving URL'.")
         }
         let endpoints = try context.receivingEndpoints()
-        let adapter = try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
         let personaKeys = try context.store.persona(stored.id)
+        let presented = try attestationToPresent(persona: stored, store: context.store)
+        let adapter: BluetoothAdapter? =
+            unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
         let route: OwnRoute
         do {
             route = try await AddressIssuer(services: endpoints).createRoute(after: nil, now: Date())
@@ -121,7 +149,8 @@ struct PairCommand: AsyncParsableCommand {
         let report: PairReport
         do {
             report = try await pairAndStore(
-                route: route, adapter: adapter, persona: stored, keys: personaKeys, store: context.store, terminal: terminal)
+                route: route, adapter: adapter, persona: stored, keys: personaKeys, attestation: presented, store: context.store,
+                terminal: terminal)
         } catch {
             await Self.retire(route, at: endpoints)
             throw error
@@ -131,37 +160,48 @@ struct PairCommand: AsyncParsableCommand {
         } else {
             print("Paired with \(report.contact) (\(report.peerFingerprint)) as \(report.persona).")
             print("Relationship \(report.relationshipID); safety number \(report.safetyNumber)")
+            print(report.peerAttestation.sentence)
             print("Handshake \(report.handshakeMilliseconds) ms after connecting. 'proton send \"\(report.contact)\" MESSAGE' talks to them through your services.")
         }
     }
 
     /// Connects (or waits), runs the handshake, and stores the proton once both people said yes.
     private func pairAndStore(
-        route: OwnRoute, adapter: BluetoothAdapter, persona stored: StoredPersona, keys personaKeys: Persona,
-        store: ProfileStore, terminal: PairTerminal
+        route: OwnRoute, adapter: BluetoothAdapter?, persona stored: StoredPersona, keys personaKeys: Persona,
+        attestation: AttestationBundle?, store: ProfileStore, terminal: PairTerminal
     ) async throws -> PairReport {
-        var pairing = Pairing(persona: personaKeys, routes: [route])
+        var pairing = Pairing(persona: personaKeys, routes: [route], attestation: attestation?.encoded())
         pairing.confirmationTimeout = .seconds(timeout)
-        terminal.info("Adapter: \(adapter)")
+        if let adapter { terminal.info("Adapter: \(adapter)") }
         terminal.info("Pairing as \(stored.displayName) (\(stored.identityKey))")
+        if let attestation { terminal.info("Presenting the attestation of \(attestation.attestation.qualifiedName)") }
 
         let connection: PairingConnection
         let connectMilliseconds: Int
         let role: PairReport.Role
         let clock = ContinuousClock()
         let connectStart = clock.now
-        switch mode {
-        case .listen:
+        switch (mode, adapter) {
+        case (.socket(let path, listen: true), _):
+            terminal.info("Waiting for the other side on \(path) (up to \(timeout) s).")
+            connection = try await PairSocket.listen(at: path, timeout: timeout)
+            role = .listener
+        case (.socket(let path, listen: false), _):
+            connection = try PairSocket.connect(to: path)
+            role = .initiator
+        case (.listen, let adapter?):
             connection = try await acceptOne(on: adapter, terminal: terminal)
             role = .listener
-        case .connect(let address):
+        case (.connect(let address), let adapter?):
             let channel = try await channelOf(address, adapter: adapter, terminal: terminal)
             connection = try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal)
             role = .initiator
-        case .scan:
+        case (.scan, let adapter?):
             let (address, channel) = try await pick(adapter: adapter, terminal: terminal)
             connection = try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal)
             role = .initiator
+        default:
+            throw CommandFailure(status: .software, message: "No Bluetooth adapter was chosen.")
         }
         defer { connection.close() }
         connectMilliseconds = Self.milliseconds(connectStart.duration(to: clock.now))
@@ -183,12 +223,13 @@ struct PairCommand: AsyncParsableCommand {
 
         let protonID = try store.addProton(result.proton, personaID: stored.id)
         let name = result.proton.peerDisplayName ?? "(no name)"
+        let peerAttestation = PresentedAttestationCheck.checkAndStore(result.peerAttestation, by: result.peerIdentity, profile: store.directory)
         let report = PairReport(
             role: role, contact: name, relationshipID: result.proton.relationshipID, protonID: protonID.rawValue,
             persona: stored.displayName, peerIdentityKey: result.peerIdentity.rawRepresentation.base64URL,
             peerFingerprint: result.peerIdentity.description, safetyNumber: result.proton.safetyNumber.description,
-            sas: result.sas, peerAddress: connection.peerAddress?.description, adapter: adapter.address.description,
-            connectMilliseconds: connectMilliseconds, handshakeMilliseconds: handshakeMilliseconds)
+            sas: result.sas, peerAddress: connection.peerAddress?.description, adapter: adapter?.address.description ?? connection.peerDescription,
+            connectMilliseconds: connectMilliseconds, handshakeMilliseconds: handshakeMilliseconds, peerAttestation: peerAttestation)
         return report
     }
 
@@ -280,6 +321,21 @@ struct PairCommand: AsyncParsableCommand {
     }
 
     // MARK: - Helpers
+
+    /// The persona's attestation to send, checked before any radio is used.
+    private func attestationToPresent(persona stored: StoredPersona, store: ProfileStore) throws -> AttestationBundle? {
+        if noAttestation { return nil }
+        let state = try DirectoryState.load(from: store.directory)
+        let bundle = try state.bundleToPresent(
+            for: stored.identityKey, persona: stored.displayName, choice: try attestation.map { try QualifiedName.qualified($0, in: state) },
+            now: Date())
+        if let bundle, bundle.encoded().count > Pairing.maximumAttestationByteCount {
+            throw CommandFailure(
+                status: .dataError,
+                message: "The attestation of \(bundle.attestation.qualifiedName) is \(bundle.encoded().count) bytes, more than the \(Pairing.maximumAttestationByteCount) a pairing carries.")
+        }
+        return bundle
+    }
 
     private func choosePersona(in store: ProfileStore) throws -> StoredPersona {
         let personas = try store.personas()

@@ -24,4 +24,6 @@ struct PairReport: Encodable {
     /// From the connection until both sides confirmed and the key packages were exchanged
     /// (includes the people's answers unless --yes).
     let handshakeMilliseconds: Int
+    /// Whether the peer's attestation of their name verified here, and if not, why.
+    let peerAttestation: PresentedAttestationCheck
 }

@@ -4,23 +4,31 @@ package struct WireReader {
     private let bytes: [UInt8]
     private(set) var offset: Int
 
-    /// Opens a top-level format: checks the overall size, the tag and the version.
-    package init(_ bytes: [UInt8], format: WireFormat, maximumSize: Int) throws(WireError) {
+    /// The header's version byte.
+    package let version: UInt8
+
+    /// Opens a top-level format: checks the overall size, the tag and the version (one of
+    /// `versions`, by default only the current one).
+    package init(
+        _ bytes: [UInt8], format: WireFormat, maximumSize: Int, versions: ClosedRange<UInt8> = WireFormat.currentVersion...WireFormat.currentVersion
+    ) throws(WireError) {
         guard bytes.count <= maximumSize else {
             throw .oversized(field: "\(format)", limit: maximumSize, actual: bytes.count)
         }
         guard let tag = bytes.first else { throw .truncated(field: "format tag") }
         guard tag == format.rawValue else { throw .unexpectedFormat(expected: format, actual: tag) }
         guard bytes.count >= 2 else { throw .truncated(field: "version") }
-        guard bytes[1] == WireFormat.currentVersion else { throw .unknownVersion(format: format, version: bytes[1]) }
+        guard versions.contains(bytes[1]) else { throw .unknownVersion(format: format, version: bytes[1]) }
         self.bytes = bytes
         self.offset = 2
+        self.version = bytes[1]
     }
 
     /// Reads a nested structure that has no header of its own.
     package init(nested bytes: [UInt8]) {
         self.bytes = bytes
         self.offset = 0
+        self.version = 0
     }
 
     package var remaining: Int { bytes.count - offset }

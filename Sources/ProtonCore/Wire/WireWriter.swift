@@ -3,10 +3,10 @@
 package struct WireWriter {
     package private(set) var bytes: [UInt8] = []
 
-    package init(format: WireFormat, capacity: Int = 64) {
+    package init(format: WireFormat, version: UInt8 = WireFormat.currentVersion, capacity: Int = 64) {
         bytes.reserveCapacity(capacity)
         bytes.append(format.rawValue)
-        bytes.append(WireFormat.currentVersion)
+        bytes.append(version)
     }
 
     /// A writer for a nested structure with no header of its own.
