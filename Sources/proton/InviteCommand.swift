@@ -27,7 +27,7 @@ struct InviteCommand: AsyncParsableCommand {
 
             With --attestation NAME@NS the invite also carries the directory's attestation of \
             the persona's name (from 'proton directory register'), so that 'proton accept' can \
-            show the contact as verified. It makes the invite about three times larger: up to \
+            show the contact as verified. It makes the invite two to three times larger: up to \
             a version \(InviteCommand.maximumAttestedVersion) QR code instead of \(InviteCommand.maximumVersion).
             """)
 
@@ -52,9 +52,10 @@ struct InviteCommand: AsyncParsableCommand {
 
     /// An invite must stay scannable from a laptop screen by a phone or webcam.
     static let maximumVersion = 10
-    /// An attestation (its inclusion proof and signed checkpoint) adds 400 to 600 bytes; a
-    /// code this size still scans from a screen at a short distance.
-    static let maximumAttestedVersion = 25
+    /// An attestation adds about 330 bytes plus 32 per inclusion-proof hash (one per doubling
+    /// of the directory's log): version 18 for a new log, 29 for a log of a million names, 30
+    /// up to 16 million (docs/qr.md).
+    static let maximumAttestedVersion = 30
     static let maximumLifetime: TimeInterval = 7 * 86_400
 
     struct Report: Encodable {

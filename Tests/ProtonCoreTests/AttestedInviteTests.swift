@@ -13,6 +13,9 @@ struct AttestedInviteTests {
     /// the 16 bytes 00…0f as the attestation.
     static let vectorSignature = "fe70d1388acbe850b4df819bfc235825be45a74c4cc477f91096f464398e6ce25fa5fa4317d313aff3c81cd4d81ea155567827f65fc6b91f61a0df817ec8af08"
 
+    static let vectorQRText =
+        "X503M9Z9OHSUWA1ANFKHS1D1/BKKBOXE5DVF*NHD OHL4IZOLQV2D3DH19WU53E6XOSURJCEI 0JJ68DCUXO*QL:X7Z-1C4F+E4HPD/L4O93MWEW9E0G7-:5BPEB$CBECP9ERZC04E02DH.EO14PCN%5CAM0:HBJ.Q X58QUVP2T.3MER.01GGT610D 8-F7PMCQDUFVA8TB%DKU9SLFD6VUG00100KB0*M0DY0W016C1PN1:Y1L7WAKQQOHRGT/%MEHGH*VK6BJ2OX6LWV9N7FG42E+UJC7JYD54CWSVO03:L2% U0T3LER HK--AF25%4C6INHFCMBSB1GX5M"
+
     static func vector() throws -> Invite {
         let random = DeterministicRandom(seed: "proton/vectors/invite")
         let identity = Ed25519.PrivateKey(using: random)
@@ -35,6 +38,7 @@ struct AttestedInviteTests {
         #expect(attestationField == expectedField)
         #expect(Hex.string(Array(bytes.suffix(64))) == Self.vectorSignature)
         #expect(bytes.count == plain.count + 18)
+        #expect(invite.qrText == Self.vectorQRText)
     }
 
     @Test func attestedInviteRoundTripsThroughItsQRText() throws {

@@ -190,7 +190,7 @@ struct AttestedContactTests {
         let version = try #require(report["qrVersion"] as? Int)
         print("attested invite: \(report["bytes"] ?? "?") bytes, \(text.count) Base45 characters, QR version \(version)-M")
         #expect(report["attestation"] as? String == "alex@example.org")
-        #expect(version > 10 && version <= 25)
+        #expect(version > 10 && version <= 30)
         #expect(try Invite(qrText: text).attestation != nil)
 
         let accepted = try await sandbox.require(sandbox.run("Blair", "accept", text))
