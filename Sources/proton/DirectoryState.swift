@@ -90,6 +90,17 @@ struct DirectoryState: Codable {
     var directories: [Pinned] = []
     var bundles: [StoredBundle] = []
     var registered: [Registered]? = []
+    /// One `BundleVerifier` per pinned key for this command's run, so that listing many
+    /// contacts verifies each directory checkpoint's signature once. Not stored.
+    private let verifiers = Verifiers()
+
+    enum CodingKeys: String, CodingKey {
+        case directories, bundles, registered
+    }
+
+    private final class Verifiers {
+        var byKey: [String: BundleVerifier] = [:]
+    }
 
     // MARK: - File
 
@@ -150,8 +161,8 @@ struct DirectoryState: Codable {
     }
 
     /// A stored attestation of `identityKey` that verifies offline now, against its pinned
-    /// directory: the directory's signature, the validity window, and inclusion in a checkpoint
-    /// the directory signed.
+    /// directory: the validity window, and inclusion in a checkpoint signed by the directory's
+    /// pinned key (`BundleVerifier`: each checkpoint's signature is verified once per run).
     struct Verified {
         let stored: StoredBundle
         let bundle: AttestationBundle
@@ -170,8 +181,9 @@ struct DirectoryState: Codable {
             }
             do {
                 let bundle = try stored.decoded()
-                let verifier = try pinned.verifier()
-                let checkpoint = try bundle.verify(binding: identityKey, directory: verifier, now: now)
+                var verifier = try verifiers.byKey[pinned.verifierKey] ?? BundleVerifier(directory: pinned.verifier())
+                defer { verifiers.byKey[pinned.verifierKey] = verifier }
+                let checkpoint = try verifier.verify(bundle, binding: identityKey, now: now)
                 guard bundle.attestation.name == stored.name, bundle.attestation.namespace == stored.namespace else {
                     failures.append("\(stored.qualifiedName): the attestation is about another name")
                     continue
