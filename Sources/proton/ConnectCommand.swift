@@ -19,8 +19,8 @@ struct ConnectCommand: AsyncParsableCommand {
             key, inclusion in a signed checkpoint, consistency with your last audit), then \
             fetches the name's key package — signed by the attested key, or refused — with a \
             request signed by your persona's key, presenting your own attestation from the same \
-            directory when you have one (the 'attested' contact rule asks for it; --attest \
-            presents one from another pinned directory). The relationship starts with \
+            directory when you have one (the 'attested' contact rule asks for it; \
+            --attestation NAME@NS presents another, --no-attestation none). The relationship starts with \
             X3DH on the package's prekeys; your first message carries your name and a fresh \
             address of yours to the package's address, and the owner's 'proton receive' \
             completes it. The contact shows as verified, since its key is the attested one.
@@ -42,8 +42,12 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A first message to send with the connection.", valueName: "text"))
     var message: String?
 
-    @Flag(help: "Also present an attestation of your key from another pinned directory (one from this directory is always presented).")
-    var attest = false
+    @Option(help: ArgumentHelp(
+        "Present this attestation of your name (default: your one from the same directory, if any).", valueName: "name@namespace"))
+    var attestation: String?
+
+    @Flag(help: "Present no attestation of your name.")
+    var noAttestation = false
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -59,6 +63,7 @@ struct ConnectCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if attestation != nil && noAttestation { throw ValidationError("Choose --attestation NAME@NS or --no-attestation, not both.") }
         if let message, message.utf8.count > 1_024 { throw ValidationError("--message is limited to 1024 bytes here; send longer ones with 'proton send'.") }
     }
 
@@ -96,10 +101,18 @@ struct ConnectCommand: AsyncParsableCommand {
                 status: .usage, message: "\(stored.displayName) already has a relationship (\(existing.relationshipID)) with \(qualified).")
         }
 
-        // Our own attestation from this directory, for an owner whose rule is 'attested'; the
-        // directory learns nothing new from it (it attested the key itself). Others' only with --attest.
-        let own = state.verifiedAttestations(of: keys.identityKey.publicKey, now: now).verified
-        let ownBundle = (own.last { $0.bundle.attestation.namespace == pinned.namespace } ?? (attest ? own.last : nil))?.bundle
+        // Our own attestation, for an owner whose rule is 'attested': by default the one from
+        // this directory, which learns nothing new from it (it attested the key itself).
+        let ownBundle: AttestationBundle?
+        if noAttestation {
+            ownBundle = nil
+        } else if let attestation {
+            ownBundle = try state.bundleToPresent(
+                for: keys.identityKey.publicKey, persona: stored.displayName, choice: try QualifiedName.qualified(attestation, in: state), now: now)
+        } else {
+            ownBundle = state.verifiedAttestations(of: keys.identityKey.publicKey, now: now).verified
+                .last { $0.bundle.attestation.namespace == pinned.namespace }?.bundle
+        }
         let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
         let fetched = try await Self.fetch { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownBundle, now: now) }
         guard let encoded = fetched.keyPackage else {

@@ -119,6 +119,7 @@ struct ConnectCLITests {
         #expect(refused.stderr.contains("contact rules"))
         #expect(try world.protonCount("frank") == 0)
         #expect(try await world.run("frank", ["directory", "register", "frank"]).status == 0)
+        #expect(try await world.run("frank", ["connect", "carol@example.org", "--no-attestation"]).status == 77)
         let connected = try await world.json("frank", ["connect", "carol@example.org", "--message", "attested hello"])
         #expect(connected["state"] as? String == "started")
         #expect(try await world.receive("carol").map(\.1) == ["attested hello"])
