@@ -139,50 +139,26 @@ struct AcceptCommand: AsyncParsableCommand {
                 status: .unavailable,
                 message: "No receiving service is configured, so the inviter would have no address of yours; add one with 'proton services add receiving URL', or use --offline.")
         }
-        let sender = try context.sendAgent()
-        let issuer = AddressIssuer(services: try context.receivingEndpoints())
-        let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
-        let (proton, initial) = try Self.initiate(personaKeys, invite, route, body, now)
-        let protonID: ProtonID
-        do {
-            protonID = try store.transaction { tx in
-                let id = try tx.insertProton(proton, personaID: stored.id, now: now)
-                let routes = proton.sendingRoutes
-                let messageID = try tx.appendMessage(
-                    protonID: id, direction: .outgoing, body: body, address: routes.first?.address.hex, timestamp: now)
-                try tx.enqueue(protonID: id, messageID: messageID, ciphertext: initial.encoded(), routes: routes, now: now)
-                try tx.recordAcceptedInvite(invite, protonID: id, now: now)
-                return id
-            }
-        } catch {
-            try? store.addSpareAddress(route, now: now)
-            throw CommandFailure(invite: error)
-        }
+        let started = try await InitiatorStart(context: context).run(
+            personaID: stored.id, body: body, now: now,
+            initiate: { route in try Self.initiate(personaKeys, invite, route, body, now) },
+            record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) },
+            failure: { CommandFailure(invite: $0) })
+        let proton = started.proton
         let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
-        let events = await sender.flush(now: now, protonID: protonID, ignoringBackoff: true)
-        let delivered = events.contains { if case .delivered = $0 { true } else { false } }
-        await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
 
         if json {
             try Output.json(
                 Report(
                     mode: "one-way", relationshipID: proton.relationshipID, contact: nil, safetyNumber: proton.safetyNumber.description,
-                    delivered: delivered, reply: nil, replyBytes: nil, replyQRVersion: nil, peerAttestation: check))
+                    delivered: started.delivered, reply: nil, replyBytes: nil, replyQRVersion: nil, peerAttestation: check))
         } else {
             print("Invite accepted as \(stored.displayName): relationship \(proton.relationshipID).")
             print("Safety number (compare it with the inviter's): \(proton.safetyNumber)")
             if check.presented { print(check.sentence) }
-            if delivered { print("Your first message is on its way; the inviter's 'proton receive' completes the relationship.") }
+            if started.delivered { print("Your first message is on its way; the inviter's 'proton receive' completes the relationship.") }
         }
-        guard delivered else {
-            let reason = events.compactMap { event -> String? in
-                if case .deferred(_, _, _, let reason) = event { reason } else { nil }
-            }.last ?? "no route answered"
-            throw CommandFailure(
-                status: .temporaryFailure,
-                message: "The relationship is stored but your first message is not delivered yet (\(reason)); "
-                    + "the next 'proton send' or 'proton receive' retries it.")
-        }
+        if let failure = started.undeliveredFailure() { throw failure }
     }
 
     private static func initiate(

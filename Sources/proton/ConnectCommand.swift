@@ -132,56 +132,35 @@ struct ConnectCommand: AsyncParsableCommand {
             throw CommandFailure(status: .dataError, message: "The key package of \(qualified) has no first-contact address to write to.")
         }
 
-        let sender = try context.sendAgent()
-        let issuer = AddressIssuer(services: try context.receivingEndpoints())
-        let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
         let body = Array((message ?? "").utf8)
-        let proton: Proton
-        let protonID: ProtonID
-        do {
-            let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
-            proton = started.proton
-            protonID = try store.transaction { tx in
-                let id = try tx.insertProton(proton, personaID: stored.id, now: now)
-                let routes = proton.sendingRoutes
-                let messageID = try tx.appendMessage(
-                    protonID: id, direction: .outgoing, body: body, address: routes.first?.address.hex, timestamp: now)
-                try tx.enqueue(protonID: id, messageID: messageID, ciphertext: started.initialMessage.encoded(), routes: routes, now: now)
-                return id
-            }
-        } catch {
-            try? store.addSpareAddress(route, now: now)
-            if case StoreError.duplicateRelationship(let relationshipID) = error {
-                throw CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
-            }
-            throw CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
-        }
-        let events = await sender.flush(now: now, protonID: protonID, ignoringBackoff: true)
-        let delivered = events.contains { if case .delivered = $0 { true } else { false } }
-        await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
+        let started = try await InitiatorStart(context: context).run(
+            personaID: stored.id, body: body, now: now,
+            initiate: { route in
+                let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
+                return (started.proton, started.initialMessage)
+            },
+            failure: { error in
+                if case StoreError.duplicateRelationship(let relationshipID) = error {
+                    return CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
+                }
+                return CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
+            })
+        let proton = started.proton
 
         if json {
             try Output.json(
                 Report(
                     state: "started", name: qualified, relationshipID: proton.relationshipID, safetyNumber: proton.safetyNumber.description,
-                    oneTimePrekeyUsed: !package.oneTimePrekeys.isEmpty, delivered: delivered, requestID: nil))
+                    oneTimePrekeyUsed: !package.oneTimePrekeys.isEmpty, delivered: started.delivered, requestID: nil))
         } else {
             print(
                 "Connected to \(qualified) as \(stored.displayName): relationship \(proton.relationshipID), "
                     + "with the key attested at log index \(attested.attestation.logIndex)"
                     + (package.oneTimePrekeys.isEmpty ? " (its one-time prekeys ran out: the signed prekey alone)." : " and a one-time prekey."))
             print("Safety number (compare it with theirs): \(proton.safetyNumber)")
-            if delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
+            if started.delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
         }
-        guard delivered else {
-            let reason = events.compactMap { event -> String? in
-                if case .deferred(_, _, _, let reason) = event { reason } else { nil }
-            }.last ?? "no route answered"
-            throw CommandFailure(
-                status: .temporaryFailure,
-                message: "The relationship is stored but your first message is not delivered yet (\(reason)); "
-                    + "the next 'proton send' or 'proton receive' retries it.")
-        }
+        if let failure = started.undeliveredFailure() { throw failure }
     }
 
     /// The fetch, with the refusals a requester can act on given their own statuses.
