@@ -57,6 +57,7 @@ struct RouteEntry: Encodable {
     var since: Date?
     var issued: Date?
     var added: Date?
+    /// One of our key packages' addresses, shared with whoever else fetched the package.
     var firstContact: Bool?
 
     init(_ route: Route) {

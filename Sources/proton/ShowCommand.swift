@@ -53,7 +53,7 @@ struct ShowCommand: AsyncParsableCommand {
         for route in detail.ourRoutes {
             var state = route.state ?? "?"
             if let since = route.since { state += " since \(Output.date(since))" }
-            if route.firstContact == true { state += ", first-contact address" }
+            if route.firstContact == true { state += ", a key package's shared address" }
             print("    \(route.address)  at \(route.serviceURI)  \(state)")
         }
         print("Their routes (tried in this order):")

@@ -113,8 +113,9 @@ struct ConversationTests {
         }
         let sent = try await fixture.send("still there?", from: fixture.blair)
         #expect(sent.events.contains { if case .addressRetired = $0 { true } else { false } })
-        // The invite's address is shared with other contacts, so it stays open at the service,
-        // but the blocked relationship no longer reads it.
+        // The invite's address was this relationship's alone: retired at the service with the rest.
+        let inviteAddress = try fixture.alex.store.messages(protonID: fixture.alex.protonID).first { $0.direction == .incoming }?.address
+        #expect(inviteAddress != nil && retired.contains { $0.address.hex == inviteAddress }, "the invite's address is retired too")
         #expect(await fixture.receive(fixture.alex).receivedBodies.isEmpty)
         #expect(try fixture.alex.log(.incoming) == ["Hello Alex, it's Blair."])
         await #expect(throws: Proton.Error.blocked) { try await fixture.send("hello?", from: fixture.alex) }

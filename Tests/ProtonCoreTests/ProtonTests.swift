@@ -19,7 +19,7 @@ struct ProtonTests {
         #expect(r.alice.sendingRoutes == [r.inviteRoute.route])
         #expect(r.bob.sendingRoutes == [r.aliceRoute.route])
         #expect(r.bob.state(of: r.inviteRoute.address) == .active)
-        #expect(r.bob.ownRoute(r.inviteRoute.address)?.isShared == true)
+        #expect(r.bob.ownRoute(r.inviteRoute.address)?.isShared == false, "a single-use invite's address is this relationship's alone")
         #expect(r.bob.state(of: r.bobRoute.address) == .offered(sequence: 2))
 
         let reply = try r.bobSeals("hello Alice")
@@ -164,10 +164,12 @@ struct ProtonTests {
         #expect(try r.aliceOpens(message).text == "hi")
     }
 
-    @Test func rotationOfTheResponderRetiresTheFirstContactRouteAtThePeer() throws {
-        var r = try Relationship(seed: "first contact retirement", policy: Self.rotating)
+    @Test(arguments: [false, true])
+    func rotationOfTheResponderRetiresTheFirstContactRouteAtThePeer(viaKeyPackage: Bool) throws {
+        var r = try Relationship(seed: "first contact retirement", policy: Self.rotating, viaKeyPackage: viaKeyPackage)
         let invite = r.inviteRoute.address
-        // Alice's reply acknowledges Bob's own route: the shared invite route starts retiring.
+        #expect(r.bob.ownRoute(invite)?.isShared == viaKeyPackage)
+        // Alice's reply acknowledges Bob's own route: the first-contact route starts retiring.
         _ = try r.aliceOpens(try r.bobSeals("hi"))
         let atBob = try r.bobOpens(try r.aliceSeals("hi again"))
         #expect(atBob.acknowledgedAddresses == [r.bobRoute.address])
@@ -176,8 +178,9 @@ struct ProtonTests {
         // Alice is told to stop using it, so she never fails over to an address Bob refuses.
         _ = try r.aliceOpens(try r.bobSeals("use my own address"))
         #expect(r.alice.sendingRoutes == [r.bobRoute.route])
-        // Bob retires it for this relationship but never deletes a shared address.
-        #expect(r.bob.completeRetirements(now: testNow + 600).isEmpty)
+        // Bob retires it for this relationship; at the service too, unless a key package's
+        // address, which others who fetched the package still write to.
+        #expect(r.bob.completeRetirements(now: testNow + 600).map(\.address) == (viaKeyPackage ? [] : [invite]))
         #expect(r.bob.state(of: invite) == .retired)
         let late = try r.aliceSeals("late")
         #expect(throws: Proton.Error.retiredAddress(invite)) { try r.bobOpens(late, at: invite, now: testNow + 600) }
@@ -213,11 +216,13 @@ struct ProtonTests {
         #expect(r.alice.block().isEmpty)  // nothing left to retire
     }
 
-    @Test func blockingByTheResponderLeavesTheSharedInviteRouteAtTheService() throws {
-        var r = try Relationship(seed: "responder blocks")
+    @Test(arguments: [false, true])
+    func blockingByTheResponderRetiresTheFirstContactRouteUnlessShared(viaKeyPackage: Bool) throws {
+        var r = try Relationship(seed: "responder blocks", viaKeyPackage: viaKeyPackage)
         let message = try r.aliceSeals("hi")
         let retired = r.bob.block()
-        #expect(retired.map(\.address) == [r.bobRoute.address])
+        // An invite's address goes with the relationship; a key package's stays for the others.
+        #expect(Set(retired.map(\.address)) == Set(viaKeyPackage ? [r.bobRoute.address] : [r.bobRoute.address, r.inviteRoute.address]))
         #expect(r.bob.ownRoutes.allSatisfy { $0.state == .retired })
         #expect(throws: Proton.Error.blocked) { try r.bobOpens(message, at: r.inviteRoute.address) }
         #expect(throws: Proton.Error.blocked) { try r.bobOpens(message, at: r.bobRoute.address) }

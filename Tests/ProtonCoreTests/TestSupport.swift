@@ -166,7 +166,9 @@ struct Relationship {
     /// What Bob's `respond` returned for Alice's first message.
     let firstReceived: Proton.ReceivedMessage
 
-    init(seed: String, policy: RotationPolicy = .init(), now: Date = testNow) throws {
+    /// `viaKeyPackage`: Bob's prekey and address come in a key package (a brokered directory's)
+    /// instead of an invite, so that address is shared with whoever else fetched the package.
+    init(seed: String, policy: RotationPolicy = .init(), now: Date = testNow, viaKeyPackage: Bool = false) throws {
         random = DeterministicRandom(seed: seed)
         routes = RouteFactory(random: random)
         let alicePersona = try Persona(displayName: "Alice", random: random)
@@ -179,14 +181,24 @@ struct Relationship {
         aliceRoute = try routes.ownRoute(now: now)
         bobRoute = try routes.ownRoute(now: now)
 
-        let scanned = try Invite(qrText: invite.qrText)
-        let started = try Proton.initiate(
-            persona: alicePersona, invite: scanned, ourRoutes: [aliceRoute], body: Array("hello Bob".utf8),
-            policy: policy, now: now, random: random)
+        let started: (proton: Proton, initialMessage: InitialMessage)
+        if viaKeyPackage {
+            let package = try KeyPackage(
+                identity: bobPersona.identityKey, signedPrekey: prekey.publicKey, oneTimePrekeys: [], route: inviteRoute.route,
+                expires: now.addingTimeInterval(3600))
+            started = try Proton.initiate(
+                persona: alicePersona, keyPackage: try KeyPackage(decoding: package.encoded()), ourRoutes: [aliceRoute],
+                body: Array("hello Bob".utf8), policy: policy, now: now, random: random)
+        } else {
+            started = try Proton.initiate(
+                persona: alicePersona, invite: try Invite(qrText: invite.qrText), ourRoutes: [aliceRoute], body: Array("hello Bob".utf8),
+                policy: policy, now: now, random: random)
+        }
         alice = started.proton
         let arrived = try InitialMessage(decoding: started.initialMessage.encoded())
         let answered = try Proton.respond(
-            persona: bobPersona, initialMessage: arrived, signedPrekey: prekey, oneTimePrekey: nil, context: .invite,
+            persona: bobPersona, initialMessage: arrived, signedPrekey: prekey, oneTimePrekey: nil,
+            context: viaKeyPackage ? .keyPackage : .invite,
             firstContactRoute: inviteRoute, ourRoutes: [bobRoute], policy: policy, now: now, random: random)
         bob = answered.proton
         firstReceived = answered.message

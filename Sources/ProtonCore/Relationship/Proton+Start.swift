@@ -97,10 +97,14 @@ extension Proton {
             ratchet: DoubleRatchet(responding: seed, ourRatchetKey: signedPrekey), now: now)
         let received = try proton.openUnchecked(initialMessage.ratchetMessage, now: now, random: random)
         if let firstContactRoute {
+            // A key package's address is shared by everyone who fetched the package, so no one
+            // relationship may retire it at the service; an invite's (single-use) address and a
+            // pairing's are this relationship's alone, and retiring or blocking closes them there.
+            let isShared = if case .keyPackage = context { true } else { false }
             proton.ownRoutes.append(
                 OwnRoute(
                     route: firstContactRoute.route, authKey: firstContactRoute.authKey, state: .active,
-                    issuedAt: firstContactRoute.issuedAt, isShared: true))
+                    issuedAt: firstContactRoute.issuedAt, isShared: isShared))
         }
         proton.introduce(persona: persona, routes: ourRoutes, now: now)
         return (proton, received)
