@@ -40,8 +40,8 @@ struct PairingConnectionTests {
         defer { a.close(); b.close() }
         let alice = try Self.pairing("Alice")
         let bob = try Self.pairing("Bob")
-        async let listened = alice.respond(over: a.pairingChannel(timeout: .seconds(5)), now: Self.now, confirm: { _ in true })
-        async let initiated = bob.initiate(over: b.pairingChannel(timeout: .seconds(5)), now: Self.now, confirm: { _ in true })
+        async let listened = alice.respond(over: a.pairingChannel(timeout: .seconds(60)), now: Self.now, confirm: { _ in true })
+        async let initiated = bob.initiate(over: b.pairingChannel(timeout: .seconds(60)), now: Self.now, confirm: { _ in true })
         let (l, i) = try await (listened, initiated)
         #expect(l.sas == i.sas)
         #expect(l.sas.count == 6 && l.sas.allSatisfy(\.isNumber))
@@ -58,10 +58,10 @@ struct PairingConnectionTests {
         let alice = try Self.pairing("Alice")
         let bob = try Self.pairing("Bob")
         async let listened = outcome { () async throws(PairingError) in
-            try await alice.respond(over: a.pairingChannel(timeout: .seconds(5)), now: Self.now, confirm: { _ in false })
+            try await alice.respond(over: a.pairingChannel(timeout: .seconds(60)), now: Self.now, confirm: { _ in false })
         }
         async let initiated = outcome { () async throws(PairingError) in
-            try await bob.initiate(over: b.pairingChannel(timeout: .seconds(5)), now: Self.now, confirm: { _ in true })
+            try await bob.initiate(over: b.pairingChannel(timeout: .seconds(60)), now: Self.now, confirm: { _ in true })
         }
         let (l, i) = await (listened, initiated)
         #expect(throws: PairingError.rejectedByUser) { try l.get() }
@@ -74,7 +74,7 @@ struct PairingConnectionTests {
         let alice = try Self.pairing("Alice")
         b.close()
         await #expect(throws: PairingError.peerClosed) {
-            try await alice.respond(over: a.pairingChannel(timeout: .seconds(5)), now: Self.now, confirm: { _ in true })
+            try await alice.respond(over: a.pairingChannel(timeout: .seconds(60)), now: Self.now, confirm: { _ in true })
         }
     }
 

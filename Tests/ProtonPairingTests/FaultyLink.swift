@@ -65,7 +65,7 @@ final class FaultyLink: Sendable {
     }
 
     private func pump(from source: Int32, to destination: Int32, faulty: Bool) async {
-        let input = FileDescriptorChannel(fileDescriptor: source, timeout: .seconds(10))
+        let input = FileDescriptorChannel(fileDescriptor: source, timeout: .seconds(120))
         var index = 0
         while let frame = try? await input.receive() {
             defer { index += 1 }

@@ -6,6 +6,10 @@ import Testing
 @testable import ProtonPairing
 
 @Suite struct IdentityBindingTests {
+    /// Generous: under a loaded full run a task may wait seconds for a thread, and a timeout
+    /// here would hide the outcome the test is about (one CI run timed out at 5 s).
+    static let patience: Duration = .seconds(60)
+
     /// A responder that completes the handshake (and the SAS) with one identity, then offers a
     /// genuine key package of another: it must not get its prekeys accepted.
     @Test func keyPackageOfAnotherIdentityAborts() async throws {
@@ -14,7 +18,7 @@ import Testing
         let handshakeIdentity = Ed25519.PrivateKey()
         let packageIdentity = Ed25519.PrivateKey()
         let impostor = Task { () async throws -> PairingFrame in
-            let channel = FileDescriptorChannel(fileDescriptor: sockets.second, timeout: .seconds(5))
+            let channel = FileDescriptorChannel(fileDescriptor: sockets.second, timeout: Self.patience)
             let commitment = try await channel.receive(.commitment)
             var handshake = HandshakeState(
                 role: .responder, prologue: commitment, staticKey: handshakeIdentity.agreementKey(), random: SystemRandom())
@@ -39,7 +43,7 @@ import Testing
         let alex = try Party(name: "Alex").pairing
         let initiated = await outcome { () async throws(PairingError) in
             try await alex.initiate(
-                over: FileDescriptorChannel(fileDescriptor: sockets.first, timeout: .seconds(5)), now: testNow,
+                over: FileDescriptorChannel(fileDescriptor: sockets.first, timeout: Self.patience), now: testNow,
                 confirm: { _ in true })
         }
         #expect(initiated.error == .identityMismatch)

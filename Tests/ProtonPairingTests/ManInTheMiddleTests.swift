@@ -40,7 +40,7 @@ struct ManInTheMiddle {
         var opening = opening
         var sealing = sealing
         while true {
-            let frame = try await source.receive(timeout: .seconds(5))
+            let frame = try await source.receive(timeout: .seconds(60))
             if frame.kind == .abort {
                 try await destination.send(frame)
                 continue
