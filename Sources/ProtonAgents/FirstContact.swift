@@ -37,32 +37,17 @@ enum FirstContact {
                 guard arrived < pending.expires else { throw Refusal(reason: InviteError.expired(pending.expires).description) }
                 guard initial.signedPrekey == pending.invite.prekey, initial.oneTimePrekey == nil, let inviteRoute = pending.route
                 else { throw Refusal(reason: "it names a prekey that is not this invite's") }
-                let persona = try tx.persona(pending.personaID)
-                let prekey = try tx.invitePrekey(pending.id)
-                let fresh = try tx.takeSpareAddress(now: now)
-                let started: (proton: Proton, message: Proton.ReceivedMessage)
-                do {
-                    started = try Proton.respond(
-                        persona: persona, initialMessage: initial, signedPrekey: prekey, oneTimePrekey: nil, context: .invite,
-                        firstContactRoute: inviteRoute, ourRoutes: fresh.map { [$0] } ?? [], now: now, random: random)
-                } catch {
-                    throw Refusal(reason: "it does not decrypt (\(error))")
-                }
-                if started.proton.peerIdentity == persona.publicIdentity { throw Refusal(reason: InviteError.ownInvite.description) }
-                let protonID: ProtonID
-                do {
-                    protonID = try tx.insertProton(started.proton, personaID: pending.personaID, now: now)
-                } catch StoreError.duplicateRelationship(let relationshipID) {
-                    // Both personas are in a relationship already; the invite stays for someone else.
-                    throw Refusal(reason: "this persona already has a relationship (\(relationshipID)) with the sender's")
-                }
-                let messageID = try tx.appendMessage(
-                    protonID: protonID, direction: .incoming, body: started.message.body, address: address.hex, timestamp: now)
-                try tx.consumeInvite(pending.id, protonID: protonID, now: now)
-                return .started(protonID, messageID, started.message.body, peerName: started.proton.peerDisplayName)
+                // An existing relationship with the sender refuses this start; the invite stays for someone else.
+                let started = try ResponderStart.record(
+                    in: tx, personaID: pending.personaID, initial: initial, signedPrekey: try tx.invitePrekey(pending.id), oneTimePrekey: nil,
+                    context: .invite, firstContactRoute: inviteRoute, now: now, random: random)
+                try tx.consumeInvite(pending.id, protonID: started.protonID, now: now)
+                return .started(started.protonID, started.messageID, started.body, peerName: started.proton.peerDisplayName)
             }
         } catch let refusal as Refusal {
             return .inviteRefused(refusal.reason)
+        } catch let refusal as ResponderStart.Refusal {
+            return .inviteRefused(refusal.kind == .ownPersona ? InviteError.ownInvite.description : refusal.reason)
         }
     }
 

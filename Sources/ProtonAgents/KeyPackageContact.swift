@@ -51,33 +51,18 @@ enum KeyPackageContact {
                 } catch let error as KeyPackageError {
                     throw Refusal(reason: error.description)
                 }
-                let persona = try tx.persona(published.personaID)
-                let fresh = try tx.takeSpareAddress(now: now)
-                let started: (proton: Proton, message: Proton.ReceivedMessage)
-                do {
-                    // The package's address stays shared: the proton accepts it (without ever
-                    // retiring it at the service) until the peer acknowledges our own address.
-                    started = try Proton.respond(
-                        persona: persona, initialMessage: initial, signedPrekey: prekeys.signed, oneTimePrekey: prekeys.oneTime,
-                        context: .keyPackage, firstContactRoute: published.route, ourRoutes: fresh.map { [$0] } ?? [], now: now,
-                        random: random)
-                } catch {
-                    throw Refusal(reason: "it does not decrypt (\(error))")
-                }
-                if started.proton.peerIdentity == persona.publicIdentity { throw Refusal(reason: "it comes from this very persona") }
-                let protonID: ProtonID
-                do {
-                    protonID = try tx.insertProton(started.proton, personaID: published.personaID, now: now)
-                } catch StoreError.duplicateRelationship(let relationshipID) {
-                    // A replayed initial message, or a second start by someone we already know.
-                    throw Refusal(reason: "this persona already has a relationship (\(relationshipID)) with the sender's")
-                }
-                let messageID = try tx.appendMessage(
-                    protonID: protonID, direction: .incoming, body: started.message.body, address: address.hex, timestamp: now)
-                if let oneTime = initial.oneTimePrekey { try tx.consumeOneTimePrekey(oneTime, protonID: protonID, now: now) }
-                return .connected(protonID, messageID, started.message.body, peerName: started.proton.peerDisplayName, name: published.name)
+                // The package's address stays shared: the proton accepts it (without ever
+                // retiring it at the service) until the peer acknowledges our own address.
+                let started = try ResponderStart.record(
+                    in: tx, personaID: published.personaID, initial: initial, signedPrekey: prekeys.signed, oneTimePrekey: prekeys.oneTime,
+                    context: .keyPackage, firstContactRoute: published.route, now: now, random: random)
+                if let oneTime = initial.oneTimePrekey { try tx.consumeOneTimePrekey(oneTime, protonID: started.protonID, now: now) }
+                return .connected(
+                    started.protonID, started.messageID, started.body, peerName: started.proton.peerDisplayName, name: published.name)
             }
         } catch let refusal as Refusal {
+            return .keyPackageRefused(refusal.reason)
+        } catch let refusal as ResponderStart.Refusal {
             return .keyPackageRefused(refusal.reason)
         }
     }

@@ -216,25 +216,22 @@ struct AcceptCommand: AsyncParsableCommand {
             guard let inviteRoute = pending.route, initial.oneTimePrekey == nil else {
                 throw CommandFailure(status: .dataError, message: "This reply does not match the invite it names.")
             }
-            let persona = try tx.persona(pending.personaID)
-            let prekey = try tx.invitePrekey(pending.id)
-            let fresh = try tx.takeSpareAddress(now: now)
-            let started: (proton: Proton, message: Proton.ReceivedMessage)
+            let started: ResponderStart.Started
             do {
-                started = try Proton.respond(
-                    persona: persona, initialMessage: initial, signedPrekey: prekey, oneTimePrekey: nil, context: .invite,
-                    firstContactRoute: inviteRoute, ourRoutes: fresh.map { [$0] } ?? [], now: now, random: SystemRandom())
-            } catch {
-                throw CommandFailure(
-                    status: .dataError, message: "The reply does not decrypt with your invite's keys: it was altered or forged (\(error)).")
+                started = try ResponderStart.record(
+                    in: tx, personaID: pending.personaID, initial: initial, signedPrekey: try tx.invitePrekey(pending.id), oneTimePrekey: nil,
+                    context: .invite, firstContactRoute: inviteRoute, now: now, random: SystemRandom())
+            } catch let refusal as ResponderStart.Refusal {
+                switch refusal.kind {
+                case .undecryptable:
+                    throw CommandFailure(
+                        status: .dataError, message: "The reply does not decrypt with your invite's keys: it was altered or forged; nothing was stored.")
+                case .ownPersona: throw CommandFailure(invite: InviteError.ownInvite)
+                case .existingRelationship: throw CommandFailure(status: .dataError, message: "This reply cannot start a relationship: \(refusal.reason).")
+                }
             }
-            let id: ProtonID
-            do { id = try tx.insertProton(started.proton, personaID: pending.personaID, now: now) } catch {
-                throw CommandFailure(invite: error)
-            }
-            try tx.appendMessage(protonID: id, direction: .incoming, body: started.message.body, address: inviteRoute.address.hex, timestamp: now)
-            try tx.consumeInvite(pending.id, protonID: id, now: now)
-            return (started.proton, started.message.body)
+            try tx.consumeInvite(pending.id, protonID: started.protonID, now: now)
+            return (started.proton, started.body)
         }
         let name = proton.peerDisplayName ?? "(no name)"
         if json {
