@@ -23,6 +23,8 @@ final class DemoStory {
     /// Every message each side sent and read, in order, for the final tally.
     private var sentBy: [String: [String]] = ["alice": [], "bob": []]
     private var readBy: [String: [String]] = ["alice": [], "bob": []]
+    /// Messages Alice and Bob read from each other, counted when their conversation (step 5) ends.
+    private var conversation = (toAlice: 0, toBob: 0)
     /// The addresses each side was reached at, in order of first use.
     private var reachedAt: [String: [String]] = ["alice": [], "bob": []]
 
@@ -194,6 +196,7 @@ final class DemoStory {
             }
         }
         transcript.outcome("nothing more waiting for either: every message arrived exactly once, in order")
+        conversation = (readBy["alice"]?.count ?? 0, readBy["bob"]?.count ?? 0)
         for (who, name) in [("alice", "Alice"), ("bob", "Bob")] {
             let addresses = reachedAt[who] ?? []
             transcript.outcome("\(name) was reached at \(addresses.count) addresses over time: \(addresses.map { "\($0.prefix(8))…" }.joined(separator: ", "))")
@@ -332,8 +335,7 @@ final class DemoStory {
 
     private func summarise() {
         transcript.emit("\n== Outcome ==")
-        let toAlice = readBy["alice"]?.count ?? 0
-        let toBob = readBy["bob"]?.count ?? 0
+        let (toAlice, toBob) = conversation
         transcript.emit("  Every step's outcome was as expected: alice@\(namespace) attested and verified; the invite accepted with")
         transcript.emit("  matching safety numbers; \(toAlice) messages to Alice and \(toBob) to Bob, each read exactly once and in order,")
         transcript.emit("  across an address rotation and a sending-service failover; Bob connected to carol@\(namespace) through")
