@@ -30,9 +30,7 @@ extension ProfileStore {
         let expired = PendingInviteRecord.filter(PendingInviteRecord.Columns.used == nil && PendingInviteRecord.Columns.expires < cutoff)
         guard try read({ try !expired.isEmpty($0) }) else { return [] }
         return try transaction { tx in
-            let records = try PendingInviteRecord
-                .filter(PendingInviteRecord.Columns.used == nil && PendingInviteRecord.Columns.expires < cutoff)
-                .fetchAll(tx.db)
+            let records = try expired.fetchAll(tx.db)
             var routes: [OwnRoute] = []
             for record in records {
                 if let route = try StoreTransaction.pendingInvite(from: record, sealer: tx.sealer).route { routes.append(route) }

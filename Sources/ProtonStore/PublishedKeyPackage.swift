@@ -2,19 +2,19 @@ import Foundation
 import ProtonCore
 import ProtonCrypto
 
-/// A key package we published at a brokered directory, as the store keeps it: the package, the
-/// persona and name it is for, and its first-contact route with the key that owns the address.
+/// A key package we published at a brokered directory, as the store keeps it: the persona and
+/// name it is for, its expiry, and its first-contact route with the key that owns the address.
 /// The private prekeys stay in the store; each one-time prekey's is erased when it is used.
 public struct PublishedKeyPackage: Sendable {
     public let id: KeyPackageID
     public let personaID: PersonaID
     /// NAME@NAMESPACE.
     public let name: String
-    public let package: KeyPackage
+    /// The package's first-contact route, with the key that owns its address.
     public let route: OwnRoute
+    public let expires: Date
     public let created: Date
 
-    public var expires: Date { package.expires }
     public var address: AddressID { route.address }
 }
 

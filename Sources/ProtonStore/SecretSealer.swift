@@ -99,6 +99,22 @@ struct SecretSealer: Sendable {
         return SecureBytes(consuming: &bytes)
     }
 
+    /// An Ed25519 key from its sealed 32-byte seed; the opened seed is zeroed. `what` names it in
+    /// the `corrupt` error.
+    func openSigningKey(_ stored: Data, _ purpose: Purpose, row: String, what: String) throws(StoreError) -> Ed25519.PrivateKey {
+        var seed = try open(stored, purpose, row: row)
+        defer { seed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        guard let key = try? Ed25519.PrivateKey(seed: &seed) else { throw .corrupt(what: what) }
+        return key
+    }
+
+    /// An X25519 private key from its sealed secret; `what` names it in the `corrupt` error.
+    func openAgreementKey(_ stored: Data, _ purpose: Purpose, row: String, what: String) throws(StoreError) -> X25519.PrivateKey {
+        let secret = try openSecret(stored, purpose, row: row)
+        guard let key = try? X25519.PrivateKey(secretBytes: secret) else { throw .corrupt(what: what) }
+        return key
+    }
+
     private static func associatedData(_ purpose: Purpose, _ row: String) -> [UInt8] {
         Array("Proton store v1\u{0}\(purpose.rawValue)\u{0}\(row)".utf8)
     }

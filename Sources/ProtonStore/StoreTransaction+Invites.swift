@@ -14,12 +14,7 @@ extension StoreTransaction {
         personaID: PersonaID, invite: Invite, prekey: X25519.PrivateKey, route: OwnRoute, now: Date
     ) throws -> InviteID {
         guard prekey.publicKey == invite.prekey, route.route == invite.route else { throw InviteError.prekeyMismatch }
-        guard let persona = try PersonaRecord.fetchOne(db, key: personaID.rawValue) else {
-            throw StoreError.unknownPersona(personaID)
-        }
-        guard Array(persona.identityKey) == invite.identityKey.rawRepresentation else {
-            throw StoreError.personaMismatch(personaID)
-        }
+        try requirePersona(personaID, identityKey: invite.identityKey)
         let id = InviteID.random()
         try PendingInviteRecord(
             id: id.rawValue, personaID: personaID.rawValue, prekey: Data(invite.prekey.rawRepresentation),
@@ -48,11 +43,7 @@ extension StoreTransaction {
         guard let record = try PendingInviteRecord.fetchOne(db, key: id.rawValue) else { throw InviteError.unknownInvite }
         if let used = record.used { throw InviteError.alreadyUsed(used) }
         guard let sealed = record.prekeySecret else { throw StoreError.corrupt(what: "prekey of invite \(record.id)") }
-        let secret = try sealer.openSecret(sealed, .invitePrekey, row: record.id)
-        let key: X25519.PrivateKey
-        do { key = try X25519.PrivateKey(secretBytes: secret) } catch {
-            throw StoreError.corrupt(what: "prekey of invite \(record.id)")
-        }
+        let key = try sealer.openAgreementKey(sealed, .invitePrekey, row: record.id, what: "prekey of invite \(record.id)")
         guard Array(record.prekey) == key.publicKey.rawRepresentation else { throw InviteError.prekeyMismatch }
         return key
     }
@@ -78,11 +69,7 @@ extension StoreTransaction {
         var route: OwnRoute?
         if record.used == nil {
             guard let sealed = record.authSeed else { throw StoreError.corrupt(what: "address key of invite \(record.id)") }
-            var seed = try sealer.open(sealed, .inviteAuthSeed, row: record.id)
-            defer { seed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
-            guard let key = try? Ed25519.PrivateKey(seed: &seed) else {
-                throw StoreError.corrupt(what: "address key of invite \(record.id)")
-            }
+            let key = try sealer.openSigningKey(sealed, .inviteAuthSeed, row: record.id, what: "address key of invite \(record.id)")
             route = OwnRoute(route: invite.route, authKey: key, issuedAt: record.created)
         }
         return PendingInvite(
@@ -124,12 +111,20 @@ extension StoreTransaction {
     }
 
     static func spareRoute(from record: SpareAddressRecord, sealer: SecretSealer, issuedAt: Date) throws -> OwnRoute {
-        var seed = try sealer.open(record.authSeed, .spareAuthSeed, row: record.address)
-        defer { seed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
-        guard let key = try? Ed25519.PrivateKey(seed: &seed), let address = try? AddressID(hex: record.address),
-            let serviceKey = try? SealedBox.PublicKey(rawRepresentation: Array(record.serviceKey)),
-            let route = try? Route(serviceURI: record.serviceURI, serviceKey: serviceKey, address: address)
-        else { throw StoreError.corrupt(what: "spare address \(record.address)") }
-        return OwnRoute(route: route, authKey: key, issuedAt: issuedAt)
+        let what = "spare address \(record.address)"
+        return try ownRoute(
+            serviceURI: record.serviceURI, serviceKey: record.serviceKey, address: record.address,
+            authKey: sealer.openSigningKey(record.authSeed, .spareAuthSeed, row: record.address, what: what), issuedAt: issuedAt, what: what)
+    }
+
+    /// A route of ours from a row's service and address columns and its opened auth key.
+    static func ownRoute(serviceURI: String, serviceKey: Data, address: String, authKey: Ed25519.PrivateKey, issuedAt: Date, what: String) throws
+        -> OwnRoute
+    {
+        guard let address = try? AddressID(hex: address),
+            let serviceKey = try? SealedBox.PublicKey(rawRepresentation: Array(serviceKey)),
+            let route = try? Route(serviceURI: serviceURI, serviceKey: serviceKey, address: address)
+        else { throw StoreError.corrupt(what: what) }
+        return OwnRoute(route: route, authKey: authKey, issuedAt: issuedAt)
     }
 }

@@ -15,12 +15,7 @@ extension StoreTransaction {
         guard signedPrekey.publicKey == package.signedPrekey, package.route == route.route,
             oneTimePrekeys.map(\.publicKey) == package.oneTimePrekeys
         else { throw KeyPackageError.prekeyMismatch }
-        guard let persona = try PersonaRecord.fetchOne(db, key: personaID.rawValue) else {
-            throw StoreError.unknownPersona(personaID)
-        }
-        guard Array(persona.identityKey) == package.identityKey.rawRepresentation else {
-            throw StoreError.personaMismatch(personaID)
-        }
+        try requirePersona(personaID, identityKey: package.identityKey)
         let id = KeyPackageID.random()
         try KeyPackageRecord(
             id: id.rawValue, personaID: personaID.rawValue, name: name, signedPrekey: Data(package.signedPrekey.rawRepresentation),
@@ -52,7 +47,8 @@ extension StoreTransaction {
     ) {
         guard let record = try KeyPackageRecord.fetchOne(db, key: id.rawValue) else { throw KeyPackageError.unknownKeyPackage }
         guard Array(record.signedPrekey) == signed.rawRepresentation else { throw KeyPackageError.prekeyMismatch }
-        let signedKey = try Self.prekey(sealer.openSecret(record.signedPrekeySecret, .keyPackagePrekey, row: record.id), what: "signed prekey of key package \(record.id)")
+        let signedKey = try sealer.openAgreementKey(
+            record.signedPrekeySecret, .keyPackagePrekey, row: record.id, what: "signed prekey of key package \(record.id)")
         guard signedKey.publicKey == signed else { throw StoreError.corrupt(what: "signed prekey of key package \(record.id)") }
         guard let oneTime else { return (signedKey, nil) }
         let publicKey = Data(oneTime.rawRepresentation)
@@ -61,8 +57,8 @@ extension StoreTransaction {
         }
         if let used = otp.used { throw KeyPackageError.oneTimePrekeyUsed(used) }
         guard let sealed = otp.secret else { throw StoreError.corrupt(what: "one-time prekey of key package \(record.id)") }
-        let oneTimeKey = try Self.prekey(
-            sealer.openSecret(sealed, .oneTimePrekey, row: publicKey.base64EncodedString()), what: "one-time prekey of key package \(record.id)")
+        let oneTimeKey = try sealer.openAgreementKey(
+            sealed, .oneTimePrekey, row: publicKey.base64EncodedString(), what: "one-time prekey of key package \(record.id)")
         guard oneTimeKey.publicKey == oneTime else { throw StoreError.corrupt(what: "one-time prekey of key package \(record.id)") }
         return (signedKey, oneTimeKey)
     }
@@ -80,23 +76,17 @@ extension StoreTransaction {
         try record.update(db)
     }
 
-    private static func prekey(_ secret: SecureBytes, what: String) throws -> X25519.PrivateKey {
-        do { return try X25519.PrivateKey(secretBytes: secret) } catch { throw StoreError.corrupt(what: what) }
-    }
-
+    /// From the row's columns alone: the receive agent reads every package each round, and the
+    /// stored package itself (signed, with its one-time prekeys) is only a record of what was published.
     static func publishedKeyPackage(from record: KeyPackageRecord, sealer: SecretSealer) throws -> PublishedKeyPackage {
-        let package: KeyPackage
-        do { package = try KeyPackage(decoding: Array(record.package)) } catch {
-            throw StoreError.corrupt(what: "key package \(record.id)")
-        }
-        var seed = try sealer.open(record.authSeed, .keyPackageAuthSeed, row: record.id)
-        defer { seed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
-        guard let key = try? Ed25519.PrivateKey(seed: &seed), let route = package.route else {
-            throw StoreError.corrupt(what: "address key of key package \(record.id)")
-        }
+        let what = "address key of key package \(record.id)"
+        let route = try ownRoute(
+            serviceURI: record.serviceURI, serviceKey: record.serviceKey, address: record.address,
+            authKey: sealer.openSigningKey(record.authSeed, .keyPackageAuthSeed, row: record.id, what: what), issuedAt: record.created,
+            what: what)
         return PublishedKeyPackage(
-            id: KeyPackageID(rawValue: record.id), personaID: PersonaID(rawValue: record.personaID), name: record.name,
-            package: package, route: OwnRoute(route: route, authKey: key, issuedAt: record.created), created: record.created)
+            id: KeyPackageID(rawValue: record.id), personaID: PersonaID(rawValue: record.personaID), name: record.name, route: route,
+            expires: record.expires, created: record.created)
     }
 }
 

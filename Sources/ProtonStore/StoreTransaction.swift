@@ -48,16 +48,20 @@ public struct StoreTransaction {
         }
     }
 
+    /// Refuses an unknown persona, or one whose identity key is not `identityKey`: what is
+    /// stored for a persona must be that persona's.
+    func requirePersona(_ personaID: PersonaID, identityKey: Ed25519.PublicKey) throws {
+        guard let persona = try PersonaRecord.fetchOne(db, key: personaID.rawValue) else {
+            throw StoreError.unknownPersona(personaID)
+        }
+        guard Array(persona.identityKey) == identityKey.rawRepresentation else { throw StoreError.personaMismatch(personaID) }
+    }
+
     // MARK: - Protons
 
     /// Stores a new proton for `personaID`, which must be the persona whose identity it holds.
     public func insertProton(_ proton: Proton, personaID: PersonaID, now: Date) throws -> ProtonID {
-        guard let persona = try PersonaRecord.fetchOne(db, key: personaID.rawValue) else {
-            throw StoreError.unknownPersona(personaID)
-        }
-        guard Array(persona.identityKey) == proton.ourIdentity.rawRepresentation else {
-            throw StoreError.personaMismatch(personaID)
-        }
+        try requirePersona(personaID, identityKey: proton.ourIdentity)
         let relationshipID = proton.relationshipID
         guard try ProtonRecord.filter(ProtonRecord.Columns.relationshipID == relationshipID).isEmpty(db) else {
             throw StoreError.duplicateRelationship(relationshipID: relationshipID)
