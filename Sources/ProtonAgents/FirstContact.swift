@@ -53,8 +53,9 @@ enum FirstContact {
 
     /// A second initial message to an invite that has started a relationship already.
     static func refusalOfSecondUse(_ bytes: [UInt8], at address: AddressID, tx: StoreTransaction) throws -> ReceiveAgent.Outcome? {
-        guard let pending = try tx.pendingInvite(at: address), let used = pending.used,
-            let initial = try? InitialMessage(decoding: bytes), initial.signedPrekey == pending.invite.prekey
+        // The cheap parse first: most messages that reach here are ratchet messages.
+        guard let initial = try? InitialMessage(decoding: bytes), let pending = try tx.pendingInvite(at: address),
+            let used = pending.used, initial.signedPrekey == pending.invite.prekey
         else { return nil }
         return .inviteRefused(InviteError.alreadyUsed(used).description)
     }
