@@ -84,12 +84,7 @@ struct ConnectCommand: AsyncParsableCommand {
         let now = Date()
 
         // The key the name is attested to: the package must be signed by it.
-        let attested: AttestationBundle
-        do { attested = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now).bundle } catch {
-            try? state.save(to: store.directory)
-            throw error
-        }
-        try state.save(to: store.directory)
+        let attested = try await DirectoryLookup.runSaving(name: bare, pinned: pinned, state: &state, now: now, profile: store.directory).bundle
         let peerKey = attested.attestation.identityKey
         if try store.personas().contains(where: { $0.identityKey == peerKey }) {
             throw CommandFailure(status: .usage, message: "\(qualified) is one of your own personas.")

@@ -185,6 +185,18 @@ enum DirectoryLookup {
         let checkpoint: Checkpoint
     }
 
+    /// `run`, then writes `state` to the profile whatever the outcome: what the lookup learnt
+    /// (a newer checkpoint, fork evidence) is kept even when the lookup fails.
+    static func runSaving(name: String, pinned: DirectoryState.Pinned, state: inout DirectoryState, now: Date, profile: URL) async throws -> Result {
+        let result: Result
+        do { result = try await run(name: name, pinned: pinned, state: &state, now: now) } catch {
+            try? state.save(to: profile)
+            throw error
+        }
+        try state.save(to: profile)
+        return result
+    }
+
     /// Looks `name` up at `pinned`; verifies the bundle against the pinned key, its name and
     /// namespace, and its checkpoint against the audit's stored one. Updates `state`.
     static func run(name: String, pinned: DirectoryState.Pinned, state: inout DirectoryState, now: Date) async throws -> Result {
@@ -315,12 +327,7 @@ struct DirectoryLookupCommand: AsyncParsableCommand {
         var state = try DirectoryState.load(from: directory)
         let (bare, pinned) = try QualifiedName.resolve(name, in: state)
         let now = Date()
-        let result: DirectoryLookup.Result
-        do { result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now) } catch {
-            try? state.save(to: directory)
-            throw error
-        }
-        try state.save(to: directory)
+        let result = try await DirectoryLookup.runSaving(name: bare, pinned: pinned, state: &state, now: now, profile: directory)
         let attestation = result.bundle.attestation
         let entry = Entry(
             name: attestation.qualifiedName, identityKey: Base64URL.encode(attestation.identityKey.rawRepresentation),

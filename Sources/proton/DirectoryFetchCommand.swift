@@ -56,12 +56,7 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
         let chosen = try PersonaChoice.choose(persona, in: store)
         let keys = try store.persona(chosen.id)
         let now = Date()
-        let attested: DirectoryLookup.Result
-        do { attested = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now) } catch {
-            try? state.save(to: store.directory)
-            throw error
-        }
-        try state.save(to: store.directory)
+        let attested = try await DirectoryLookup.runSaving(name: bare, pinned: pinned, state: &state, now: now, profile: store.directory)
 
         var ownAttestation: AttestationBundle?
         if attest {

@@ -127,7 +127,7 @@ struct PairCommand: AsyncParsableCommand {
 
         // Everything that needs no radio first, so that a missing service or persona is reported
         // before anyone waits for a device.
-        let stored = try choosePersona(in: context.store)
+        let stored = try PersonaChoice.choose(persona, in: context.store)
         guard !context.services.receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
@@ -335,24 +335,6 @@ struct PairCommand: AsyncParsableCommand {
                 message: "The attestation of \(bundle.attestation.qualifiedName) is \(bundle.encoded().count) bytes, more than the \(Pairing.maximumAttestationByteCount) a pairing carries.")
         }
         return bundle
-    }
-
-    private func choosePersona(in store: ProfileStore) throws -> StoredPersona {
-        let personas = try store.personas()
-        guard let wanted = persona?.lowercased() else {
-            guard let first = personas.first else { throw CommandFailure(status: .dataError, message: "This profile has no persona.") }
-            return first
-        }
-        let byName = personas.filter { $0.displayName.lowercased() == wanted }
-        let matches = byName.isEmpty ? personas.filter { $0.id.rawValue.hasPrefix(wanted) } : byName
-        guard matches.count == 1 else {
-            throw CommandFailure(
-                status: .usage,
-                message: matches.isEmpty
-                    ? "No persona is named \"\(persona!)\" or has an id starting with it; 'proton persona list' lists them."
-                    : "\"\(persona!)\" matches \(matches.count) personas; give more of the id.")
-        }
-        return matches[0]
     }
 
     private func bluetooth<T>(_ body: () throws(BluetoothError) -> T) throws -> T {

@@ -78,21 +78,12 @@ struct ReceiveCommand: AsyncParsableCommand {
                 case .serviceFailed(let uri, let reason):
                     failures.append("\(uri): \(reason)")
                 case .relationshipStarted(let protonID, let name, _, _):
-                    // Someone accepted an invite of ours; their first message follows.
-                    summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
-                    let number = try context.store.proton(protonID).safetyNumber
-                    if !json {
-                        print("\(name ?? "Someone") accepted your invite: relationship \(summaries[protonID]?.relationshipID ?? "?"). "
-                            + "Safety number (compare it with theirs): \(number)")
-                    }
+                    // Someone accepted an invite of ours; their first message follows (as
+                    // `.received`, which then loads the new contact's summary).
+                    if !json { try announce(protonID, "\(name ?? "Someone") accepted your invite", store: context.store) }
                 case .connected(let protonID, let name, let ownName, _, _):
-                    // Someone connected through the key package we published; their first message follows.
-                    summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
-                    let number = try context.store.proton(protonID).safetyNumber
-                    if !json {
-                        print("\(name ?? "Someone") connected to \(ownName): relationship \(summaries[protonID]?.relationshipID ?? "?"). "
-                            + "Safety number (compare it with theirs): \(number)")
-                    }
+                    // Someone connected through the key package we published; likewise.
+                    if !json { try announce(protonID, "\(name ?? "Someone") connected to \(ownName)", store: context.store) }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
                 default:
@@ -107,6 +98,12 @@ struct ReceiveCommand: AsyncParsableCommand {
             if watch, !failures.isEmpty { try await Task.sleep(for: .seconds(2)) }
         } while watch
         if json { try Output.json(collected) }
+    }
+
+    /// One line for a relationship someone else started: its id and the safety number to compare.
+    private func announce(_ protonID: ProtonID, _ what: String, store: ProfileStore) throws {
+        let proton = try store.proton(protonID)
+        print("\(what): relationship \(proton.relationshipID). Safety number (compare it with theirs): \(proton.safetyNumber)")
     }
 
     private func report(_ events: [DeliveryEvent]) async {
