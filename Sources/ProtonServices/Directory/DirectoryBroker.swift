@@ -69,6 +69,10 @@ public final class DirectoryBroker: @unchecked Sendable {
                     CREATE INDEX fetch_event_by_requester ON fetch_event (requester_key, at);
                     """)
         }
+        // Every fetch deletes the events that left the window: by time, across requesters.
+        migrator.registerMigration("v2 fetch events by time") { db in
+            try db.execute(sql: "CREATE INDEX fetch_event_by_time ON fetch_event (at)")
+        }
         return migrator
     }
 

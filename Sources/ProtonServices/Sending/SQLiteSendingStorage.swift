@@ -103,18 +103,6 @@ public final class SQLiteSendingStorage: SendingStorage {
         }
     }
 
-    public func recordDelivered(_ id: String, attempts: Int, now: Date) async throws {
-        try await writes.submit(.settle(id: id, state: .delivered, attempts: attempts, httpStatus: nil, error: nil, now: now))
-    }
-
-    public func recordFailed(_ id: String, attempts: Int, httpStatus: Int?, error: String, now: Date) async throws {
-        try await writes.submit(.settle(id: id, state: .failed, attempts: attempts, httpStatus: httpStatus, error: error, now: now))
-    }
-
-    public func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws {
-        try await writes.submit(.retry(id: id, attempts: attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error))
-    }
-
     public func record(_ results: [ForwardingResult], now: Date) async throws {
         _ = try await writes.submit(
             results.map { result in

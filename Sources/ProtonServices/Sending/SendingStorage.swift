@@ -16,14 +16,7 @@ public protocol SendingStorage: Sendable {
     /// When the earliest queued entry outside `excluding` is due; nil if none is queued.
     func nextAttemptTime(excluding: Set<String>) async throws -> Date?
 
-    func recordDelivered(_ id: String, attempts: Int, now: Date) async throws
-
-    func recordFailed(_ id: String, attempts: Int, httpStatus: Int?, error: String, now: Date) async throws
-
-    func recordRetry(_ id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String) async throws
-
-    /// Records the results of one forwarding request together: in one transaction, where the
-    /// storage has them.
+    /// Records the results of one forwarding request together, in one transaction.
     func record(_ results: [ForwardingResult], now: Date) async throws
 
     /// Deletes the status rows of messages that settled before `before`; returns how many.
@@ -52,22 +45,6 @@ public struct ForwardingResult: Sendable, Equatable {
         self.id = id
         self.attempts = attempts
         self.settlement = settlement
-    }
-}
-
-extension SendingStorage {
-    /// One by one, for storages without a way to record them together.
-    public func record(_ results: [ForwardingResult], now: Date) async throws {
-        for result in results {
-            switch result.settlement {
-            case .delivered:
-                try await recordDelivered(result.id, attempts: result.attempts, now: now)
-            case .failed(let httpStatus, let error):
-                try await recordFailed(result.id, attempts: result.attempts, httpStatus: httpStatus, error: error, now: now)
-            case .retry(let nextAttempt, let httpStatus, let error):
-                try await recordRetry(result.id, attempts: result.attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error)
-            }
-        }
     }
 }
 
