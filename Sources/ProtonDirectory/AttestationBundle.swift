@@ -1,5 +1,6 @@
 import Foundation
 import ProtonCore
+import ProtonCrypto
 
 /// What a client needs to check an attestation offline (wire format 0x09,
 /// docs/wire-format.md): the attestation, its inclusion proof, and the signed checkpoint the
@@ -67,9 +68,22 @@ public struct AttestationBundle: Sendable, Equatable {
             throw .checkpoint(error)
         }
         try attestation.verify(directory: directory, now: now)
-        guard attestation.kind != .revocation else { throw .notABinding(attestation.kind) }
-        let proof = InclusionProof(leafIndex: attestation.logIndex, treeSize: signed.checkpoint.size, hashes: proofHashes)
-        do { try proof.verify(leafHash: attestation.leafHash, root: signed.checkpoint.rootHash) } catch { throw .inclusion(error) }
+        try verifyIncluded(in: signed.checkpoint, now: now)
         return signed.checkpoint
+    }
+
+    /// Steps 2 (the validity window), 3 and 4 against a checkpoint already verified.
+    /// `BundleVerifier` calls it alone: inclusion under the signed root authenticates the leaf.
+    func verifyIncluded(in checkpoint: Checkpoint, now: Date) throws(AttestationError) {
+        guard now >= attestation.issued else { throw .notYetValid(issued: attestation.issued, now: now) }
+        guard now < attestation.expires else { throw .expired(expires: attestation.expires, now: now) }
+        guard attestation.kind != .revocation else { throw .notABinding(attestation.kind) }
+        let proof = InclusionProof(leafIndex: attestation.logIndex, treeSize: checkpoint.size, hashes: proofHashes)
+        do { try proof.verify(leafHash: attestation.leafHash, root: checkpoint.rootHash) } catch { throw .inclusion(error) }
+    }
+
+    /// Refuses a bundle that attests another key than `identityKey`.
+    func requireBinding(_ identityKey: Ed25519.PublicKey) throws(PresentedAttestationError) {
+        guard attestation.identityKey == identityKey else { throw .otherKey(attested: attestation.identityKey, presenter: identityKey) }
     }
 }

@@ -33,12 +33,7 @@ public struct BundleVerifier: Sendable {
     @discardableResult
     public mutating func verify(_ bundle: AttestationBundle, now: Date) throws(AttestationError) -> Checkpoint {
         let checkpoint = try self.checkpoint(bundle.checkpoint)
-        let attestation = bundle.attestation
-        guard now >= attestation.issued else { throw .notYetValid(issued: attestation.issued, now: now) }
-        guard now < attestation.expires else { throw .expired(expires: attestation.expires, now: now) }
-        guard attestation.kind != .revocation else { throw .notABinding(attestation.kind) }
-        let proof = InclusionProof(leafIndex: attestation.logIndex, treeSize: checkpoint.size, hashes: bundle.proofHashes)
-        do { try proof.verify(leafHash: attestation.leafHash, root: checkpoint.rootHash) } catch { throw .inclusion(error) }
+        try bundle.verifyIncluded(in: checkpoint, now: now)
         return checkpoint
     }
 
@@ -63,9 +58,7 @@ extension BundleVerifier {
     {
         let checkpoint: Checkpoint
         do { checkpoint = try verify(bundle, now: now) } catch { throw .invalid(error) }
-        guard bundle.attestation.identityKey == identityKey else {
-            throw .otherKey(attested: bundle.attestation.identityKey, presenter: identityKey)
-        }
+        try bundle.requireBinding(identityKey)
         return checkpoint
     }
 }

@@ -44,7 +44,7 @@ extension AttestationBundle {
     public func verify(binding identityKey: Ed25519.PublicKey, directory: NoteVerifier, now: Date) throws(PresentedAttestationError) -> Checkpoint {
         let checkpoint: Checkpoint
         do { checkpoint = try verify(directory: directory, now: now) } catch { throw .invalid(error) }
-        guard attestation.identityKey == identityKey else { throw .otherKey(attested: attestation.identityKey, presenter: identityKey) }
+        try requireBinding(identityKey)
         return checkpoint
     }
 
