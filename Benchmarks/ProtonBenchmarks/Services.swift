@@ -67,8 +67,8 @@ func makeSendBodies(_ count: Int, to route: Route) throws -> [[UInt8]] {
         return Array(
             try encoder.encode(
                 ServiceAPI.Send(
-                    receivingService: route.serviceURI, sealedAddress: Base64URL.encode(envelope.sealedAddress),
-                    ciphertext: Base64URL.encode(envelope.ciphertext))))
+                    receivingService: route.serviceURI, serviceKey: Base64URL.encode(route.serviceKey.rawRepresentation),
+                    sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext))))
     }
 }
 
@@ -98,7 +98,9 @@ final class EndToEnd: @unchecked Sendable {
                 limits: ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40),
                 logger: quietLogger("bench.receiving")))
         sending = try await SendingService.start(
-            configuration: SendingServiceConfiguration(dataDirectory: sendingDirectory, logger: quietLogger("bench.sending")))
+            configuration: SendingServiceConfiguration(
+                dataDirectory: sendingDirectory, forwarding: ForwardingPolicy(allowsPrivateTargets: true), sendRateLimit: .unlimited,
+                logger: quietLogger("bench.sending")))
         client = ReceivingServiceClient(serviceURI: receiving.baseURL, client: benchmarkHTTPClient)
         owner = OwnedAddress(random: SystemRandom())
         try await client.createAddress(owner)

@@ -60,7 +60,7 @@ enum EndToEndProfile {
         let limits = ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40)
         let receiving = try await ReceivingService.start(
             configuration: ReceivingServiceConfiguration(dataDirectory: directory.appendingPathComponent("r"), limits: limits, logger: logger))
-        var forwarding = ForwardingPolicy()
+        var forwarding = ForwardingPolicy(allowsPrivateTargets: true)
         if let value = ProcessInfo.processInfo.environment["PROTON_PROFILE_FORWARDING"] {
             // "CONCURRENCY,BATCH", to compare forwarding policies.
             let parts = value.split(separator: ",").compactMap { Int($0) }
@@ -68,10 +68,12 @@ enum EndToEndProfile {
         }
         print("forwarding: \(forwarding.concurrency) requests in flight, up to \(forwarding.batchSize) messages each")
         let sending = try await SendingService.start(
-            configuration: SendingServiceConfiguration(dataDirectory: directory.appendingPathComponent("s"), forwarding: forwarding, logger: logger))
+            configuration: SendingServiceConfiguration(
+                dataDirectory: directory.appendingPathComponent("s"), forwarding: forwarding, sendRateLimit: .unlimited, logger: logger))
         let queueOnly = try await SendingService.start(
             configuration: SendingServiceConfiguration(
-                dataDirectory: directory.appendingPathComponent("q"), forwarding: ForwardingPolicy(isEnabled: false), logger: logger))
+                dataDirectory: directory.appendingPathComponent("q"), forwarding: ForwardingPolicy(isEnabled: false), sendRateLimit: .unlimited,
+                logger: logger))
         let owner = ReceivingServiceClient(serviceURI: receiving.baseURL, client: http)
         let address = OwnedAddress(random: random)
         try await owner.createAddress(address)
@@ -84,8 +86,8 @@ enum EndToEndProfile {
                 Array(
                     try JSONEncoder().encode(
                         ServiceAPI.Send(
-                            receivingService: route.serviceURI, sealedAddress: Base64URL.encode($0.sealedAddress),
-                            ciphertext: Base64URL.encode($0.ciphertext))))
+                            receivingService: route.serviceURI, serviceKey: Base64URL.encode(route.serviceKey.rawRepresentation),
+                            sealedAddress: Base64URL.encode($0.sealedAddress), ciphertext: Base64URL.encode($0.ciphertext))))
             }
         }
         let clock = ContinuousClock()

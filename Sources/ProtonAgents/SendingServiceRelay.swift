@@ -25,7 +25,8 @@ public struct SendingServiceRelay: Relay {
     public func deliver(_ envelope: Envelope, to route: Route) async throws(RelayError) {
         let body = HTTPTransport.encode(
             ServiceAPI.Send(
-                receivingService: route.serviceURI, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+                receivingService: route.serviceURI, serviceKey: Base64URL.encode(route.serviceKey.rawRepresentation),
+                sealedAddress: Base64URL.encode(envelope.sealedAddress),
                 ciphertext: Base64URL.encode(envelope.ciphertext)))
         let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body)
         // A 4xx from the sending service itself says nothing about the address: not a 410.
@@ -52,9 +53,9 @@ public struct SendingServiceRelay: Relay {
         }
         if status.state == .failed {
             let reason = status.error ?? "the receiving service refused the message"
-            switch status.httpStatus {
-            case 410: throw .addressRetired(route.address)
-            case .some(let code) where (400..<500).contains(code): throw .rejected(status: code, reason: reason)
+            switch status.outcome {
+            case .gone: throw .addressRetired(route.address)
+            case .refused: throw .rejected(status: 400, reason: reason)
             default: throw .unavailable(reason: reason)
             }
         }

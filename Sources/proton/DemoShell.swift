@@ -155,8 +155,8 @@ final class DemoShell: @unchecked Sendable {
     private func start(_ arguments: [String], name: String) throws -> (Process, out: URL, err: URL) {
         let out = logs.appendingPathComponent("\(name).out")
         let err = logs.appendingPathComponent("\(name).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

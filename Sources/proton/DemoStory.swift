@@ -53,8 +53,9 @@ final class DemoStory {
     private func startServices() async throws {
         begin("Services and the directory start on loopback")
         receiving = try await service("receiving", name: "receiving")
-        sending = try await service("sending", name: "sending")
-        bobsSending = try await service("sending", name: "sending-bob")
+        // Every service here is on loopback, which a sending service refuses unless told.
+        sending = try await service("sending", name: "sending", extra: ["--allow-private-targets"])
+        bobsSending = try await service("sending", name: "sending-bob", extra: ["--allow-private-targets"])
         directory = try await service("directory", name: "directory", extra: ["--namespace", namespace, "--brokered"])
         guard let key = directory.verifierKey, key.hasPrefix(namespace + "/") else {
             throw failure("the directory printed no verifier key for \(namespace)")

@@ -48,12 +48,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The service's data directory (created 0700 if missing).")
     var data: String
 
+    @Flag(
+        help: ArgumentHelp(
+            "sending: also deliver to receiving services on loopback, private and link-local addresses.",
+            discussion: "Off by default: a sending service on a server would otherwise let its clients reach its own network. For a demo or a test whose services all run on one machine."))
+    var allowPrivateTargets = false
+
     @Flag(help: "Log every forwarding attempt and sweep (debug level).")
     var verbose = false
 
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
         guard kind == .directory || namespace == nil else { throw ValidationError("--namespace is for 'serve directory' only.") }
+        guard kind == .sending || !allowPrivateTargets else { throw ValidationError("--allow-private-targets is for 'serve sending' only.") }
         if kind == .directory {
             guard let namespace, DirectoryNames.isValidNamespace(namespace) else {
                 throw ValidationError("'serve directory' needs --namespace, a lowercase domain such as example.org.")
@@ -74,7 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
                     handlesSignals: true)
             case .sending:
                 running = try await SendingService.start(
-                    configuration: SendingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger),
+                    configuration: SendingServiceConfiguration(
+                        listen: address, dataDirectory: directory, forwarding: ForwardingPolicy(allowsPrivateTargets: allowPrivateTargets),
+                        logger: logger),
                     handlesSignals: true)
             case .directory:
                 running = try await DirectoryService.start(

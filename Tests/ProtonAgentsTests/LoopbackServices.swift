@@ -37,7 +37,8 @@ final class LoopbackServices: @unchecked Sendable {
                 try await SendingService.start(
                     configuration: SendingServiceConfiguration(
                         dataDirectory: root.appendingPathComponent("sending-\(index)"),
-                        forwarding: ForwardingPolicy(initialBackoff: 0.2, maximumBackoff: 1, requestTimeout: 5))))
+                        forwarding: ForwardingPolicy(initialBackoff: 0.2, maximumBackoff: 1, requestTimeout: 5, allowsPrivateTargets: true),
+                        sendRateLimit: .unlimited)))
         }
     }
 

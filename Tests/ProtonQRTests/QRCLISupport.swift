@@ -120,7 +120,7 @@ final class InviteSandbox {
     static func serve(_ kind: String, listen: String, data: URL) throws -> (Process, String) {
         let process = Process()
         process.executableURL = try executable()
-        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path]
+        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -96,6 +96,7 @@ import Testing
         var body = delivery
         if var object = try? JSONSerialization.jsonObject(with: Data(delivery)) as? [String: Any] {
             object["receivingService"] = "http://127.0.0.1:9"
+            object["serviceKey"] = Base64URL.encode(route.serviceKey.rawRepresentation)
             body = Array(try JSONSerialization.data(withJSONObject: object))
         }
         let answer = try await HTTP.request("POST", running.baseURL + "/v1/send", body: body)
@@ -108,6 +109,8 @@ import Testing
     @Test(arguments: [
         ("not a URI", "no scheme"), ("ftp://example.org", "ftp"), ("http://", "no host"),
         ("http://example.org/?q=1", "a query"), ("http://" + String(repeating: "a", count: 300), "too long"),
+        ("http://127.0.0.1:9099/admin/reset", "a path prefix"), ("http://user:secret@example.org", "user info"),
+        ("http://example.org:0", "port 0"), ("http://example.org#x", "a fragment"),
     ])
     func sendingServiceRefusesBadReceivingService(_ uri: String, _ reason: String) async throws {
         let directory = temporaryDirectory("bad-uri")
@@ -116,7 +119,7 @@ import Testing
             configuration: SendingServiceConfiguration(dataDirectory: directory, forwarding: ForwardingPolicy(isEnabled: false)),
             storage: storage)
         let send = ServiceAPI.Send(
-            receivingService: uri, sealedAddress: Base64URL.encode([UInt8](repeating: 0, count: Envelope.sealedAddressByteCount)),
+            receivingService: uri, serviceKey: Base64URL.encode([UInt8](repeating: 9, count: 32)), sealedAddress: Base64URL.encode([UInt8](repeating: 0, count: Envelope.sealedAddressByteCount)),
             ciphertext: Base64URL.encode([1]))
         let answer = try await HTTP.request("POST", running.baseURL + "/v1/send", body: HTTP.json(send))
         #expect(answer.status == 400, "\(reason)")

@@ -21,13 +21,18 @@ import Testing
             return SendingFixture(directory: directory, storage: storage, running: running)
         }
 
-        static let fastRetries = ForwardingPolicy(maximumAttempts: 40, initialBackoff: 0.05, maximumBackoff: 0.3, requestTimeout: 5)
+        static let fastRetries = ForwardingPolicy(
+            maximumAttempts: 40, initialBackoff: 0.05, maximumBackoff: 0.3, requestTimeout: 5, allowsPrivateTargets: true)
 
-        func send(_ envelope: Envelope, to receiving: String) async throws -> ServiceAPI.SendStatus {
+        func send(_ envelope: Envelope, to receiving: ReceivingFixture) async throws -> ServiceAPI.SendStatus {
+            try await send(envelope, to: receiving.url, serviceKey: receiving.serviceKey)
+        }
+
+        func send(_ envelope: Envelope, to receiving: String, serviceKey: SealedBox.PublicKey) async throws -> ServiceAPI.SendStatus {
             let body = HTTP.json(
                 ServiceAPI.Send(
-                    receivingService: receiving, sealedAddress: Base64URL.encode(envelope.sealedAddress),
-                    ciphertext: Base64URL.encode(envelope.ciphertext)))
+                    receivingService: receiving, serviceKey: Base64URL.encode(serviceKey.rawRepresentation),
+                    sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext)))
             let answer = try await HTTP.request("POST", running.baseURL + "/v1/send", body: body)
             #expect(answer.status == 202)
             return try answer.decode(ServiceAPI.SendStatus.self)
@@ -66,7 +71,7 @@ import Testing
         let owner = Owner()
         try await receiving.create(owner)
 
-        let accepted = try await sending.send(receiving.sealed(owner.id, ciphertext: [1, 2, 3]), to: receiving.url)
+        let accepted = try await sending.send(receiving.sealed(owner.id, ciphertext: [1, 2, 3]), to: receiving)
         #expect(accepted.state == .queued)
         let status = try await sending.settled(accepted.id)
         #expect(status.state == .delivered)
@@ -89,10 +94,10 @@ import Testing
         try await receiving.create(owner)
         _ = try await receiving.retire(owner)
 
-        let accepted = try await sending.send(receiving.sealed(owner.id), to: receiving.url)
+        let accepted = try await sending.send(receiving.sealed(owner.id), to: receiving)
         let status = try await sending.settled(accepted.id)
         #expect(status.state == .failed)
-        #expect(status.httpStatus == 410)
+        #expect(status.outcome == .gone)
         #expect(status.attempts == 1)
         #expect(status.error?.contains("retired") == true)
         #expect(try await sending.storage.counts().withCiphertext == 0)
@@ -111,7 +116,7 @@ import Testing
         await receiving.stop()
 
         let sending = try await SendingFixture.start()
-        let accepted = try await sending.send(envelope, to: url)
+        let accepted = try await sending.send(envelope, to: url, serviceKey: receiving.serviceKey)
         #expect(try await eventually { try await sending.status(accepted.id).attempts >= 2 })
         #expect(try await sending.status(accepted.id).state == .queued)
 
@@ -125,13 +130,14 @@ import Testing
 
     @Test func retriesAreBounded() async throws {
         let sending = try await SendingFixture.start(
-            forwarding: ForwardingPolicy(maximumAttempts: 3, initialBackoff: 0.01, maximumBackoff: 0.02, requestTimeout: 2))
+            forwarding: ForwardingPolicy(maximumAttempts: 3, initialBackoff: 0.01, maximumBackoff: 0.02, requestTimeout: 2, allowsPrivateTargets: true))
         let route = try Route(serviceURI: "http://127.0.0.1:1", serviceKey: SealedBox.PrivateKey().publicKey, address: AddressID(random: SystemRandom()))
-        let accepted = try await sending.send(Envelope(sealing: [1], to: route, random: SystemRandom()), to: route.serviceURI)
+        let accepted = try await sending.send(
+            Envelope(sealing: [1], to: route, random: SystemRandom()), to: route.serviceURI, serviceKey: route.serviceKey)
         let status = try await sending.settled(accepted.id)
         #expect(status.state == .failed)
         #expect(status.attempts == 3)
-        #expect(status.httpStatus == nil)
+        #expect(status.outcome == .unreachable)
         await sending.running.stop()
     }
 
@@ -142,8 +148,8 @@ import Testing
         let directory = temporaryDirectory("durable")
 
         let paused = try await SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
-        let first = try await paused.send(receiving.sealed(owner.id, ciphertext: [1]), to: receiving.url)
-        let second = try await paused.send(receiving.sealed(owner.id, ciphertext: [2]), to: receiving.url)
+        let first = try await paused.send(receiving.sealed(owner.id, ciphertext: [1]), to: receiving)
+        let second = try await paused.send(receiving.sealed(owner.id, ciphertext: [2]), to: receiving)
         await paused.running.stop()
         #expect(try await receiving.storage.counts().messages == 0)
 
@@ -171,7 +177,7 @@ import Testing
             // One retired address, so that a refusal is logged and stored too.
             try await receiving.create(owner)
             if index == 0 { _ = try await receiving.retire(owner) }
-            ids.append(try await sending.send(receiving.sealed(owner.id, ciphertext: Array("message \(index)".utf8)), to: receiving.url).id)
+            ids.append(try await sending.send(receiving.sealed(owner.id, ciphertext: Array("message \(index)".utf8)), to: receiving).id)
         }
         for id in ids { _ = try await sending.settled(id) }
         await sending.running.stop()
@@ -210,11 +216,13 @@ import Testing
         let clock = TestClock()
         let running = try await SendingService.start(
             configuration: SendingServiceConfiguration(
-                dataDirectory: directory, statusRetention: 60, purgeInterval: 0.1, now: { clock.now() }),
+                dataDirectory: directory, forwarding: ForwardingPolicy(allowsPrivateTargets: true), statusRetention: 60, purgeInterval: 0.1,
+                now: { clock.now() }),
             storage: storage)
         let envelope = try receiving.sealed(owner.id)
         let send = ServiceAPI.Send(
-            receivingService: receiving.url, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+            receivingService: receiving.url, serviceKey: Base64URL.encode(receiving.serviceKey.rawRepresentation),
+            sealedAddress: Base64URL.encode(envelope.sealedAddress),
             ciphertext: Base64URL.encode(envelope.ciphertext))
         let id = try await HTTP.request("POST", running.baseURL + "/v1/send", body: HTTP.json(send)).decode(ServiceAPI.SendStatus.self).id
         #expect(try await eventually { try await storage.counts().delivered == 1 })
@@ -240,8 +248,8 @@ import Testing
         // Queued while forwarding is off, so that the restarted forwarder finds them all due at once.
         let paused = try await SendingServiceTests.SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
         var accepted: [ServiceAPI.SendStatus] = []
-        for byte in UInt8(1)...20 { accepted.append(try await paused.send(receiving.sealed(owner.id, ciphertext: [byte]), to: receiving.url)) }
-        let refused = try await paused.send(receiving.sealed(retired.id), to: receiving.url)
+        for byte in UInt8(1)...20 { accepted.append(try await paused.send(receiving.sealed(owner.id, ciphertext: [byte]), to: receiving)) }
+        let refused = try await paused.send(receiving.sealed(retired.id), to: receiving)
         await paused.running.stop()
 
         let resumed = try await SendingServiceTests.SendingFixture.start(directory: directory)
@@ -252,7 +260,7 @@ import Testing
         }
         let failed = try await resumed.settled(refused.id)
         #expect(failed.state == .failed)
-        #expect(failed.httpStatus == 410)
+        #expect(failed.outcome == .gone)
         let messages = try await receiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
         #expect(Set(messages.map(\.ciphertext)) == Set((UInt8(1)...20).map { Base64URL.encode([$0]) }))
         #expect(try await resumed.storage.counts() == SendingStorageCounts(queued: 0, delivered: 20, failed: 1, withCiphertext: 0))

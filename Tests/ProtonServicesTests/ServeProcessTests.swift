@@ -15,10 +15,13 @@ import Testing
         let process: Process
         let url: String
 
-        static func start(_ kind: String, data: URL) throws -> ServeProcess {
+        /// A sending service is allowed loopback targets unless `allowPrivateTargets` is false.
+        static func start(_ kind: String, data: URL, allowPrivateTargets: Bool = true) throws -> ServeProcess {
             let process = Process()
             process.executableURL = try executable()
-            process.arguments = ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]
+            process.arguments =
+                ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]
+                + (kind == "sending" && allowPrivateTargets ? ["--allow-private-targets"] : [])
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -80,7 +83,7 @@ import Testing
         let sendingData = temporaryDirectory("kill-sending")
         let first = try ServeProcess.start("sending", data: sendingData)
         let send = ServiceAPI.Send(
-            receivingService: receiving.url, sealedAddress: Base64URL.encode(envelope.sealedAddress),
+            receivingService: receiving.url, serviceKey: Base64URL.encode(receiving.serviceKey.rawRepresentation), sealedAddress: Base64URL.encode(envelope.sealedAddress),
             ciphertext: Base64URL.encode(envelope.ciphertext))
         let accepted = try await HTTP.request("POST", first.url + "/v1/send", body: HTTP.json(send))
         #expect(accepted.status == 202)

@@ -124,13 +124,18 @@ public enum ServiceAPI {
 
     /// `POST /v1/send`.
     public struct Send: Codable, Sendable, Equatable {
-        /// The receiving service's base URI, e.g. `http://127.0.0.1:8081`.
+        /// The receiving service's origin, e.g. `http://127.0.0.1:8081`: http or https, a host,
+        /// an optional port, no path.
         public var receivingService: String
+        /// The X25519 key (base64url, 32 bytes) the address was sealed to: the sending service
+        /// delivers only if the receiving service's `GET /v1/info` publishes exactly this key.
+        public var serviceKey: String
         public var sealedAddress: String
         public var ciphertext: String
 
-        public init(receivingService: String, sealedAddress: String, ciphertext: String) {
+        public init(receivingService: String, serviceKey: String, sealedAddress: String, ciphertext: String) {
             self.receivingService = receivingService
+            self.serviceKey = serviceKey
             self.sealedAddress = sealedAddress
             self.ciphertext = ciphertext
         }
@@ -141,24 +146,42 @@ public enum ServiceAPI {
         public enum State: String, Codable, Sendable {
             /// Accepted and durable, not yet forwarded (or being retried).
             case queued
-            /// The receiving service answered 202.
+            /// The receiving service stored it.
             case delivered
-            /// A final failure: the receiving service answered 4xx, or retries ran out.
+            /// A final failure: see `outcome`.
             case failed
+        }
+
+        /// What the last attempt came to, classified by the sending service. The receiving
+        /// service's own status line and text are never passed on: a sending service that
+        /// echoed them would let anyone read whatever answers at a URI through it.
+        public enum Outcome: String, Codable, Sendable {
+            /// The receiving service stored the message.
+            case delivered
+            /// The address is retired (final).
+            case gone
+            /// The address's quota is full (retried until the attempts run out).
+            case full
+            /// Final: the receiving service refused the message, or the target is not a Proton
+            /// receiving service with the named key, or not an address this service delivers to.
+            case refused
+            /// Not reached, or it failed; retried until the attempts run out.
+            case unreachable
         }
 
         public var id: String
         public var state: State
         public var attempts: Int
-        /// The receiving service's HTTP status for a final failure (410: the address is retired).
-        public var httpStatus: Int?
+        /// Absent until the first attempt.
+        public var outcome: Outcome?
+        /// The sending service's own sentence for the outcome.
         public var error: String?
 
-        public init(id: String, state: State, attempts: Int, httpStatus: Int? = nil, error: String? = nil) {
+        public init(id: String, state: State, attempts: Int, outcome: Outcome? = nil, error: String? = nil) {
             self.id = id
             self.state = state
             self.attempts = attempts
-            self.httpStatus = httpStatus
+            self.outcome = outcome
             self.error = error
         }
     }

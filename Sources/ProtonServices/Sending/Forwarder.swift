@@ -7,16 +7,17 @@ import ServiceLifecycle
 
 /// Forwards queued messages to their receiving services: on start every queued row (so a
 /// crash between accepting and forwarding is recovered), then each new one as it is accepted,
-/// and retries after a backoff. Messages due for the same receiving service travel together,
-/// up to the policy's batch size, in one `POST /v1/deliver/batch` (one `POST /v1/deliver` for a
-/// lone message, or for every message to a service that has no batch endpoint); while the
-/// policy's requests are in flight, newly accepted messages gather for the next one. Each
-/// message then settles on its own result: a 2xx as delivered, a 4xx as failed (the answer is
-/// final: e.g. 410, the address is retired), anything else is retried until the policy's
-/// attempts run out. Logs carry the send id and the outcome, never the blobs.
+/// and retries after a backoff. Messages due for the same receiving service (and service key)
+/// travel together, up to the policy's batch size, in one `POST /v1/deliver/batch` (one
+/// `POST /v1/deliver` for a lone message, or for every message to a service that has no batch
+/// endpoint); while the policy's requests are in flight, newly accepted messages gather for the
+/// next one. Every request goes through `DeliveryTargets`, which checks where it may go. Each
+/// message then settles on its own classified outcome: delivered, gone and refused are final,
+/// full and unreachable are retried until the policy's attempts run out. Logs carry the send id
+/// and the outcome, never the blobs, and no text of the target's reaches a client.
 actor Forwarder {
     private let storage: any SendingStorage
-    private let client: HTTPClient
+    private let targets: DeliveryTargets
     private let policy: ForwardingPolicy
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -28,9 +29,9 @@ actor Forwarder {
     /// their messages go one by one.
     private var withoutBatchEndpoint: Set<String> = []
 
-    init(storage: any SendingStorage, client: HTTPClient, policy: ForwardingPolicy, logger: Logger, now: @escaping @Sendable () -> Date) {
+    init(storage: any SendingStorage, targets: DeliveryTargets, policy: ForwardingPolicy, logger: Logger, now: @escaping @Sendable () -> Date) {
         self.storage = storage
-        self.client = client
+        self.targets = targets
         self.policy = policy
         self.logger = logger
         self.now = now
@@ -66,20 +67,21 @@ actor Forwarder {
         }
     }
 
-    /// Due entries grouped by receiving service (oldest service first), each group cut into
+    /// Due entries grouped by receiving service and key (oldest first), each group cut into
     /// requests of at most `size` messages and `ServiceAPI.maximumBatchBodyByteCount` bytes.
     static func batches(of entries: [OutboxEntry], size: Int) -> [[OutboxEntry]] {
         var order: [String] = []
-        var byService: [String: [OutboxEntry]] = [:]
+        var byTarget: [String: [OutboxEntry]] = [:]
         for entry in entries {
-            if byService[entry.receivingService] == nil { order.append(entry.receivingService) }
-            byService[entry.receivingService, default: []].append(entry)
+            let target = entry.receivingService + " " + Base64URL.encode(entry.serviceKey)
+            if byTarget[target] == nil { order.append(target) }
+            byTarget[target, default: []].append(entry)
         }
         var batches: [[OutboxEntry]] = []
-        for service in order {
+        for target in order {
             var current: [OutboxEntry] = []
             var bytes = 64
-            for entry in byService[service] ?? [] {
+            for entry in byTarget[target] ?? [] {
                 let entryBytes = (entry.sealedAddress.count + entry.ciphertext.count) * 4 / 3 + 64
                 if !current.isEmpty, current.count >= size || bytes + entryBytes > ServiceAPI.maximumBatchBodyByteCount {
                     batches.append(current)
@@ -102,95 +104,138 @@ actor Forwarder {
             inFlight.subtract(batch.map(\.id))
             signal.wake()
         }
-        let service = batch[0].receivingService
-        var outcomes: [Outcome]?
-        if batch.count > 1, !withoutBatchEndpoint.contains(service) {
-            outcomes = await Self.attemptBatch(batch, client: client, timeout: policy.requestTimeout)
-            if outcomes == nil {
-                withoutBatchEndpoint.insert(service)
-                logger.info("the receiving service has no batch endpoint; forwarding one by one")
+        let results: [ForwardingResult]
+        if let target = TargetURI(batch[0].receivingService), batch[0].serviceKey.count == 32 {
+            switch await targets.prepare(target, serviceKey: batch[0].serviceKey) {
+            case .ready(let client):
+                let outcomes = await attempt(batch, to: target, client: client)
+                if Task.isCancelled { return }
+                if outcomes.contains(where: { $0 == .unreachable }) {
+                    await targets.failed(target, Outcome.unreachable.sentence)
+                } else {
+                    await targets.succeeded(target)
+                }
+                results = zip(batch, outcomes).map { result(of: $1, for: $0, retryAt: nil) }
+            case .deferred(let until):
+                results = batch.map { ForwardingResult(id: $0.id, attempts: $0.attempts, settlement: .deferred(until: until)) }
+            case .refused(let reason):
+                results = batch.map { ForwardingResult(id: $0.id, attempts: $0.attempts + 1, settlement: .failed(.refused, error: reason)) }
+            case .unreachable(_, let retryAt):
+                results = batch.map { result(of: .unreachable, for: $0, retryAt: retryAt) }
+            }
+        } else {
+            // Queued before the service key was required, or a receiving service the outbox
+            // would no longer accept: there is no safe way to deliver it.
+            results = batch.map {
+                ForwardingResult(
+                    id: $0.id, attempts: $0.attempts + 1,
+                    settlement: .failed(.refused, error: "The message names no receiving service this sending service can check."))
             }
         }
-        let results: [Outcome]
-        if let outcomes { results = outcomes } else { results = await Self.attemptEach(batch, client: client, timeout: policy.requestTimeout) }
         if Task.isCancelled { return }
-        let current = now()
-        let recorded = zip(batch, results).map { entry, outcome in result(of: outcome, for: entry, now: current) }
         do {
-            try await storage.record(recorded, now: current)
+            try await storage.record(results, now: now())
         } catch {
             logger.error("outbox update failed", metadata: ["sends": "\(batch.count)", "error": "\(type(of: error))"])
             return
         }
-        for (entry, outcome) in zip(batch, results) {
-            let attempts = entry.attempts + 1
-            switch outcome {
+        for result in results {
+            switch result.settlement {
             case .delivered:
-                logger.debug("delivered", metadata: ["send": "\(entry.id)", "attempts": "\(attempts)"])
-            case .refused(let status, _):
-                logger.info("refused by the receiving service", metadata: ["send": "\(entry.id)", "status": "\(status)"])
-            case .unavailable where attempts >= policy.maximumAttempts:
-                logger.warning("gave up", metadata: ["send": "\(entry.id)", "attempts": "\(attempts)"])
-            case .unavailable:
-                logger.debug("will retry", metadata: ["send": "\(entry.id)", "attempts": "\(attempts)"])
+                logger.debug("delivered", metadata: ["send": "\(result.id)", "attempts": "\(result.attempts)"])
+            case .failed(let outcome, _):
+                logger.info("failed", metadata: ["send": "\(result.id)", "outcome": "\(outcome.rawValue)", "attempts": "\(result.attempts)"])
+            case .retry(_, let outcome, _):
+                logger.debug("will retry", metadata: ["send": "\(result.id)", "outcome": "\(outcome.rawValue)", "attempts": "\(result.attempts)"])
+            case .deferred:
+                logger.debug("target backing off", metadata: ["send": "\(result.id)"])
             }
         }
     }
 
-    /// What one attempt's outcome makes of the message.
-    private func result(of outcome: Outcome, for entry: OutboxEntry, now: Date) -> ForwardingResult {
+    /// The batch endpoint first (unless the service lacks it), else one request per message.
+    private func attempt(_ batch: [OutboxEntry], to target: TargetURI, client: HTTPClient) async -> [Outcome] {
+        if batch.count > 1, !withoutBatchEndpoint.contains(target.base) {
+            if let outcomes = await Self.attemptBatch(batch, to: target, client: client, timeout: policy.requestTimeout) {
+                return outcomes
+            }
+            withoutBatchEndpoint.insert(target.base)
+            logger.info("the receiving service has no batch endpoint; forwarding one by one")
+        }
+        return await Self.attemptEach(batch, to: target, client: client, timeout: policy.requestTimeout)
+    }
+
+    /// What one attempt's outcome makes of the message. `retryAt`: not before then.
+    private func result(of outcome: Outcome, for entry: OutboxEntry, retryAt: Date?) -> ForwardingResult {
         let attempts = entry.attempts + 1
+        let kind = outcome.reported
         switch outcome {
         case .delivered:
             return ForwardingResult(id: entry.id, attempts: attempts, settlement: .delivered)
-        case .refused(let status, let reason):
-            return ForwardingResult(id: entry.id, attempts: attempts, settlement: .failed(httpStatus: status, error: reason))
-        case .unavailable(let status, let reason) where attempts >= policy.maximumAttempts:
+        case .gone, .refused:
+            return ForwardingResult(id: entry.id, attempts: attempts, settlement: .failed(kind, error: outcome.sentence))
+        case .full, .unreachable:
+            if attempts >= policy.maximumAttempts {
+                return ForwardingResult(
+                    id: entry.id, attempts: attempts, settlement: .failed(kind, error: "Gave up after \(attempts) attempts: \(outcome.sentence)"))
+            }
+            let backoff = now().addingTimeInterval(policy.backoff(afterAttempts: attempts))
             return ForwardingResult(
-                id: entry.id, attempts: attempts, settlement: .failed(httpStatus: status, error: "Gave up after \(attempts) attempts: \(reason)"))
-        case .unavailable(let status, let reason):
-            return ForwardingResult(
-                id: entry.id, attempts: attempts,
-                settlement: .retry(nextAttempt: now.addingTimeInterval(policy.backoff(afterAttempts: attempts)), httpStatus: status, error: reason))
+                id: entry.id, attempts: attempts, settlement: .retry(nextAttempt: max(backoff, retryAt ?? backoff), kind, error: outcome.sentence))
         }
     }
 
+    /// One attempt's outcome, classified from the receiving service's status alone.
     enum Outcome: Sendable, Equatable {
-        case delivered
-        case refused(status: Int, reason: String)
-        case unavailable(status: Int?, reason: String)
+        case delivered, gone, full, refused, unreachable
 
-        /// What a receiving service's status (and error sentence, if any) means for a message.
-        init(status: Int, reason: String?) {
+        init(status: Int) {
             switch status {
             case 200..<300: self = .delivered
-            case 400..<500: self = .refused(status: status, reason: reason ?? "The receiving service refused the message (HTTP \(status)).")
-            default: self = .unavailable(status: status, reason: "The receiving service answered HTTP \(status).")
+            case 410: self = .gone
+            case 507: self = .full
+            case 300..<500: self = .refused
+            default: self = .unreachable
+            }
+        }
+
+        var reported: ServiceAPI.SendStatus.Outcome {
+            switch self {
+            case .delivered: .delivered
+            case .gone: .gone
+            case .full: .full
+            case .refused: .refused
+            case .unreachable: .unreachable
+            }
+        }
+
+        /// The sending service's own words: never the target's.
+        var sentence: String {
+            switch self {
+            case .delivered: "Delivered."
+            case .gone: "The address is retired."
+            case .full: "The address's mailbox at the receiving service is full."
+            case .refused: "The receiving service refused the message."
+            case .unreachable: "The receiving service could not be reached or failed."
             }
         }
     }
 
     /// Each message in its own `POST /v1/deliver`, all at once.
-    private static func attemptEach(_ entries: [OutboxEntry], client: HTTPClient, timeout: TimeInterval) async -> [Outcome] {
+    private static func attemptEach(_ entries: [OutboxEntry], to target: TargetURI, client: HTTPClient, timeout: TimeInterval) async -> [Outcome] {
         await withTaskGroup(of: (Int, Outcome).self) { group in
             for (index, entry) in entries.enumerated() {
-                group.addTask { (index, await attempt(entry, client: client, timeout: timeout)) }
+                group.addTask {
+                    let delivery = ServiceAPI.Delivery(
+                        sealedAddress: Base64URL.encode(entry.sealedAddress), ciphertext: Base64URL.encode(entry.ciphertext))
+                    guard let (status, _) = try? await post(delivery, to: target.base + "/v1/deliver", client: client, timeout: timeout)
+                    else { return (index, .unreachable) }
+                    return (index, Outcome(status: status))
+                }
             }
-            var outcomes = [Outcome](repeating: .unavailable(status: nil, reason: ""), count: entries.count)
+            var outcomes = [Outcome](repeating: .unreachable, count: entries.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes
-        }
-    }
-
-    /// One POST of the delivery.
-    private static func attempt(_ entry: OutboxEntry, client: HTTPClient, timeout: TimeInterval) async -> Outcome {
-        let delivery = ServiceAPI.Delivery(sealedAddress: Base64URL.encode(entry.sealedAddress), ciphertext: Base64URL.encode(entry.ciphertext))
-        do {
-            let (status, body) = try await post(delivery, to: deliverURL(entry.receivingService), client: client, timeout: timeout)
-            let reason = (try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(body.readableBytesView)))?.error
-            return Outcome(status: status, reason: reason)
-        } catch {
-            return .unavailable(status: nil, reason: "The receiving service could not be reached.")
         }
     }
 
@@ -198,32 +243,28 @@ actor Forwarder {
     /// no batch endpoint (404 or 405). A refusal of the batch as a whole (another 4xx: it should
     /// not happen, as the batch is within the documented bounds) is retried one by one, so that
     /// each message gets an answer of its own.
-    private static func attemptBatch(_ entries: [OutboxEntry], client: HTTPClient, timeout: TimeInterval) async -> [Outcome]? {
+    private static func attemptBatch(_ entries: [OutboxEntry], to target: TargetURI, client: HTTPClient, timeout: TimeInterval) async
+        -> [Outcome]?
+    {
         let batch = ServiceAPI.DeliveryBatch(
             deliveries: entries.map {
                 ServiceAPI.Delivery(sealedAddress: Base64URL.encode($0.sealedAddress), ciphertext: Base64URL.encode($0.ciphertext))
             })
-        let unreachable = [Outcome](repeating: .unavailable(status: nil, reason: "The receiving service could not be reached."), count: entries.count)
-        do {
-            let (status, body) = try await post(batch, to: deliverBatchURL(entries[0].receivingService), client: client, timeout: timeout)
-            switch status {
-            case 200..<300:
-                guard let answer = try? JSONDecoder().decode(ServiceAPI.DeliveryBatchResults.self, from: Data(body.readableBytesView)),
-                    answer.results.count == entries.count
-                else {
-                    return [Outcome](
-                        repeating: .unavailable(status: status, reason: "The receiving service's batch answer was malformed."), count: entries.count)
-                }
-                return answer.results.map { Outcome(status: $0.status, reason: $0.error) }
-            case 404, 405:
-                return nil
-            case 400..<500:
-                return await attemptEach(entries, client: client, timeout: timeout)
-            default:
-                return [Outcome](repeating: Outcome(status: status, reason: nil), count: entries.count)
-            }
-        } catch {
-            return unreachable
+        guard let (status, body) = try? await post(batch, to: target.base + "/v1/deliver/batch", client: client, timeout: timeout) else {
+            return [Outcome](repeating: .unreachable, count: entries.count)
+        }
+        switch status {
+        case 200..<300:
+            guard let answer = try? JSONDecoder().decode(ServiceAPI.DeliveryBatchResults.self, from: Data(body.readableBytesView)),
+                answer.results.count == entries.count
+            else { return [Outcome](repeating: .unreachable, count: entries.count) }
+            return answer.results.map { Outcome(status: $0.status) }
+        case 404, 405:
+            return nil
+        case 400..<500:
+            return await attemptEach(entries, to: target, client: client, timeout: timeout)
+        default:
+            return [Outcome](repeating: Outcome(status: status), count: entries.count)
         }
     }
 
@@ -237,20 +278,6 @@ actor Forwarder {
         let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), body)
-    }
-
-    static func deliverURL(_ receivingService: String) -> String {
-        base(receivingService) + "/v1/deliver"
-    }
-
-    static func deliverBatchURL(_ receivingService: String) -> String {
-        base(receivingService) + "/v1/deliver/batch"
-    }
-
-    private static func base(_ receivingService: String) -> String {
-        var base = receivingService
-        while base.hasSuffix("/") { base.removeLast() }
-        return base
     }
 }
 

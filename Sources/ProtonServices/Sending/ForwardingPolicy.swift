@@ -1,7 +1,8 @@
 import Foundation
 import ProtonCore
 
-/// How the sending service forwards: retries with exponential backoff, bounded.
+/// How the sending service forwards: retries with exponential backoff, bounded, and where it
+/// may forward to.
 public struct ForwardingPolicy: Sendable, Equatable {
     /// Off: sends are accepted and kept queued, nothing is forwarded (tests of durability
     /// stop a service in exactly that state).
@@ -19,11 +20,19 @@ public struct ForwardingPolicy: Sendable, Equatable {
     /// (`POST /v1/deliver/batch`; a single message goes to `POST /v1/deliver`). At most
     /// `ServiceAPI.maximumDeliveriesPerBatch`; 1 turns batching off.
     public var batchSize: Int
+    /// Whether receiving services on loopback, private, link-local and other non-public
+    /// addresses may be delivered to (`TargetAddress.isPublic`). Off by default: a sending
+    /// service on a server would otherwise forward its clients' requests into its own network.
+    /// A test or demo whose services all listen on loopback turns it on
+    /// (`proton serve sending --allow-private-targets`).
+    public var allowsPrivateTargets: Bool
 
     public init(
         isEnabled: Bool = true, maximumAttempts: Int = 12, initialBackoff: TimeInterval = 1, maximumBackoff: TimeInterval = 300,
-        requestTimeout: TimeInterval = 15, concurrency: Int = 4, batchSize: Int = ServiceAPI.maximumDeliveriesPerBatch
+        requestTimeout: TimeInterval = 15, concurrency: Int = 4, batchSize: Int = ServiceAPI.maximumDeliveriesPerBatch,
+        allowsPrivateTargets: Bool = false
     ) {
+        self.allowsPrivateTargets = allowsPrivateTargets
         self.isEnabled = isEnabled
         self.maximumAttempts = maximumAttempts
         self.initialBackoff = initialBackoff

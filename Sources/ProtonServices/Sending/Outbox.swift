@@ -11,11 +11,13 @@ struct Outbox: Sendable {
     /// `POST /v1/send`: checks the request, commits it to the outbox, then wakes the forwarder.
     func send(_ body: [UInt8]) async throws -> ServiceAPI.SendStatus {
         let send = try JSONBody.decode(ServiceAPI.Send.self, from: body, what: "Send")
-        guard Self.isAcceptableServiceURI(send.receivingService) else {
+        guard let target = TargetURI(send.receivingService) else {
             throw ServiceError(
                 .badRequest, code: "bad_receiving_service",
-                "The receiving service must be an http or https URI of at most \(Route.maximumServiceURIByteCount) characters.")
+                "The receiving service must be an http or https origin (scheme, host, optional port; no path, query or user info) of at most \(Route.maximumServiceURIByteCount) characters.")
         }
+        let serviceKey = try JSONBody.bytes(send.serviceKey, field: "serviceKey", limit: 32, tooLong: Self.badServiceKey)
+        guard serviceKey.count == 32 else { throw Self.badServiceKey }
         let sealed = try JSONBody.bytes(
             send.sealedAddress, field: "sealedAddress", limit: Envelope.sealedAddressByteCount, tooLong: Self.badSealedAddress)
         guard sealed.count == Envelope.sealedAddressByteCount else { throw Self.badSealedAddress }
@@ -25,8 +27,8 @@ struct Outbox: Sendable {
         guard !ciphertext.isEmpty else { throw ServiceError.badCiphertext("is empty") }
 
         let entry = OutboxEntry(
-            id: Base64URL.encode(SystemRandom().bytes(16)), receivingService: send.receivingService, sealedAddress: sealed,
-            ciphertext: ciphertext)
+            id: Base64URL.encode(SystemRandom().bytes(16)), receivingService: target.base, serviceKey: serviceKey,
+            sealedAddress: sealed, ciphertext: ciphertext)
         try await storage.enqueue(entry, now: now())
         forwarder?.wake()
         return ServiceAPI.SendStatus(id: entry.id, state: .queued, attempts: 0)
@@ -40,16 +42,10 @@ struct Outbox: Sendable {
         return status
     }
 
-    static func isAcceptableServiceURI(_ text: String) -> Bool {
-        guard text.utf8.count <= Route.maximumServiceURIByteCount,
-            text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f }),
-            let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil
-        else { return false }
-        return true
-    }
-
     /// The sending service cannot open the box; it checks only the length.
     static let badSealedAddress = ServiceError(
         .badRequest, code: "bad_sealed_address", "The sealed address must be \(Envelope.sealedAddressByteCount) bytes.")
+
+    static let badServiceKey = ServiceError(
+        .badRequest, code: "bad_service_key", "The service key must be the receiving service's 32-byte X25519 key, base64url.")
 }

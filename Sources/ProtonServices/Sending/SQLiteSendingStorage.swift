@@ -26,33 +26,37 @@ public final class SQLiteSendingStorage: SendingStorage {
     private enum Write: Sendable {
         case enqueue(OutboxEntry, now: Date)
         /// A final state drops both blobs: nothing is left to forward.
-        case settle(id: String, state: ServiceAPI.SendStatus.State, attempts: Int, httpStatus: Int?, error: String?, now: Date)
-        case retry(id: String, attempts: Int, nextAttempt: Date, httpStatus: Int?, error: String)
+        case settle(id: String, state: ServiceAPI.SendStatus.State, attempts: Int, outcome: ServiceAPI.SendStatus.Outcome, error: String?, now: Date)
+        case retry(id: String, attempts: Int, nextAttempt: Date, outcome: ServiceAPI.SendStatus.Outcome, error: String)
+        case postpone(id: String, until: Date)
 
         func apply(_ db: Database) throws {
             switch self {
             case .enqueue(let entry, let now):
                 try db.cachedStatement(
                     sql: """
-                        INSERT INTO outbox (id, receiving_service, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
-                        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                        INSERT INTO outbox (id, receiving_service, service_key, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
+                        VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)
                         """
                 ).execute(arguments: [
-                    entry.id, entry.receivingService, Data(entry.sealedAddress), Data(entry.ciphertext), entry.attempts, now.unixSeconds,
+                    entry.id, entry.receivingService, Data(entry.serviceKey), Data(entry.sealedAddress), Data(entry.ciphertext), entry.attempts, now.unixSeconds,
                     now.timeIntervalSince1970,
                 ])
-            case .settle(let id, let state, let attempts, let httpStatus, let error, let now):
+            case .settle(let id, let state, let attempts, let outcome, let error, let now):
                 try db.cachedStatement(
                     sql: """
-                        UPDATE outbox SET state = ?, attempts = ?, http_status = ?, error = ?, finished_at = ?,
-                            sealed_address = NULL, ciphertext = NULL
+                        UPDATE outbox SET state = ?, attempts = ?, outcome = ?, error = ?, finished_at = ?,
+                            sealed_address = NULL, ciphertext = NULL, service_key = NULL
                         WHERE id = ?
                         """
-                ).execute(arguments: [state.rawValue, attempts, httpStatus, error, now.unixSeconds, id])
-            case .retry(let id, let attempts, let nextAttempt, let httpStatus, let error):
+                ).execute(arguments: [state.rawValue, attempts, outcome.rawValue, error, now.unixSeconds, id])
+            case .retry(let id, let attempts, let nextAttempt, let outcome, let error):
                 try db.cachedStatement(
-                    sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, http_status = ?, error = ? WHERE id = ? AND state = 'queued'"
-                ).execute(arguments: [attempts, nextAttempt.timeIntervalSince1970, httpStatus, error, id])
+                    sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, outcome = ?, error = ? WHERE id = ? AND state = 'queued'"
+                ).execute(arguments: [attempts, nextAttempt.timeIntervalSince1970, outcome.rawValue, error, id])
+            case .postpone(let id, let until):
+                try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'queued'")
+                    .execute(arguments: [until.timeIntervalSince1970, id])
             }
         }
     }
@@ -63,12 +67,13 @@ public final class SQLiteSendingStorage: SendingStorage {
 
     public func status(_ id: String) async throws -> ServiceAPI.SendStatus? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT state, attempts, http_status, error FROM outbox WHERE id = ?", arguments: [id])
+            guard let row = try Row.fetchOne(db, sql: "SELECT state, attempts, outcome, error FROM outbox WHERE id = ?", arguments: [id])
             else { return nil }
             let state: String = row["state"]
+            let outcome: String? = row["outcome"]
             return ServiceAPI.SendStatus(
                 id: id, state: ServiceAPI.SendStatus.State(rawValue: state) ?? .queued, attempts: row["attempts"],
-                httpStatus: row["http_status"], error: row["error"])
+                outcome: outcome.flatMap(ServiceAPI.SendStatus.Outcome.init(rawValue:)), error: row["error"])
         }
     }
 
@@ -81,14 +86,15 @@ public final class SQLiteSendingStorage: SendingStorage {
                 arguments: [now.timeIntervalSince1970, limit + excluding.count]
             ).filter { !excluding.contains($0) }.prefix(limit)
             let select = try db.cachedStatement(
-                sql: "SELECT receiving_service, sealed_address, ciphertext, attempts FROM outbox WHERE id = ? AND state = 'queued'")
+                sql: "SELECT receiving_service, service_key, sealed_address, ciphertext, attempts FROM outbox WHERE id = ? AND state = 'queued'")
             return try ids.compactMap { id -> OutboxEntry? in
                 guard let row = try Row.fetchOne(select, arguments: [id]), let sealed: Data = row["sealed_address"],
                     let ciphertext: Data = row["ciphertext"]
                 else { return nil }
+                let serviceKey: Data? = row["service_key"]
                 return OutboxEntry(
-                    id: id, receivingService: row["receiving_service"], sealedAddress: Array(sealed), ciphertext: Array(ciphertext),
-                    attempts: row["attempts"])
+                    id: id, receivingService: row["receiving_service"], serviceKey: Array(serviceKey ?? Data()), sealedAddress: Array(sealed),
+                    ciphertext: Array(ciphertext), attempts: row["attempts"])
             }
         }
     }
@@ -108,11 +114,13 @@ public final class SQLiteSendingStorage: SendingStorage {
             results.map { result in
                 switch result.settlement {
                 case .delivered:
-                    .settle(id: result.id, state: .delivered, attempts: result.attempts, httpStatus: nil, error: nil, now: now)
-                case .failed(let httpStatus, let error):
-                    .settle(id: result.id, state: .failed, attempts: result.attempts, httpStatus: httpStatus, error: error, now: now)
-                case .retry(let nextAttempt, let httpStatus, let error):
-                    .retry(id: result.id, attempts: result.attempts, nextAttempt: nextAttempt, httpStatus: httpStatus, error: error)
+                    .settle(id: result.id, state: .delivered, attempts: result.attempts, outcome: .delivered, error: nil, now: now)
+                case .failed(let outcome, let error):
+                    .settle(id: result.id, state: .failed, attempts: result.attempts, outcome: outcome, error: error, now: now)
+                case .retry(let nextAttempt, let outcome, let error):
+                    .retry(id: result.id, attempts: result.attempts, nextAttempt: nextAttempt, outcome: outcome, error: error)
+                case .deferred(let until):
+                    .postpone(id: result.id, until: until)
                 }
             })
     }

@@ -27,6 +27,16 @@ enum SendingMigrations {
                     """)
         }
 
+        migrator.registerMigration("v2 service key and outcome") { db in
+            // Rows queued before this migration have no service key: the forwarder refuses them,
+            // as it can no longer check where they would go.
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN service_key BLOB;
+                    ALTER TABLE outbox ADD COLUMN outcome TEXT;
+                    """)
+        }
+
         return migrator
     }
 }

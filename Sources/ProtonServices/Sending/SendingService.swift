@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -20,32 +19,34 @@ public enum SendingService {
     public static func start(
         configuration: SendingServiceConfiguration, storage: any SendingStorage, handlesSignals: Bool = false
     ) async throws -> RunningService {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let targets = DeliveryTargets(policy: configuration.forwarding, now: configuration.now)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
             cleanup: {
-                try? await client.shutdown()
+                await targets.shutdown()
                 await storage.close()
             }
         ) { onServerRunning in
-            [makeApplication(configuration: configuration, storage: storage, client: client, onServerRunning: onServerRunning)]
+            [makeApplication(configuration: configuration, storage: storage, targets: targets, onServerRunning: onServerRunning)]
         }
     }
 
     /// The Hummingbird application, forwarder included, for callers that run it themselves;
-    /// `client` must outlive it.
+    /// `targets` holds the forwarder's HTTP clients and must be shut down after it.
     public static func makeApplication(
-        configuration: SendingServiceConfiguration, storage: any SendingStorage, client: HTTPClient,
+        configuration: SendingServiceConfiguration, storage: any SendingStorage, targets: DeliveryTargets,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let forwarder =
             configuration.forwarding.isEnabled
-            ? Forwarder(storage: storage, client: client, policy: configuration.forwarding, logger: configuration.logger, now: configuration.now)
+            ? Forwarder(storage: storage, targets: targets, policy: configuration.forwarding, logger: configuration.logger, now: configuration.now)
             : nil
         let outbox = Outbox(storage: storage, forwarder: forwarder, now: configuration.now)
-        let router = Router()
+        let router = Router(context: ClientRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
-        addRoutes(to: router, outbox: outbox, bodyLimit: configuration.maximumBodyByteCount)
+        addRoutes(
+            to: router, outbox: outbox, bodyLimit: configuration.maximumBodyByteCount,
+            limiter: ClientRateLimiter(configuration.sendRateLimit), now: configuration.now)
         let now = configuration.now
         let retention = configuration.statusRetention
         let purge = PeriodicTask(interval: configuration.purgeInterval, logger: configuration.logger) {
@@ -61,8 +62,16 @@ public enum SendingService {
     }
 
     /// Thin handlers: read the request, call the outbox, write its answer.
-    private static func addRoutes(to router: Router<BasicRequestContext>, outbox: Outbox, bodyLimit: Int) {
-        router.post("/v1/send") { request, _ in
+    private static func addRoutes(
+        to router: Router<ClientRequestContext>, outbox: Outbox, bodyLimit: Int, limiter: ClientRateLimiter,
+        now: @escaping @Sendable () -> Date
+    ) {
+        router.post("/v1/send") { request, context in
+            guard limiter.allow(context.clientIP, now: now()) else {
+                throw ServiceError(
+                    .tooManyRequests, code: "rate_limited",
+                    "Too many sends from this client: at most \(Int(limiter.limit.perSecond)) a second after a burst of \(Int(limiter.limit.burst)).")
+            }
             var request = request
             return try await JSONResponse.make(outbox.send(request.collectBytes(limit: bodyLimit)), status: .accepted)
         }

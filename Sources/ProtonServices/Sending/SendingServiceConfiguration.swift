@@ -9,6 +9,8 @@ public struct SendingServiceConfiguration: Sendable {
     public var dataDirectory: URL
     public var forwarding: ForwardingPolicy
     public var maximumBodyByteCount: Int
+    /// `POST /v1/send` per client address; over it the answer is 429 `rate_limited`.
+    public var sendRateLimit: ClientRateLimit
     /// How long `GET /v1/send/{id}` keeps answering for a delivered or failed message; the
     /// status rows are purged after it, so the outbox does not grow without bound.
     public var statusRetention: TimeInterval
@@ -18,9 +20,14 @@ public struct SendingServiceConfiguration: Sendable {
     public var logger: Logger
     public var now: @Sendable () -> Date
 
+    /// 50 sends a second per client after a burst of 500: far above what people sending
+    /// messages need, far below what it takes to use the service as a scanner.
+    public static let defaultSendRateLimit = ClientRateLimit(perSecond: 50, burst: 500)
+
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
         forwarding: ForwardingPolicy = ForwardingPolicy(), maximumBodyByteCount: Int = ServiceAPI.maximumBodyByteCount + 1024,
+        sendRateLimit: ClientRateLimit = SendingServiceConfiguration.defaultSendRateLimit,
         statusRetention: TimeInterval = 7 * 24 * 3600, purgeInterval: TimeInterval = 3600,
         logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -28,6 +35,7 @@ public struct SendingServiceConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.forwarding = forwarding
         self.maximumBodyByteCount = maximumBodyByteCount
+        self.sendRateLimit = sendRateLimit
         self.statusRetention = statusRetention
         self.purgeInterval = purgeInterval
         self.logger = logger

@@ -3,7 +3,7 @@ import ProtonCore
 
 /// Where a sending service keeps its outbox. It holds, per message, only what forwarding needs:
 /// the receiving service's URI, the sealed address (which this service cannot open) and the
-/// ciphertext; both blobs are dropped once the message is delivered or has failed for good.
+/// ciphertext, and the service key the client expects there; both blobs are dropped once the message is delivered or has failed for good.
 public protocol SendingStorage: Sendable {
     /// Commits `entry` as queued before returning.
     func enqueue(_ entry: OutboxEntry, now: Date) async throws
@@ -31,13 +31,15 @@ public protocol SendingStorage: Sendable {
 public struct ForwardingResult: Sendable, Equatable {
     public enum Settlement: Sendable, Equatable {
         case delivered
-        /// Final: a 4xx, or the attempts ran out.
-        case failed(httpStatus: Int?, error: String)
-        case retry(nextAttempt: Date, httpStatus: Int?, error: String)
+        /// Final: refused or gone, or the attempts ran out.
+        case failed(ServiceAPI.SendStatus.Outcome, error: String)
+        case retry(nextAttempt: Date, ServiceAPI.SendStatus.Outcome, error: String)
+        /// Not attempted (its target is backing off): wait until `until`; `attempts` unchanged.
+        case deferred(until: Date)
     }
 
     public var id: String
-    /// Attempts made so far, this one included.
+    /// Attempts made so far, this one included (unchanged for a deferral).
     public var attempts: Int
     public var settlement: Settlement
 
@@ -51,15 +53,21 @@ public struct ForwardingResult: Sendable, Equatable {
 /// One message waiting to be forwarded.
 public struct OutboxEntry: Sendable, Equatable {
     public var id: String
+    /// The receiving service's origin (`TargetURI.base`).
     public var receivingService: String
+    /// The X25519 key the client sealed the address to (32 bytes).
+    public var serviceKey: [UInt8]
     public var sealedAddress: [UInt8]
     public var ciphertext: [UInt8]
     /// Attempts made so far.
     public var attempts: Int
 
-    public init(id: String, receivingService: String, sealedAddress: [UInt8], ciphertext: [UInt8], attempts: Int = 0) {
+    public init(
+        id: String, receivingService: String, serviceKey: [UInt8], sealedAddress: [UInt8], ciphertext: [UInt8], attempts: Int = 0
+    ) {
         self.id = id
         self.receivingService = receivingService
+        self.serviceKey = serviceKey
         self.sealedAddress = sealedAddress
         self.ciphertext = ciphertext
         self.attempts = attempts
