@@ -105,7 +105,13 @@ let package = Package(
             dependencies: ["ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
         ),
         .testTarget(name: "ProtonCLITests", dependencies: ["ProtonTestSupport", "proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
-        .testTarget(name: "ProtonQRTests", dependencies: ["ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton"]),
+        .testTarget(
+            name: "ProtonQRTests",
+            dependencies: [
+                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "ProtonBluetoothTests",
             dependencies: ["ProtonTestSupport", "ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]

@@ -128,9 +128,10 @@ public actor ReceiveAgent {
     }
 
     enum Outcome {
-        case received(ProtonID, Int64, [UInt8])
+        case received(ProtonID, Int64, [UInt8], reportsOurStaleState: Bool)
         case started(ProtonID, Int64, [UInt8], peerName: String?)
         case duplicate(ProtonID)
+        case staleSender(ProtonID)
         case retired(ProtonID)
         case undecryptable(ProtonID, String)
         case inviteRefused(String)
@@ -211,7 +212,8 @@ public actor ReceiveAgent {
                 break
             }
             switch outcome {
-            case .received(let protonID, let id, let body):
+            case .received(let protonID, let id, let body, let reportsOurStaleState):
+                if reportsOurStaleState { events.append(.ourStaleStateReported(protonID: protonID, at: now)) }
                 events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
             case .started(let protonID, let id, let body, let peerName):
                 events.append(.relationshipStarted(protonID: protonID, peerName: peerName, address: address, at: now))
@@ -227,6 +229,8 @@ public actor ReceiveAgent {
                 events.append(.keyPackageRefused(address: address, reason: reason))
             case .duplicate(let protonID):
                 events.append(.duplicateDropped(protonID: protonID, address: address))
+            case .staleSender(let protonID):
+                events.append(.peerSentFromStaleState(protonID: protonID, address: address, at: now))
             case .retired(let protonID):
                 events.append(.retiredAddress(protonID: protonID, address: address))
             case .undecryptable(let protonID, let reason):
@@ -257,6 +261,11 @@ public actor ReceiveAgent {
             } catch {
                 switch error {
                 case .ratchet(.duplicateMessage): return .duplicate(protonID)
+                case .ratchet(.staleSenderState):
+                    // Nothing of the message can be read; what is recorded is that it came.
+                    proton.notePeerSentFromStaleState(now: now)
+                    try tx.updateProton(protonID, to: proton, now: now)
+                    return .staleSender(protonID)
                 case .retiredAddress, .blocked: return .retired(protonID)
                 default:
                     if let refusal = try FirstContact.refusalOfSecondUse(ciphertext, at: address, tx: tx) { return refusal }
@@ -264,7 +273,7 @@ public actor ReceiveAgent {
                 }
             }
             let id = try tx.recordIncoming(protonID: protonID, updated: proton, body: opened.body, address: address, now: now)
-            return .received(protonID, id, opened.body)
+            return .received(protonID, id, opened.body, reportsOurStaleState: opened.reportsOurStaleState)
         }
     }
 

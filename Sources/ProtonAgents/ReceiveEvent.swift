@@ -8,6 +8,13 @@ public enum ReceiveEvent: Sendable, Equatable {
     case received(protonID: ProtonID, messageID: Int64, body: [UInt8], address: AddressID, at: Date)
     /// A message delivered again after it was recorded: dropped and acknowledged.
     case duplicateDropped(protonID: ProtonID, address: AddressID)
+    /// A second, different message at a ratchet position already used: this contact's device
+    /// sent from an old copy of its state (a restored backup, snapshot or copied profile). It
+    /// cannot be read; the contact is told on our next message.
+    case peerSentFromStaleState(protonID: ProtonID, address: AddressID, at: Date)
+    /// This contact says messages of ours arrived from an old copy of this profile's state:
+    /// some of what we sent since that copy was made may not have been read.
+    case ourStaleStateReported(protonID: ProtonID, at: Date)
     /// A message came to an address this relationship has retired (or blocked): dropped.
     case retiredAddress(protonID: ProtonID, address: AddressID)
     /// A message that does not decrypt: dropped, since it never will.
@@ -43,6 +50,10 @@ extension ReceiveEvent: CustomStringConvertible {
             "received \(body.count) bytes at \(address.hex.prefix(8))…"
         case .duplicateDropped(_, let address):
             "dropped a message delivered twice to \(address.hex.prefix(8))…"
+        case .peerSentFromStaleState(_, let address, _):
+            "this contact's device sent from an old copy of its state: a message at \(address.hex.prefix(8))… reused a position already used, and cannot be read"
+        case .ourStaleStateReported:
+            "this contact says this profile sent from an old copy of its state (restored from a backup or a copy?): messages sent since that copy was made may not have been read"
         case .retiredAddress(_, let address):
             "dropped a message to the retired address \(address.hex.prefix(8))…"
         case .undecryptable(_, let address, let reason):

@@ -28,6 +28,10 @@ struct ContactDetail: Encodable {
     let messagesReceived: UInt64
     let messagesLogged: Int
     let blocked: Bool
+    /// When this contact's device was last seen sending from an old copy of its state.
+    let peerSentFromOldStateAt: Date?
+    /// When this contact last said that this profile sent from an old copy of its state.
+    let weSentFromOldStateReportedAt: Date?
     let ourRoutes: [RouteEntry]
     let theirRoutes: [RouteEntry]
     let rotation: RotationEntry
@@ -49,6 +53,8 @@ struct ContactDetail: Encodable {
         messagesReceived = proton.messagesReceived
         messagesLogged = contact.loggedMessages
         blocked = proton.isBlocked
+        peerSentFromOldStateAt = proton.peerStaleStateSeenAt
+        weSentFromOldStateReportedAt = proton.ourStaleStateReportedAt
         ourRoutes = proton.ownRoutes.map(RouteEntry.init(own:))
         theirRoutes = proton.peerRoutes.map(RouteEntry.init(peer:))
         rotation = RotationEntry(proton, now: now)

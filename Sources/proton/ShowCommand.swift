@@ -47,6 +47,12 @@ struct ShowCommand: AsyncParsableCommand {
         print("Name verified:   \(detail.verified ? "yes" : "no (no directory attestation)")")
         print("Established:     \(Output.date(detail.established)) (we were the \(detail.role))")
         print("Messages:        \(detail.messagesSent) sent, \(detail.messagesReceived) received")
+        if let seen = detail.peerSentFromOldStateAt {
+            print("Warning:         \(name)'s device sent from an old copy of its state (\(Output.date(seen))); what it sent then could not be read")
+        }
+        if let reported = detail.weSentFromOldStateReportedAt {
+            print("Warning:         \(name) says this profile sent from an old copy of its state (\(Output.date(reported))); messages sent since that copy was made may not have been read")
+        }
         print("")
         print("Our routes (addresses only \(name) has):")
         if detail.ourRoutes.isEmpty { print("    none") }

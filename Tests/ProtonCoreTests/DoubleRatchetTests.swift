@@ -153,11 +153,12 @@ struct DoubleRatchetTests {
         #expect(try pair.bobOpens(message) == "c1")
     }
 
-    @Test(arguments: [86, 87, 200, 341, 342, 357])
+    /// The body nonce (82..<106) and the body (110..<382).
+    @Test(arguments: [82, 100, 105, 110, 111, 200, 365, 366, 381])
     func rejectsTamperedBodyByteWithStateUnchanged(_ offset: Int) throws {
         let (scenario, message) = try tamperingScenario("tampered body")
         var pair = scenario
-        #expect(message.count == 358 && offset >= 86)
+        #expect(message.count == 382 && offset >= 82 && !(106..<110).contains(offset))
         let before = RatchetSnapshot(pair.bob)
         #expect(throws: RatchetError.authenticationFailure) { try pair.bobOpens(message.flipping(byte: offset)) }
         #expect(RatchetSnapshot(pair.bob) == before)
@@ -268,7 +269,7 @@ struct DoubleRatchetTests {
         let plaintext = pair.random.bytes(size)
         let message = try pair.alice.encrypt(plaintext, associatedData: pair.associatedData, random: pair.random)
         #expect(message.count == DoubleRatchet.ciphertextByteCount(bucket: bucket))
-        #expect(message.count == 2 + 80 + 4 + bucket + 16)
+        #expect(message.count == 2 + 80 + 24 + 4 + bucket + 16)
         #expect(try pair.bob.decrypt(message, associatedData: pair.associatedData, now: testNow, random: pair.random)
             == plaintext)
     }

@@ -30,19 +30,19 @@ struct TestVectorTests {
         a23a22dbc93a47b74cd6efdab928afb618be4b31287200000010000102030405060708090a0b0c0d0e0f
         """
     static let payload = """
-        04010000000000000001010100000000000000021968747470733a2f2f72732e6578616d706c652e6f72672f76313612
-        90c1cf8112f8a5f773c67b50c9454da2729fc3d2d31d66a86973e5c8b87d50ab48e984621b10a08bc65e1f0c51360000
-        000568656c6c6f
+        04020000000000000001000000000000000500010100000000000000021968747470733a2f2f72732e6578616d706c65
+        2e6f72672f7631361290c1cf8112f8a5f773c67b50c9454da2729fc3d2d31d66a86973e5c8b87d50ab48e984621b10a0
+        8bc65e1f0c51360000000568656c6c6f
         """
     static let ratchetMessage = """
-        0301ad0e1201027a230dce9748face32ec9b84b4addab2c32e946ab2989d43560c05c5d169cc31db23f642f74d31ac72
-        9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef0000011025d94dd020a2a54ae16c
-        c9bc649d5c454cec5ca13b31a3258a10e1305bf0dd35663f64cc068f3dd812b554fff33f5ea35f7271e2f1a57edc4609
-        4df5eaa9d53e5b97b9757bc3e53e7475c80c83fec2c490e6274bf68edc1fc4a14f416e968307c8347835176e78b1168d
-        b59a94b7df16d7a89a51d5f4d8485229b15cef3751c3b61174175eae336829490092071708f5dcb6c8ccb404a6ad9f2c
-        b51be71bc2aed1dbfc8899161fd3aa712d6f68b93046b7409142f4d4129a2cc589334d3c4bda459c62682ccae4c0854f
-        f67c1120b359486f9d52f0d4b310bb564d02acb86619aa10e87a95aed74cc759e92e9399aef1de900e61ce494e5c251a
-        abf437b1ed8af544400bb2e7e5a15534ff7ec707fa7b
+        0302ad0e1201027a230dce9748face32ec9b84b4addab2c32e946ab2989d43560c05c5d169cc31db23f642f74d31ac72
+        9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef1d0ac77707a2658ba45586b8a5bd
+        ec51d8c401843991f69400000110cf3cecd367e2327667dce49e877ae9f73eff8eec1a826527979ecb0305d9140bff71
+        a10794a95f8b58769866082f17cfc485da7e1c1394fefd3c90b0d610b8802ba46cd7fb992e4ac9bfbb099be853869d89
+        6c0d0cb1f882d6d19da7c1bb8bb5e2c24d5f26d34f5dccf4d3a5e7021df7a617aaedb06b128ab30a452f2a98b05a550d
+        bff30c7aca8648c681f3f8bfeb955e0a60490364e534082c47995f4d15c419f7b4defca034737ab9140a9f9f23edce95
+        248478cbacc13b5a27e3763e14fffd27cfd3317b32ccbfdd03bb9288d6c5bf9440bccdc10726997272566aad84ceebb1
+        43c85a1d48d13c82e90828ad4d7e84d1de440a0d72233e6801c0e186cc35651cbafe3bb61e7a43ff6bc991b26372
         """
 
     /// Intermediate values of the ratchet vector (Signal Double Ratchet, section 4 names).
@@ -58,6 +58,7 @@ struct TestVectorTests {
         "MK0": "21198c74e460f530013c86a94cac10d03b3f81dcd5cc4c8b081d49e0d963b8df",
         "CKs1": "39e1b4cfcbeaaf4eeada54f1298ebeaad0bb4364fa69d1d96624669753a17325",
         "header": "5a76284bedb4360320506553b50fdeb0e11597dca39926f5e0b6cf215f79530c0000000000000000",
+        "body nonce": "1d0ac77707a2658ba45586b8a5bdec51d8c401843991f694",
     ]
 
     // MARK: - Invite (0x01)
@@ -132,10 +133,12 @@ struct TestVectorTests {
 
     @Test func payloadVectorDecodes() throws {
         let bytes = Hex.bytes(Self.payload)
-        #expect(bytes.count == 103)
+        #expect(bytes.count == 112)
         let decoded = try ProtonPayload(decoding: bytes)
         #expect(decoded == (try WireVectors.payload()))
         #expect(decoded.acknowledged == 1)
+        #expect(decoded.sequence == 5)
+        #expect(decoded.notices == [])
         #expect(decoded.body == Array("hello".utf8))
         guard case .addRoute(let route) = try #require(decoded.updates.first).change else {
             Issue.record("expected an addRoute update")
@@ -171,16 +174,17 @@ struct TestVectorTests {
             "CKs1": step.chain.secret.unsafeExportedBytes(),
             "header": RatchetHeader(ratchetKey: start.sendingRatchetKey.publicKey, previousChainLength: 0, messageNumber: 0)
                 .encoded(),
+            "body nonce": Array(vector.message[82..<106]),
         ]
         #expect(Set(computed.keys) == Set(Self.ratchetSteps.keys))
         for (name, bytes) in computed {
             #expect(Hex.string(bytes) == Self.ratchetSteps[name], "\(name)")
         }
-        // The body is XChaCha20-Poly1305 under MK itself with a zero nonce (section 5.2).
+        // The body is XChaCha20-Poly1305 under MK itself with the random nonce the message carries.
         let message = Hex.bytes(Self.ratchetMessage)
         let body = try XChaCha20Poly1305.open(
-            Array(message[86...]), using: XChaCha20Poly1305.Key(SecureBytes(Hex.bytes(Self.ratchetSteps["MK0"]!))),
-            nonce: [UInt8](repeating: 0, count: 24), authenticating: [0x03, 0x01] + vector.associatedData + Array(message[2..<82]))
+            Array(message[110...]), using: XChaCha20Poly1305.Key(SecureBytes(Hex.bytes(Self.ratchetSteps["MK0"]!))),
+            nonce: Array(message[82..<106]), authenticating: [0x03, 0x02] + vector.associatedData + Array(message[2..<82]))
         #expect(Array(body.prefix(6)) == Array("hello".utf8) + [0x80])
         // The sealed header opens with shared_hka to exactly that header.
         let bytes = Hex.bytes(Self.ratchetMessage)

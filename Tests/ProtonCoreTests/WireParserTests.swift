@@ -98,9 +98,9 @@ struct ParserCase: Sendable, CustomTestStringConvertible {
                 maximumSize: DoubleRatchet.maximumMessageByteCount,
                 lengthFields: [
                     .init(
-                        offset: 82, width: 4, value: 0xffff_ffff,
+                        offset: 106, width: 4, value: 0xffff_ffff,
                         expected: .oversized(field: "body", limit: 65536 + 16, actual: 0xffff_ffff)),
-                    .init(offset: 82, width: 4, value: 65553, expected: .oversized(field: "body", limit: 65552, actual: 65553)),
+                    .init(offset: 106, width: 4, value: 65553, expected: .oversized(field: "body", limit: 65552, actual: 65553)),
                 ],
                 parse: { bytes in
                     // A fresh responder each time, so the valid message really opens.
@@ -119,8 +119,8 @@ struct ParserCase: Sendable, CustomTestStringConvertible {
                 name: "proton payload", format: .protonPayload, valid: payloadBytes,
                 maximumSize: DoubleRatchet.maximumPlaintextByteCount,
                 lengthFields: [
-                    .init(offset: 10, width: 1, value: 33, expected: .oversized(field: "updates", limit: 32, actual: 33)),
-                    .init(offset: 20, width: 1, value: 201, expected: .oversized(field: "service URI", limit: 200, actual: 201)),
+                    .init(offset: 19, width: 1, value: 33, expected: .oversized(field: "updates", limit: 32, actual: 33)),
+                    .init(offset: 29, width: 1, value: 201, expected: .oversized(field: "service URI", limit: 200, actual: 201)),
                     .init(
                         offset: payloadBytes.count - 5 - 4, width: 4, value: 0xffff_ffff,
                         expected: .oversized(field: "body", limit: 65535, actual: 0xffff_ffff)),
@@ -135,7 +135,16 @@ struct WireParserTests {
     func acceptsTheValidEncoding(_ format: ParserCase) {
         #expect(format.parse(format.valid) == nil)
         #expect(format.valid[0] == format.format.rawValue)
-        #expect(format.valid[1] == WireFormat.currentVersion)
+        #expect(format.valid[1] == Self.currentVersion(of: format.format))
+    }
+
+    /// Each format's version as written today: the ratchet message and the payload are at 2.
+    static func currentVersion(of format: WireFormat) -> UInt8 {
+        switch format {
+        case .ratchetMessage: DoubleRatchet.messageVersion
+        case .protonPayload: ProtonPayload.version
+        default: WireFormat.currentVersion
+        }
     }
 
     @Test(arguments: ParserCase.all)
@@ -160,7 +169,8 @@ struct WireParserTests {
     @Test(arguments: ParserCase.all)
     func refusesAnUnknownVersion(_ format: ParserCase) {
         // Invites have a version 2: an invite that carries an attestation.
-        for version: UInt8 in [0, 2, 3, 0xff] where !(format.format == .invite && version == Invite.attestedVersion) {
+        for version: UInt8 in [0, 1, 2, 3, 0xff]
+        where version != Self.currentVersion(of: format.format) && !(format.format == .invite && version == Invite.attestedVersion) {
             var bytes = format.valid
             bytes[1] = version
             #expect(format.parse(bytes) == .unknownVersion(format: format.format, version: version))
@@ -196,10 +206,10 @@ struct WireParserTests {
     @Test func sizeLimitsMatchTheLayouts() {
         #expect(Invite.maximumByteCount == 383)
         #expect(KeyPackage.maximumByteCount == 3585)
-        #expect(DoubleRatchet.maximumMessageByteCount == 65638)
-        #expect(InitialMessage.maximumByteCount == 65638 + 151)
+        #expect(DoubleRatchet.maximumMessageByteCount == 65662)
+        #expect(InitialMessage.maximumByteCount == 65662 + 151)
         #expect(Envelope.sealedAddressByteCount == 66)
-        #expect(Envelope.maximumByteCount == 65789 + 74)
+        #expect(Envelope.maximumByteCount == 65813 + 74)
         #expect(DoubleRatchet.maximumPlaintextByteCount == 65535)
         #expect(ProtonPayload.maximumUpdates == 32)
     }
@@ -208,23 +218,38 @@ struct WireParserTests {
 
     @Test func refusesAPayloadWithAnUnknownUpdateType() throws {
         var bytes = try WireVectors.payload().encoded()
-        bytes[11] = 9
+        bytes[20] = 9
         #expect(throws: WireError.invalidValue(field: "update type", reason: "unknown type 9")) {
             try ProtonPayload(decoding: bytes)
         }
     }
 
     @Test func refusesAnUpdateWithSequenceZero() throws {
-        let bytes = try WireVectors.payload().encoded().replacing(bigEndian: 0, at: 12, count: 8)
+        let bytes = try WireVectors.payload().encoded().replacing(bigEndian: 0, at: 21, count: 8)
         #expect(throws: WireError.invalidValue(field: "update sequence", reason: "must start at 1")) {
             try ProtonPayload(decoding: bytes)
         }
     }
 
+    @Test func refusesAPayloadWithSequenceZeroOrAnUnknownNotice() throws {
+        let vector = try WireVectors.payload().encoded()
+        #expect(throws: WireError.invalidValue(field: "sequence", reason: "must start at 1")) {
+            try ProtonPayload(decoding: vector.replacing(bigEndian: 0, at: 10, count: 8))
+        }
+        for notices: UInt8 in [2, 0x80, 0xff] {
+            #expect(throws: WireError.invalidValue(field: "notices", reason: "unknown notice")) {
+                try ProtonPayload(decoding: vector.replacing(bigEndian: UInt64(notices), at: 18, count: 1))
+            }
+        }
+        var noticed = try WireVectors.payload()
+        noticed.notices = .staleSenderState
+        #expect(try ProtonPayload(decoding: noticed.encoded()) == noticed)
+    }
+
     @Test func roundTripsEveryUpdateKind() throws {
         let route = try WireVectors.payload().updates[0]
         let payload = ProtonPayload(
-            acknowledged: 7,
+            acknowledged: 7, sequence: 3,
             updates: [
                 route,
                 ProtonUpdate(sequence: 3, change: .retireAddress(try AddressID(bytes: Array(0..<16)))),
@@ -236,7 +261,7 @@ struct WireParserTests {
 
     @Test func refusesADisplayNameWithControlCharacters() throws {
         let payload = ProtonPayload(
-            acknowledged: 0, updates: [ProtonUpdate(sequence: 1, change: .displayName("bell\u{07}"))], body: [])
+            acknowledged: 0, sequence: 1, updates: [ProtonUpdate(sequence: 1, change: .displayName("bell\u{07}"))], body: [])
         #expect(throws: WireError.invalidValue(field: "display name", reason: "contains control characters")) {
             try ProtonPayload(decoding: payload.encoded())
         }
@@ -261,7 +286,7 @@ struct WireParserTests {
     @Test func refusesARatchetBodyOutsideThePaddingBuckets() throws {
         let vector = try WireVectors.ratchetMessage()
         // A well-formed message whose body is 17 bytes: no bucket has that size.
-        let short = Array(vector.message[0..<82]) + [0, 0, 0, 17] + Array(repeating: 0, count: 17)
+        let short = Array(vector.message[0..<106]) + [0, 0, 0, 17] + Array(repeating: 0, count: 17)
         var responder = DoubleRatchet(responding: vector.seed, ourRatchetKey: vector.responderKey)
         #expect(throws: RatchetError.malformed(.invalidValue(field: "body", reason: "length is not a padding bucket"))) {
             try responder.decrypt(short, associatedData: vector.associatedData, now: testNow, random: SystemRandom())

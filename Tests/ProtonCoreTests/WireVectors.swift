@@ -78,7 +78,7 @@ enum WireVectors {
         let service = SealedBox.PrivateKey(using: random)
         let route = try Route(serviceURI: serviceURI, serviceKey: service.publicKey, address: AddressID(random: random))
         return ProtonPayload(
-            acknowledged: 1, updates: [ProtonUpdate(sequence: 2, change: .addRoute(route))], body: Array("hello".utf8))
+            acknowledged: 1, sequence: 5, updates: [ProtonUpdate(sequence: 2, change: .addRoute(route))], body: Array("hello".utf8))
     }
 
     struct RatchetVector {

@@ -42,6 +42,9 @@ final class InviteSandbox {
 
     func profile(_ name: String) -> URL { root.appendingPathComponent(name, isDirectory: true) }
 
+    /// The data directory of the `receiving` or `sending` service.
+    func serviceData(_ kind: String) -> URL { services[kind]!.data }
+
     /// `proton init` and both services, for a person called `name`.
     func makeProfile(_ name: String) async throws {
         try await require(run(name, "init", "--name", name))

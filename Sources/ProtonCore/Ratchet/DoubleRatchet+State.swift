@@ -2,11 +2,15 @@ import Foundation
 import ProtonCrypto
 
 extension DoubleRatchet {
+    /// Version 2 adds the receipt log and the earlier receiving header keys; version 1 states
+    /// still load (with both empty).
+    static let stateVersion: UInt8 = 2
+
     /// The ratchet's secret state, without the skipped keys (which the store keeps in a table
     /// of their own). Treat the result as secret.
     public func serializedState() -> SecureBytes {
-        var writer = WireWriter(nestedCapacity: 400)
-        writer.byte(WireFormat.currentVersion)
+        var writer = WireWriter(nestedCapacity: 560 + receipts.receipts.count * ReceiptLog.Receipt.byteCount)
+        writer.byte(Self.stateVersion)
         writer.fixed(sendingRatchetKey.secretBytes.unsafeExportedBytes())
         Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
         writer.fixed(rootKey.secret.unsafeExportedBytes())
@@ -22,6 +26,14 @@ extension DoubleRatchet {
         writer.uint32(UInt32(skippedKeys.limits.maximumSkip))
         writer.uint32(UInt32(skippedKeys.limits.capacity))
         writer.uint64(UInt64(skippedKeys.limits.lifetime))
+        writer.byte(UInt8(previousReceivingHeaderKeys.count))
+        for key in previousReceivingHeaderKeys { writer.fixed(key.secret.unsafeExportedBytes()) }
+        writer.byte(UInt8(receipts.receipts.count))
+        for receipt in receipts.receipts {
+            writer.fixed(receipt.chain)
+            writer.uint32(receipt.messageNumber)
+            writer.fixed(receipt.digest)
+        }
         var bytes = writer.bytes
         return SecureBytes(consuming: &bytes)
     }
@@ -31,7 +43,7 @@ extension DoubleRatchet {
         defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         var reader = WireReader(nested: bytes)
         let version = try reader.byte("ratchet state version")
-        guard version == WireFormat.currentVersion else {
+        guard version == 1 || version == Self.stateVersion else {
             throw .invalidValue(field: "ratchet state", reason: "version \(version) is not supported")
         }
         var dhs = try reader.fixed(32, "DHs")
@@ -52,6 +64,25 @@ extension DoubleRatchet {
         let limits = SkippedMessageKeys.Limits(
             maximumSkip: Int(try reader.uint32("MAX_SKIP")), capacity: Int(try reader.uint32("skipped capacity")),
             lifetime: TimeInterval(try reader.uint64("skipped lifetime")))
+        if version >= 2 {
+            let keyCount = Int(try reader.byte("earlier header key count"))
+            guard keyCount <= ReceiptLog.previousHeaderKeyCapacity else {
+                throw .oversized(field: "earlier header keys", limit: ReceiptLog.previousHeaderKeyCapacity, actual: keyCount)
+            }
+            for _ in 0..<keyCount { previousReceivingHeaderKeys.append(try! HeaderKey(SecureBytes(try reader.fixed(32, "earlier header key")))) }
+            let receiptCount = Int(try reader.byte("receipt count"))
+            guard receiptCount <= ReceiptLog.capacity else {
+                throw .oversized(field: "receipts", limit: ReceiptLog.capacity, actual: receiptCount)
+            }
+            var receipts: [ReceiptLog.Receipt] = []
+            for _ in 0..<receiptCount {
+                receipts.append(
+                    ReceiptLog.Receipt(
+                        chain: try reader.fixed(8, "receipt chain"), messageNumber: try reader.uint32("receipt number"),
+                        digest: try reader.fixed(16, "receipt digest")))
+            }
+            self.receipts = ReceiptLog(receipts: receipts)
+        }
         try reader.finish()
         guard skippedKeys.count <= limits.capacity else {
             throw .oversized(field: "skipped keys", limit: limits.capacity, actual: skippedKeys.count)

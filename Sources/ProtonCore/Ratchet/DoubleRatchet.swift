@@ -11,9 +11,12 @@ public struct DoubleRatchet: Sendable {
     /// marker, so a ciphertext's length reveals only its bucket.
     public static let paddingBuckets = [256, 1280, 4096, 16384, 65536]
     public static var maximumPlaintextByteCount: Int { paddingBuckets.last! - 1 }
+    /// The ratchet message's wire version: 2 carries a random body nonce (version 1's constant
+    /// nonce is refused as an unknown version).
+    public static let messageVersion: UInt8 = 2
     /// The wire length of a message whose plaintext fell in `bucket`.
     public static func ciphertextByteCount(bucket: Int) -> Int {
-        2 + RatchetHeader.sealedByteCount + 4 + bucket + XChaCha20Poly1305.tagByteCount
+        2 + RatchetHeader.sealedByteCount + XChaCha20Poly1305.nonceByteCount + 4 + bucket + XChaCha20Poly1305.tagByteCount
     }
     static var maximumMessageByteCount: Int { ciphertextByteCount(bucket: paddingBuckets.last!) }
 
@@ -31,6 +34,10 @@ public struct DoubleRatchet: Sendable {
     var receivingMessageNumber: UInt32 = 0              // Nr
     var previousSendingChainLength: UInt32 = 0          // PN
     public internal(set) var skippedKeys: SkippedMessageKeys
+    /// Recent receipts and earlier receiving header keys: what tells a duplicate from a peer
+    /// that sent from an old copy of its state (`RatchetError.staleSenderState`).
+    var receipts = ReceiptLog()
+    var previousReceivingHeaderKeys: [HeaderKey] = []
 
     /// RatchetInitAliceHE: the side that sends first, knowing the peer's ratchet public key
     /// (its signed prekey).
@@ -83,13 +90,15 @@ public struct DoubleRatchet: Sendable {
             ratchetKey: sendingRatchetKey.publicKey, previousChainLength: previousSendingChainLength,
             messageNumber: sendingMessageNumber)
         let sealedHeader = headerKey.seal(header, random: random)
+        let nonce = random.bytes(XChaCha20Poly1305.nonceByteCount)
         let body = step.message.seal(
-            Padding.pad(plaintext, toBlockSize: bucket), associatedData: Self.bodyAssociatedData(associatedData, sealedHeader))
+            Padding.pad(plaintext, toBlockSize: bucket), nonce: nonce, associatedData: Self.bodyAssociatedData(associatedData, sealedHeader))
         sendingChain = step.chain
         sendingMessageNumber += 1
 
-        var writer = WireWriter(format: .ratchetMessage, capacity: 6 + sealedHeader.count + body.count)
+        var writer = WireWriter(format: .ratchetMessage, version: Self.messageVersion, capacity: 30 + sealedHeader.count + body.count)
         writer.fixed(sealedHeader)
+        writer.fixed(nonce)
         writer.long(body)
         return writer.bytes
     }
@@ -99,25 +108,33 @@ public struct DoubleRatchet: Sendable {
     public mutating func decrypt(
         _ message: [UInt8], associatedData: [UInt8], now: Date, random: some RandomSource
     ) throws(RatchetError) -> [UInt8] {
-        let (sealedHeader, body) = try Self.parse(message)
+        let parsed = try Self.parse(message)
         var next = self
-        let padded = try next.decryptParsed(sealedHeader, body, associatedData: associatedData, now: now, random: random)
+        let padded = try next.decryptParsed(parsed, message, associatedData: associatedData, now: now, random: random)
         let plaintext: [UInt8]
         do { plaintext = try Padding.unpad(padded, blockSize: padded.count) } catch { throw .invalidPadding }
         self = next
         return plaintext
     }
 
-    static func parse(_ message: [UInt8]) throws(RatchetError) -> (header: [UInt8], body: [UInt8]) {
+    struct ParsedMessage {
+        let sealedHeader: [UInt8]
+        let nonce: [UInt8]
+        let body: [UInt8]
+    }
+
+    static func parse(_ message: [UInt8]) throws(RatchetError) -> ParsedMessage {
         do {
-            var reader = try WireReader(message, format: .ratchetMessage, maximumSize: maximumMessageByteCount)
+            var reader = try WireReader(
+                message, format: .ratchetMessage, maximumSize: maximumMessageByteCount, versions: messageVersion...messageVersion)
             let header = try reader.fixed(RatchetHeader.sealedByteCount, "sealed header")
+            let nonce = try reader.fixed(XChaCha20Poly1305.nonceByteCount, "body nonce")
             let body = try reader.long("body", limit: paddingBuckets.last! + XChaCha20Poly1305.tagByteCount)
             try reader.finish()
             guard paddingBuckets.contains(body.count - XChaCha20Poly1305.tagByteCount) else {
                 throw WireError.invalidValue(field: "body", reason: "length is not a padding bucket")
             }
-            return (header, body)
+            return ParsedMessage(sealedHeader: header, nonce: nonce, body: body)
         } catch let error as WireError {
             throw .malformed(error)
         } catch {
@@ -126,31 +143,44 @@ public struct DoubleRatchet: Sendable {
     }
 
     private mutating func decryptParsed(
-        _ sealedHeader: [UInt8], _ body: [UInt8], associatedData: [UInt8], now: Date, random: some RandomSource
+        _ parsed: ParsedMessage, _ message: [UInt8], associatedData: [UInt8], now: Date, random: some RandomSource
     ) throws(RatchetError) -> [UInt8] {
-        let bodyAD = Self.bodyAssociatedData(associatedData, sealedHeader)
+        let bodyAD = Self.bodyAssociatedData(associatedData, parsed.sealedHeader)
         skippedKeys.removeExpired(now: now)
-        if !skippedKeys.isEmpty, let skipped = skippedKeys.take(forSealedHeader: sealedHeader) {
-            return try skipped.key.open(body, associatedData: bodyAD)
+        if !skippedKeys.isEmpty, let skipped = skippedKeys.take(forSealedHeader: parsed.sealedHeader) {
+            let plaintext = try skipped.key.open(parsed.body, nonce: parsed.nonce, associatedData: bodyAD)
+            receipts.record(chain: skipped.chain, messageNumber: skipped.header.messageNumber, message: message)
+            return plaintext
         }
 
         let header: RatchetHeader
-        if let current = receivingHeaderKey, let opened = current.open(sealedHeader) {
+        if let current = receivingHeaderKey, let opened = current.open(parsed.sealedHeader) {
             header = opened
-            if header.messageNumber < receivingMessageNumber { throw .duplicateMessage }
-        } else if let opened = nextReceivingHeaderKey.open(sealedHeader) {
+            if header.messageNumber < receivingMessageNumber {
+                throw receipts.classify(chain: ReceiptLog.chainTag(current), messageNumber: header.messageNumber, message: message)
+            }
+        } else if let opened = nextReceivingHeaderKey.open(parsed.sealedHeader) {
             header = opened
             try skipMessageKeys(until: header.previousChainLength, now: now)
             try ratchetStep(peerRatchetKey: header.ratchetKey, random: random)
         } else {
+            // A header of an earlier chain with no skipped key left: a message at a position
+            // already used there.
+            for previous in previousReceivingHeaderKeys.reversed() {
+                if let opened = previous.open(parsed.sealedHeader) {
+                    throw receipts.classify(chain: ReceiptLog.chainTag(previous), messageNumber: opened.messageNumber, message: message)
+                }
+            }
             throw .undecryptableHeader
         }
         try skipMessageKeys(until: header.messageNumber, now: now)
-        guard let chain = receivingChain else { throw .undecryptableHeader }
+        guard let chain = receivingChain, let headerKey = receivingHeaderKey else { throw .undecryptableHeader }
         let step = chain.advance()
         receivingChain = step.chain
         receivingMessageNumber += 1
-        return try step.message.open(body, associatedData: bodyAD)
+        let plaintext = try step.message.open(parsed.body, nonce: parsed.nonce, associatedData: bodyAD)
+        receipts.record(chain: ReceiptLog.chainTag(headerKey), messageNumber: header.messageNumber, message: message)
+        return plaintext
     }
 
     /// SkipMessageKeysHE (section 4.3), refusing more than MAX_SKIP.
@@ -174,6 +204,12 @@ public struct DoubleRatchet: Sendable {
         previousSendingChainLength = sendingMessageNumber
         sendingMessageNumber = 0
         receivingMessageNumber = 0
+        if let retiring = receivingHeaderKey {
+            previousReceivingHeaderKeys.append(retiring)
+            if previousReceivingHeaderKeys.count > ReceiptLog.previousHeaderKeyCapacity {
+                previousReceivingHeaderKeys.removeFirst(previousReceivingHeaderKeys.count - ReceiptLog.previousHeaderKeyCapacity)
+            }
+        }
         sendingHeaderKey = nextSendingHeaderKey
         receivingHeaderKey = nextReceivingHeaderKey
         receivingRatchetKey = peerRatchetKey
@@ -197,7 +233,7 @@ public struct DoubleRatchet: Sendable {
         var bytes = [UInt8]()
         bytes.reserveCapacity(associatedData.count + sealedHeader.count + 2)
         bytes.append(WireFormat.ratchetMessage.rawValue)
-        bytes.append(WireFormat.currentVersion)
+        bytes.append(messageVersion)
         bytes.append(contentsOf: associatedData)
         bytes.append(contentsOf: sealedHeader)
         return bytes

@@ -10,6 +10,10 @@ public enum RatchetError: Error, Equatable, Sendable {
     case authenticationFailure
     /// A message this chain has already delivered (a replay or a duplicate).
     case duplicateMessage
+    /// A second, different message at a position this chain already delivered: the peer sent
+    /// from an old copy of its state (a restored backup, snapshot or copied profile). Its
+    /// message key is gone, so it cannot be read.
+    case staleSenderState
     /// The header claims more skipped messages than MAX_SKIP allows.
     case tooManySkippedMessages(requested: Int, limit: Int)
     /// The responder cannot send until it has received the initiator's first message.

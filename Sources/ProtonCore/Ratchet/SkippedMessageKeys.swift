@@ -66,7 +66,7 @@ public struct SkippedMessageKeys: Sendable {
 
     /// TrySkippedMessageKeysHE (section 4.3): finds a header key that opens the header and a
     /// key stored for its message number, and takes that key out of the store.
-    mutating func take(forSealedHeader sealedHeader: [UInt8]) -> (header: RatchetHeader, key: MessageKey)? {
+    mutating func take(forSealedHeader sealedHeader: [UInt8]) -> (header: RatchetHeader, key: MessageKey, chain: [UInt8])? {
         var tried: [SecureBytes] = []
         for entry in entries where !tried.contains(where: { $0.isEqual(to: entry.headerKey) }) {
             tried.append(entry.headerKey)
@@ -78,7 +78,7 @@ public struct SkippedMessageKeys: Sendable {
             else { return nil }
             let key = MessageKey(secret: entries[index].messageKey)
             entries.remove(at: index)
-            return (header, key)
+            return (header, key, ReceiptLog.chainTag(headerKey))
         }
         return nil
     }

@@ -4,7 +4,9 @@ import ProtonCrypto
 /// The proton's binary state for the store: everything but the skipped message keys, which the
 /// store keeps in a table of their own. Contains secrets (ratchet keys, address auth keys).
 extension Proton {
-    static let stateVersion: UInt8 = 1
+    /// Version 2 appends the peer's highest sequence and the stale-state marks; version 1
+    /// states still load.
+    static let stateVersion: UInt8 = 2
 
     public func serializedState() -> SecureBytes {
         var writer = WireWriter(nestedCapacity: 2048)
@@ -51,6 +53,10 @@ extension Proton {
         writer.uint64(messagesSent)
         writer.uint64(messagesReceived)
         writer.uint64(Self.seconds(establishedAt))
+        writer.uint64(highestPeerSequence)
+        writer.uint64(peerStaleStateSeenAt.map(Self.seconds) ?? 0)
+        writer.uint64(ourStaleStateReportedAt.map(Self.seconds) ?? 0)
+        writer.byte(staleNoticePending ? 1 : 0)
         var bytes = writer.bytes
         return SecureBytes(consuming: &bytes)
     }
@@ -59,7 +65,8 @@ extension Proton {
         var bytes = serializedState.unsafeExportedBytes()
         defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         var reader = WireReader(nested: bytes)
-        guard try reader.byte("proton state version") == Self.stateVersion else {
+        let version = try reader.byte("proton state version")
+        guard version == 1 || version == Self.stateVersion else {
             throw .invalidValue(field: "proton state", reason: "unsupported version")
         }
         guard let role = Role(rawValue: try reader.byte("role")) else { throw .invalidValue(field: "role", reason: "unknown") }
@@ -114,6 +121,14 @@ extension Proton {
         messagesSent = try reader.uint64("sent")
         messagesReceived = try reader.uint64("received")
         establishedAtStorage = Self.date(try reader.uint64("established"))
+        if version >= 2 {
+            highestPeerSequence = try reader.uint64("highest peer sequence")
+            let seen = try reader.uint64("peer stale state seen")
+            peerStaleStateSeenAt = seen == 0 ? nil : Self.date(seen)
+            let reported = try reader.uint64("our stale state reported")
+            ourStaleStateReportedAt = reported == 0 ? nil : Self.date(reported)
+            staleNoticePending = try reader.byte("stale notice pending") == 1
+        }
         try reader.finish()
     }
 

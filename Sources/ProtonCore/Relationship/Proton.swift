@@ -60,6 +60,15 @@ public struct Proton: Sendable {
     public internal(set) var isBlocked: Bool
     public internal(set) var messagesSent: UInt64
     public internal(set) var messagesReceived: UInt64
+    /// The highest message sequence the peer has sent that we opened (payload `sequence`).
+    public internal(set) var highestPeerSequence: UInt64 = 0
+    /// When the peer was last seen sending from an old copy of its state
+    /// (`RatchetError.staleSenderState`); nil if never.
+    public internal(set) var peerStaleStateSeenAt: Date?
+    /// When the peer last told us that we sent from an old copy of our state; nil if never.
+    public internal(set) var ourStaleStateReportedAt: Date?
+    /// Whether our next message tells the peer that it sent from an old copy of its state.
+    var staleNoticePending = false
     public var establishedAt: Date { establishedAtStorage }
     var establishedAtStorage: Date
 
@@ -187,12 +196,27 @@ public struct Proton: Sendable {
         public let acknowledgedAddresses: [AddressID]
         /// Our routes replaced by those, now in their grace period.
         public let retiringAddresses: [AddressID]
+        /// The message's number among all the peer's messages (from 1).
+        public let sequence: UInt64
+        /// The peer says a message of ours arrived at a position already used: this profile
+        /// sent from an old copy of its state (restored from a backup, snapshot or copy).
+        public let reportsOurStaleState: Bool
+    }
+
+    /// Records that the peer sent from an old copy of its state (the receiver got
+    /// `RatchetError.staleSenderState`), so that it shows, and tells the peer on our next
+    /// message.
+    public mutating func notePeerSentFromStaleState(now: Date) {
+        peerStaleStateSeenAt = now
+        staleNoticePending = true
     }
 
     /// Encrypts `body` with every unacknowledged update and our acknowledgement attached.
     public mutating func seal(_ body: [UInt8], now: Date, random: some RandomSource) throws(Error) -> OutgoingMessage {
         guard !isBlocked else { throw .blocked }
-        let payload = ProtonPayload(acknowledged: peerUpdatesApplied, updates: pendingUpdates, body: body)
+        let payload = ProtonPayload(
+            acknowledged: peerUpdatesApplied, sequence: messagesSent + 1, notices: staleNoticePending ? .staleSenderState : [],
+            updates: pendingUpdates, body: body)
         let plaintext = payload.encoded()
         guard plaintext.count <= DoubleRatchet.maximumPlaintextByteCount else {
             throw .bodyTooLarge(limit: DoubleRatchet.maximumPlaintextByteCount - ProtonPayload.overhead(updates: pendingUpdates))
@@ -202,6 +226,8 @@ public struct Proton: Sendable {
             let ciphertext = try next.ratchet.encrypt(plaintext, associatedData: associatedData, random: random)
             next.messagesSent += 1
             next.messagesSinceRotation += 1
+            // The notice rides on this one message; the agents resend that message until it is delivered.
+            next.staleNoticePending = false
             self = next
             return OutgoingMessage(ciphertext: ciphertext, routes: sendingRoutes)
         } catch let error as RatchetError {
@@ -238,10 +264,14 @@ public struct Proton: Sendable {
         do { payload = try ProtonPayload(decoding: plaintext) } catch { throw .malformedPayload(error) }
         messagesReceived += 1
         messagesSinceRotation += 1
+        highestPeerSequence = max(highestPeerSequence, payload.sequence)
+        let reportsStale = payload.notices.contains(.staleSenderState)
+        if reportsStale { ourStaleStateReportedAt = now }
         let (acknowledged, retiring) = applyAcknowledgement(payload.acknowledged, now: now)
         let applied = applyUpdates(payload.updates, now: now)
         return ReceivedMessage(
-            body: payload.body, appliedUpdates: applied, acknowledgedAddresses: acknowledged, retiringAddresses: retiring)
+            body: payload.body, appliedUpdates: applied, acknowledgedAddresses: acknowledged, retiringAddresses: retiring,
+            sequence: payload.sequence, reportsOurStaleState: reportsStale)
     }
 
     // MARK: - Updates

@@ -1,0 +1,92 @@
+import Foundation
+import ProtonCrypto
+import Testing
+
+@testable import ProtonCore
+
+/// A sender restored from an old copy of its state (a backup, a VM snapshot, a copied profile)
+/// derives the same message keys again: its bodies must still be fresh encryptions, and the
+/// receiver must tell that apart from a duplicate.
+struct RestoredStateTests {
+    @Test func aRestoredSenderNeverRepeatsABodyAndIsToldApartFromADuplicate() throws {
+        var pair = try RatchetPair(seed: "restored sender")
+        let snapshot = pair.alice
+        let first = try pair.aliceSeals("the same words")
+        pair.alice = snapshot
+        let second = try pair.aliceSeals("the same words")
+
+        #expect(first.count == second.count)
+        #expect(first[82..<106] != second[82..<106])
+        #expect(zip(first[110...], second[110...]).filter { $0 == $1 }.count < 16)
+
+        #expect(try pair.bobOpens(first) == "the same words")
+        let before = RatchetSnapshot(pair.bob)
+        #expect(throws: RatchetError.staleSenderState) { try pair.bobOpens(second) }
+        #expect(throws: RatchetError.duplicateMessage) { try pair.bobOpens(first) }
+        #expect(RatchetSnapshot(pair.bob) == before)
+    }
+
+    /// A copy older than the peer's last ratchet step sends under a header key the receiver has
+    /// moved on from: still recognised, by the earlier header keys it keeps.
+    @Test func aCopyFromAnEarlierChainIsRecognised() throws {
+        var pair = try RatchetPair(seed: "restored earlier chain")
+        #expect(try pair.bobOpens(try pair.aliceSeals("a0")) == "a0")
+        let snapshot = pair.alice
+        let a1 = try pair.aliceSeals("a1")
+        #expect(try pair.bobOpens(a1) == "a1")
+        #expect(try pair.aliceOpens(try pair.bobSeals("b0")) == "b0")
+        #expect(try pair.bobOpens(try pair.aliceSeals("a2 in a new chain")) == "a2 in a new chain")
+
+        var restored = snapshot
+        let stale = try restored.encrypt(Array("a1 again".utf8), associatedData: pair.associatedData, random: pair.random)
+        #expect(throws: RatchetError.staleSenderState) { try pair.bobOpens(stale) }
+        #expect(throws: RatchetError.duplicateMessage) { try pair.bobOpens(a1) }
+    }
+
+    @Test func theReceiptsSurviveTheStoredStateAndAVersionOneStateStillLoads() throws {
+        var pair = try RatchetPair(seed: "receipts stored")
+        let snapshot = pair.alice
+        let first = try pair.aliceSeals("x")
+        #expect(try pair.bobOpens(first) == "x")
+        pair.alice = snapshot
+        let second = try pair.aliceSeals("y")
+
+        let stored = pair.bob.serializedState().unsafeExportedBytes()
+        var reloaded = try DoubleRatchet(serializedState: SecureBytes(stored), skippedKeys: pair.bob.skippedKeys.entries)
+        #expect(throws: RatchetError.staleSenderState) {
+            try reloaded.decrypt(second, associatedData: pair.associatedData, now: testNow, random: pair.random)
+        }
+
+        // Version 1 is version 2 without the two lists at the end (one count byte each, here
+        // one receipt and no earlier header key).
+        var versionOne = Array(stored.dropLast(1 + 1 + ReceiptLog.Receipt.byteCount))
+        versionOne[0] = 1
+        var old = try DoubleRatchet(serializedState: SecureBytes(versionOne), skippedKeys: pair.bob.skippedKeys.entries)
+        #expect(old.receipts.receipts.isEmpty)
+        #expect(throws: RatchetError.duplicateMessage) {
+            try old.decrypt(second, associatedData: pair.associatedData, now: testNow, random: pair.random)
+        }
+    }
+
+    /// The receiver records it and says so on its next message; the restored side learns it.
+    @Test func bothSidesLearnOfTheOldCopy() throws {
+        var r = try Relationship(seed: "stale notice")
+        _ = try r.aliceOpens(try r.bobSeals("hello Alice"))
+        let snapshot = r.alice
+        _ = try r.bobOpens(try r.aliceSeals("one"))
+        r.alice = snapshot
+        let stale = try r.aliceSeals("one, again")
+
+        #expect(throws: Proton.Error.ratchet(.staleSenderState)) { try r.bobOpens(stale) }
+        r.bob.notePeerSentFromStaleState(now: testNow)
+        #expect(r.bob.peerStaleStateSeenAt == testNow)
+        let reloaded = try Proton(serializedState: r.bob.serializedState(), skippedKeys: r.bob.skippedKeys)
+        #expect(reloaded.peerStaleStateSeenAt == testNow)
+
+        let told = try r.aliceOpens(try r.bobSeals("did you restore a backup?"))
+        #expect(told.reportsOurStaleState)
+        #expect(r.alice.ourStaleStateReportedAt == testNow)
+        // The notice rides on one message only.
+        #expect(try !r.aliceOpens(try r.bobSeals("and again")).reportsOurStaleState)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import Testing
+
+/// A profile put back from a copy (a backup, a VM snapshot, a copied directory) derives the
+/// same message keys again. The bodies it then sends must still be fresh encryptions, and both
+/// sides must be told what happened: real `proton` processes and services on loopback.
+@Suite("a restored profile", .serialized)
+struct RestoredProfileTests {
+    @Test func aRestoredProfileNeverRepeatsACiphertextAndBothSidesAreTold() async throws {
+        let sandbox = try InviteSandbox()
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
+        try await sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex.", input: text))
+        try await sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+
+        // Blair's profile is copied, she sends, and the copy is put back.
+        let blair = sandbox.profile("Blair")
+        let copy = sandbox.root.appendingPathComponent("Blair-copy")
+        try FileManager.default.copyItem(at: blair, to: copy)
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "the same words"))
+        try FileManager.default.removeItem(at: blair)
+        try FileManager.default.moveItem(at: copy, to: blair)
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "the same words"))
+
+        // The receiving service holds both: the same ratchet position and words, yet no byte of
+        // the two bodies lines up, and their nonces differ.
+        let held = try await DatabaseQueue(path: sandbox.serviceData("receiving").appendingPathComponent("receiving.sqlite").path)
+            .read { db in try Data.fetchAll(db, sql: "SELECT ciphertext FROM message ORDER BY id") }
+            .map { [UInt8]($0) }
+        try #require(held.count >= 2)
+        let (first, second) = (held[held.count - 2], held[held.count - 1])
+        #expect(first.count == second.count)
+        #expect(first[82..<106] != second[82..<106], "the body nonces repeat")
+        let equalBytes = zip(first[110...], second[110...]).filter { $0 == $1 }.count
+        #expect(equalBytes < 16, "\(equalBytes) body bytes equal: the keystream repeats")
+
+        // Alex reads the first and is told the second came from an old copy of Blair's state.
+        let atAlex = try await sandbox.require(sandbox.run("Alex", "receive"))
+        #expect(atAlex.stdout.components(separatedBy: "Blair: the same words").count == 2)
+        #expect(atAlex.stderr.contains("sent from an old copy of its state"))
+        let alexView = try await sandbox.require(sandbox.run("Alex", "show", "Blair", "--json")).stdout
+        #expect(alexView.contains("\"peerSentFromOldStateAt\""))
+        #expect(try await sandbox.require(sandbox.run("Alex", "show", "Blair")).stdout.contains("sent from an old copy of its state"))
+
+        // Blair learns it on Alex's next message.
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Did you restore a backup?"))
+        let atBlair = try await sandbox.require(sandbox.run("Blair", "receive"))
+        #expect(atBlair.stdout.contains("Alex: Did you restore a backup?"))
+        #expect(atBlair.stderr.contains("this profile sent from an old copy of its state"))
+        let blairView = try await sandbox.require(sandbox.run("Blair", "show", "Alex", "--json")).stdout
+        #expect(blairView.contains("\"weSentFromOldStateReportedAt\""))
+    }
+}
