@@ -22,7 +22,8 @@ struct ConnectCLITests {
             receiving = try await ReceivingService.start(
                 configuration: ReceivingServiceConfiguration(dataDirectory: sandbox.root.appendingPathComponent("receiving")))
             sending = try await SendingService.start(
-                configuration: SendingServiceConfiguration(dataDirectory: sandbox.root.appendingPathComponent("sending")))
+                configuration: SendingServiceConfiguration(
+                    dataDirectory: sandbox.root.appendingPathComponent("sending"), forwarding: ForwardingPolicy(allowsPrivateTargets: true)))
         }
 
         func stop() async {
