@@ -56,7 +56,13 @@ public actor ReceiveAgent {
         events += packageEvents
         let shared = Dictionary(uniqueKeysWithValues: packageTargets.enumerated().map { ($1.1.owned.id, $0) })
         for summary in summaries {
-            guard let proton = try? store.proton(summary.id), !proton.isBlocked else { continue }
+            let proton: Proton
+            do { proton = try store.proton(summary.id) } catch {
+                // Never skipped in silence: every round says so until it is dealt with.
+                events.append(.relationshipDamaged(protonID: summary.id, reason: "\(error)"))
+                continue
+            }
+            guard !proton.isBlocked else { continue }
             for route in proton.receivingAddresses(now: now) {
                 if let index = shared[route.address] {
                     packageTargets[index].1.keyPackage?.owners.append(summary.id)
@@ -100,11 +106,39 @@ public actor ReceiveAgent {
         return events
     }
 
-    /// Long-polls every address at once; as soon as one answers with messages the others are
-    /// cancelled (what they hold stays at the service for the next round).
-    private func fetchAll(_ targets: [Target], wait: Int) async -> [Int: Result<[ServiceAPI.StoredMessage], RelayError>] {
+    typealias FetchResults = [Int: Result<[ServiceAPI.StoredMessage], RelayError>]
+
+    /// The most requests in flight at once, and so the most addresses long-polled together: an
+    /// HTTP client keeps a handful of connections per host, and a thousand long-polls would
+    /// wait for connections that never free up.
+    public static let maximumConcurrentFetches = 8
+
+    /// Fetches every address. Up to `maximumConcurrentFetches` addresses are long-polled
+    /// together. Beyond that, every address is first checked without waiting (that many at a
+    /// time); only if nothing came does the round long-poll the newest addresses, those a peer
+    /// most likely sends to next (older ones are checked again next round). As soon as one
+    /// long-poll answers with messages the others are cancelled: what they hold stays at the
+    /// service for the next round.
+    private func fetchAll(_ targets: [Target], wait: Int) async -> FetchResults {
+        let limit = Self.maximumConcurrentFetches
+        guard targets.count > limit, wait > 0 else {
+            return await Self.fetch(Array(targets.indices), of: targets, wait: wait, stopAtFirstMessage: wait > 0)
+        }
+        var results = await Self.fetch(Array(targets.indices), of: targets, wait: 0, stopAtFirstMessage: false)
+        let arrived = results.values.contains { if case .success(let messages) = $0 { !messages.isEmpty } else { false } }
+        guard !arrived else { return results }
+        // `targets` is sorted oldest first.
+        let newest = Array(targets.indices.suffix(limit))
+        for (index, result) in await Self.fetch(newest, of: targets, wait: wait, stopAtFirstMessage: true) { results[index] = result }
+        return results
+    }
+
+    /// Fetches `indices` of `targets`, at most `maximumConcurrentFetches` at a time.
+    private static func fetch(_ indices: [Int], of targets: [Target], wait: Int, stopAtFirstMessage: Bool) async -> FetchResults {
         await withTaskGroup(of: (Int, Result<[ServiceAPI.StoredMessage], RelayError>).self) { group in
-            for (index, target) in targets.enumerated() {
+            var pending = indices.makeIterator()
+            func start(_ index: Int) {
+                let target = targets[index]
                 group.addTask {
                     do throws(RelayError) {
                         return (index, .success(try await target.mailbox.fetch(target.owned, after: target.after, wait: wait)))
@@ -113,15 +147,20 @@ public actor ReceiveAgent {
                     }
                 }
             }
-            var results: [Int: Result<[ServiceAPI.StoredMessage], RelayError>] = [:]
+            for _ in 0..<maximumConcurrentFetches {
+                guard let index = pending.next() else { break }
+                start(index)
+            }
+            var results: FetchResults = [:]
             var cancelled = false
             for await (index, result) in group {
                 if cancelled, case .failure = result { continue }
                 results[index] = result
-                if !cancelled, case .success(let messages) = result, !messages.isEmpty {
+                if stopAtFirstMessage, !cancelled, case .success(let messages) = result, !messages.isEmpty {
                     cancelled = true
                     group.cancelAll()
                 }
+                if !cancelled, let next = pending.next() { start(next) }
             }
             return results
         }

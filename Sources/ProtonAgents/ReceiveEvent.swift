@@ -25,6 +25,9 @@ public enum ReceiveEvent: Sendable, Equatable {
     case unknownService(protonID: ProtonID, serviceURI: String)
     /// A service could not be reached or refused; the next round tries again.
     case serviceFailed(serviceURI: String, reason: String)
+    /// A relationship's stored state could not be read: nothing of it is fetched or sent until
+    /// it is, and every round says so.
+    case relationshipDamaged(protonID: ProtonID, reason: String)
     /// The profile could not record a message; it stays at the service for the next round.
     case storeFailed(reason: String)
     /// An address whose grace period ended was retired at its service.
@@ -64,6 +67,8 @@ extension ReceiveEvent: CustomStringConvertible {
             "an address of ours is at \(uri), which is not among our receiving services"
         case .serviceFailed(let uri, let reason):
             "\(uri) failed: \(reason)"
+        case .relationshipDamaged(let protonID, let reason):
+            "the stored state of relationship \(protonID.rawValue.prefix(8)) could not be read, so it is neither fetched nor sent to: \(reason)"
         case .storeFailed(let reason):
             "the profile could not record a message, which stays at the service: \(reason)"
         case .addressRetiredAtService(_, let address):

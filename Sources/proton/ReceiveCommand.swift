@@ -51,6 +51,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             store: context.store, issuer: AddressIssuer(services: try context.receivingEndpoints()), now: Date())
         let seconds = wait ?? (watch ? 25 : 0)
         var collected: [Received] = []
+        var damaged: Set<String> = []
         repeat {
             if let sender { await report(await sender.flush(now: Date())) }
             let events = await receiver.poll(wait: seconds, now: Date())
@@ -86,6 +87,9 @@ struct ReceiveCommand: AsyncParsableCommand {
                     if !json { try announce(protonID, "\(name ?? "Someone") connected to \(ownName)", store: context.store) }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
+                case .relationshipDamaged(let protonID, _):
+                    damaged.insert(protonID.rawValue)
+                    note(event.description)
                 default:
                     note(event.description)
                 }
@@ -98,6 +102,11 @@ struct ReceiveCommand: AsyncParsableCommand {
             if watch, !failures.isEmpty { try await Task.sleep(for: .seconds(2)) }
         } while watch
         if json { try Output.json(collected) }
+        if !damaged.isEmpty {
+            throw CommandFailure(
+                status: .dataError,
+                message: "\(damaged.count) relationship\(damaged.count == 1 ? "'s" : "s'") stored state could not be read; the others were received.")
+        }
     }
 
     /// One line for a relationship someone else started: its id and the safety number to compare.

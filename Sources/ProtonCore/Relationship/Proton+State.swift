@@ -83,18 +83,14 @@ extension Proton {
         let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
         self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date(timeIntervalSince1970: 0))
         peerDisplayName = name.isEmpty ? nil : name
+        // Counts are read as far as their byte goes, and a state over today's limits is healed
+        // below rather than refused: an older version may have kept more.
         let peerCount = Int(try reader.byte("peer route count"))
-        guard peerCount <= Self.maximumPeerRoutes else {
-            throw .oversized(field: "peer routes", limit: Self.maximumPeerRoutes, actual: peerCount)
-        }
         for _ in 0..<peerCount {
             let route = try Route.decode(from: &reader)
             peerRoutes.append(PeerRoute(route: route, addedAt: Self.date(try reader.uint64("route added"))))
         }
         let ownCount = Int(try reader.byte("own route count"))
-        guard ownCount <= Self.maximumOwnRoutes + Self.maximumPeerRoutes else {
-            throw .oversized(field: "own routes", limit: Self.maximumOwnRoutes, actual: ownCount)
-        }
         for _ in 0..<ownCount {
             let route = try Route.decode(from: &reader)
             var seed = try reader.fixed(32, "address key")
@@ -111,6 +107,7 @@ extension Proton {
             let shared = try reader.byte("shared") == 1
             ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: state, issuedAt: issuedAt, isShared: shared))
         }
+        if peerRoutes.count > Self.maximumPeerRoutes { peerRoutes.removeLast(peerRoutes.count - Self.maximumPeerRoutes) }
         let updateCount = Int(try reader.byte("pending update count"))
         for _ in 0..<updateCount { pendingUpdates.append(try ProtonUpdate.decode(from: &reader)) }
         nextUpdateSequence = try reader.uint64("next sequence")
@@ -130,6 +127,7 @@ extension Proton {
             staleNoticePending = try reader.byte("stale notice pending") == 1
         }
         try reader.finish()
+        boundOwnRoutes()
     }
 
     private static func seconds(_ date: Date) -> UInt64 { UInt64(max(0, date.timeIntervalSince1970.rounded(.down))) }

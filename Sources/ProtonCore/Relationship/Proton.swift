@@ -38,8 +38,15 @@ public struct Proton: Sendable {
     }
 
     public static let maximumPeerRoutes = 8
+    /// Our routes kept for this peer, retired ones included (they are dropped first).
     public static let maximumOwnRoutes = 24
+    /// Our routes that still accept messages (offered, active, retiring). Past it the oldest
+    /// retiring ones end their grace period early, so that rotating faster than the grace
+    /// period cannot pile up addresses without bound.
+    public static let maximumLiveOwnRoutes = 12
     static let maximumPendingUpdates = 16
+    /// The retiring date of a route whose grace period `boundOwnRoutes` ended early.
+    static let graceEndedEarly = Date(timeIntervalSince1970: 0)
 
     public let role: Role
     public let ourIdentity: Ed25519.PublicKey
@@ -146,7 +153,7 @@ public struct Proton: Sendable {
         }
         let sequence = enqueue(.addRoute(route))
         ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: .offered(sequence: sequence), issuedAt: now))
-        pruneOwnRoutes()
+        boundOwnRoutes()
         messagesSinceRotation = 0
         lastRotation = now
     }
@@ -289,22 +296,28 @@ public struct Proton: Sendable {
         let valid = min(acknowledged, nextUpdateSequence - 1)
         pendingUpdates.removeAll { $0.sequence <= valid }
         var newlyActive: [AddressID] = []
+        var newest: (index: Int, sequence: UInt64)?
         for index in ownRoutes.indices {
             if case .offered(let sequence) = ownRoutes[index].state, sequence <= valid {
                 ownRoutes[index].state = .active
                 newlyActive.append(ownRoutes[index].address)
+                if sequence > newest?.sequence ?? 0 { newest = (index, sequence) }
             }
         }
-        guard !newlyActive.isEmpty else { return ([], []) }
+        guard let newest else { return ([], []) }
         var retiring: [AddressID] = []
-        for index in ownRoutes.indices
-        where ownRoutes[index].state == .active && !newlyActive.contains(ownRoutes[index].address) {
+        // One active route: the newest acknowledged. The peer puts each new route first, so the
+        // others (older actives, and older offers acknowledged at the same time) start retiring.
+        for index in ownRoutes.indices where ownRoutes[index].state == .active && index != newest.index {
             ownRoutes[index].state = .retiring(since: now)
             retiring.append(ownRoutes[index].address)
             // Shared (first-contact) routes too: this proton stops accepting them, so the peer
             // must stop sending to them; only the deletion at the service is skipped for them.
-            enqueue(.retireAddress(ownRoutes[index].address))
+            // A retirement the pending list has no room for is not announced: the peer drops
+            // the address anyway once it fails with "gone", and its newest route comes first.
+            if pendingUpdates.count < Self.maximumPendingUpdates { enqueue(.retireAddress(ownRoutes[index].address)) }
         }
+        boundOwnRoutes()
         return (newlyActive, retiring)
     }
 
@@ -331,7 +344,21 @@ public struct Proton: Sendable {
         return applied
     }
 
-    private mutating func pruneOwnRoutes() {
+    /// Keeps our routes within the limits the stored state is read with: at most
+    /// `maximumLiveOwnRoutes` accept messages (the oldest retiring ones end their grace at once,
+    /// and the agents retire them at their services on their next round), and at most
+    /// `maximumOwnRoutes` are kept (the oldest retired ones go first).
+    mutating func boundOwnRoutes() {
+        let waiting = { (route: OwnRoute) -> Bool in
+            if case .retiring(let since) = route.state { since > Self.graceEndedEarly } else { false }
+        }
+        var live = ownRoutes.filter { $0.state != .retired && !($0.state == .retiring(since: Self.graceEndedEarly)) }.count
+        while live > Self.maximumLiveOwnRoutes,
+            let oldest = ownRoutes.indices.filter({ waiting(ownRoutes[$0]) }).min(by: { ownRoutes[$0].issuedAt < ownRoutes[$1].issuedAt })
+        {
+            ownRoutes[oldest].state = .retiring(since: Self.graceEndedEarly)
+            live -= 1
+        }
         while ownRoutes.count > Self.maximumOwnRoutes, let oldestRetired = ownRoutes.firstIndex(where: { $0.state == .retired }) {
             ownRoutes.remove(at: oldestRetired)
         }
