@@ -38,8 +38,14 @@ public struct Proton: Sendable {
     }
 
     public static let maximumPeerRoutes = 8
-    /// Our routes kept for this peer, retired ones included (they are dropped first).
+    /// Our routes kept for this peer after the agents' retirement round, retired ones included
+    /// (they are dropped first).
     public static let maximumOwnRoutes = 24
+    /// The most our routes ever number, between rounds too: past it the oldest routes whose
+    /// grace ended early are dropped without waiting for their retirement at the service (the
+    /// address then lingers there unread). Only rotations that outrun the agents' rounds by
+    /// this much reach it; the stored state's count byte could not hold more than 255.
+    public static let hardOwnRouteLimit = 48
     /// Our routes that still accept messages (offered, active, retiring). Past it the oldest
     /// retiring ones end their grace period early, so that rotating faster than the grace
     /// period cannot pile up addresses without bound.
@@ -170,6 +176,7 @@ public struct Proton: Sendable {
                 if !ownRoutes[index].isShared { finished.append(ownRoutes[index]) }
             }
         }
+        boundOwnRoutes()
         return finished
     }
 
@@ -361,6 +368,12 @@ public struct Proton: Sendable {
         }
         while ownRoutes.count > Self.maximumOwnRoutes, let oldestRetired = ownRoutes.firstIndex(where: { $0.state == .retired }) {
             ownRoutes.remove(at: oldestRetired)
+        }
+        while ownRoutes.count > Self.hardOwnRouteLimit,
+            let oldest = ownRoutes.indices.filter({ ownRoutes[$0].state == .retiring(since: Self.graceEndedEarly) })
+                .min(by: { ownRoutes[$0].issuedAt < ownRoutes[$1].issuedAt })
+        {
+            ownRoutes.remove(at: oldest)
         }
     }
 }
