@@ -19,7 +19,22 @@ struct EnvelopeTests {
         let wire = envelope.encoded()
         #expect(!wire.containsSubsequence(route.address.bytes))
         #expect(try Envelope(decoding: wire) == envelope)
-        #expect(wire.count == 2 + 2 + 66 + 4 + 358)
+        #expect(wire.count == 2 + 2 + 98 + 4 + 358)
+    }
+
+    /// The sealed address is good for its own ciphertext only: paired with other bytes it does
+    /// not open, so whoever sees an envelope cannot reuse it to fill or probe the address.
+    @Test func aSealedAddressIsBoundToItsCiphertext() throws {
+        let routes = RouteFactory(random: random)
+        let envelope = try Envelope(sealing: [1, 2, 3], to: try routes.route(), random: random)
+        for other: [UInt8] in [[1, 2, 4], [1, 2, 3, 0], [], Array(repeating: 7, count: 382)] {
+            let reused = try Envelope(sealedAddress: envelope.sealedAddress, ciphertext: other)
+            #expect(throws: WireError.invalidValue(field: "sealed address", reason: "was sealed for another ciphertext")) {
+                try reused.openAddress(with: routes.service)
+            }
+        }
+        #expect(envelope.replayTag.count == 32)
+        #expect(try Envelope(sealing: [1, 2, 3], to: try routes.route(), random: random).replayTag != envelope.replayTag)
     }
 
     @Test func refusesTheWrongServiceKey() throws {
@@ -34,7 +49,7 @@ struct EnvelopeTests {
     @Test func refusesATamperedSealedAddress() throws {
         let routes = RouteFactory(random: random)
         let envelope = try Envelope(sealing: [1, 2, 3], to: try routes.route(), random: random)
-        for index in [0, 31, 32, 47, 48, 65] {
+        for index in [0, 31, 32, 47, 48, 65, 66, 97] {
             let tampered = try Envelope(sealedAddress: envelope.sealedAddress.flipping(byte: index), ciphertext: [1, 2, 3])
             #expect(throws: WireError.self, "byte \(index)") { try tampered.openAddress(with: routes.service) }
         }
@@ -49,31 +64,34 @@ struct EnvelopeTests {
         #expect(try first.openAddress(with: routes.service) == second.openAddress(with: routes.service))
     }
 
-    /// The sealed plaintext is format 0x06: tag, version, 16-byte address.
+    /// The sealed plaintext is format 0x06 version 2: tag, version, 16-byte address, SHA-256 of
+    /// the ciphertext. Version 1 (no hash) is refused.
     @Test func refusesASealedAddressOfTheWrongFormatOrVersion() throws {
         let routes = RouteFactory(random: random)
         let address = AddressID(random: random).bytes
+        let bound = SHA256.hash([])
         func envelope(_ plaintext: [UInt8]) throws -> Envelope {
-            try Envelope(sealedAddress: SealedBox.seal(plaintext, to: routes.service.publicKey, using: random), ciphertext: [])
+            let sealed = try SealedBox.seal(plaintext, to: routes.service.publicKey, using: random)
+            return try Envelope(sealedAddress: sealed + [UInt8](repeating: 0, count: Envelope.sealedAddressByteCount - sealed.count), ciphertext: [])
         }
-        #expect(try envelope([0x06, 0x01] + address).openAddress(with: routes.service).bytes == address)
+        #expect(try envelope([0x06, 0x02] + address + bound).openAddress(with: routes.service).bytes == address)
         #expect(throws: WireError.unexpectedFormat(expected: .sealedAddress, actual: 0x05)) {
-            try envelope([0x05, 0x01] + address).openAddress(with: routes.service)
+            try envelope([0x05, 0x02] + address + bound).openAddress(with: routes.service)
         }
-        #expect(throws: WireError.unknownVersion(format: .sealedAddress, version: 2)) {
-            try envelope([0x06, 0x02] + address).openAddress(with: routes.service)
+        #expect(throws: WireError.unknownVersion(format: .sealedAddress, version: 1)) {
+            try envelope([0x06, 0x01] + address + bound).openAddress(with: routes.service)
         }
     }
 
     @Test func refusesASealedAddressOfTheWrongSize() throws {
-        #expect(throws: WireError.invalidValue(field: "sealed address", reason: "must be 66 bytes")) {
-            try Envelope(sealedAddress: [UInt8](repeating: 0, count: 65), ciphertext: [])
+        #expect(throws: WireError.invalidValue(field: "sealed address", reason: "must be 98 bytes")) {
+            try Envelope(sealedAddress: [UInt8](repeating: 0, count: 97), ciphertext: [])
         }
-        // Through the parser: a sealed-address field shorter than 66 bytes.
+        // Through the parser: a sealed-address field shorter than 98 bytes.
         var writer = WireWriter(format: .envelope)
         writer.medium([UInt8](repeating: 0, count: 10))
         writer.long([])
-        #expect(throws: WireError.invalidValue(field: "sealed address", reason: "must be 66 bytes")) {
+        #expect(throws: WireError.invalidValue(field: "sealed address", reason: "must be 98 bytes")) {
             try Envelope(decoding: writer.bytes)
         }
     }
@@ -81,8 +99,8 @@ struct EnvelopeTests {
     @Test func refusesACiphertextOverTheLimit() throws {
         let limit = InitialMessage.maximumByteCount
         #expect(throws: WireError.oversized(field: "ciphertext", limit: limit, actual: limit + 1)) {
-            try Envelope(sealedAddress: [UInt8](repeating: 0, count: 66), ciphertext: [UInt8](repeating: 0, count: limit + 1))
+            try Envelope(sealedAddress: [UInt8](repeating: 0, count: 98), ciphertext: [UInt8](repeating: 0, count: limit + 1))
         }
-        _ = try Envelope(sealedAddress: [UInt8](repeating: 0, count: 66), ciphertext: [UInt8](repeating: 0, count: limit))
+        _ = try Envelope(sealedAddress: [UInt8](repeating: 0, count: 98), ciphertext: [UInt8](repeating: 0, count: limit))
     }
 }

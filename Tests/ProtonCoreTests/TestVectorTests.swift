@@ -26,8 +26,9 @@ struct TestVectorTests {
         d518cfcbb3fe0528f63701887642f0e16c3fc9caa1837af8ba6931e0b7609bf9117a
         """
     static let envelope = """
-        050100421e8e21ae2b8f30531cdd4ee41c975ce132245d1522f547e94d222ff3e4d7382721381ca1cf3a377f14d665e0
-        a23a22dbc93a47b74cd6efdab928afb618be4b31287200000010000102030405060708090a0b0c0d0e0f
+        050100621e8e21ae2b8f30531cdd4ee41c975ce132245d1522f547e94d222ff3e4d738279a7eb41ee1d8ea899ead92d9
+        fab4b597c93947b74cd6efdab928afb618be4b312872ed89666b724bfcdd67837b10e8db7bc39d46c994fb5cbb125d1c
+        0bb39c09146a00000010000102030405060708090a0b0c0d0e0f
         """
     static let payload = """
         04020000000000000001000000000000000500010100000000000000021968747470733a2f2f72732e6578616d706c65
@@ -117,12 +118,14 @@ struct TestVectorTests {
     @Test func envelopeVectorDecodesAndOpensWithTheServiceKey() throws {
         let vector = try WireVectors.envelope()
         let bytes = Hex.bytes(Self.envelope)
-        #expect(bytes.count == 90)
+        #expect(bytes.count == 122)
         let decoded = try Envelope(decoding: bytes)
         #expect(decoded == vector.envelope)
         #expect(decoded.ciphertext == WireVectors.envelopeCiphertext)
         #expect(try decoded.openAddress(with: vector.service) == vector.route.address)
-        #expect(try SealedBox.open(decoded.sealedAddress, with: vector.service) == [0x06, 0x01] + vector.route.address.bytes)
+        #expect(
+            try SealedBox.open(decoded.sealedAddress, with: vector.service)
+                == [0x06, 0x02] + vector.route.address.bytes + SHA256.hash(WireVectors.envelopeCiphertext))
     }
 
     // MARK: - Proton payload (0x04)

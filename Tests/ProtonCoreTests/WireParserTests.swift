@@ -86,10 +86,10 @@ struct ParserCase: Sendable, CustomTestStringConvertible {
             ParserCase(
                 name: "envelope", format: .envelope, valid: envelope, maximumSize: Envelope.maximumByteCount,
                 lengthFields: [
-                    .init(offset: 2, width: 2, value: 0xffff, expected: .oversized(field: "sealed address", limit: 66, actual: 0xffff)),
-                    .init(offset: 2, width: 2, value: 67, expected: .oversized(field: "sealed address", limit: 66, actual: 67)),
+                    .init(offset: 2, width: 2, value: 0xffff, expected: .oversized(field: "sealed address", limit: 98, actual: 0xffff)),
+                    .init(offset: 2, width: 2, value: 99, expected: .oversized(field: "sealed address", limit: 98, actual: 99)),
                     .init(
-                        offset: 4 + 66, width: 4, value: 0xffff_ffff,
+                        offset: 4 + 98, width: 4, value: 0xffff_ffff,
                         expected: .oversized(field: "ciphertext", limit: InitialMessage.maximumByteCount, actual: 0xffff_ffff)),
                 ],
                 parse: { bytes in wire { () throws(WireError) in _ = try Envelope(decoding: bytes) } }),
@@ -208,8 +208,8 @@ struct WireParserTests {
         #expect(KeyPackage.maximumByteCount == 3585)
         #expect(DoubleRatchet.maximumMessageByteCount == 65662)
         #expect(InitialMessage.maximumByteCount == 65662 + 151)
-        #expect(Envelope.sealedAddressByteCount == 66)
-        #expect(Envelope.maximumByteCount == 65813 + 74)
+        #expect(Envelope.sealedAddressByteCount == 98)
+        #expect(Envelope.maximumByteCount == 65813 + 106)
         #expect(DoubleRatchet.maximumPlaintextByteCount == 65535)
         #expect(ProtonPayload.maximumUpdates == 32)
     }

@@ -46,6 +46,11 @@ public enum Base64URL {
     /// anything that decodes to more than `limit` bytes. Like RFC 4648's decoders (and
     /// Foundation's, which this replaced), the unused low bits of the last character are ignored.
     public static func decode(_ text: String, limit: Int) throws(WireError) -> [UInt8] {
+        // Padding is an encoding error, whatever the length: checked first, so that a padded
+        // field is refused as bad base64 rather than as too long.
+        guard !text.utf8.contains(UInt8(ascii: "=")) else {
+            throw .invalidValue(field: "base64url text", reason: "not base64url without padding")
+        }
         guard text.utf8.count <= (limit * 4 + 2) / 3 else {
             throw .oversized(field: "base64url text", limit: (limit * 4 + 2) / 3, actual: text.utf8.count)
         }

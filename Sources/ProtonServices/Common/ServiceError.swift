@@ -32,7 +32,7 @@ extension ServiceError {
     }
 
     static let badSealedAddress = ServiceError(
-        .badRequest, code: "bad_sealed_address", "The sealed address has the wrong length or does not open with this service's key.")
+        .badRequest, code: "bad_sealed_address", "The sealed address has the wrong length, does not open with this service's key, or was sealed for another ciphertext.")
 
     static func badCiphertext(_ reason: String) -> ServiceError {
         ServiceError(.badRequest, code: "bad_ciphertext", "The ciphertext \(reason).")

@@ -36,13 +36,16 @@ struct Mailbox: Sendable {
         }
     }
 
-    /// `POST /v1/deliver`: answers only once the ciphertext is committed.
-    func deliver(_ body: [UInt8]) async throws {
+    /// `POST /v1/deliver`: answers only once the ciphertext is committed; true if it was
+    /// stored now, false for a replay of an envelope stored before (nothing changed).
+    func deliver(_ body: [UInt8]) async throws -> Bool {
         let delivery = try JSONBody.decode(ServiceAPI.Delivery.self, from: body, what: "Delivery")
         let message = try open(delivery)
-        let outcome = try await storage.deliver(message.ciphertext, to: message.address, now: now(), limits: limits)
+        let outcome = try await storage.deliver(message, now: now(), limits: limits)
         if let refusal = refusal(for: outcome) { throw refusal }
+        guard case .stored = outcome else { return false }
         await notifier.notify(message.address)
+        return true
     }
 
     /// `POST /v1/deliver/batch`: each delivery checked and stored as `POST /v1/deliver` would,
@@ -60,14 +63,21 @@ struct Mailbox: Sendable {
         }
         let outcomes = try await storage.deliver(accepted.map(\.message), now: now(), limits: limits)
         var stored = Set<AddressID>()
+        var replayed = Set<Int>()
         for ((index, message), outcome) in zip(accepted, outcomes) {
-            if let refusal = refusal(for: outcome) { refusals[index] = refusal } else { stored.insert(message.address) }
+            if let refusal = refusal(for: outcome) {
+                refusals[index] = refusal
+            } else if case .stored = outcome {
+                stored.insert(message.address)
+            } else {
+                replayed.insert(index)
+            }
         }
         for address in stored { await notifier.notify(address) }
         return ServiceAPI.DeliveryBatchResults(
-            results: refusals.map { refusal in
+            results: refusals.enumerated().map { index, refusal in
                 refusal.map { ServiceAPI.DeliveryResult(status: Int($0.status.code), code: $0.body.code, error: $0.body.error) }
-                    ?? ServiceAPI.DeliveryResult(status: 202)
+                    ?? ServiceAPI.DeliveryResult(status: replayed.contains(index) ? 200 : 202)
             })
     }
 
@@ -82,13 +92,13 @@ struct Mailbox: Sendable {
         guard sealed.count == Envelope.sealedAddressByteCount, let envelope = try? Envelope(sealedAddress: sealed, ciphertext: ciphertext),
             let address = try? envelope.openAddress(with: serviceKey)
         else { throw ServiceError.badSealedAddress }
-        return IncomingMessage(address: address, ciphertext: ciphertext)
+        return IncomingMessage(address: address, ciphertext: ciphertext, replayTag: envelope.replayTag)
     }
 
     /// The refusal a storage outcome answers with; nil when the message was stored.
     private func refusal(for outcome: DeliveryOutcome) -> ServiceError? {
         switch outcome {
-        case .stored:
+        case .stored, .replayed:
             nil
         case .unknownAddress:
             Self.unknownAddress

@@ -48,6 +48,19 @@ enum ReceivingMigrations {
                     """)
         }
 
+        migrator.registerMigration("v2 seen envelopes") { db in
+            // The sealed box's ephemeral key of every envelope stored, kept for the message
+            // lifetime: the same envelope again is a replay and changes nothing.
+            try db.execute(
+                sql: """
+                    CREATE TABLE seen_envelope (
+                        tag BLOB PRIMARY KEY NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX seen_envelope_by_expiry ON seen_envelope(expires_at);
+                    """)
+        }
+
         return migrator
     }
 }

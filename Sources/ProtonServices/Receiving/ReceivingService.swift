@@ -75,8 +75,10 @@ public enum ReceivingService {
         }
         router.post("/v1/deliver") { request, _ in
             var request = request
-            try await mailbox.deliver(request.collectBytes(limit: bodyLimit))
-            return Response(status: .accepted)
+            // 200 for a replay of an envelope already held: nothing changed, and a sender that
+            // resent it (not knowing the first copy arrived) is told it was delivered.
+            let stored = try await mailbox.deliver(request.collectBytes(limit: bodyLimit))
+            return Response(status: stored ? .accepted : .ok)
         }
         router.post("/v1/deliver/batch") { request, _ in
             var request = request

@@ -11,9 +11,10 @@ public protocol ReceivingStorage: Sendable {
 
     func address(_ address: AddressID) async throws -> AddressRecord?
 
-    /// Stores `ciphertext` under `address` unless the address is unknown, retired or over its
-    /// quota. Returns once the row is committed.
-    func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws -> DeliveryOutcome
+    /// Stores the message under its address unless its envelope was stored before (a replay:
+    /// nothing changes), or the address is unknown, retired or over its quota. A stored
+    /// envelope's replay tag is kept for the message lifetime. Returns once committed.
+    func deliver(_ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits) async throws -> DeliveryOutcome
 
     /// Stores several messages in one transaction, each as `deliver` would (a message counts
     /// against the quota of those before it), and returns each one's outcome, in order, once
@@ -32,7 +33,8 @@ public protocol ReceivingStorage: Sendable {
     /// Records a request nonce until `expires`; false if it was seen before (a replay).
     func recordNonce(_ nonce: [UInt8], expires: Date) async throws -> Bool
 
-    /// Deletes messages received before `messagesBefore` and nonces that expired by `now`.
+    /// Deletes messages received before `messagesBefore`, and nonces and replay tags that
+    /// expired by `now`.
     func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult
 
     func counts() async throws -> ReceivingStorageCounts
@@ -53,19 +55,24 @@ public struct AddressRecord: Sendable, Equatable {
     }
 }
 
-/// One message to store: its opened address and its ciphertext.
+/// One message to store: its opened address, its ciphertext, and its envelope's replay tag
+/// (`Envelope.replayTag`).
 public struct IncomingMessage: Sendable, Equatable {
     public var address: AddressID
     public var ciphertext: [UInt8]
+    public var replayTag: [UInt8]
 
-    public init(address: AddressID, ciphertext: [UInt8]) {
+    public init(address: AddressID, ciphertext: [UInt8], replayTag: [UInt8]) {
         self.address = address
         self.ciphertext = ciphertext
+        self.replayTag = replayTag
     }
 }
 
 public enum DeliveryOutcome: Sendable, Equatable {
     case stored(id: Int64)
+    /// This envelope was stored before: nothing changed.
+    case replayed
     case unknownAddress
     case retired
     case overMessageQuota

@@ -38,10 +38,8 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
         }
     }
 
-    public func deliver(_ ciphertext: [UInt8], to address: AddressID, now: Date, limits: ReceivingServiceLimits) async throws
-        -> DeliveryOutcome
-    {
-        try await deliveries.submit(PendingDelivery(message: IncomingMessage(address: address, ciphertext: ciphertext), now: now, limits: limits))
+    public func deliver(_ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits) async throws -> DeliveryOutcome {
+        try await deliveries.submit(PendingDelivery(message: message, now: now, limits: limits))
     }
 
     public func deliver(_ messages: [IncomingMessage], now: Date, limits: ReceivingServiceLimits) async throws -> [DeliveryOutcome] {
@@ -60,10 +58,15 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
         let insert = try db.cachedStatement(sql: "INSERT INTO message (address_id, ciphertext, size, received_at) VALUES (?, ?, ?, ?)")
         let count = try db.cachedStatement(
             sql: "UPDATE address SET message_count = message_count + 1, byte_count = byte_count + ? WHERE id = ?")
+        let seen = try db.cachedStatement(sql: "SELECT 1 FROM seen_envelope WHERE tag = ?")
+        let remember = try db.cachedStatement(sql: "INSERT INTO seen_envelope (tag, expires_at) VALUES (?, ?)")
         return try pending.map { delivery -> DeliveryOutcome in
             let id = Data(delivery.message.address.bytes)
             let ciphertext = delivery.message.ciphertext
             let limits = delivery.limits
+            // Before the address is looked at: a replay learns nothing of its state.
+            let tag = Data(delivery.message.replayTag)
+            if try Bool.fetchOne(seen, arguments: [tag]) == true { return .replayed }
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT retired_at, message_count, byte_count FROM address WHERE id = ?"), arguments: [id])
@@ -77,6 +80,7 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
             try insert.execute(arguments: [id, Data(ciphertext), ciphertext.count, delivery.now.unixSeconds])
             let messageID = db.lastInsertedRowID
             try count.execute(arguments: [ciphertext.count, id])
+            try remember.execute(arguments: [tag, delivery.now.addingTimeInterval(limits.messageLifetime).unixSeconds])
             return .stored(id: messageID)
         }
     }
@@ -134,7 +138,9 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
                 messages += try Self.deleteMessages(db, address: address, .receivedBy(cutoff))
             }
             try db.execute(sql: "DELETE FROM seen_nonce WHERE expires_at < ?", arguments: [now.unixSeconds])
-            return SweepResult(messages: messages, nonces: db.changesCount)
+            let nonces = db.changesCount
+            try db.execute(sql: "DELETE FROM seen_envelope WHERE expires_at < ?", arguments: [now.unixSeconds])
+            return SweepResult(messages: messages, nonces: nonces)
         }
     }
 
