@@ -23,8 +23,18 @@ public actor ReceiveAgent {
 
     /// `stateDirectory`, when given, keeps the per-address cursors across runs (the profile
     /// directory, normally); without it they live in memory only.
-    public init(store: ProfileStore, services: [any Mailbox], stateDirectory: URL? = nil) throws(AgentError) {
+    /// How long a message that overtook an earlier one is held back waiting for it, and how
+    /// many one relationship may hold; past either, the held ones are shown in order and the
+    /// gaps given up on.
+    public let holdBack: TimeInterval
+    public let maximumHeld: Int
+
+    public init(
+        store: ProfileStore, services: [any Mailbox], stateDirectory: URL? = nil, holdBack: TimeInterval = 120, maximumHeld: Int = 32
+    ) throws(AgentError) {
         self.store = store
+        self.holdBack = holdBack
+        self.maximumHeld = maximumHeld
         self.mailboxes = Dictionary(services.map { ($0.serviceURI, $0) }, uniquingKeysWith: { first, _ in first })
         self.cursorsURL = stateDirectory?.appendingPathComponent(ReceiveCursors.fileName, isDirectory: false)
         self.cursors = try ReceiveCursors.load(from: cursorsURL)
@@ -102,8 +112,31 @@ public actor ReceiveAgent {
             events += await acknowledge(target)
         }
         events += await completeRetirements(summaries, now: now)
+        events += showOverdueHeldMessages(now: now)
         forgetCursors(except: Set(targets.map(\.owned.id.hex)))
         return events
+    }
+
+    /// Messages held back past `holdBack` (or beyond `maximumHeld`) are shown now, in order.
+    private func showOverdueHeldMessages(now: Date) -> [ReceiveEvent] {
+        do {
+            return try store.showHeldMessages(heldBefore: now.addingTimeInterval(-holdBack), maximumHeld: maximumHeld, now: now)
+                .flatMap { protonID, shown in Self.events(for: shown, of: protonID, at: now) }
+        } catch {
+            return [.storeFailed(reason: "\(error)")]
+        }
+    }
+
+    /// The events for messages shown now, in order: a note before each one that arrived late
+    /// or after a gap given up on.
+    private static func events(for shown: [ShownMessage], of protonID: ProtonID, at now: Date) -> [ReceiveEvent] {
+        shown.flatMap { message -> [ReceiveEvent] in
+            var events: [ReceiveEvent] = []
+            if message.late { events.append(.arrivedLate(protonID: protonID, sequence: message.sequence)) }
+            if let sequence = message.skippedBefore { events.append(.stoppedWaiting(protonID: protonID, before: sequence)) }
+            events.append(.received(protonID: protonID, messageID: message.id, body: message.body, address: message.address, at: now))
+            return events
+        }
     }
 
     typealias FetchResults = [Int: Result<[ServiceAPI.StoredMessage], RelayError>]
@@ -167,7 +200,7 @@ public actor ReceiveAgent {
     }
 
     enum Outcome {
-        case received(ProtonID, Int64, [UInt8], reportsOurStaleState: Bool)
+        case received(ProtonID, [ShownMessage], reportsOurStaleState: Bool)
         case started(ProtonID, Int64, [UInt8], peerName: String?)
         case duplicate(ProtonID)
         case staleSender(ProtonID)
@@ -251,9 +284,9 @@ public actor ReceiveAgent {
                 break
             }
             switch outcome {
-            case .received(let protonID, let id, let body, let reportsOurStaleState):
+            case .received(let protonID, let shown, let reportsOurStaleState):
                 if reportsOurStaleState { events.append(.ourStaleStateReported(protonID: protonID, at: now)) }
-                events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
+                events += Self.events(for: shown, of: protonID, at: now)
             case .started(let protonID, let id, let body, let peerName):
                 events.append(.relationshipStarted(protonID: protonID, peerName: peerName, address: address, at: now))
                 events.append(.received(protonID: protonID, messageID: id, body: body, address: address, at: now))
@@ -311,8 +344,9 @@ public actor ReceiveAgent {
                     return .undecryptable(protonID, "\(error)")
                 }
             }
-            let id = try tx.recordIncoming(protonID: protonID, updated: proton, body: opened.body, address: address, now: now)
-            return .received(protonID, id, opened.body, reportsOurStaleState: opened.reportsOurStaleState)
+            let shown = try tx.recordIncoming(
+                protonID: protonID, updated: proton, body: opened.body, address: address, sequence: opened.sequence, now: now)
+            return .received(protonID, shown, reportsOurStaleState: opened.reportsOurStaleState)
         }
     }
 

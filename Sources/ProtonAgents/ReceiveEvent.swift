@@ -15,6 +15,12 @@ public enum ReceiveEvent: Sendable, Equatable {
     /// This contact says messages of ours arrived from an old copy of this profile's state:
     /// some of what we sent since that copy was made may not have been read.
     case ourStaleStateReported(protonID: ProtonID, at: Date)
+    /// A message from this contact arrived after later ones were already shown (their hold-back
+    /// had ended): shown now, out of its place.
+    case arrivedLate(protonID: ProtonID, sequence: UInt64)
+    /// Earlier messages from this contact never arrived within the hold-back: the later ones,
+    /// from `before` on, are shown without them.
+    case stoppedWaiting(protonID: ProtonID, before: UInt64)
     /// A message came to an address this relationship has retired (or blocked): dropped.
     case retiredAddress(protonID: ProtonID, address: AddressID)
     /// A message that does not decrypt: dropped, since it never will.
@@ -57,6 +63,10 @@ extension ReceiveEvent: CustomStringConvertible {
             "this contact's device sent from an old copy of its state: a message at \(address.hex.prefix(8))… reused a position already used, and cannot be read"
         case .ourStaleStateReported:
             "this contact says this profile sent from an old copy of its state (restored from a backup or a copy?): messages sent since that copy was made may not have been read"
+        case .arrivedLate(_, let sequence):
+            "message \(sequence) from this contact arrived late, after later ones were shown"
+        case .stoppedWaiting(_, let before):
+            "stopped waiting for earlier messages from this contact: some before its message \(before) never arrived"
         case .retiredAddress(_, let address):
             "dropped a message to the retired address \(address.hex.prefix(8))…"
         case .undecryptable(_, let address, let reason):

@@ -295,16 +295,26 @@ public final class ProfileStore: Sendable {
     /// See `StoreTransaction.recordIncoming`.
     @discardableResult
     public func recordIncoming(
-        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, now: Date = Date()
-    ) throws -> Int64 {
-        try transaction { try $0.recordIncoming(protonID: protonID, updated: proton, body: body, address: address, now: now) }
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, sequence: UInt64, now: Date = Date()
+    ) throws -> [ShownMessage] {
+        try transaction { try $0.recordIncoming(protonID: protonID, updated: proton, body: body, address: address, sequence: sequence, now: now) }
+    }
+
+    /// Ends the hold-back: for every relationship whose oldest held message arrived before
+    /// `heldBefore`, or that holds more than `maximumHeld`, its held messages are shown in
+    /// sequence order, giving up on the gaps between them. Returns what was shown, per
+    /// relationship, in order.
+    public func showHeldMessages(heldBefore: Date, maximumHeld: Int, now: Date = Date()) throws -> [(ProtonID, [ShownMessage])] {
+        try transaction { tx in try tx.showOverdueHeldMessages(heldBefore: heldBefore, maximumHeld: maximumHeld, now: now) }
     }
 
     /// The message log of one proton, oldest first.
+    /// The log of one relationship as it is shown: in order of position (each sender's
+    /// messages in the order sent), held messages left out.
     public func messages(protonID: ProtonID) throws -> [StoredMessage] {
         try read { db in
-            try MessageRecord.filter(MessageRecord.Columns.protonID == protonID.rawValue)
-                .order(MessageRecord.Columns.id)
+            try MessageRecord.filter(MessageRecord.Columns.protonID == protonID.rawValue && MessageRecord.Columns.held == false)
+                .order(MessageRecord.Columns.position, MessageRecord.Columns.id)
                 .fetchAll(db)
                 .map { record in
                     guard let direction = StoredMessage.Direction(rawValue: record.direction) else {

@@ -145,6 +145,21 @@ enum StoreMigrations {
             }
         }
 
+        migrator.registerMigration("v4 message order") { db in
+            // sequence: the sender's message number (incoming: the peer's, from the payload);
+            // held: an incoming message that overtook an earlier one, not yet shown; position:
+            // the order the log shows, set when a message is shown (NULL while held).
+            try db.execute(
+                sql: """
+                    ALTER TABLE messages ADD COLUMN sequence INTEGER;
+                    ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE messages ADD COLUMN position INTEGER;
+                    UPDATE messages SET position = id;
+                    CREATE INDEX messages_by_position ON messages(proton_id, position);
+                    CREATE INDEX messages_held ON messages(proton_id, sequence) WHERE held = 1;
+                    """)
+        }
+
         return migrator
     }
 }

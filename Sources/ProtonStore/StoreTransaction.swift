@@ -134,16 +134,28 @@ public struct StoreTransaction {
 
     // MARK: - Messages and outbox
 
-    /// Appends a message to the log and returns its id.
+    /// Appends a message to the log and returns its id: shown at the end of the log, or held
+    /// (not shown until `show` gives it a position).
     @discardableResult
     public func appendMessage(
-        protonID: ProtonID, direction: StoredMessage.Direction, body: [UInt8], address: String?, timestamp: Date
+        protonID: ProtonID, direction: StoredMessage.Direction, body: [UInt8], address: String?, timestamp: Date,
+        sequence: UInt64? = nil, held: Bool = false
     ) throws -> Int64 {
         var record = MessageRecord(
             id: nil, protonID: protonID.rawValue, direction: direction.rawValue,
-            body: sealer.seal(body, .messageBody, row: protonID.rawValue), address: address, timestamp: timestamp)
+            body: sealer.seal(body, .messageBody, row: protonID.rawValue), address: address, timestamp: timestamp,
+            sequence: sequence.map { Int64(clamping: $0) }, held: held, position: held ? nil : try nextPosition())
         try record.insert(db)
         return record.id!
+    }
+
+    private func nextPosition() throws -> Int64 {
+        (try Int64.fetchOne(db, sql: "SELECT MAX(position) FROM messages") ?? 0) + 1
+    }
+
+    /// Shows a held message: it takes the next position in the log.
+    private func show(_ messageID: Int64) throws {
+        try db.execute(sql: "UPDATE messages SET held = 0, position = ? WHERE id = ?", arguments: [try nextPosition(), messageID])
     }
 
     /// Queues a ciphertext for the send agent and returns the outbox id.
@@ -170,14 +182,87 @@ public struct StoreTransaction {
         return (messageID, outboxID)
     }
 
-    /// One receiving step: the proton as `open` left it (skipped keys included) and the message.
+    /// One receiving step: the proton as `open` left it (skipped keys included) and the
+    /// message, in one transaction. The message is shown at once if it is the sender's next
+    /// (then so are the held ones it was the gap before), held if it overtook an earlier one,
+    /// and shown as late if its gap was already given up on. Returns what is shown now, in order.
     @discardableResult
     public func recordIncoming(
-        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, now: Date
-    ) throws -> Int64 {
+        protonID: ProtonID, updated proton: Proton, body: [UInt8], address: AddressID, sequence: UInt64, now: Date
+    ) throws -> [ShownMessage] {
+        var proton = proton
+        let arrival = proton.arrival(of: sequence)
+        let held = if case .ahead = arrival { true } else { false }
+        let id = try appendMessage(
+            protonID: protonID, direction: .incoming, body: body, address: address.hex, timestamp: now, sequence: sequence, held: held)
+        var shown: [ShownMessage] = []
+        switch arrival {
+        case .ahead:
+            break
+        case .late:
+            shown.append(ShownMessage(id: id, sequence: sequence, body: body, address: address, late: true))
+        case .next:
+            shown.append(ShownMessage(id: id, sequence: sequence, body: body, address: address))
+            proton.markPresented(through: sequence)
+            shown += try showHeld(protonID, of: &proton, upTo: nil)
+        }
         try updateProton(protonID, to: proton, now: now)
-        return try appendMessage(protonID: protonID, direction: .incoming, body: body, address: address.hex, timestamp: now)
+        return shown
     }
+
+    func showOverdueHeldMessages(heldBefore: Date, maximumHeld: Int, now: Date) throws -> [(ProtonID, [ShownMessage])] {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT proton_id, MIN(timestamp) AS oldest, COUNT(*) AS n, MAX(sequence) AS last FROM messages WHERE held = 1 GROUP BY proton_id")
+        var shown: [(ProtonID, [ShownMessage])] = []
+        for row in rows {
+            let oldest: Date = row["oldest"]
+            let count: Int = row["n"]
+            let last: Int64 = row["last"]
+            guard oldest < heldBefore || count > maximumHeld else { continue }
+            let protonID = ProtonID(rawValue: row["proton_id"])
+            var proton = try self.proton(protonID)
+            let released = try showHeld(protonID, of: &proton, upTo: UInt64(last))
+            try updateProton(protonID, to: proton, now: now)
+            shown.append((protonID, released))
+        }
+        return shown
+    }
+
+    /// Shows the held messages that now follow in order (all of them, in order, when
+    /// `upTo` gives up on the gaps below that sequence).
+    func showHeld(_ protonID: ProtonID, of proton: inout Proton, upTo giveUp: UInt64?) throws -> [ShownMessage] {
+        let held = try MessageRecord.filter(MessageRecord.Columns.protonID == protonID.rawValue && MessageRecord.Columns.held == true)
+            .order(MessageRecord.Columns.sequence).fetchAll(db)
+        var shown: [ShownMessage] = []
+        for record in held {
+            guard let id = record.id, let raw = record.sequence else { continue }
+            guard let address = try? AddressID(hex: record.address ?? "") else { throw StoreError.corrupt(what: "message \(id)") }
+            let sequence = UInt64(raw)
+            let inOrder = sequence == (proton.presentedPeerSequence ?? 0) + 1
+            guard inOrder || (giveUp.map { sequence <= $0 } ?? false) else { continue }
+            try show(id)
+            proton.markPresented(through: sequence)
+            shown.append(
+                ShownMessage(
+                    id: id, sequence: sequence, body: try sealer.open(record.body, .messageBody, row: protonID.rawValue),
+                    address: address, skippedBefore: inOrder ? nil : sequence))
+        }
+        return shown
+    }
+}
+
+/// A received message as the log shows it.
+public struct ShownMessage: Sendable, Equatable {
+    public let id: Int64
+    public let sequence: UInt64
+    public let body: [UInt8]
+    /// Our address it arrived at.
+    public let address: AddressID
+    /// It arrived after later messages of the same sender were shown.
+    public var late = false
+    /// Shown although earlier messages of the sender never arrived (the hold-back ended): the
+    /// ones missing before this sequence are given up on.
+    public var skippedBefore: UInt64? = nil
 }
 
 @available(*, unavailable, message: "a transaction belongs to the thread that runs it")

@@ -148,7 +148,8 @@ struct PairedFixture {
         try alexStore.saveProton(alexProtonID, alex.proton, now: now)
         let received = try blair.proton.open(overtaking.ciphertext, at: overtaking.routes[0].address, now: now, random: random)
         try blairStore.recordIncoming(
-            protonID: blairProtonID, updated: blair.proton, body: received.body, address: overtaking.routes[0].address, now: now)
+            protonID: blairProtonID, updated: blair.proton, body: received.body, address: overtaking.routes[0].address,
+            sequence: received.sequence, now: now)
         blairProton = try blairStore.proton(blairProtonID)
     }
 }

@@ -75,7 +75,8 @@ struct Party {
         var proton = try store.proton(protonID)
         let address = item.routes[0].address
         let received = try proton.open(item.ciphertext, at: address, now: now, random: SystemRandom())
-        try store.recordIncoming(protonID: protonID, updated: proton, body: received.body, address: address, now: now)
+        try store.recordIncoming(
+            protonID: protonID, updated: proton, body: received.body, address: address, sequence: received.sequence, now: now)
         return String(decoding: received.body, as: UTF8.self)
     }
 

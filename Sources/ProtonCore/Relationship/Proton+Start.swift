@@ -96,6 +96,7 @@ extension Proton {
             role: .responder, ourIdentity: persona.publicIdentity, peerIdentity: peerIdentity, policy: policy,
             ratchet: DoubleRatchet(responding: seed, ourRatchetKey: signedPrekey), now: now)
         let received = try proton.openUnchecked(initialMessage.ratchetMessage, now: now, random: random)
+        proton.markPresented(through: received.sequence)
         if let firstContactRoute {
             // A key package's address is shared by everyone who fetched the package, so no one
             // relationship may retire it at the service; an invite's (single-use) address and a

@@ -54,6 +54,7 @@ extension Proton {
         writer.uint64(messagesReceived)
         writer.uint64(Self.seconds(establishedAt))
         writer.uint64(highestPeerSequence)
+        writer.uint64(presentedPeerSequence ?? UInt64.max)
         writer.uint64(peerStaleStateSeenAt.map(Self.seconds) ?? 0)
         writer.uint64(ourStaleStateReportedAt.map(Self.seconds) ?? 0)
         writer.byte(staleNoticePending ? 1 : 0)
@@ -118,8 +119,11 @@ extension Proton {
         messagesSent = try reader.uint64("sent")
         messagesReceived = try reader.uint64("received")
         establishedAtStorage = Self.date(try reader.uint64("established"))
+        presentedPeerSequence = nil
         if version >= 2 {
             highestPeerSequence = try reader.uint64("highest peer sequence")
+            let presented = try reader.uint64("presented peer sequence")
+            presentedPeerSequence = presented == UInt64.max ? nil : presented
             let seen = try reader.uint64("peer stale state seen")
             peerStaleStateSeenAt = seen == 0 ? nil : Self.date(seen)
             let reported = try reader.uint64("our stale state reported")

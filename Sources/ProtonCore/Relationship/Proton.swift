@@ -75,6 +75,9 @@ public struct Proton: Sendable {
     public internal(set) var messagesReceived: UInt64
     /// The highest message sequence the peer has sent that we opened (payload `sequence`).
     public internal(set) var highestPeerSequence: UInt64 = 0
+    /// The peer's messages up to this sequence were presented in order (`Proton+Order`); nil
+    /// for a state stored before sequences existed, whose next message sets it.
+    public internal(set) var presentedPeerSequence: UInt64? = 0
     /// When the peer was last seen sending from an old copy of its state
     /// (`RatchetError.staleSenderState`); nil if never.
     public internal(set) var peerStaleStateSeenAt: Date?
