@@ -149,7 +149,7 @@ public struct DoubleRatchet: Sendable {
         skippedKeys.removeExpired(now: now)
         if !skippedKeys.isEmpty, let skipped = skippedKeys.take(forSealedHeader: parsed.sealedHeader) {
             let plaintext = try skipped.key.open(parsed.body, nonce: parsed.nonce, associatedData: bodyAD)
-            receipts.record(chain: skipped.chain, messageNumber: skipped.header.messageNumber, message: message)
+            receipts.record(chain: skipped.chain, messageNumber: skipped.header.messageNumber, message: parsed.sealedHeader)
             return plaintext
         }
 
@@ -157,7 +157,7 @@ public struct DoubleRatchet: Sendable {
         if let current = receivingHeaderKey, let opened = current.open(parsed.sealedHeader) {
             header = opened
             if header.messageNumber < receivingMessageNumber {
-                throw receipts.classify(chain: ReceiptLog.chainTag(current), messageNumber: header.messageNumber, message: message)
+                throw receipts.classify(chain: ReceiptLog.chainTag(current), messageNumber: header.messageNumber, message: parsed.sealedHeader)
             }
         } else if let opened = nextReceivingHeaderKey.open(parsed.sealedHeader) {
             header = opened
@@ -168,7 +168,7 @@ public struct DoubleRatchet: Sendable {
             // already used there.
             for previous in previousReceivingHeaderKeys.reversed() {
                 if let opened = previous.open(parsed.sealedHeader) {
-                    throw receipts.classify(chain: ReceiptLog.chainTag(previous), messageNumber: opened.messageNumber, message: message)
+                    throw receipts.classify(chain: ReceiptLog.chainTag(previous), messageNumber: opened.messageNumber, message: parsed.sealedHeader)
                 }
             }
             throw .undecryptableHeader
@@ -179,7 +179,7 @@ public struct DoubleRatchet: Sendable {
         receivingChain = step.chain
         receivingMessageNumber += 1
         let plaintext = try step.message.open(parsed.body, nonce: parsed.nonce, associatedData: bodyAD)
-        receipts.record(chain: ReceiptLog.chainTag(headerKey), messageNumber: header.messageNumber, message: message)
+        receipts.record(chain: ReceiptLog.chainTag(headerKey), messageNumber: header.messageNumber, message: parsed.sealedHeader)
         return plaintext
     }
 

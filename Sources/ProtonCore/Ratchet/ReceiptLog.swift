@@ -18,7 +18,9 @@ struct ReceiptLog: Sendable, Equatable {
         /// The first 8 bytes of SHA-256 of the header key.
         let chain: [UInt8]
         let messageNumber: UInt32
-        /// The first 16 bytes of SHA-256 of the whole message.
+        /// The first 16 bytes of SHA-256 of the sealed header: authenticated by the header key and
+        /// sealed with a fresh random nonce, so a replay repeats it exactly (a tampered body cannot
+        /// pass for a new message) and a restored sender's message never does.
         let digest: [UInt8]
     }
 
