@@ -93,7 +93,7 @@ struct KeyPackageContactTests {
         #expect(try carol.store.unusedOneTimePrekeys(carol.id) == 0)
         #expect(try carol.store.publishedKeyPackages().count == 1, "a key package is not used up by a relationship")
         // The used prekeys' private keys are gone: a second use is refused without them.
-        try carol.store.transaction { tx in
+        _ = try carol.store.transaction { tx in
             #expect(throws: KeyPackageError.self) {
                 _ = try tx.keyPackagePrekeys(carol.id, signed: carol.package.signedPrekey, oneTime: carol.package.oneTimePrekeys[0])
             }

@@ -52,6 +52,18 @@ final class InviteSandbox {
         try await require(run(name, "services", "add", "sending", sendingURL))
     }
 
+    /// Alex and Blair, each with both services, in a relationship Blair started from Alex's
+    /// invite with a first message that Alex's receive agent completed.
+    static func paired() async throws -> InviteSandbox {
+        let sandbox = try InviteSandbox()
+        try await sandbox.makeProfile("Alex")
+        try await sandbox.makeProfile("Blair")
+        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
+        try await sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex.", input: text))
+        try await sandbox.require(sandbox.run("Alex", "receive"))
+        return sandbox
+    }
+
     func openStore(_ name: String) throws -> ProfileStore { try ProfileStore.open(at: profile(name)) }
 
     /// Stops both services: afterwards nothing on the network answers.

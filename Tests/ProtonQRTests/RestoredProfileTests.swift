@@ -8,12 +8,7 @@ import Testing
 @Suite("a restored profile", .serialized)
 struct RestoredProfileTests {
     @Test func aRestoredProfileNeverRepeatsACiphertextAndBothSidesAreTold() async throws {
-        let sandbox = try InviteSandbox()
-        try await sandbox.makeProfile("Alex")
-        try await sandbox.makeProfile("Blair")
-        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
-        try await sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex.", input: text))
-        try await sandbox.require(sandbox.run("Alex", "receive"))
+        let sandbox = try await InviteSandbox.paired()
         try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
         try await sandbox.require(sandbox.run("Blair", "receive"))
 

@@ -9,12 +9,7 @@ struct RotationCLITests {
     static let rounds = 40
 
     @Test func aRelationshipSurvivesFortyRotationsWithAMessageEachWay() async throws {
-        let sandbox = try InviteSandbox()
-        try await sandbox.makeProfile("Alex")
-        try await sandbox.makeProfile("Blair")
-        let text = try await sandbox.require(sandbox.run("Alex", "invite")).stdout
-        try await sandbox.require(sandbox.run("Blair", "accept", "--message", "Hello Alex.", input: text))
-        try await sandbox.require(sandbox.run("Alex", "receive"))
+        let sandbox = try await InviteSandbox.paired()
 
         for round in 1...Self.rounds {
             try await sandbox.require(sandbox.run("Alex", "rotate", "Blair"))

@@ -56,29 +56,26 @@ struct Mailbox: Sendable {
             throw ServiceError(
                 .badRequest, code: "bad_batch", "A batch holds from 1 to \(ServiceAPI.maximumDeliveriesPerBatch) deliveries.")
         }
-        var refusals = [ServiceError?](repeating: nil, count: batch.deliveries.count)
+        var results = [ServiceAPI.DeliveryResult](repeating: ServiceAPI.DeliveryResult(status: 202), count: batch.deliveries.count)
         var accepted: [(index: Int, message: IncomingMessage)] = []
         for (index, delivery) in batch.deliveries.enumerated() {
-            do { accepted.append((index, try open(delivery))) } catch { refusals[index] = error }
+            do { accepted.append((index, try open(delivery))) } catch { results[index] = Self.result(refusedWith: error) }
         }
         let outcomes = try await storage.deliver(accepted.map(\.message), now: now(), limits: limits)
         var stored = Set<AddressID>()
-        var replayed = Set<Int>()
         for ((index, message), outcome) in zip(accepted, outcomes) {
-            if let refusal = refusal(for: outcome) {
-                refusals[index] = refusal
-            } else if case .stored = outcome {
-                stored.insert(message.address)
-            } else {
-                replayed.insert(index)
+            switch outcome {
+            case .stored: stored.insert(message.address)
+            case .replayed: results[index] = ServiceAPI.DeliveryResult(status: 200)
+            default: if let refusal = refusal(for: outcome) { results[index] = Self.result(refusedWith: refusal) }
             }
         }
         for address in stored { await notifier.notify(address) }
-        return ServiceAPI.DeliveryBatchResults(
-            results: refusals.enumerated().map { index, refusal in
-                refusal.map { ServiceAPI.DeliveryResult(status: Int($0.status.code), code: $0.body.code, error: $0.body.error) }
-                    ?? ServiceAPI.DeliveryResult(status: replayed.contains(index) ? 200 : 202)
-            })
+        return ServiceAPI.DeliveryBatchResults(results: results)
+    }
+
+    private static func result(refusedWith refusal: ServiceError) -> ServiceAPI.DeliveryResult {
+        ServiceAPI.DeliveryResult(status: Int(refusal.status.code), code: refusal.body.code, error: refusal.body.error)
     }
 
     /// A delivery's address, opened with the service key, and its ciphertext; or why not.

@@ -16,6 +16,9 @@ import ServiceLifecycle
 /// full and unreachable are retried until the policy's attempts run out. Logs carry the send id
 /// and the outcome, never the blobs, and no text of the target's reaches a client.
 actor Forwarder {
+    /// The outcome of one attempt, as clients see it.
+    typealias Outcome = ServiceAPI.SendStatus.Outcome
+
     private let storage: any SendingStorage
     private let targets: DeliveryTargets
     private let policy: ForwardingPolicy
@@ -168,56 +171,19 @@ actor Forwarder {
     /// What one attempt's outcome makes of the message. `retryAt`: not before then.
     private func result(of outcome: Outcome, for entry: OutboxEntry, retryAt: Date?) -> ForwardingResult {
         let attempts = entry.attempts + 1
-        let kind = outcome.reported
         switch outcome {
         case .delivered:
             return ForwardingResult(id: entry.id, attempts: attempts, settlement: .delivered)
         case .gone, .refused:
-            return ForwardingResult(id: entry.id, attempts: attempts, settlement: .failed(kind, error: outcome.sentence))
+            return ForwardingResult(id: entry.id, attempts: attempts, settlement: .failed(outcome, error: outcome.sentence))
         case .full, .unreachable:
             if attempts >= policy.maximumAttempts {
                 return ForwardingResult(
-                    id: entry.id, attempts: attempts, settlement: .failed(kind, error: "Gave up after \(attempts) attempts: \(outcome.sentence)"))
+                    id: entry.id, attempts: attempts, settlement: .failed(outcome, error: "Gave up after \(attempts) attempts: \(outcome.sentence)"))
             }
             let backoff = now().addingTimeInterval(policy.backoff(afterAttempts: attempts))
             return ForwardingResult(
-                id: entry.id, attempts: attempts, settlement: .retry(nextAttempt: max(backoff, retryAt ?? backoff), kind, error: outcome.sentence))
-        }
-    }
-
-    /// One attempt's outcome, classified from the receiving service's status alone.
-    enum Outcome: Sendable, Equatable {
-        case delivered, gone, full, refused, unreachable
-
-        init(status: Int) {
-            switch status {
-            case 200..<300: self = .delivered
-            case 410: self = .gone
-            case 507: self = .full
-            case 300..<500: self = .refused
-            default: self = .unreachable
-            }
-        }
-
-        var reported: ServiceAPI.SendStatus.Outcome {
-            switch self {
-            case .delivered: .delivered
-            case .gone: .gone
-            case .full: .full
-            case .refused: .refused
-            case .unreachable: .unreachable
-            }
-        }
-
-        /// The sending service's own words: never the target's.
-        var sentence: String {
-            switch self {
-            case .delivered: "Delivered."
-            case .gone: "The address is retired."
-            case .full: "The address's mailbox at the receiving service is full."
-            case .refused: "The receiving service refused the message."
-            case .unreachable: "The receiving service could not be reached or failed."
-            }
+                id: entry.id, attempts: attempts, settlement: .retry(nextAttempt: max(backoff, retryAt ?? backoff), outcome, error: outcome.sentence))
         }
     }
 
@@ -278,6 +244,30 @@ actor Forwarder {
         let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), body)
+    }
+}
+
+extension ServiceAPI.SendStatus.Outcome {
+    /// One attempt's outcome, classified from the receiving service's status alone.
+    init(status: Int) {
+        switch status {
+        case 200..<300: self = .delivered
+        case 410: self = .gone
+        case 507: self = .full
+        case 300..<500: self = .refused
+        default: self = .unreachable
+        }
+    }
+
+    /// The sending service's own words: never the target's.
+    var sentence: String {
+        switch self {
+        case .delivered: "Delivered."
+        case .gone: "The address is retired."
+        case .full: "The address's mailbox at the receiving service is full."
+        case .refused: "The receiving service refused the message."
+        case .unreachable: "The receiving service could not be reached or failed."
+        }
     }
 }
 
