@@ -59,8 +59,11 @@ if [ -n "$A0" ] && [ -n "$A1" ] && [ "$A0" != 00:00:00:00:00:00 ] && [ "$A1" != 
 
 # ---- loopback services: a receiving service per person, one sending service
 # All three start at once (each start costs seconds under emulation); then their URLs are read.
+# The sending service delivers to loopback only when told (it refuses non-public targets).
 for service in receiving-a:receiving receiving-b:receiving sending:sending; do
-    "$proton" serve "${service#*:}" --listen 127.0.0.1:0 --data "$T/service-${service%%:*}" \
+    extra=()
+    [ "${service#*:}" = sending ] && extra=(--allow-private-targets)
+    "$proton" serve "${service#*:}" --listen 127.0.0.1:0 --data "$T/service-${service%%:*}" "${extra[@]}" \
         > "$T/service-${service%%:*}.log" 2>&1 &
 done
 url() {  # url NAME: the service's base URL, once it listens
