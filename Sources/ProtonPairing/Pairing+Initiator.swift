@@ -52,9 +52,11 @@ extension Pairing {
             // The responder's first ratchet message carries its name and routes; opening it at
             // our route also proves both ratchets agree before either side reports success.
             let reply = try await secure.receive(.responderFinish)
-            _ = try Self.relationship { () throws(Proton.Error) in
+            let opened = try Self.relationship { () throws(Proton.Error) in
                 try proton.open(reply, at: routes[0].address, now: now, random: random)
             }
+            // Shown as part of the pairing: the responder's next message is the next in order.
+            proton.markPresented(through: opened.sequence)
             try await secure.send(.initiatorFinish, [])
 
             return PairingResult(
