@@ -7,25 +7,42 @@ import ProtonCore
 /// and the X25519 key it expects there; before the first delivery the forwarder resolves the
 /// host, refuses non-public addresses (unless the operator allowed them), connects to one checked
 /// address and no other, and asks `GET /v1/info` whether the service there publishes that key.
-/// Only then does it post deliveries, over that same pinned address. A target that fails is
-/// backed off as a whole, so a thousand messages to one dead host cost one attempt per backoff
-/// period, not a thousand.
+/// Only then does it post deliveries, over that same pinned address.
+///
+/// Anyone may name any target, so what a target can cost is bounded: a target that fails is
+/// backed off as a whole, under its origin and under the address and port it resolved to (so
+/// neither another name for the same host nor a thousand messages to it cost more than one
+/// attempt per backoff period); every exchange has a deadline, body included; and first
+/// contacts, the only requests a stranger's target can make us send, share a lane of their own
+/// (`ForwardingPolicy.firstContactConcurrency`), so deliveries to checked services never wait
+/// behind targets that stall or drop packets.
 public actor DeliveryTargets {
+    /// A checked way to one target: the client pinned to its address, and that address and
+    /// port, under which failures are counted.
+    struct Connection: Sendable {
+        let client: HTTPClient
+        fileprivate let clientKey: String
+        fileprivate let endpoint: String
+    }
+
     /// What the forwarder may do with one target right now.
     enum Readiness: Sendable {
-        /// Deliver with `client`, whose connections go to a checked address only.
-        case ready(HTTPClient)
+        /// Deliver over `connection`, then report with `finished`.
+        case ready(Connection)
         /// Final for every message to this target with this key.
         case refused(String)
         /// Try again at `retryAt`; the attempt counts.
         case unreachable(String, retryAt: Date)
-        /// The target is backing off after failures: wait until `until` without an attempt.
+        /// The target is backing off after failures, or waits for the first-contact lane: wait
+        /// until `until` without an attempt.
         case deferred(until: Date)
     }
 
     private struct PinnedClient {
         let client: HTTPClient
         var lastUsed: Date
+        /// Exchanges in flight: a client in use is never closed to make room.
+        var inUse = 0
     }
 
     private struct Resolution {
@@ -38,13 +55,15 @@ public actor DeliveryTargets {
         var retryAt = Date.distantPast
     }
 
-    /// How many pinned clients are kept; the least recently used beyond it is closed.
+    /// How many idle pinned clients are kept; the least recently used beyond it is closed.
     static let maximumClients = 32
     /// How long a name's resolution and a service's verified key are trusted.
     static let resolutionLifetime: TimeInterval = 60
     static let verificationLifetime: TimeInterval = 600
-    /// The most targets whose state is remembered; the stalest are forgotten first.
+    /// The most targets whose state is remembered; expired entries go first, then the oldest.
     static let maximumRemembered = 4096
+    /// How long a first contact waits when its lane is busy before it is looked at again.
+    static let firstContactWait: TimeInterval = 0.5
 
     private let policy: ForwardingPolicy
     private let now: @Sendable () -> Date
@@ -52,7 +71,9 @@ public actor DeliveryTargets {
     private var resolutions: [String: Resolution] = [:]
     /// "base|address|key" → when the check expires.
     private var verified: [String: Date] = [:]
+    /// Keyed by origin ("http://host:port") and by endpoint ("address|port").
     private var health: [String: Health] = [:]
+    private var firstContactsInFlight = 0
     private var isShutDown = false
 
     public init(policy: ForwardingPolicy, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -69,78 +90,127 @@ public actor DeliveryTargets {
     }
 
     /// Whether messages to `target` (a base URI the outbox accepted) for the service key
-    /// `serviceKey` may be forwarded now, and through which client.
+    /// `serviceKey` may be forwarded now, and through which connection.
     func prepare(_ target: TargetURI, serviceKey: [UInt8]) async -> Readiness {
         let current = now()
-        if let state = health[target.base], state.retryAt > current { return .deferred(until: state.retryAt) }
+        if let retryAt = backingOff(target.base, now: current) { return .deferred(until: retryAt) }
         guard !isShutDown else { return .unreachable("The sending service is stopping.", retryAt: current) }
 
         let addresses = await addresses(of: target.host, now: current)
-        guard !addresses.isEmpty else { return failed(target, "The receiving service's host name does not resolve.") }
+        guard !addresses.isEmpty else { return failed(target, endpoint: nil, "The receiving service's host name does not resolve.") }
         if !policy.allowsPrivateTargets, addresses.contains(where: { !$0.isPublic }) {
             return .refused("The receiving service's host resolves to an address that is not public; this sending service does not deliver there.")
         }
         // IPv4 first: many hosts that publish an AAAA record cannot route IPv6.
         let pinned = addresses.first { $0.bytes.count == 4 } ?? addresses[0]
-        let client = client(for: target.host, pinnedTo: pinned, now: current)
+        let endpoint = "\(pinned)|\(target.port)"
+        if let retryAt = backingOff(endpoint, now: current) { return .deferred(until: retryAt) }
         let verification = "\(target.base)|\(pinned)|\(Base64URL.encode(serviceKey))"
-        if let expires = verified[verification], expires > current { return .ready(client) }
-        switch await Self.fetchKey(from: target, client: client, timeout: policy.requestTimeout) {
+        if let expires = verified[verification], expires > current {
+            return .ready(checkOut(host: target.host, pinnedTo: pinned, endpoint: endpoint, now: current))
+        }
+
+        // A first contact: only through its own lane.
+        guard firstContactsInFlight < policy.firstContactConcurrency else {
+            return .deferred(until: current.addingTimeInterval(Self.firstContactWait))
+        }
+        firstContactsInFlight += 1
+        let connection = checkOut(host: target.host, pinnedTo: pinned, endpoint: endpoint, now: current)
+        let fetched = await Self.fetchKey(from: target, client: connection.client, timeout: policy.requestTimeout)
+        firstContactsInFlight -= 1
+        switch fetched {
         case .success(let published) where published == serviceKey:
-            remember(&verified, verification, current.addingTimeInterval(Self.verificationLifetime))
-            return .ready(client)
+            remember(&verified, verification, now().addingTimeInterval(Self.verificationLifetime), expires: { $0 })
+            return .ready(connection)
         case .success:
+            finished(connection)
             return .refused("The receiving service does not publish the key the message was sealed to.")
         case .failure(.notAService):
+            finished(connection)
             return .refused("The target is not a Proton receiving service.")
         case .failure(.unreachable):
-            return failed(target, "The receiving service could not be reached.")
+            return failed(target, connection: connection, "The receiving service could not be reached.")
         }
     }
 
-    /// The target answered as a receiving service: its backoff ends.
-    func succeeded(_ target: TargetURI) {
-        health[target.base] = nil
+    /// An exchange over `connection` is over; `reachable` false backs the target off.
+    func finished(_ connection: Connection, target: TargetURI? = nil, reachable: Bool = true) {
+        if var pinned = clients[connection.clientKey] {
+            pinned.inUse = max(0, pinned.inUse - 1)
+            pinned.lastUsed = now()
+            clients[connection.clientKey] = pinned
+        }
+        guard let target else { return }
+        if reachable {
+            health[target.base] = nil
+            health[connection.endpoint] = nil
+        } else {
+            _ = failed(target, endpoint: connection.endpoint, Outcome.unreachable.sentence)
+        }
     }
 
-    /// The target could not be reached or failed: back it off as a whole, doubling each time.
-    @discardableResult
-    func failed(_ target: TargetURI, _ reason: String) -> Readiness {
-        var state = health[target.base] ?? Health()
-        state.failures += 1
-        state.retryAt = now().addingTimeInterval(policy.backoff(afterAttempts: state.failures))
-        remember(&health, target.base, state)
-        return .unreachable(reason, retryAt: state.retryAt)
+    private typealias Outcome = ServiceAPI.SendStatus.Outcome
+
+    private func failed(_ target: TargetURI, connection: Connection, _ reason: String) -> Readiness {
+        finished(connection)
+        return failed(target, endpoint: connection.endpoint, reason)
+    }
+
+    /// The target could not be reached or failed: back it off as a whole, under its origin and
+    /// its endpoint, doubling each time.
+    private func failed(_ target: TargetURI, endpoint: String?, _ reason: String) -> Readiness {
+        let current = now()
+        var retryAt = current
+        for key in [target.base] + (endpoint.map { [$0] } ?? []) {
+            var state = health[key] ?? Health()
+            state.failures += 1
+            state.retryAt = current.addingTimeInterval(policy.backoff(afterAttempts: state.failures))
+            remember(&health, key, state, expires: \.retryAt)
+            retryAt = max(retryAt, state.retryAt)
+        }
+        return .unreachable(reason, retryAt: retryAt)
+    }
+
+    private func backingOff(_ key: String, now current: Date) -> Date? {
+        guard let state = health[key], state.retryAt > current else { return nil }
+        return state.retryAt
     }
 
     private func addresses(of host: String, now current: Date) async -> [TargetAddress] {
         if let cached = resolutions[host], cached.expires > current { return cached.addresses }
         let addresses = await TargetAddress.resolve(host)
-        remember(&resolutions, host, Resolution(addresses: addresses, expires: current.addingTimeInterval(Self.resolutionLifetime)))
+        remember(&resolutions, host, Resolution(addresses: addresses, expires: current.addingTimeInterval(Self.resolutionLifetime)), expires: \.expires)
         return addresses
     }
 
     /// A client whose every connection for `host` goes to `address` (AsyncHTTPClient's DNS
-    /// override keeps the host for the Host header and TLS, and connects to the address). It
-    /// follows no redirect: a redirect is how a checked target would send us somewhere unchecked.
-    private func client(for host: String, pinnedTo address: TargetAddress, now current: Date) -> HTTPClient {
+    /// override keeps the host for the Host header and TLS, and connects to the address), marked
+    /// in use until `finished`. It follows no redirect: a redirect is how a checked target would
+    /// send us somewhere unchecked.
+    private func checkOut(host: String, pinnedTo address: TargetAddress, endpoint: String, now current: Date) -> Connection {
         let key = "\(host)|\(address)"
         if var existing = clients[key] {
             existing.lastUsed = current
+            existing.inUse += 1
             clients[key] = existing
-            return existing.client
+            return Connection(client: existing.client, clientKey: key, endpoint: endpoint)
         }
         var configuration = HTTPClient.Configuration()
         configuration.dnsOverride = [host: address.description]
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .milliseconds(Int64(policy.requestTimeout * 1000)))
+        configuration.timeout = .init(
+            connect: .milliseconds(Int64(policy.connectTimeout * 1000)), read: .milliseconds(Int64(policy.requestTimeout * 1000)))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        clients[key] = PinnedClient(client: client, lastUsed: current)
-        if clients.count > Self.maximumClients, let stalest = clients.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+        clients[key] = PinnedClient(client: client, lastUsed: current, inUse: 1)
+        // Close the least recently used idle clients beyond the bound; clients in use stay
+        // (there are at most as many as requests in flight).
+        while clients.count > Self.maximumClients,
+            let stalest = clients.filter({ $0.value.inUse == 0 }).min(by: { $0.value.lastUsed < $1.value.lastUsed })
+        {
             clients[stalest.key] = nil
             Task { try? await stalest.value.client.shutdown() }
         }
-        return client
+        return Connection(client: client, clientKey: key, endpoint: endpoint)
     }
 
     private enum KeyFetchFailure: Error {
@@ -150,27 +220,34 @@ public actor DeliveryTargets {
 
     /// `GET /v1/info` at the target: the X25519 key it publishes.
     private static func fetchKey(from target: TargetURI, client: HTTPClient, timeout: TimeInterval) async -> Result<[UInt8], KeyFetchFailure> {
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+        let answer: (status: UInt, body: ByteBuffer)
         do {
-            response = try await client.execute(HTTPClientRequest(url: target.base + "/v1/info"), timeout: .milliseconds(Int64(timeout * 1000)))
-            body = try await response.body.collect(upTo: 16 << 10)
+            answer = try await withDeadline(timeout) {
+                let response = try await client.execute(HTTPClientRequest(url: target.base + "/v1/info"), timeout: .milliseconds(Int64(timeout * 1000)))
+                return (response.status.code, try await response.body.collect(upTo: 16 << 10))
+            }
         } catch {
             return .failure(.unreachable)
         }
-        if response.status.code >= 500 { return .failure(.unreachable) }
-        guard response.status.code == 200,
-            let info = try? JSONDecoder().decode(ServiceAPI.ServiceInfo.self, from: Data(body.readableBytesView)),
+        if answer.status >= 500 || answer.status == 429 { return .failure(.unreachable) }
+        guard answer.status == 200,
+            let info = try? JSONDecoder().decode(ServiceAPI.ServiceInfo.self, from: Data(answer.body.readableBytesView)),
             let key = try? Base64URL.decode(info.publicKey, limit: 32), key.count == 32
         else { return .failure(.notAService) }
         return .success(key)
     }
 
-    /// Bounded memory: past `maximumRemembered` entries the oldest half is dropped.
-    private func remember<Value>(_ table: inout [String: Value], _ key: String, _ value: Value) {
+    /// Bounded memory: past `maximumRemembered` entries the expired ones are dropped, and if
+    /// that is not enough, those that expire soonest, down to three quarters.
+    private func remember<Value>(_ table: inout [String: Value], _ key: String, _ value: Value, expires: (Value) -> Date) {
         table[key] = value
+        guard table.count > Self.maximumRemembered else { return }
+        let current = now()
+        table = table.filter { $0.key == key || expires($0.value) > current }
         if table.count > Self.maximumRemembered {
-            for stale in table.keys.prefix(Self.maximumRemembered / 2) where stale != key { table[stale] = nil }
+            let keep = table.sorted { expires($0.value) > expires($1.value) }.prefix(Self.maximumRemembered * 3 / 4)
+            table = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+            table[key] = value
         }
     }
 }
@@ -182,6 +259,8 @@ struct TargetURI: Hashable, Sendable {
     /// `scheme://host[:port]`, lowercased scheme and host.
     let base: String
     let host: String
+    /// The port connected to: the URI's, or the scheme's default.
+    let port: Int
 
     init?(_ text: String) {
         guard text.utf8.count <= Route.maximumServiceURIByteCount,
@@ -192,6 +271,7 @@ struct TargetURI: Hashable, Sendable {
             components.path.isEmpty || components.path == "/"
         else { return nil }
         if let port = components.port, !(1...65535).contains(port) { return nil }
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
         self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         let shownHost = self.host.contains(":") ? "[\(self.host)]" : self.host
         base = "\(scheme)://\(shownHost)" + (components.port.map { ":\($0)" } ?? "")

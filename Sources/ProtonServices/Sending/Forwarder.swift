@@ -110,14 +110,10 @@ actor Forwarder {
         let results: [ForwardingResult]
         if let target = TargetURI(batch[0].receivingService), batch[0].serviceKey.count == 32 {
             switch await targets.prepare(target, serviceKey: batch[0].serviceKey) {
-            case .ready(let client):
-                let outcomes = await attempt(batch, to: target, client: client)
+            case .ready(let connection):
+                let outcomes = await attempt(batch, to: target, client: connection.client)
+                await targets.finished(connection, target: target, reachable: !outcomes.contains(.unreachable))
                 if Task.isCancelled { return }
-                if outcomes.contains(where: { $0 == .unreachable }) {
-                    await targets.failed(target, Outcome.unreachable.sentence)
-                } else {
-                    await targets.succeeded(target)
-                }
                 results = zip(batch, outcomes).map { result(of: $1, for: $0, retryAt: nil) }
             case .deferred(let until):
                 results = batch.map { ForwardingResult(id: $0.id, attempts: $0.attempts, settlement: .deferred(until: until)) }
@@ -162,6 +158,7 @@ actor Forwarder {
             if let outcomes = await Self.attemptBatch(batch, to: target, client: client, timeout: policy.requestTimeout) {
                 return outcomes
             }
+            if withoutBatchEndpoint.count >= DeliveryTargets.maximumRemembered { withoutBatchEndpoint.removeAll() }
             withoutBatchEndpoint.insert(target.base)
             logger.info("the receiving service has no batch endpoint; forwarding one by one")
         }
@@ -234,6 +231,7 @@ actor Forwarder {
         }
     }
 
+    /// One POST, bounded by `timeout` from connecting to the answer's last byte.
     private static func post(_ value: some Encodable, to url: String, client: HTTPClient, timeout: TimeInterval) async throws
         -> (status: Int, body: ByteBuffer)
     {
@@ -241,9 +239,12 @@ actor Forwarder {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(value)))
-        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), body)
+        let prepared = request
+        return try await withDeadline(timeout) {
+            let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), body)
+        }
     }
 }
 

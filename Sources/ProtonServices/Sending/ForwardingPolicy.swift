@@ -12,10 +12,17 @@ public struct ForwardingPolicy: Sendable, Equatable {
     /// The wait after the first failed attempt; it doubles with each further one.
     public var initialBackoff: TimeInterval
     public var maximumBackoff: TimeInterval
-    /// How long one attempt may take.
+    /// How long one attempt may take, from connecting to the last byte of the answer.
     public var requestTimeout: TimeInterval
+    /// How long establishing a connection may take. Short: an address that drops packets
+    /// would otherwise hold a forwarding slot for the whole request timeout.
+    public var connectTimeout: TimeInterval
     /// How many forwarding requests are in flight at once (across all receiving services).
     public var concurrency: Int
+    /// How many of them may be first contacts: a target whose key has not been checked yet
+    /// (`GET /v1/info`). Anyone may name any target, so a flood of targets that stall or drop
+    /// packets is confined to this lane, and deliveries to checked services never wait behind it.
+    public var firstContactConcurrency: Int
     /// The most messages one request carries to one receiving service
     /// (`POST /v1/deliver/batch`; a single message goes to `POST /v1/deliver`). At most
     /// `ServiceAPI.maximumDeliveriesPerBatch`; 1 turns batching off.
@@ -29,8 +36,8 @@ public struct ForwardingPolicy: Sendable, Equatable {
 
     public init(
         isEnabled: Bool = true, maximumAttempts: Int = 12, initialBackoff: TimeInterval = 1, maximumBackoff: TimeInterval = 300,
-        requestTimeout: TimeInterval = 15, concurrency: Int = 4, batchSize: Int = ServiceAPI.maximumDeliveriesPerBatch,
-        allowsPrivateTargets: Bool = false
+        requestTimeout: TimeInterval = 15, connectTimeout: TimeInterval = 5, concurrency: Int = 4, firstContactConcurrency: Int = 1,
+        batchSize: Int = ServiceAPI.maximumDeliveriesPerBatch, allowsPrivateTargets: Bool = false
     ) {
         self.allowsPrivateTargets = allowsPrivateTargets
         self.isEnabled = isEnabled
@@ -38,7 +45,9 @@ public struct ForwardingPolicy: Sendable, Equatable {
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
         self.requestTimeout = requestTimeout
+        self.connectTimeout = min(max(0.1, connectTimeout), requestTimeout)
         self.concurrency = max(1, concurrency)
+        self.firstContactConcurrency = max(1, firstContactConcurrency)
         self.batchSize = min(max(1, batchSize), ServiceAPI.maximumDeliveriesPerBatch)
     }
 

@@ -1,0 +1,179 @@
+import Foundation
+import Hummingbird
+import Logging
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A target can cost the sending service only bounded time: an answer that sends its headers
+/// and then trickles the body is cut off at the request timeout, and first contacts (the only
+/// requests a stranger's target can make it send) share a lane of their own, so deliveries to
+/// a checked receiving service never wait behind targets that stall.
+@Suite struct ForwardingDeadlineTests {
+    /// A target that answers with headers and then trickles its body a byte at a time: either at `GET /v1/info`
+    /// (`publishing` nil) or, after publishing a key there, at the delivery endpoints.
+    final class Staller: Sendable {
+        final class Counters: Sendable {
+            let state = Mutex<(requests: [String], started: [Date])>(([], []))
+        }
+
+        let counters: Counters
+        let port: Int
+        private let group: ServiceGroup
+        private let task: Task<Void, any Error>
+
+        private init(counters: Counters, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+            self.counters = counters
+            self.port = port
+            self.group = group
+            self.task = task
+        }
+
+        var url: String { "http://127.0.0.1:\(port)" }
+        var requests: [String] { counters.state.withLock { $0.requests } }
+
+        static func start(publishing key: SealedBox.PublicKey? = nil, counters: Counters = Counters()) async throws -> Staller {
+            let router = Router()
+            router.add(middleware: Stall(publishing: key, counters: counters))
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "test.staller"))
+            let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test.staller"))
+            let task = Task { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next() ?? 0
+            return Staller(counters: counters, port: port, group: group, task: task)
+        }
+
+        func stop() async {
+            await group.triggerGracefulShutdown()
+            task.cancel()
+        }
+
+        struct Stall: RouterMiddleware {
+            let publishing: SealedBox.PublicKey?
+            let counters: Counters
+
+            func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response)
+                async throws -> Response
+            {
+                let line = "\(request.method) \(request.uri.path)"
+                if let publishing, request.uri.path == "/v1/info" {
+                    counters.state.withLock { $0.requests.append(line) }
+                    let info = ServiceAPI.ServiceInfo(
+                        publicKey: Base64URL.encode(publishing.rawRepresentation), messageLifetimeSeconds: 3600,
+                        maximumMessagesPerAddress: 100, maximumBytesPerAddress: 1 << 20)
+                    return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(info))))
+                }
+                let counters = counters
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody { writer in
+                        counters.state.withLock {
+                            $0.requests.append(line)
+                            $0.started.append(Date())
+                        }
+                        // A space every 0.3 s: never idle long enough for a read timeout.
+                        for _ in 0..<2000 {
+                            try await writer.write(ByteBuffer(string: " "))
+                            try await Task.sleep(for: .milliseconds(300))
+                        }
+                        try await writer.finish(nil)
+                    })
+            }
+        }
+    }
+
+    private static let quickPolicy = ForwardingPolicy(
+        maximumAttempts: 1, initialBackoff: 0.2, maximumBackoff: 0.5, requestTimeout: 1.5, connectTimeout: 1, concurrency: 4,
+        firstContactConcurrency: 1, allowsPrivateTargets: true)
+
+    private static func envelope(to url: String, key: SealedBox.PublicKey) throws -> Envelope {
+        try Envelope(sealing: [1, 2, 3], to: Route(serviceURI: url, serviceKey: key, address: AddressID(random: SystemRandom())), random: SystemRandom())
+    }
+
+    /// `GET /v1/info` answers its headers, then a byte now and then: the message settles as unreachable
+    /// after the request timeout instead of holding a forwarding slot forever.
+    @Test func aKeyCheckThatTricklesItsBodyIsCutOff() async throws {
+        let staller = try await Staller.start()
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: Self.quickPolicy)
+        let key = SealedBox.PrivateKey().publicKey
+        let sent = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        let status = try await sending.settled(sent.id)
+        #expect(status.state == .failed)
+        #expect(status.outcome == .unreachable)
+        #expect(staller.requests == ["GET /v1/info"])
+        await sending.running.stop()
+        await staller.stop()
+    }
+
+    /// A target that publishes the right key, then stalls every delivery after its headers.
+    @Test func aDeliveryThatTricklesItsBodyIsCutOff() async throws {
+        let key = SealedBox.PrivateKey().publicKey
+        let staller = try await Staller.start(publishing: key)
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: Self.quickPolicy)
+        let sent = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        let status = try await sending.settled(sent.id)
+        #expect(status.state == .failed)
+        #expect(status.outcome == .unreachable)
+        #expect(staller.requests == ["GET /v1/info", "POST /v1/deliver"])
+        await sending.running.stop()
+        await staller.stop()
+    }
+
+    /// Four strangers' targets that stall their key checks take one forwarding slot between
+    /// them, never all four: a message to a receiving service already checked is delivered
+    /// while they are still waiting their turn.
+    @Test func stallingFirstContactsDoNotHoldUpCheckedServices() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+        var policy = Self.quickPolicy
+        policy.requestTimeout = 3
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
+        // Checked once: the receiving service's key is now known.
+        let first = try await sending.send(try receiving.sealed(owner.id), to: receiving)
+        #expect(try await sending.settled(first.id).state == .delivered)
+
+        let counters = Staller.Counters()
+        var stallers: [Staller] = []
+        var stalled: [String] = []
+        for _ in 0..<4 {
+            let staller = try await Staller.start(counters: counters)
+            let key = SealedBox.PrivateKey().publicKey
+            stalled.append(try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key).id)
+            stallers.append(staller)
+        }
+        _ = try await eventually { counters.state.withLock { $0.started.count } == 1 }
+        let second = try await sending.send(try receiving.sealed(owner.id), to: receiving)
+        #expect(try await sending.settled(second.id).state == .delivered)
+        let stillQueued = try await stalled.asyncCount { try await sending.status($0).state == .queued }
+        #expect(stillQueued >= 2, "the checked service's message waited behind \(4 - stillQueued) stalled first contacts")
+
+        for id in stalled {
+            let status = try await sending.settled(id)
+            #expect(status.outcome == .unreachable)
+        }
+        // One at a time: each key check began only when the one before had timed out (3 s).
+        let started = counters.state.withLock { $0.started }.sorted()
+        #expect(started.count == 4)
+        for (earlier, later) in zip(started, started.dropFirst()) {
+            #expect(later.timeIntervalSince(earlier) > 2, "two first contacts ran at once: \(started)")
+        }
+        await sending.running.stop()
+        for staller in stallers { await staller.stop() }
+        await receiving.stop()
+    }
+}
+
+extension Array {
+    fileprivate func asyncCount(_ predicate: (Element) async throws -> Bool) async rethrows -> Int {
+        var count = 0
+        for element in self where try await predicate(element) { count += 1 }
+        return count
+    }
+}
