@@ -186,6 +186,14 @@ import Testing
         await running.stop()
     }
 
+    /// IPv6 clients are limited per /64, so one host cannot take a budget per address.
+    @Test func rateLimitsCountIPv6ClientsPerNetwork() {
+        #expect(ClientRateLimit.client(ofIP: "2001:db8:1:2::5") == ClientRateLimit.client(ofIP: "2001:db8:1:2:ffff:eeee:dddd:9"))
+        #expect(ClientRateLimit.client(ofIP: "2001:db8:1:2::5") != ClientRateLimit.client(ofIP: "2001:db8:1:3::5"))
+        #expect(ClientRateLimit.client(ofIP: "::ffff:192.0.2.7") == "192.0.2.7")
+        #expect(ClientRateLimit.client(ofIP: "192.0.2.7") == "192.0.2.7")
+    }
+
     @Test(arguments: [
         ("127.0.0.1", false), ("127.255.0.9", false), ("10.1.2.3", false), ("172.16.0.1", false), ("172.31.255.255", false),
         ("192.168.1.1", false), ("169.254.169.254", false), ("100.64.0.1", false), ("0.0.0.0", false), ("224.0.0.1", false),

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -13,4 +14,7 @@ struct ClientRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The client's IP address as text, or "unknown" (a Unix socket, say).
     var clientIP: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// Whom a per-client limit counts against (`ClientRateLimit.client(ofIP:)`).
+    var clientNetwork: String { ClientRateLimit.client(ofIP: clientIP) }
 }

@@ -67,7 +67,7 @@ public enum SendingService {
         now: @escaping @Sendable () -> Date
     ) {
         router.post("/v1/send") { request, context in
-            guard limiter.allow(context.clientIP, now: now()) else {
+            guard limiter.allow(context.clientNetwork, now: now()) else {
                 throw ServiceError(
                     .tooManyRequests, code: "rate_limited",
                     "Too many sends from this client: at most \(Int(limiter.limit.perSecond)) a second after a burst of \(Int(limiter.limit.burst)).")
