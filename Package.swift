@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "ProtonCore", "ProtonCrypto", "ProtonStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -110,6 +111,7 @@ let package = Package(
             dependencies: [
                 "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -18,6 +18,8 @@ public enum AgentError: Error, Equatable, Sendable {
     case configuration(path: String, reason: String)
     /// Every receiving service refused or failed to create a fresh address.
     case noAddressCreated(reason: String)
+    /// The proxy given with --proxy or $PROTON_PROXY is not one the agents can use.
+    case badProxy(String, reason: String)
 }
 
 extension AgentError: CustomStringConvertible, LocalizedError {
@@ -39,6 +41,8 @@ extension AgentError: CustomStringConvertible, LocalizedError {
             "could not use \(path): \(reason)"
         case .noAddressCreated(let reason):
             "no receiving service could create a fresh address: \(reason)"
+        case .badProxy(let text, let reason):
+            "the proxy \"\(text.prefix(200))\" cannot be used: \(reason)"
         }
     }
 

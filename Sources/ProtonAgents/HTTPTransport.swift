@@ -7,7 +7,9 @@ import ProtonCore
 /// The JSON-over-HTTP plumbing the service clients share: one request, its status and body,
 /// and failures turned into `RelayError`s.
 struct HTTPTransport: Sendable {
-    let client: HTTPClient
+    /// The client for every request, or nil for the agents' own: `AgentHTTPClient`'s, one per
+    /// isolation key when a proxy is in use.
+    let client: HTTPClient?
     /// Added to a long-poll's own wait to get the request timeout.
     let timeout: TimeInterval
 
@@ -25,8 +27,9 @@ struct HTTPTransport: Sendable {
 
     func perform(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
-        extraTimeout: TimeInterval = 0
+        extraTimeout: TimeInterval = 0, isolation: String
     ) async throws(RelayError) -> Response {
+        let client = client ?? AgentHTTPClient.client(isolating: isolation)
         var request = HTTPClientRequest(url: url)
         request.method = method
         for header in headers { request.headers.add(name: header.name, value: header.value) }

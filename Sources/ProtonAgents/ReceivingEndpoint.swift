@@ -17,7 +17,7 @@ public struct ReceivingEndpoint: Sendable {
 
 extension ServicesConfiguration {
     /// Our receiving services with their pinned keys, in the order they were added.
-    public func receivingEndpoints(client: HTTPClient = AgentHTTPClient.shared) throws(AgentError) -> [ReceivingEndpoint] {
+    public func receivingEndpoints(client: HTTPClient? = nil) throws(AgentError) -> [ReceivingEndpoint] {
         try receiving.map { service throws(AgentError) in
             ReceivingEndpoint(mailbox: ReceivingServiceClient(serviceURI: service.uri, client: client), publicKey: try service.key())
         }

@@ -12,14 +12,16 @@ public struct ReceivingServiceClient: Mailbox {
     private let transport: HTTPTransport
     private let random = SystemRandom()
 
-    public init(serviceURI: String, client: HTTPClient = AgentHTTPClient.shared, timeout: TimeInterval = 30) {
+    /// `client` nil: the agents' own clients (`AgentHTTPClient`), through the proxy if one is in
+    /// use, with each address's requests isolated from every other's.
+    public init(serviceURI: String, client: HTTPClient? = nil, timeout: TimeInterval = 30) {
         self.serviceURI = serviceURI
         transport = HTTPTransport(client: client, timeout: timeout)
     }
 
     /// `GET /v1/info`.
     public func info() async throws(RelayError) -> ServiceAPI.ServiceInfo {
-        let response = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/info").url)
+        let response = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/info").url, isolation: "service|\(serviceURI)")
         guard (200..<300).contains(response.status) else { throw HTTPTransport.failure(response, address: nil) }
         return try HTTPTransport.decode(ServiceAPI.ServiceInfo.self, from: response)
     }
@@ -62,7 +64,9 @@ public struct ReceivingServiceClient: Mailbox {
         let (url, signedPath) = HTTPTransport.join(serviceURI, path)
         let signature = RequestSignature.sign(
             method: method.rawValue, pathAndQuery: signedPath, body: body ?? [], key: address.authKey, now: Date(), random: random)
-        let response = try await transport.perform(method, url, body: body, headers: signature.headers, extraTimeout: extraTimeout)
+        let response = try await transport.perform(
+            method, url, body: body, headers: signature.headers, extraTimeout: extraTimeout,
+            isolation: "address|\(serviceURI)|\(Base64URL.encode(address.id.bytes))")
         guard (200..<300).contains(response.status) else { throw HTTPTransport.failure(response, address: address.id) }
         return response
     }

@@ -13,7 +13,7 @@ public struct SendingServiceRelay: Relay {
     public let forwardingWait: Duration
     private let transport: HTTPTransport
 
-    public init(serviceURI: String, client: HTTPClient = AgentHTTPClient.shared, timeout: TimeInterval = 30, forwardingWait: Duration = .seconds(10)) {
+    public init(serviceURI: String, client: HTTPClient? = nil, timeout: TimeInterval = 30, forwardingWait: Duration = .seconds(10)) {
         self.serviceURI = serviceURI
         self.forwardingWait = forwardingWait
         transport = HTTPTransport(client: client, timeout: timeout)
@@ -28,7 +28,10 @@ public struct SendingServiceRelay: Relay {
                 receivingService: route.serviceURI, serviceKey: Base64URL.encode(route.serviceKey.rawRepresentation),
                 sealedAddress: Base64URL.encode(envelope.sealedAddress),
                 ciphertext: Base64URL.encode(envelope.ciphertext)))
-        let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body)
+        // One isolation key per destination address: through a proxy, sends to different
+        // addresses leave by different circuits.
+        let isolation = "send|\(serviceURI)|\(route.serviceURI)|\(Base64URL.encode(route.address.bytes))"
+        let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body, isolation: isolation)
         // A 4xx from the sending service itself says nothing about the address: not a 410.
         guard (200..<300).contains(accepted.status) else { throw HTTPTransport.failure(accepted, address: nil) }
         var status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: accepted)
@@ -47,7 +50,7 @@ public struct SendingServiceRelay: Relay {
             do { try await Task.sleep(for: pause) } catch { throw .unavailable(reason: "the send was cancelled") }
             pause = min(pause * 2, .milliseconds(250))
             let id = status.id.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? status.id
-            let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url)
+            let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url, isolation: isolation)
             guard (200..<300).contains(polled.status) else { throw HTTPTransport.failure(polled, address: nil) }
             status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: polled)
         }

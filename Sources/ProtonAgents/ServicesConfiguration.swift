@@ -97,12 +97,12 @@ public struct ServicesConfiguration: Codable, Sendable, Equatable {
     // MARK: - Clients
 
     /// One relay per sending service, in the order they were added.
-    public func relays(client: HTTPClient = AgentHTTPClient.shared) -> [any Relay] {
+    public func relays(client: HTTPClient? = nil) -> [any Relay] {
         sending.map { SendingServiceRelay(serviceURI: $0.uri, client: client) }
     }
 
     /// One mailbox client per receiving service, in the order they were added.
-    public func mailboxes(client: HTTPClient = AgentHTTPClient.shared) -> [any Mailbox] {
+    public func mailboxes(client: HTTPClient? = nil) -> [any Mailbox] {
         receiving.map { ReceivingServiceClient(serviceURI: $0.uri, client: client) }
     }
 }

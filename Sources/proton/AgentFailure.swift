@@ -11,7 +11,7 @@ extension CommandFailure {
             let status: ExitStatus =
                 switch error {
                 case .noSendingService, .noReceivingService, .noAddressCreated: .unavailable
-                case .invalidServiceURI, .unknownService: .usage
+                case .invalidServiceURI, .unknownService, .badProxy: .usage
                 case .duplicateService: .cannotCreate
                 case .invalidServiceKey: .dataError
                 case .configuration: .ioError

@@ -108,7 +108,7 @@ struct ConnectCommand: AsyncParsableCommand {
             ownBundle = state.verifiedAttestations(of: keys.identityKey.publicKey, now: now).verified
                 .last { $0.bundle.attestation.namespace == pinned.namespace }?.bundle
         }
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
         let fetched = try await Self.fetch { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownBundle, now: now) }
         guard let encoded = fetched.keyPackage else {
             let request = fetched.requestID ?? "?"

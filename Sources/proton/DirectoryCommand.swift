@@ -92,7 +92,7 @@ struct DirectoryAddCommand: AsyncParsableCommand {
         guard state.index(of: normalized) == nil else {
             throw CommandFailure(status: .usage, message: "\(normalized) is pinned already; 'proton directory list' shows it.")
         }
-        let client = DirectoryClient(baseURL: normalized, client: AgentHTTPClient.shared)
+        let client = DirectoryClient(baseURL: normalized, client: AgentHTTPClient.client(isolating: "directory|\(normalized)"))
         let now = Date()
         let pinned = try await CommandFailure.directory {
             let info = try await client.info()
@@ -200,7 +200,7 @@ enum DirectoryLookup {
     /// Looks `name` up at `pinned`; verifies the bundle against the pinned key, its name and
     /// namespace, and its checkpoint against the audit's stored one. Updates `state`.
     static func run(name: String, pinned: DirectoryState.Pinned, state: inout DirectoryState, now: Date) async throws -> Result {
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
         let status = try await CommandFailure.directory { try await client.lookup(name) }
         guard status.state == .attested, let encoded = status.bundle else {
             throw CommandFailure(status: .noUser, message: "\(name)@\(pinned.namespace) was revoked; no key is attested for it now.")
@@ -262,7 +262,7 @@ struct DirectoryRegisterCommand: AsyncParsableCommand {
         let (bare, pinned) = try QualifiedName.resolve(name, in: state)
         let stored = try PersonaChoice.choose(persona, in: store)
         let keys = try store.persona(stored.id)
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
         let now = Date()
         let (_, status) = try await CommandFailure.directory {
             try await client.register(name: bare, namespace: pinned.namespace, key: keys.identityKey, now: now)
@@ -382,7 +382,7 @@ struct DirectoryAuditCommand: AsyncParsableCommand {
         var worst: ExitStatus?
         for index in state.directories.indices {
             var pinned = state.directories[index]
-            let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+            let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
             do {
                 let note = try await client.checkpoint()
                 let outcome = try await DirectoryAuditor(client: client, now: now).accept(note, into: &pinned)

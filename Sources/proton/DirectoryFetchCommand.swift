@@ -66,7 +66,7 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
             }
             ownAttestation = own.bundle
         }
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared)
+        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
         let result = try await CommandFailure.directory { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownAttestation, now: now) }
         let qualified = "\(bare)@\(pinned.namespace)"
         guard let encoded = result.keyPackage else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonAgents
 import ProtonCrypto
 import ProtonStore
 
@@ -13,6 +14,25 @@ struct ProfileOptions: ParsableArguments {
             discussion: "Default: $PROTON_HOME, else $XDG_DATA_HOME/proton, else ~/.local/share/proton.",
             valueName: "dir"))
     var path: String?
+
+    @Option(
+        name: .customLong("proxy"),
+        help: ArgumentHelp(
+            "Send every request to services through this proxy: socks5://HOST:PORT (Tor's SocksPort) or http://HOST:PORT (CONNECT).",
+            discussion: """
+                Default: $PROTON_PROXY. Names are resolved by the proxy. Each address is fetched, and each \
+                message sent, with proxy credentials of its own, so Tor gives each its own circuit and \
+                the services cannot link them by the connection.
+                """,
+            valueName: "uri"))
+    var proxy: String?
+
+    /// Puts the agents behind --proxy or $PROTON_PROXY, if either is given, before the command runs.
+    func validate() throws {
+        let text = proxy ?? ProcessInfo.processInfo.environment["PROTON_PROXY"]
+        guard let text, !text.isEmpty else { return }
+        do { try AgentHTTPClient.useProxy(AgentProxy(parsing: text)) } catch { throw ValidationError(error.description.sentence) }
+    }
 
     /// --profile, else $PROTON_HOME, else $XDG_DATA_HOME/proton (when absolute, as the XDG
     /// specification asks), else ~/.local/share/proton.

@@ -68,7 +68,7 @@ struct OwnedName {
             throw CommandFailure(status: .dataError, message: "The persona that registered \(chosen.qualifiedName) is no longer in this profile.")
         }
         return OwnedName(
-            client: DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.shared), name: chosen.name, namespace: chosen.namespace,
+            client: DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)")), name: chosen.name, namespace: chosen.namespace,
             personaID: persona.id, key: try store.persona(persona.id).identityKey)
     }
 }
