@@ -94,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } catch let error as DataDirectoryError {
             throw CommandFailure(status: .cannotCreate, message: error.description)
+        } catch let error as ServiceDatabaseError {
+            throw CommandFailure(status: .dataError, message: error.description)
         } catch {
             throw CommandFailure(status: .unavailable, message: "The \(kind.rawValue) service could not listen on \(listen): \(error).")
         }
@@ -102,7 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
         if kind == .directory, let key = try? DirectoryRegistry.verifierKey(dataDirectory: directory) {
             FileHandle.standardOutput.write(Data("verifier key \(key)\n".utf8))
         }
-        try await running.wait()
+        do { try await running.wait() } catch {
+            throw CommandFailure(status: .ioError, message: "\(error)")
+        }
     }
 }
 

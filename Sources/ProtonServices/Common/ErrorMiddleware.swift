@@ -1,3 +1,4 @@
+import GRDB
 import Hummingbird
 import Logging
 
@@ -15,6 +16,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let message = error.status == .notFound ? "There is no such endpoint; see docs/api.md." : error.body ?? error.status.reasonPhrase
             throw ServiceError(error.status, code: Self.code(for: error.status), message)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            logger.critical("the disk is full")
+            throw ServiceError.diskFull
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR].contains(error.resultCode) {
+            logger.critical("the database is damaged or unreadable", metadata: ["code": "\(error.resultCode)"])
+            throw ServiceError.storageDamaged
         } catch {
             logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             throw ServiceError.internalError

@@ -13,6 +13,14 @@ enum ServiceDatabase {
     static func open(directory: URL, fileName: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
         try DataDirectory.prepare(directory)
         let path = directory.appendingPathComponent(fileName).path
+        // SQLite writes its header with the first transaction, so a database that ever ran is
+        // never empty; an empty one was truncated or replaced. Starting on it would look like
+        // a service that lost nothing.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0,
+            ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0) == 0
+        {
+            throw ServiceDatabaseError.empty(path: path)
+        }
         try DataDirectory.createPrivateFile(path)
         var configuration = Configuration()
         configuration.label = label
@@ -21,7 +29,14 @@ enum ServiceDatabase {
             // Acknowledged and expired ciphertexts should not linger in free pages.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            guard check == ["ok"] else { throw ServiceDatabaseError.damaged(path: path, reason: check.prefix(3).joined(separator: "; ")) }
+        } catch let error as DatabaseError {
+            throw ServiceDatabaseError.damaged(path: path, reason: "\(error.resultCode)")
+        }
         // GRDB opens WAL databases with synchronous = NORMAL: a commit survives the process
         // crashing but not the machine losing power (the WAL is only synced at checkpoints).
         // A 202 tells the sender it may forget the message, so a commit here must survive both:
@@ -33,6 +48,30 @@ enum ServiceDatabase {
             _ = chmod(path + suffix, 0o600)
         }
         return pool
+    }
+}
+
+extension ServiceDatabase {
+    /// Moves everything in the WAL into the main file and truncates the WAL, then closes: after
+    /// a clean stop the main file alone is the whole database (a copy of it is a backup).
+    static func close(_ pool: DatabasePool) {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try? pool.close()
+    }
+}
+
+/// A service's database cannot be used as it is; the service does not start.
+public enum ServiceDatabaseError: Error, CustomStringConvertible {
+    case empty(path: String)
+    case damaged(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .empty(let path):
+            "\(path) is empty, so it was truncated or replaced: a service's database never is once it has run. Restore it from a backup, or delete it to start with no data."
+        case .damaged(let path, let reason):
+            "\(path) is not a readable SQLite database or fails its check (\(reason)). Restore it from a backup; see docs/deployment.md."
+        }
     }
 }
 

@@ -42,5 +42,13 @@ extension ServiceError {
         ServiceError(.badRequest, code: "bad_query", reason)
     }
 
+    /// The service's own disk is full: nothing was stored; worth retrying later (a 507 would
+    /// say one address's mailbox is full, which is another thing).
+    static let diskFull = ServiceError(
+        .serviceUnavailable, code: "disk_full", "The service's disk is full; nothing was stored. Try again later.")
+
+    static let storageDamaged = ServiceError(
+        .serviceUnavailable, code: "storage_damaged", "The service's database is damaged or unreadable; nothing was stored.")
+
     static let internalError = ServiceError(.internalServerError, code: "internal_error", "The service failed to handle the request; try again.")
 }

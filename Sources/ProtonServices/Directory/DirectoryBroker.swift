@@ -213,7 +213,7 @@ public final class DirectoryBroker: @unchecked Sendable {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM one_time_prekey WHERE name = ?", arguments: [name]) ?? 0 }
     }
 
-    public func close() { try? pool.close() }
+    public func close() { ServiceDatabase.close(pool) }
 
     private func requireOwner(_ name: String, _ key: Ed25519.PublicKey) throws {
         guard let binding = try registry.binding(name), !binding.revoked else { throw Refusal.notAttested(name) }

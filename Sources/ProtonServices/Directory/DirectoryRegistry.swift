@@ -274,7 +274,7 @@ public final class DirectoryRegistry: @unchecked Sendable {
     }
 
     public func close() {
-        try? pool.close()
+        ServiceDatabase.close(pool)
     }
 
     // MARK: - Internals

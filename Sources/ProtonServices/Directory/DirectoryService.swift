@@ -41,6 +41,8 @@ public enum DirectoryService {
     ) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        let watch = DatabaseWatch(directory: configuration.dataDirectory)
+        router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))
         let handlers = DirectoryHandlers(
             registry: registry, policy: configuration.policy, brokered: broker != nil, now: configuration.now, logger: configuration.logger)
         handlers.addRoutes(to: router)
@@ -49,7 +51,7 @@ public enum DirectoryService {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-directory"),
-            onServerRunning: onServerRunning, logger: configuration.logger)
+            services: [DatabaseWatchService(watch: watch, logger: configuration.logger)], onServerRunning: onServerRunning, logger: configuration.logger)
     }
 }
 

@@ -46,6 +46,8 @@ public enum ReceivingService {
             notifier: notifier, now: configuration.now, logger: configuration.logger)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        let watch = DatabaseWatch(directory: configuration.dataDirectory)
+        router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))
         addRoutes(to: router, mailbox: mailbox)
 
         let limits = configuration.limits
@@ -58,7 +60,7 @@ public enum ReceivingService {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-receiving"),
-            services: [sweep], onServerRunning: onServerRunning, logger: configuration.logger)
+            services: [sweep, DatabaseWatchService(watch: watch, logger: configuration.logger)], onServerRunning: onServerRunning, logger: configuration.logger)
         return (application, notifier)
     }
 

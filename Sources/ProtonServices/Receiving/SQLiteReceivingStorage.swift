@@ -155,7 +155,7 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
     }
 
     public func close() async {
-        try? pool.close()
+        ServiceDatabase.close(pool)
     }
 
     /// Which of one address's messages a deletion takes.

@@ -143,6 +143,6 @@ public final class SQLiteSendingStorage: SendingStorage {
     }
 
     public func close() async {
-        try? pool.close()
+        ServiceDatabase.close(pool)
     }
 }

@@ -44,6 +44,8 @@ public enum SendingService {
         let outbox = Outbox(storage: storage, forwarder: forwarder, now: configuration.now)
         let router = Router(context: ClientRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
+        let watch = DatabaseWatch(directory: configuration.dataDirectory)
+        router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))
         addRoutes(
             to: router, outbox: outbox, bodyLimit: configuration.maximumBodyByteCount,
             limiter: ClientRateLimiter(configuration.sendRateLimit), now: configuration.now)
@@ -52,7 +54,7 @@ public enum SendingService {
         let purge = PeriodicTask(interval: configuration.purgeInterval, logger: configuration.logger) {
             _ = try await storage.purgeSettled(before: now().addingTimeInterval(-retention))
         }
-        let background: [any Service] = [purge] + (forwarder.map { [ForwarderService(forwarder: $0)] } ?? [])
+        let background: [any Service] = [purge, DatabaseWatchService(watch: watch, logger: configuration.logger)] + (forwarder.map { [ForwarderService(forwarder: $0)] } ?? [])
         return Application(
             router: router,
             configuration: ApplicationConfiguration(
