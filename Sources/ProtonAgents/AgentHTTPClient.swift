@@ -86,7 +86,7 @@ final class IsolatedClients: Sendable {
             let client = HTTPClient(
                 eventLoopGroupProvider: .singleton,
                 configuration: AgentHTTPClient.configuration(
-                    proxy: .server(host: server.host, port: server.port, authorization: .basic(username: username, password: "proton"))))
+                    proxy: .server(host: server.host, port: server.port, authorization: .basic(username: username, password: bridge?.password ?? "proton"))))
             table[username] = client
             return client
         }

@@ -29,6 +29,11 @@ struct HTTPTransport: Sendable {
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
         extraTimeout: TimeInterval = 0, isolation: String
     ) async throws(RelayError) -> Response {
+        // Only http and https: AsyncHTTPClient would also follow a peer's route to a Unix
+        // socket (http+unix), which no proxy carries.
+        guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            throw .rejected(status: 0, reason: "\(url.prefix(200)) is not an http or https URI")
+        }
         let client = client ?? AgentHTTPClient.client(isolating: isolation)
         var request = HTTPClientRequest(url: url)
         request.method = method

@@ -29,6 +29,9 @@ struct ProfileOptions: ParsableArguments {
 
     /// Puts the agents behind --proxy or $PROTON_PROXY, if either is given, before the command runs.
     func validate() throws {
+        if let proxy, proxy.isEmpty {
+            throw ValidationError("--proxy is empty; leave it out to connect directly.")
+        }
         let text = proxy ?? ProcessInfo.processInfo.environment["PROTON_PROXY"]
         guard let text, !text.isEmpty else { return }
         do { try AgentHTTPClient.useProxy(AgentProxy(parsing: text)) } catch { throw ValidationError(error.description.sentence) }

@@ -48,7 +48,7 @@ struct ProxyCLITests {
         #expect(fromEnvironment.status == 69, "\(fromEnvironment.status) \(fromEnvironment.stderr)")
     }
 
-    @Test(arguments: ["ftp://127.0.0.1:21", "socks5://127.0.0.1", "socks5://user:pw@127.0.0.1:9050", "socks5://127.0.0.1:9050/path"])
+    @Test(arguments: ["", "ftp://127.0.0.1:21", "socks5://127.0.0.1", "socks5://user:pw@127.0.0.1:9050", "socks5://127.0.0.1:9050/path"])
     func aProxyThatCannotBeUsedIsAUsageError(_ text: String) async throws {
         let sandbox = try InviteSandbox()
         try await sandbox.makeProfile("Alex")

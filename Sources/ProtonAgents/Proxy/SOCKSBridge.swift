@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import ProtonCrypto
 
 /// A loopback HTTP CONNECT proxy in front of a SOCKS5 proxy, for AsyncHTTPClient, whose own
 /// SOCKS support has no authentication and so cannot ask Tor for isolated circuits.
@@ -9,16 +10,23 @@ import NIOPosix
 /// the bridge opens a connection to the SOCKS5 proxy, authenticates with that username and
 /// password (RFC 1929), asks for `host:port` by name (RFC 1928 §4, ATYP 3, so the name is
 /// resolved by the proxy and never by this machine), answers `200`, and then copies bytes both
-/// ways. It listens on 127.0.0.1 only, reads at most `maximumHeadByteCount` of request head and
-/// refuses anything but CONNECT with Basic credentials.
+/// ways until either side closes, then closes both. It listens on 127.0.0.1 only and is no open
+/// proxy for other local users: a CONNECT must carry the password drawn for this process run.
+/// It reads at most `maximumHeadByteCount` of request head within `handshakeTimeout`, and the
+/// SOCKS handshake must finish within it too.
 final class SOCKSBridge: Sendable {
     static let maximumHeadByteCount = 8 << 10
+    static let handshakeTimeout: TimeInterval = 30
 
     let port: Int
+    /// What AsyncHTTPClient must send as the Basic password; the bridge sends the upstream
+    /// proxy a constant one instead (only the username isolates).
+    let password: String
     private let listener: any Channel
 
-    private init(port: Int, listener: any Channel) {
+    private init(port: Int, password: String, listener: any Channel) {
         self.port = port
+        self.password = password
         self.listener = listener
     }
 
@@ -27,24 +35,34 @@ final class SOCKSBridge: Sendable {
     /// Listens on a free loopback port; each accepted connection is bridged in a task of its
     /// own. Synchronous, so that it can be set up while the command line is read.
     static func start(upstreamHost: String, upstreamPort: Int) throws -> SOCKSBridge {
+        let password = SystemRandom().bytes(16).map { String(format: "%02x", $0) }.joined()
         let listener = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connection = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    Task { try? await bridge(connection, upstreamHost: upstreamHost, upstreamPort: upstreamPort) }
+                    Task { try? await bridge(connection, password: password, upstreamHost: upstreamHost, upstreamPort: upstreamPort) }
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
-        return SOCKSBridge(port: listener.localAddress?.port ?? 0, listener: listener)
+        return SOCKSBridge(port: listener.localAddress?.port ?? 0, password: password, listener: listener)
     }
 
     private static func bridge(
-        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, upstreamHost: String, upstreamPort: Int
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, password: String, upstreamHost: String, upstreamPort: Int
     ) async throws {
+        // Nothing may sit half-open: the head and the SOCKS handshake get a deadline.
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(handshakeTimeout))
+            connection.channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
         try await connection.executeThenClose { inbound, outbound in
             var reader = ByteReader(inbound.makeAsyncIterator())
-            guard let head = try await reader.head(limit: maximumHeadByteCount), let request = ConnectRequest(head) else {
+            guard let head = try await reader.head(limit: maximumHeadByteCount), let request = ConnectRequest(head),
+                request.password == password
+            else {
+                deadline.cancel()
                 try await outbound.write(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
                 return
             }
@@ -67,14 +85,21 @@ final class SOCKSBridge: Sendable {
                     try await outbound.write(ByteBuffer(string: "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
                     return
                 }
+                deadline.cancel()
                 try await outbound.write(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\n\r\n"))
                 // Whatever either side sent past its handshake goes first.
                 let clientRest = reader.takeBuffered()
                 let upstreamRest = upstreamReader.takeBuffered()
                 let fromClient = Pump(reader.iterator), fromUpstream = Pump(upstreamReader.iterator)
-                await withDiscardingTaskGroup { group in
+                // When either side closes, so does the other: a pooled connection whose tunnel
+                // ended must not look alive, and an abandoned tunnel must not hold a stream.
+                await withTaskGroup(of: Void.self) { group in
                     group.addTask { await fromClient.copy(first: clientRest, to: upstreamOutbound) }
                     group.addTask { await fromUpstream.copy(first: upstreamRest, to: outbound) }
+                    await group.next()
+                    group.cancelAll()
+                    connection.channel.close(promise: nil)
+                    upstream.channel.close(promise: nil)
                 }
             }
         }
@@ -87,7 +112,8 @@ final class SOCKSBridge: Sendable {
         // Greeting: version 5, one method, 2 = username/password.
         try await writer.write(ByteBuffer(bytes: [5, 1, 2]))
         guard let choice = try await reader.read(2), choice == [5, 2] else { return false }
-        let user = Array(request.username.utf8), password = Array(request.password.utf8)
+        let user = Array(request.username.utf8)
+        let password = Array("proton".utf8)
         try await writer.write(ByteBuffer(bytes: [1, UInt8(user.count)] + user + [UInt8(password.count)] + password))
         guard let status = try await reader.read(2), status == [1, 0] else { return false }
         let host = Array(request.host.utf8)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import ProtonCore
 
 /// Where the forwarder may deliver, and how it reaches it. A client names a receiving service
@@ -60,6 +61,7 @@ public actor DeliveryTargets {
     /// How long a name's resolution and a service's verified key are trusted.
     static let resolutionLifetime: TimeInterval = 60
     static let verificationLifetime: TimeInterval = 600
+    static let knownLifetime: TimeInterval = 86_400
     /// The most targets whose state is remembered; expired entries go first, then the oldest.
     static let maximumRemembered = 4096
     /// How long a first contact waits when its lane is busy before it is looked at again.
@@ -69,8 +71,12 @@ public actor DeliveryTargets {
     private let now: @Sendable () -> Date
     private var clients: [String: PinnedClient] = [:]
     private var resolutions: [String: Resolution] = [:]
-    /// "base|address|key" → when the check expires.
+    /// "base|key|address" → when the check expires.
     private var verified: [String: Date] = [:]
+    /// "base|key" → until when the origin counts as a known receiving service: a new check of it
+    /// (every 10 minutes, or when its name resolves elsewhere) does not wait for the
+    /// first-contact lane.
+    private var knownOrigins: [String: Date] = [:]
     /// Keyed by origin ("http://host:port") and by endpoint ("address|port").
     private var health: [String: Health] = [:]
     private var firstContactsInFlight = 0
@@ -95,8 +101,23 @@ public actor DeliveryTargets {
         let current = now()
         if let retryAt = backingOff(target.base, now: current) { return .deferred(until: retryAt) }
         guard !isShutDown else { return .unreachable("The sending service is stopping.", retryAt: current) }
+        let origin = "\(target.base)|\(Base64URL.encode(serviceKey))"
+        let known = (knownOrigins[origin] ?? .distantPast) > current
+
+        // A first contact (no receiving service with this origin and key answered in the last
+        // day) takes the lane before anything else, its name lookup included.
+        var holdsLane = false
+        defer { if holdsLane { firstContactsInFlight -= 1 } }
+        if !known {
+            guard firstContactsInFlight < policy.firstContactConcurrency else {
+                return .deferred(until: current.addingTimeInterval(Self.firstContactWait))
+            }
+            firstContactsInFlight += 1
+            holdsLane = true
+        }
 
         let addresses = await addresses(of: target.host, now: current)
+        guard !isShutDown else { return .unreachable("The sending service is stopping.", retryAt: current) }
         guard !addresses.isEmpty else { return failed(target, endpoint: nil, "The receiving service's host name does not resolve.") }
         if !policy.allowsPrivateTargets, addresses.contains(where: { !$0.isPublic }) {
             return .refused("The receiving service's host resolves to an address that is not public; this sending service does not deliver there.")
@@ -104,23 +125,21 @@ public actor DeliveryTargets {
         // IPv4 first: many hosts that publish an AAAA record cannot route IPv6.
         let pinned = addresses.first { $0.bytes.count == 4 } ?? addresses[0]
         let endpoint = "\(pinned)|\(target.port)"
-        if let retryAt = backingOff(endpoint, now: current) { return .deferred(until: retryAt) }
-        let verification = "\(target.base)|\(pinned)|\(Base64URL.encode(serviceKey))"
+        // An address and port that refused or dropped connections holds back first contacts
+        // under any name; a known service is held back only by its own origin's failures.
+        if !known, let retryAt = backingOff(endpoint, now: current) { return .deferred(until: retryAt) }
+        let verification = "\(origin)|\(pinned)"
         if let expires = verified[verification], expires > current {
             return .ready(checkOut(host: target.host, pinnedTo: pinned, endpoint: endpoint, now: current))
         }
 
-        // A first contact: only through its own lane.
-        guard firstContactsInFlight < policy.firstContactConcurrency else {
-            return .deferred(until: current.addingTimeInterval(Self.firstContactWait))
-        }
-        firstContactsInFlight += 1
         let connection = checkOut(host: target.host, pinnedTo: pinned, endpoint: endpoint, now: current)
         let fetched = await Self.fetchKey(from: target, client: connection.client, timeout: policy.requestTimeout)
-        firstContactsInFlight -= 1
         switch fetched {
         case .success(let published) where published == serviceKey:
-            remember(&verified, verification, now().addingTimeInterval(Self.verificationLifetime), expires: { $0 })
+            let checked = now()
+            remember(&verified, verification, checked.addingTimeInterval(Self.verificationLifetime), expires: { $0 })
+            remember(&knownOrigins, origin, checked.addingTimeInterval(Self.knownLifetime), expires: { $0 })
             return .ready(connection)
         case .success:
             finished(connection)
@@ -128,8 +147,9 @@ public actor DeliveryTargets {
         case .failure(.notAService):
             finished(connection)
             return .refused("The target is not a Proton receiving service.")
-        case .failure(.unreachable):
-            return failed(target, connection: connection, "The receiving service could not be reached.")
+        case .failure(.unreachable(let atConnect)):
+            finished(connection)
+            return failed(target, endpoint: atConnect ? endpoint : nil, "The receiving service could not be reached.")
         }
     }
 
@@ -145,16 +165,11 @@ public actor DeliveryTargets {
             health[target.base] = nil
             health[connection.endpoint] = nil
         } else {
-            _ = failed(target, endpoint: connection.endpoint, Outcome.unreachable.sentence)
+            _ = failed(target, endpoint: nil, Outcome.unreachable.sentence)
         }
     }
 
     private typealias Outcome = ServiceAPI.SendStatus.Outcome
-
-    private func failed(_ target: TargetURI, connection: Connection, _ reason: String) -> Readiness {
-        finished(connection)
-        return failed(target, endpoint: connection.endpoint, reason)
-    }
 
     /// The target could not be reached or failed: back it off as a whole, under its origin and
     /// its endpoint, doubling each time.
@@ -178,7 +193,7 @@ public actor DeliveryTargets {
 
     private func addresses(of host: String, now current: Date) async -> [TargetAddress] {
         if let cached = resolutions[host], cached.expires > current { return cached.addresses }
-        let addresses = await TargetAddress.resolve(host)
+        let addresses = await TargetAddress.resolve(host, timeout: policy.connectTimeout)
         remember(&resolutions, host, Resolution(addresses: addresses, expires: current.addingTimeInterval(Self.resolutionLifetime)), expires: \.expires)
         return addresses
     }
@@ -198,6 +213,9 @@ public actor DeliveryTargets {
         var configuration = HTTPClient.Configuration()
         configuration.dnsOverride = [host: address.description]
         configuration.redirectConfiguration = .disallow
+        // One connection attempt within the connect timeout; AsyncHTTPClient would otherwise
+        // retry until the request's deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(
             connect: .milliseconds(Int64(policy.connectTimeout * 1000)), read: .milliseconds(Int64(policy.requestTimeout * 1000)))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -215,7 +233,9 @@ public actor DeliveryTargets {
 
     private enum KeyFetchFailure: Error {
         case notAService
-        case unreachable
+        /// `atConnect`: no connection could be made (refused, timed out, no route), which is
+        /// a property of the address and port, not of the name asked for.
+        case unreachable(atConnect: Bool)
     }
 
     /// `GET /v1/info` at the target: the X25519 key it publishes.
@@ -227,14 +247,22 @@ public actor DeliveryTargets {
                 return (response.status.code, try await response.body.collect(upTo: 16 << 10))
             }
         } catch {
-            return .failure(.unreachable)
+            return .failure(.unreachable(atConnect: Self.isConnectFailure(error)))
         }
-        if answer.status >= 500 || answer.status == 429 { return .failure(.unreachable) }
+        if answer.status >= 500 || answer.status == 429 { return .failure(.unreachable(atConnect: false)) }
         guard answer.status == 200,
             let info = try? JSONDecoder().decode(ServiceAPI.ServiceInfo.self, from: Data(answer.body.readableBytesView)),
             let key = try? Base64URL.decode(info.publicKey, limit: 32), key.count == 32
         else { return .failure(.notAService) }
         return .success(key)
+    }
+
+    private static func isConnectFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if error is NIOConnectionError { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        if let error = error as? IOError { return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT].contains(error.errnoCode) }
+        return false
     }
 
     /// Bounded memory: past `maximumRemembered` entries the expired ones are dropped, and if

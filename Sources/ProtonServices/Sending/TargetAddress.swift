@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -94,6 +95,29 @@ public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: resolveBlocking(host)) }
         }
+    }
+
+    /// As `resolve(_:)`, but empty after `timeout` if the resolver has not answered by then (a
+    /// slow authoritative server would otherwise hold the caller as long as it likes; the
+    /// lookup's thread finishes on its own).
+    public static func resolve(_ host: String, timeout: TimeInterval) async -> [TargetAddress] {
+        if let literal = TargetAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) { return [literal] }
+        let answered = Once()
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let found = resolveBlocking(host)
+                if answered.first() { continuation.resume(returning: found) }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + max(0, timeout)) {
+                if answered.first() { continuation.resume(returning: []) }
+            }
+        }
+    }
+
+    private final class Once: Sendable {
+        private let done = Mutex(false)
+        /// True the first time only.
+        func first() -> Bool { done.withLock { done in defer { done = true }; return !done } }
     }
 
     private static func resolveBlocking(_ host: String) -> [TargetAddress] {
