@@ -6,6 +6,10 @@ import ProtonServices
 import ProtonTestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A service's database meets the faults an operator's mistakes and a full disk cause: files
 /// deleted or replaced under it, an empty or damaged file at start, a disk with no room left,
 /// a stop by SIGTERM. Each is answered loudly and nothing acknowledged is silently lost.
@@ -126,5 +130,51 @@ import Testing
         #expect(try await receiving.deliver(owner.id).status == 202)
         await receiving.stop()
         disk.unmount()
+    }
+}
+
+/// A body sent a byte at a time is cut off: 408 `body_too_slow` once the body timeout passes,
+/// instead of holding the connection for as long as the client likes.
+@Suite struct SlowBodyTests {
+    @Test func aTrickledBodyIsCutOff() async throws {
+        let receiving = try await ReceivingFixture.start(limits: ReceivingServiceLimits(bodyTimeout: 1))
+        let port = try #require(URLComponents(string: receiving.url)?.port)
+        let answer: String = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard connected == 0 else {
+                    continuation.resume(throwing: CocoaError(.fileReadUnknown))
+                    return
+                }
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let head = "POST /v1/deliver HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                _ = head.withCString { send(descriptor, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                // A byte every 200 ms: never idle, never done.
+                for _ in 0..<40 {
+                    _ = send(descriptor, "{", 1, Int32(MSG_NOSIGNAL))
+                    var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    if Glibc.poll(&poll, 1, 200) > 0 {
+                        let count = recv(descriptor, &buffer, buffer.count, 0)
+                        if count > 0 { received += buffer[0..<count] }
+                        break
+                    }
+                }
+                close(descriptor)
+                continuation.resume(returning: String(decoding: received, as: UTF8.self))
+            }
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+        #expect(answer.contains("body_too_slow"))
+        await receiving.stop()
     }
 }

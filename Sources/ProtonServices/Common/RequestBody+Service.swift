@@ -4,13 +4,26 @@ import NIOCore
 import ProtonCore
 
 extension Request {
-    /// The whole body, refused with 413 past `limit` bytes: nothing larger is ever buffered.
-    mutating func collectBytes(limit: Int) async throws -> [UInt8] {
+    /// How long a client may take to send a body, by default: a body sent a byte a second
+    /// would otherwise hold its connection and a task for as long as the client likes.
+    static let defaultBodyTimeout: TimeInterval = 30
+
+    /// The whole body, refused with 413 past `limit` bytes (nothing larger is ever buffered)
+    /// and with 408 `body_too_slow` if it has not all arrived within `timeout`.
+    mutating func collectBytes(limit: Int, timeout: TimeInterval = defaultBodyTimeout) async throws -> [UInt8] {
+        let request = self
         do {
-            let buffer = try await collectBody(upTo: limit)
+            let buffer = try await withDeadline(timeout) {
+                var copy = request
+                return try await copy.collectBody(upTo: limit)
+            }
+            body = RequestBody(buffer: buffer)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw ServiceError.bodyTooLarge(limit: limit)
+        } catch is DeadlineExceeded {
+            throw ServiceError(
+                .requestTimeout, code: "body_too_slow", "The body did not arrive within \(Int(timeout)) seconds.")
         }
     }
 

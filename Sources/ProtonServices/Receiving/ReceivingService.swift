@@ -67,6 +67,7 @@ public enum ReceivingService {
     /// Thin handlers: read the request, call the mailbox, write its answer.
     private static func addRoutes(to router: Router<BasicRequestContext>, mailbox: Mailbox) {
         let bodyLimit = mailbox.limits.maximumBodyByteCount
+        let bodyTimeout = mailbox.limits.bodyTimeout
 
         router.get("/v1/info") { _, _ in
             try JSONResponse.make(mailbox.info(), status: .ok)
@@ -79,13 +80,13 @@ public enum ReceivingService {
             var request = request
             // 200 for a replay of an envelope already held: nothing changed, and a sender that
             // resent it (not knowing the first copy arrived) is told it was delivered.
-            let stored = try await mailbox.deliver(request.collectBytes(limit: bodyLimit))
+            let stored = try await mailbox.deliver(request.collectBytes(limit: bodyLimit, timeout: bodyTimeout))
             return Response(status: stored ? .accepted : .ok)
         }
         router.post("/v1/deliver/batch") { request, _ in
             var request = request
             return try await JSONResponse.make(
-                mailbox.deliverBatch(request.collectBytes(limit: ServiceAPI.maximumBatchBodyByteCount)), status: .ok)
+                mailbox.deliverBatch(request.collectBytes(limit: ServiceAPI.maximumBatchBodyByteCount, timeout: bodyTimeout)), status: .ok)
         }
         router.get("/v1/addresses/:address/messages") { request, context in
             let messages = try await mailbox.messages(
