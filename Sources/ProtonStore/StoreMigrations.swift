@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The schema, as named migrations applied in order. A released migration is never edited: a
@@ -158,6 +159,19 @@ enum StoreMigrations {
                     CREATE INDEX messages_by_position ON messages(proton_id, position);
                     CREATE INDEX messages_held ON messages(proton_id, sequence) WHERE held = 1;
                     """)
+        }
+
+        migrator.registerMigration("v5 state digest") { db in
+            // A checksum of each stored proton state (ProtonRecord.stateDigest), so a state whose
+            // bytes changed is refused as damaged instead of ratcheting on from wrong keys.
+            try db.execute(sql: "ALTER TABLE protons ADD COLUMN state_digest BLOB")
+            let rows = try Row.fetchAll(db, sql: "SELECT id, state FROM protons")
+            for row in rows {
+                let id: String = row["id"]
+                let state: Data = row["state"]
+                try db.execute(
+                    sql: "UPDATE protons SET state_digest = ? WHERE id = ?", arguments: [ProtonRecord.digest(id: id, state: state), id])
+            }
         }
 
         return migrator

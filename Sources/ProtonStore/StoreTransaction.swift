@@ -67,10 +67,11 @@ public struct StoreTransaction {
             throw StoreError.duplicateRelationship(relationshipID: relationshipID)
         }
         let id = ProtonID.random()
+        let state = sealer.seal(proton.serializedState(), .protonState, row: id.rawValue)
         try ProtonRecord(
             id: id.rawValue, personaID: personaID.rawValue, peerIdentity: Data(proton.peerIdentity.rawRepresentation),
             peerDisplayName: proton.peerDisplayName, relationshipID: relationshipID,
-            state: sealer.seal(proton.serializedState(), .protonState, row: id.rawValue), created: now, updated: now
+            state: state, stateDigest: ProtonRecord.digest(id: id.rawValue, state: state), created: now, updated: now
         ).insert(db)
         try replaceSkippedKeys(of: id, with: proton.skippedKeys)
         return id
@@ -83,6 +84,9 @@ public struct StoreTransaction {
     }
 
     static func proton(from record: ProtonRecord, db: Database, sealer: SecretSealer) throws -> Proton {
+        if let digest = record.stateDigest, digest != ProtonRecord.digest(id: record.id, state: record.state) {
+            throw StoreError.corrupt(what: "state of proton \(record.id) (its checksum does not match: the file was damaged or edited)")
+        }
         let state = try sealer.openSecret(record.state, .protonState, row: record.id)
         let skipped = try SkippedKeyRecord
             .filter(SkippedKeyRecord.Columns.protonID == record.id)
@@ -109,6 +113,7 @@ public struct StoreTransaction {
             record.relationshipID == proton.relationshipID
         else { throw StoreError.protonMismatch(id) }
         record.state = sealer.seal(proton.serializedState(), .protonState, row: id.rawValue)
+        record.stateDigest = ProtonRecord.digest(id: id.rawValue, state: record.state)
         record.peerDisplayName = proton.peerDisplayName
         record.updated = now
         try record.update(db)

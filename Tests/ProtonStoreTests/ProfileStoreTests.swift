@@ -105,6 +105,31 @@ struct ProfileStoreTests {
         }
     }
 
+    /// Without a passphrase nothing sealed the state: 8 bytes changed inside it (a damaged disk,
+    /// a hand edit) used to load as a valid state that ratcheted on from wrong keys. The stored
+    /// checksum refuses it as damaged, at every offset tried.
+    @Test(arguments: [40, 100, 200, 300])
+    func aStoredStateWithChangedBytesIsRefusedAsDamaged(_ offset: Int) throws {
+        var pair = try PairedProfiles()
+        let protonID = try #require(pair.blair.protonID)
+        try pair.blair.store.close()
+        let queue = try DatabaseQueue(path: pair.blair.directory.appendingPathComponent("proton.sqlite").path)
+        try queue.write { db in
+            var state = try #require(try Data.fetchOne(db, sql: "SELECT state FROM protons WHERE id = ?", arguments: [protonID.rawValue]))
+            try #require(state.count > offset + 8)
+            for index in offset..<offset + 8 { state[index] ^= 0x5a }
+            try db.execute(sql: "UPDATE protons SET state = ? WHERE id = ?", arguments: [state, protonID.rawValue])
+        }
+        try queue.close()
+        pair.blair.store = try ProfileStore.open(at: pair.blair.directory)
+        #expect {
+            _ = try pair.blair.store.proton(protonID)
+        } throws: { error in
+            guard case StoreError.corrupt(let what) = error else { return false }
+            return what.contains("checksum")
+        }
+    }
+
     @Test func protonRoundTripsThroughTheStore() throws {
         let pair = try PairedProfiles()
         // Leave a skipped key behind so the round trip covers that table too.
