@@ -3,8 +3,8 @@ import Foundation
 /// The agents' small JSON files in the profile directory: written whole to a temporary file
 /// and renamed into place, so a crash leaves the old file or the new one, never half of one;
 /// readable by the owner alone, because they describe whom we talk through.
-enum JSONFile {
-    static func read<T: Decodable>(_ type: T.Type, at url: URL) throws(AgentError) -> T? {
+public enum JSONFile {
+    public static func read<T: Decodable>(_ type: T.Type, at url: URL) throws(AgentError) -> T? {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             if !FileManager.default.fileExists(atPath: url.path) { return nil }
@@ -17,20 +17,52 @@ enum JSONFile {
         }
     }
 
-    static func write(_ value: some Encodable, to url: URL) throws(AgentError) {
+    public static func write(_ value: some Encodable, to url: URL) throws(AgentError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
-        do {
-            let data = try encoder.encode(value)
-            guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
-            }
-            guard rename(temporary.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .configuration(path: url.path, reason: "it could not be written")
+        let data: Data
+        do { data = try encoder.encode(value) } catch {
+            throw .configuration(path: url.path, reason: "it could not be encoded")
         }
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
+        if let failure = writeDurably(data, to: temporary.path) {
+            unlink(temporary.path)
+            throw .configuration(path: url.path, reason: failure == ENOSPC ? "the disk is full" : "it could not be written (\(String(cString: strerror(failure))))")
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let failure = errno
+            unlink(temporary.path)
+            throw .configuration(path: url.path, reason: "it could not be replaced (\(String(cString: strerror(failure))))")
+        }
+        // The rename itself reaches the disk with the directory.
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// Writes `data` to a new owner-only file and flushes it to the disk before returning, so a
+    /// power cut after the rename cannot leave an empty file in place. The errno on failure.
+    private static func writeDurably(_ data: Data, to path: String) -> Int32? {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return errno }
+        defer { close(descriptor) }
+        var failure: Int32?
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if let failure { return failure }
+        return fsync(descriptor) == 0 ? nil : errno
     }
 }

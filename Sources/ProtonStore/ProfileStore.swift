@@ -165,6 +165,7 @@ public final class ProfileStore: Sendable {
         } catch let error as DatabaseError {
             switch error.resultCode {
             case .SQLITE_BUSY, .SQLITE_LOCKED: throw StoreError.busy
+            case .SQLITE_FULL: throw StoreError.diskFull
             case .SQLITE_NOTADB, .SQLITE_CORRUPT: throw StoreError.corrupt(what: "database")
             case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
                 throw StoreError.cannotCreate(path: "the profile database", reason: error.message ?? "permission denied")

@@ -29,6 +29,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case duplicateRelationship(relationshipID: String)
     /// Another process holds the database and did not let go in time.
     case busy
+    /// The disk (or file system) holding the profile has no room left: nothing was written.
+    case diskFull
     /// SQLite reported an error not covered above.
     case database(message: String)
 }
@@ -62,6 +64,8 @@ extension StoreError: CustomStringConvertible, LocalizedError {
             "a proton for relationship \(relationshipID) is already stored"
         case .busy:
             "the profile database is busy in another process"
+        case .diskFull:
+            "the disk holding the profile is full"
         case .database(let message):
             "the profile database reported an error: \(message)"
         }

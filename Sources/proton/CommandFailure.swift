@@ -65,6 +65,10 @@ struct CommandFailure: Error {
             self.init(status: .dataError, message: "This profile was written by a newer version of Proton; update proton to open it.")
         case .busy:
             self.init(status: .temporaryFailure, message: "The profile is busy in another process; try again in a moment.")
+        case .diskFull:
+            self.init(
+                status: .ioError,
+                message: "The disk holding the profile is full, so nothing was changed; free some space and run the command again.")
         case .database:
             self.init(status: .ioError, message: error.description.sentence)
         case .corrupt, .unknownPersona, .unknownProton, .personaMismatch, .protonMismatch, .duplicateRelationship:

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
@@ -118,18 +119,8 @@ struct DirectoryState: Codable {
 
     func save(to profile: URL) throws {
         let url = Self.url(in: profile)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        let temporary = profile.appendingPathComponent(".\(Self.fileName).\(UUID().uuidString)")
-        do {
-            let data = try encoder.encode(self)
-            guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]),
-                rename(temporary.path, url.path) == 0
-            else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CommandFailure(status: .ioError, message: "Could not write \(url.path).")
+        do throws(AgentError) { try JSONFile.write(self, to: url) } catch {
+            throw CommandFailure(status: .ioError, message: error.description.sentence)
         }
     }
 

@@ -14,7 +14,9 @@ struct ReceiveCommand: AsyncParsableCommand {
             message delivered twice is dropped. Messages in your outbox whose retry time has \
             come are sent too. With --watch it keeps long-polling until interrupted, printing \
             messages as they arrive (with --json, one JSON object per line). Exits with status \
-            69 when no receiving service is configured or none could be reached.
+            69 when no receiving service is configured or none could be reached, and 74 when the \
+            profile could not record a message (a full disk, say): it stays at its service and \
+            arrives on a later run.
             """)
 
     @OptionGroup var profile: ProfileOptions
@@ -52,10 +54,12 @@ struct ReceiveCommand: AsyncParsableCommand {
         let seconds = wait ?? (watch ? 25 : 0)
         var collected: [Received] = []
         var damaged: Set<String> = []
+        var unrecorded: [String] = []
         repeat {
             if let sender { await report(await sender.flush(now: Date())) }
             let events = await receiver.poll(wait: seconds, now: Date())
             var failures: [String] = []
+            var storeFailed = false
             for event in events {
                 switch event {
                 case .received(let protonID, _, let body, let address, let at):
@@ -90,6 +94,10 @@ struct ReceiveCommand: AsyncParsableCommand {
                 case .relationshipDamaged(let protonID, _):
                     damaged.insert(protonID.rawValue)
                     note(event.description)
+                case .storeFailed(let reason):
+                    unrecorded.append(reason)
+                    storeFailed = true
+                    note(event.description)
                 default:
                     note(event.description)
                 }
@@ -99,9 +107,15 @@ struct ReceiveCommand: AsyncParsableCommand {
                 throw CommandFailure(status: .unavailable, message: "No receiving service could be reached (\(failures[0])).")
             }
             for failure in failures { note(failure) }
-            if watch, !failures.isEmpty { try await Task.sleep(for: .seconds(2)) }
+            // A service that failed or a profile that cannot write is not asked again at once.
+            if watch, !failures.isEmpty || storeFailed { try await Task.sleep(for: .seconds(2)) }
         } while watch
         if json { try Output.json(collected) }
+        if let reason = unrecorded.first {
+            throw CommandFailure(
+                status: .ioError,
+                message: "The profile could not record what arrived (\(reason)); it stays at the receiving service and arrives on a later 'proton receive'.")
+        }
         if !damaged.isEmpty {
             throw CommandFailure(
                 status: .dataError,
