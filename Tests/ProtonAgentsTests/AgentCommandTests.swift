@@ -19,7 +19,7 @@ struct AgentCommandTests {
 
         func run(_ arguments: String...) async throws -> Run {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = try Self.executable()
             process.arguments = arguments
             process.environment = [

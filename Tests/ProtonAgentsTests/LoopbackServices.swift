@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import ProtonAgents
 import ProtonServices
 import Testing
@@ -16,7 +17,7 @@ final class LoopbackServices: @unchecked Sendable {
     private(set) var receivingURLs: [String] = []
     var sending: [RunningService] = []
     private var inProcess: [Int: RunningService] = [:]
-    private var children: [Int: Process] = [:]
+    private var children: [Int: ChildProcess] = [:]
     private var receivingDirectories: [URL] = []
 
     init(receivingProcesses: Set<Int> = []) async throws {
@@ -86,8 +87,8 @@ final class LoopbackServices: @unchecked Sendable {
     }
 
     /// Runs `proton serve receiving` and waits for the one line it prints once bound.
-    private static func serveReceiving(listen: String, data: URL) throws -> (process: Process, url: String) {
-        let process = Process()
+    private static func serveReceiving(listen: String, data: URL) throws -> (process: ChildProcess, url: String) {
+        let process = ChildProcess()
         process.executableURL = try AgentCommandTests.Sandbox.executable()
         process.arguments = ["serve", "receiving", "--listen", listen, "--data", data.path]
         let output = Pipe()

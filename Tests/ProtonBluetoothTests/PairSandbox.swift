@@ -25,7 +25,7 @@ final class PairSandbox {
     deinit { try? FileManager.default.removeItem(at: root) }
 
     func run(_ arguments: [String]) async throws -> PairRun {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try Self.executable()
         process.arguments = arguments
         process.environment = [
@@ -71,7 +71,7 @@ final class PairSandbox {
 
 /// A real `proton serve receiving` on a loopback port, stopped with SIGTERM.
 final class ReceivingServiceProcess {
-    let process = Process()
+    let process = ChildProcess()
     let url: String
 
     init(data: URL) throws {

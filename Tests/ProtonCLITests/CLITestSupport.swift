@@ -52,7 +52,7 @@ final class CLISandbox {
     func run(arguments: [String], environment: [String: String?] = [:]) async throws -> CLIResult {
         var merged = baseEnvironment
         for (key, value) in environment { merged[key] = value }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try CLISandbox.executable()
         process.arguments = arguments
         process.environment = merged

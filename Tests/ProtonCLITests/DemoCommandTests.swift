@@ -59,7 +59,7 @@ struct DemoCommandTests {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         defer { try? handle.close() }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try CLISandbox.executable()
         // The most messages the demo takes, so that it is still running when the interrupt comes.
         process.arguments = ["demo", "--messages", "100"]
@@ -83,7 +83,7 @@ struct DemoCommandTests {
 
     /// Polls `file` on a thread of its own until it contains `marker` (60 s at most), counts the
     /// processes mentioning `path` at that moment and then interrupts `process`.
-    static func interrupt(_ process: Process, once marker: String, appearsIn file: URL, servicesMentioning path: String) async
+    static func interrupt(_ process: ChildProcess, once marker: String, appearsIn file: URL, servicesMentioning path: String) async
         -> (sawMarker: Bool, servicesBefore: Int)
     {
         await withCheckedContinuation { continuation in

@@ -68,7 +68,7 @@ final class DirectoryCLISandbox {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": root.appendingPathComponent("home").path,
         ]
         if let profileName { environment["PROTON_HOME"] = profile(profileName).path }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try Self.executable()
         process.arguments = arguments
         process.environment = environment

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
@@ -64,7 +65,7 @@ struct DirectoryCLITests {
     @Test func serveDirectoryPrintsItsKeyAndServesTheCommands() async throws {
         let sandbox = try DirectoryCLISandbox()
         let data = sandbox.root.appendingPathComponent("directory-data")
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try DirectoryCLISandbox.executable()
         process.arguments = ["serve", "directory", "--namespace", "example.org", "--listen", "127.0.0.1:0", "--data", data.path, "--policy", "approve"]
         let output = Pipe()

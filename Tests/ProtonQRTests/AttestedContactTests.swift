@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import ProtonCore
 import ProtonCrypto
 import Testing
@@ -11,7 +12,7 @@ import Testing
 struct AttestedContactTests {
     /// `proton serve directory` on loopback, stopped with SIGTERM.
     final class Directory {
-        let process = Process()
+        let process = ChildProcess()
         let url: String
         let key: String
 

@@ -20,7 +20,7 @@ struct Run {
 /// profiles configured to use them; everything lives in a temporary directory.
 final class InviteSandbox {
     let root: URL
-    private var services: [String: (process: Process, url: String, data: URL)] = [:]
+    private var services: [String: (process: ChildProcess, url: String, data: URL)] = [:]
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString)", isDirectory: true)
@@ -106,7 +106,7 @@ final class InviteSandbox {
     }
 
     static func launch(_ arguments: [String], environment: [String: String], input: String?, directory: URL) async throws -> Run {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try executable()
         process.arguments = arguments
         process.environment = environment
@@ -132,8 +132,8 @@ final class InviteSandbox {
     }
 
     /// Runs `proton serve KIND` and waits for the line it prints once bound.
-    static func serve(_ kind: String, listen: String, data: URL) throws -> (Process, String) {
-        let process = Process()
+    static func serve(_ kind: String, listen: String, data: URL) throws -> (ChildProcess, String) {
+        let process = ChildProcess()
         process.executableURL = try executable()
         process.arguments = ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : [])
         let output = Pipe()

@@ -27,7 +27,7 @@ enum ZBar {
     }
 
     static func decode(file: URL) async throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try #require(zbarimg)
         process.arguments = ["--raw", "-q", "-Sdisable", "-Sqrcode.enable", file.path]
         let output = Pipe()

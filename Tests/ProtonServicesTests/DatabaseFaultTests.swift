@@ -80,7 +80,7 @@ import Testing
         let contents = kind == "empty" ? Data() : Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         try contents.write(to: URL(fileURLWithPath: path))
 
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try ServeProcessTests.ServeProcess.executable()
         process.arguments = ["serve", "receiving", "--listen", "127.0.0.1:0", "--data", data.path]
         let errors = Pipe()

@@ -165,8 +165,11 @@ import Testing
             #expect(status.state == .failed)
             #expect(status.outcome == .unreachable)
         }
-        // Unbounded, each message would have cost up to 3 requests (60 in all).
-        #expect(failing.requestLines.count <= 8, "\(failing.requestLines.count) requests")
+        // Unbounded, each message would have cost up to 3 requests (60 in all). Backed off as a
+        // whole, it is one probe per backoff window: 3 when all twenty arrive in one window, a
+        // few more when a loaded machine spreads the twenty sends over several (9 seen in a full
+        // parallel run).
+        #expect(failing.requestLines.count <= 12, "\(failing.requestLines.count) requests")
         #expect(failing.requestLines.allSatisfy { $0 == "GET /v1/info" })
         await sending.running.stop()
         await failing.stop()

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import ProtonCore
 import ProtonServices
 import Testing
@@ -12,12 +13,12 @@ import Testing
 @Suite struct ServeProcessTests {
     /// A running `proton serve` child process and the URL it printed.
     struct ServeProcess {
-        let process: Process
+        let process: ChildProcess
         let url: String
 
         /// A sending service is allowed loopback targets unless `allowPrivateTargets` is false.
         static func start(_ kind: String, data: URL, allowPrivateTargets: Bool = true) throws -> ServeProcess {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = try executable()
             process.arguments =
                 ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]

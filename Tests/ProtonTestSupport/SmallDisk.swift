@@ -15,7 +15,7 @@ public final class SmallDisk: @unchecked Sendable {
     public init(kilobytes: Int) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("small-disk-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let mount = Process()
+        let mount = ChildProcess()
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0700", "tmpfs", url.path]
         mount.standardOutput = FileHandle.nullDevice
@@ -51,7 +51,7 @@ public final class SmallDisk: @unchecked Sendable {
     public func unmount() {
         guard mounted else { return }
         mounted = false
-        let umount = Process()
+        let umount = ChildProcess()
         umount.executableURL = URL(fileURLWithPath: "/bin/umount")
         umount.arguments = ["-l", url.path]
         try? umount.run()
