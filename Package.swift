@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "ProtonQRTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "proton",
+                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonServices", "proton",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]

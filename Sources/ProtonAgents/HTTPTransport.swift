@@ -65,12 +65,32 @@ struct HTTPTransport: Sendable {
     /// The error for a non-2xx answer: 410 is a retired address, other 4xx are final, the rest
     /// are worth retrying.
     static func failure(_ response: Response, address: AddressID?) -> RelayError {
-        let reason = (try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body)))?.error
-            ?? "HTTP status \(response.status)"
+        let body = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))
+        let reason = body.map { Self.reason(code: $0.code, text: $0.error) } ?? "HTTP status \(response.status)"
         switch response.status {
         case 410 where address != nil: return .addressRetired(address!)
         case 400..<500: return .rejected(status: response.status, reason: reason)
         default: return .unavailable(reason: reason)
+        }
+    }
+
+    /// What a refusal means, in our words for the codes of docs/api.md that a person can act
+    /// on; otherwise the service's own sentence, cut to 200 characters (the terminal layer
+    /// takes out anything that is not text).
+    static func reason(code: String, text: String) -> String {
+        switch code {
+        case "stale_request":
+            "the service says this computer's clock is more than \(Int(RequestSignature.allowedSkew / 60)) minutes off its own; set the clock right (for example 'timedatectl set-ntp true') and try again"
+        case "disk_full":
+            "the service's disk is full, so nothing was stored; its operator must make room"
+        case "storage_damaged", "storage_lost":
+            "the service's storage failed, so nothing was stored; its operator must look at it"
+        case "quota_exceeded":
+            "the address is full at the service until its owner fetches what it holds"
+        case "rate_limited":
+            "the service is limiting how often this computer may ask; try again shortly"
+        default:
+            String(text.prefix(200)) + " (\(code.prefix(40)))"
         }
     }
 }

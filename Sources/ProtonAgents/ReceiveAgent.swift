@@ -105,7 +105,7 @@ public actor ReceiveAgent {
             case .failure(.addressRetired):
                 if let protonID = target.protonID { events.append(.addressGone(protonID: protonID, address: target.owned.id)) }
             case .failure(let error):
-                events.append(.serviceFailed(serviceURI: target.mailbox.serviceURI, reason: error.description))
+                events.append(.serviceFailed(serviceURI: target.mailbox.serviceURI, error: error))
             case nil:
                 break
             }
@@ -360,7 +360,7 @@ public actor ReceiveAgent {
         } catch .addressRetired {
             // Gone at the service: nothing is left to acknowledge.
         } catch {
-            return [.serviceFailed(serviceURI: target.mailbox.serviceURI, reason: error.description)]
+            return [.serviceFailed(serviceURI: target.mailbox.serviceURI, error: error)]
         }
         cursors.addresses[key]?.acknowledged = cursor.recorded
         do { try cursors.save(to: cursorsURL) } catch { return [.storeFailed(reason: error.description)] }
@@ -386,7 +386,7 @@ public actor ReceiveAgent {
                     events.append(.addressRetiredAtService(protonID: summary.id, address: route.address))
                 } catch {
                     allDone = false
-                    events.append(.serviceFailed(serviceURI: mailbox.serviceURI, reason: error.description))
+                    events.append(.serviceFailed(serviceURI: mailbox.serviceURI, error: error))
                 }
             }
             guard allDone else { continue }

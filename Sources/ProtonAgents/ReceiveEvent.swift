@@ -30,7 +30,7 @@ public enum ReceiveEvent: Sendable, Equatable {
     /// One of our addresses lives at a service that is not configured.
     case unknownService(protonID: ProtonID, serviceURI: String)
     /// A service could not be reached or refused; the next round tries again.
-    case serviceFailed(serviceURI: String, reason: String)
+    case serviceFailed(serviceURI: String, error: RelayError)
     /// A relationship's stored state could not be read: nothing of it is fetched or sent until
     /// it is, and every round says so.
     case relationshipDamaged(protonID: ProtonID, reason: String)
@@ -75,8 +75,8 @@ extension ReceiveEvent: CustomStringConvertible {
             "the receiving service has retired the address \(address.hex.prefix(8))… already"
         case .unknownService(_, let uri):
             "an address of ours is at \(uri), which is not among our receiving services"
-        case .serviceFailed(let uri, let reason):
-            "\(uri) failed: \(reason)"
+        case .serviceFailed(let uri, let error):
+            "\(uri): \(error)"
         case .relationshipDamaged(let protonID, let reason):
             "the stored state of relationship \(protonID.rawValue.prefix(8)) could not be read, so it is neither fetched nor sent to: \(reason)"
         case .storeFailed(let reason):

@@ -40,7 +40,8 @@ public struct StoreTransaction {
             guard key.publicKey.rawRepresentation == Array(record.identityKey) else {
                 throw StoreError.corrupt(what: "identity key of persona \(record.id)")
             }
-            return try Persona(displayName: record.displayName, identityKey: key)
+            // A name stored before the display-name rules tightened loads without what they refuse.
+            return try Persona(displayName: Persona.neutralised(record.displayName), identityKey: key)
         } catch let error as StoreError {
             throw error
         } catch {

@@ -183,7 +183,7 @@ struct AcceptCommand: AsyncParsableCommand {
             return
         }
         guard presentation.drawsCode else {
-            if check.presented { FileHandle.standardError.write(Data((check.sentence + "\n").utf8)) }
+            if check.presented { FileHandle.standardError.write(Data((TerminalText.neutralised(check.sentence) + "\n").utf8)) }
             print(text)
             return
         }
@@ -241,7 +241,7 @@ struct AcceptCommand: AsyncParsableCommand {
                     delivered: nil, reply: nil, replyBytes: nil, replyQRVersion: nil, peerAttestation: nil))
         } else {
             print("\(name) accepted your invite: relationship \(proton.relationshipID).")
-            if !body.isEmpty { print("\(name): \(String(decoding: body, as: UTF8.self))") }
+            if !body.isEmpty { print("\(name): \(TerminalText.body(String(decoding: body, as: UTF8.self)))") }
             print("Safety number (compare it with theirs): \(proton.safetyNumber)")
         }
     }

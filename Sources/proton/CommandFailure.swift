@@ -78,7 +78,7 @@ struct CommandFailure: Error {
 
     /// Prints the sentence on stderr and exits with the status.
     func exit() -> Never {
-        let line = "proton: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
+        let line = "proton: " + TerminalText.neutralised(message.replacingOccurrences(of: "\n", with: " ")) + "\n"
         FileHandle.standardError.write(Data(line.utf8))
         Foundation.exit(status.rawValue)
     }

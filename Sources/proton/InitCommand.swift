@@ -31,7 +31,7 @@ struct InitCommand: AsyncParsableCommand {
         do {
             persona = try Persona(displayName: displayName, random: SystemRandom())
         } catch {
-            throw CommandFailure(status: .usage, message: "The persona name is not usable: \(error).")
+            throw CommandFailure(unusableName: error)
         }
         let passphrase = ProfileOptions.passphrase()
         let store = try ProfileStore.create(at: directory, persona: persona, passphrase: passphrase)

@@ -18,6 +18,7 @@ final class PairTerminal: Sendable {
     }
 
     private func write(_ text: String) {
+        let text = TerminalText.neutralised(text)
         if json {
             FileHandle.standardError.write(Data(text.utf8))
         } else {

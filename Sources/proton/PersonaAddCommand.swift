@@ -19,7 +19,7 @@ struct PersonaAddCommand: AsyncParsableCommand {
         do {
             persona = try Persona(displayName: name, random: SystemRandom())
         } catch {
-            throw CommandFailure(status: .usage, message: "The persona name is not usable: \(error).")
+            throw CommandFailure(unusableName: error)
         }
         let store = try profile.openStore()
         defer { try? store.close() }
@@ -28,5 +28,24 @@ struct PersonaAddCommand: AsyncParsableCommand {
         }
         try store.addPersona(persona)
         print("Added persona \(persona.displayName) (\(persona.publicIdentity))")
+    }
+}
+
+extension CommandFailure {
+    /// Why a display name was refused, in words about the name (never the whole name echoed
+    /// back: it may be thousands of characters, or made to confuse a terminal).
+    init(unusableName error: WireError) {
+        let why =
+            switch error {
+            case .oversized(_, let limit, let actual):
+                "it is \(actual) bytes of UTF-8 and at most \(limit) fit (\(limit) Latin letters, fewer in most other scripts or with emoji)"
+            case .invalidValue(_, let reason) where reason == "empty":
+                "it is empty"
+            case .invalidValue(_, let reason):
+                "it \(reason)"
+            default:
+                "\(error)"
+            }
+        self.init(status: .usage, message: "The persona name is not usable: \(why).")
     }
 }

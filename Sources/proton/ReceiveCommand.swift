@@ -59,6 +59,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             if let sender { await report(await sender.flush(now: Date())) }
             let events = await receiver.poll(wait: seconds, now: Date())
             var failures: [String] = []
+            var refusals: [String] = []
             var storeFailed = false
             for event in events {
                 switch event {
@@ -78,10 +79,11 @@ struct ReceiveCommand: AsyncParsableCommand {
                     } else if json {
                         collected.append(entry)
                     } else {
-                        print("\(Output.date(at))  \(entry.contact): \(entry.body)")
+                        print("\(Output.date(at))  \(entry.contact): \(TerminalText.body(entry.body))")
                     }
-                case .serviceFailed(let uri, let reason):
-                    failures.append("\(uri): \(reason)")
+                case .serviceFailed(let uri, let error):
+                    failures.append("\(uri): \(error)")
+                    if case .rejected(_, let reason) = error { refusals.append("\(uri): \(reason)") }
                 case .relationshipStarted(let protonID, let name, _, _):
                     // Someone accepted an invite of ours; their first message follows (as
                     // `.received`, which then loads the new contact's summary).
@@ -104,6 +106,10 @@ struct ReceiveCommand: AsyncParsableCommand {
             }
             if !watch, !failures.isEmpty, failures.count >= Set(context.services.receiving.map(\.uri)).count {
                 if json { try Output.json(collected) }
+                // Reached but refused (a clock that is off, say) is not "could not be reached".
+                if refusals.count == failures.count {
+                    throw CommandFailure(status: .unavailable, message: "Every receiving service refused the request (\(refusals[0])).")
+                }
                 throw CommandFailure(status: .unavailable, message: "No receiving service could be reached (\(failures[0])).")
             }
             for failure in failures { note(failure) }
@@ -138,7 +144,7 @@ struct ReceiveCommand: AsyncParsableCommand {
 
     /// Something worth knowing that is not the command failing: stderr, one line.
     private func note(_ text: String) {
-        FileHandle.standardError.write(Data("proton: \(text.sentence)\n".utf8))
+        FileHandle.standardError.write(Data("proton: \(TerminalText.neutralised(text.sentence))\n".utf8))
     }
 }
 
@@ -149,6 +155,6 @@ extension Output {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         // Written straight to the descriptor: print's buffer would hold lines back from a pipe.
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+        FileHandle.standardOutput.write(Data(TerminalText.escapedJSON(String(decoding: try encoder.encode(value), as: UTF8.self)).utf8) + Data("\n".utf8))
     }
 }
