@@ -19,9 +19,31 @@ enum FilePermissions {
         try makeDirectory(directory.standardizedFileURL)
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         guard contents.allSatisfy({ $0.hasPrefix(databaseFileName) }) else { return }
-        guard chmod(directory.path, mode_t(directoryMode)) == 0 else {
-            throw .cannotCreate(path: directory.path, reason: String(cString: strerror(errno)))
+        try narrow(directory, to: directoryMode)
+    }
+
+    /// chmod to `mode` unless the mode is that already: a profile on a read-only file system
+    /// (a mounted backup) or owned by someone else is told as such, not as "could not create".
+    private static func narrow(_ path: URL, to mode: Int16) throws(StoreError) {
+        var status = stat()
+        if stat(path.path, &status) == 0, status.st_mode & 0o777 == mode_t(mode) { return }
+        guard chmod(path.path, mode_t(mode)) == 0 else {
+            let failure = errno
+            if failure == EROFS || failure == EPERM || failure == EACCES { throw .notWritable(path: path.path, reason: String(cString: strerror(failure))) }
+            throw .cannotCreate(path: path.path, reason: String(cString: strerror(failure)))
         }
+    }
+
+    /// Whether this process may write in `directory` (the file system is not read-only and the
+    /// permissions allow it).
+    static func isWritable(_ directory: URL) -> Bool {
+        access(directory.path, W_OK) == 0
+    }
+
+    /// Why `directory` cannot be written, in the system's words ("Read-only file system",
+    /// "Permission denied").
+    static func whyNotWritable(_ directory: URL) -> String {
+        access(directory.path, W_OK) == 0 ? "it is writable" : String(cString: strerror(errno))
     }
 
     /// `mkdir -p`, each new directory 0700 (as the XDG specification asks of its base
@@ -52,9 +74,7 @@ enum FilePermissions {
     /// Narrows the modes of files that exist (a profile copied in with wider ones).
     static func restrict(_ files: [URL]) throws(StoreError) {
         for file in files where FileManager.default.fileExists(atPath: file.path) {
-            guard chmod(file.path, mode_t(fileMode)) == 0 else {
-                throw .cannotCreate(path: file.path, reason: String(cString: strerror(errno)))
-            }
+            try narrow(file, to: fileMode)
         }
     }
 }

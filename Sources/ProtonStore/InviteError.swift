@@ -40,7 +40,7 @@ extension InviteError: CustomStringConvertible, LocalizedError {
 
     public var errorDescription: String? { description }
 
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         date.formatted(.iso8601.dateTimeSeparator(.space).timeZoneSeparator(.omitted)).replacingOccurrences(of: "Z", with: " UTC")
     }
 }

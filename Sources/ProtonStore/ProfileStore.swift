@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ProtonCore
 import ProtonCrypto
+import Synchronization
 
 /// A client profile on disk: `DIRECTORY/proton.sqlite`, an SQLite database in WAL mode holding
 /// the personas, the protons with their skipped message keys, the message log and the outbox.
@@ -15,11 +16,13 @@ public final class ProfileStore: Sendable {
     public let directory: URL
     private let pool: DatabasePool
     let sealer: SecretSealer
+    private let files: FileIdentities
 
     private init(directory: URL, pool: DatabasePool, sealer: SecretSealer) {
         self.directory = directory
         self.pool = pool
         self.sealer = sealer
+        files = FileIdentities(database: Self.databaseURL(in: directory).path)
     }
 
     public static func databaseURL(in directory: URL) -> URL {
@@ -84,7 +87,12 @@ public final class ProfileStore: Sendable {
     public static func open(at directory: URL, passphrase: SecureBytes? = nil) throws -> ProfileStore {
         guard exists(at: directory) else { throw StoreError.noProfile(directory: directory.path) }
         try FilePermissions.prepareDirectory(directory, databaseFileName: databaseFileName)
-        let pool = try openPool(in: directory)
+        let pool: DatabasePool
+        do {
+            pool = try openPool(in: directory)
+        } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
+            throw StoreError.notWritable(path: directory.path, reason: FilePermissions.whyNotWritable(directory))
+        }
         do {
             let profile: ProfileRecord? = try mapDatabaseErrors {
                 let migrator = StoreMigrations.migrator
@@ -97,6 +105,9 @@ public final class ProfileStore: Sendable {
             let store = ProfileStore(directory: directory, pool: pool, sealer: try sealer(for: profile, passphrase: passphrase))
             try store.restrictFileModes()
             return store
+        } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
+            try? pool.close()
+            throw StoreError.notWritable(path: directory.path, reason: FilePermissions.whyNotWritable(directory))
         } catch {
             try? pool.close()
             throw error
@@ -138,8 +149,15 @@ public final class ProfileStore: Sendable {
         ])
     }
 
-    /// Closes the database. The store cannot be used afterwards.
+    /// Closes the database, after moving everything in the write-ahead log into the database
+    /// file (a TRUNCATE checkpoint): the file alone is then the whole profile, so a copy of it
+    /// is a backup, and a log deleted by mistake between commands loses nothing. (Before, each
+    /// command left its commits in the log: a probe found a profile's file with no contacts
+    /// at all while `contacts` listed them.) The store cannot be used afterwards.
     public func close() throws {
+        if files.problem() == nil {
+            _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        }
         try Self.mapDatabaseErrors { try pool.close() }
     }
 
@@ -148,9 +166,27 @@ public final class ProfileStore: Sendable {
     /// Runs `body` in one write transaction: everything it writes commits together, and if it
     /// throws nothing it wrote remains. The error is rethrown as it was.
     public func transaction<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try Self.mapDatabaseErrors {
+        try checkFiles()
+        return try Self.mapDatabaseErrors {
             try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) }
         }
+    }
+
+    /// Throws `filesReplaced` if the database or its write-ahead log is no longer the file this
+    /// store opened: someone deleted or replaced it underneath. SQLite would go on writing to
+    /// the unlinked file, and everything written from then on would be lost when the process
+    /// ends (a probe saw `contacts` answer "No contacts yet." that way). Two `stat` calls; every
+    /// write transaction checks first, and `receive --watch` every round.
+    public func checkFiles() throws(StoreError) {
+        guard let problem = files.problem() else { return }
+        // Only the log deleted, the database file still ours and nothing new in the log's
+        // place: this process still holds the deleted log open, so its commits can be written
+        // back into the database file before stopping.
+        if files.onlyLogDeleted {
+            let saved = (try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }) != nil
+            throw .filesReplaced(problem + (saved ? "; what it held was written back into the database file" : ""))
+        }
+        throw .filesReplaced(problem)
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -171,6 +207,12 @@ public final class ProfileStore: Sendable {
                 throw StoreError.cannotCreate(path: "the profile database", reason: error.message ?? "permission denied")
             default: throw StoreError.database(message: error.message ?? "\(error.resultCode)")
             }
+        } catch is RowDecodingError {
+            // A value of the wrong type or shape in a column (a date that is not one, say): the
+            // file was altered. The row itself stays out of the message.
+            throw StoreError.corrupt(what: "database (a stored value does not decode)")
+        } catch is DecodingError {
+            throw StoreError.corrupt(what: "database (a stored value does not decode)")
         }
     }
 
@@ -369,5 +411,51 @@ public final class ProfileStore: Sendable {
     /// Removes a delivered ciphertext.
     public func removeFromOutbox(_ outboxID: Int64) throws {
         try transaction { tx in _ = try OutboxRecord.deleteOne(tx.db, key: outboxID) }
+    }
+}
+
+/// The device and inode of the profile's database and write-ahead log as opened.
+private final class FileIdentities: Sendable {
+    private struct Identity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private let database: String
+    private let main: Identity?
+    /// The WAL exists while any connection is open; taken at the first check if it was not
+    /// there yet when the store opened.
+    private let wal: Mutex<Identity?>
+
+    init(database: String) {
+        self.database = database
+        main = Self.identity(database)
+        wal = Mutex(Self.identity(database + "-wal"))
+    }
+
+    func problem() -> String? {
+        guard let main else { return nil }
+        if Self.identity(database) != main { return "\(database) was deleted or replaced while this process had it open" }
+        return wal.withLock { known -> String? in
+            let now = Self.identity(database + "-wal")
+            guard let expected = known else {
+                known = now
+                return nil
+            }
+            return now == expected ? nil : "\(database)-wal was deleted or replaced while this process had it open; what was written since is lost"
+        }
+    }
+
+    /// The database file is the one opened and no log exists at its path: the log was deleted,
+    /// not replaced.
+    var onlyLogDeleted: Bool {
+        guard let main, Self.identity(database) == main else { return false }
+        return wal.withLock { $0 != nil } && Self.identity(database + "-wal") == nil
+    }
+
+    private static func identity(_ path: String) -> Identity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 }

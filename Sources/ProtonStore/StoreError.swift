@@ -9,6 +9,9 @@ public enum StoreError: Error, Equatable, Sendable {
     case profileExists(directory: String)
     /// The profile directory or database file could not be created.
     case cannotCreate(path: String, reason: String)
+    /// The profile cannot be written (a read-only file system, or another user's files):
+    /// SQLite writes to a profile even to read it (its write-ahead log and index).
+    case notWritable(path: String, reason: String)
     /// The profile's secrets are protected by a passphrase and none was given.
     case passphraseRequired
     /// The passphrase does not open this profile's secrets.
@@ -27,6 +30,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case protonMismatch(ProtonID)
     /// A proton for this relationship is already stored.
     case duplicateRelationship(relationshipID: String)
+    /// The database or its write-ahead log was deleted or replaced while open.
+    case filesReplaced(String)
     /// Another process holds the database and did not let go in time.
     case busy
     /// The disk (or file system) holding the profile has no room left: nothing was written.
@@ -44,6 +49,8 @@ extension StoreError: CustomStringConvertible, LocalizedError {
             "a Proton profile already exists in \(directory)"
         case .cannotCreate(let path, let reason):
             "could not create \(path): \(reason)"
+        case .notWritable(let path, let reason):
+            "the profile at \(path) cannot be written (\(reason)), and proton writes to its profile even to read it"
         case .passphraseRequired:
             "this profile is protected by a passphrase and none was given"
         case .wrongPassphrase:
@@ -62,6 +69,8 @@ extension StoreError: CustomStringConvertible, LocalizedError {
             "the proton given is for a different relationship than proton \(id)"
         case .duplicateRelationship(let relationshipID):
             "a proton for relationship \(relationshipID) is already stored"
+        case .filesReplaced(let what):
+            what
         case .busy:
             "the profile database is busy in another process"
         case .diskFull:

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import Testing
 
 struct ErrorReportingTests {
@@ -31,6 +32,23 @@ struct ErrorReportingTests {
             #expect(result.status == 64, "\(arguments)")
             #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.hasPrefix("proton: "))
+        }
+    }
+
+    /// A profile on a read-only file system (a backup mounted read-only) is said to be one,
+    /// for every command, instead of "could not create".
+    @Test(.enabled(if: ReadOnlyMount.isAvailable, "needs root to mount"))
+    func aReadOnlyProfileIsSaidToBeOne() async throws {
+        let sandbox = try CLISandbox()
+        #expect(try await sandbox.run("init", "--name", "Alex").status == 0)
+        let readOnly = try ReadOnlyMount(sandbox.profile)
+        defer { readOnly.unmount() }
+        for arguments in [["contacts"], ["persona", "list"]] {
+            let result = try await sandbox.run(arguments: arguments)
+            #expect(result.status == 73, "\(arguments): \(result)")
+            #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("cannot be written (Read-only file system)"), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("could not create"), "\(arguments): \(result.stderr)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ProtonTestSupport
 import Testing
 
@@ -38,5 +39,55 @@ struct FullProfileDiskTests {
         #expect(!again.stdout.contains("Written while your disk was full."))
         try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Room again.", environment: alex))
         #expect(try await sandbox.require(sandbox.run("Blair", "receive")).stdout.contains("Alex: Room again."))
+    }
+
+    /// The profile's write-ahead log deleted under `receive --watch`: the watcher writes what
+    /// the deleted log held back into the database file (it still has the log open) and stops
+    /// loudly (exit 74) instead of writing on into the unlinked file; nothing is lost, and
+    /// what arrived meanwhile is still at the service for the next run. (A probe saw
+    /// `contacts` answer "No contacts yet." after such a deletion.)
+    @Test func aWriteAheadLogDeletedUnderTheWatcherStopsIt() async throws {
+        let sandbox = try await InviteSandbox.paired()
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+
+        // Each command leaves the database file whole (a TRUNCATE checkpoint when it closes):
+        // the file alone, copied as a backup would be, holds the relationship.
+        let mainOnly = sandbox.root.appendingPathComponent("main-only.sqlite")
+        try FileManager.default.copyItem(at: sandbox.profile("Alex").appendingPathComponent("proton.sqlite"), to: mainOnly)
+        let copied = try await DatabaseQueue(path: mainOnly.path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM protons") ?? 0 }
+        #expect(copied == 1, "the database file alone holds \(copied) relationships")
+
+        let watcher = ChildProcess()
+        watcher.executableURL = try InviteSandbox.executable()
+        watcher.arguments = ["receive", "--watch", "--wait", "1"]
+        watcher.environment = [
+            "PATH": "/usr/bin:/bin", "HOME": sandbox.root.path, "PROTON_HOME": sandbox.profile("Alex").path,
+        ]
+        let errors = sandbox.root.appendingPathComponent("watch-errors")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let errorHandle = try FileHandle(forWritingTo: errors)
+        watcher.standardError = errorHandle
+        try watcher.run()
+        let wal = sandbox.profile("Alex").appendingPathComponent("proton.sqlite-wal")
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: wal.path) { try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .seconds(1))
+        try FileManager.default.removeItem(at: wal)
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "Sent after the log was gone."))
+
+        for _ in 0..<200 where watcher.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        if watcher.isRunning { watcher.signal(SIGKILL) }
+        await watcher.exited()
+        try errorHandle.close()
+        let stderr = String(decoding: try Data(contentsOf: errors), as: UTF8.self)
+        #expect(watcher.terminationStatus == 74, "\(watcher.terminationStatus): \(stderr)")
+        #expect(stderr.contains("proton.sqlite-wal was deleted or replaced"), "\(stderr)")
+
+        #expect(stderr.contains("written back into the database file"), "\(stderr)")
+        // Nothing was lost: the relationship is there, and the message arrives, once.
+        let later = try await sandbox.require(sandbox.run("Alex", "receive"))
+        #expect(later.stdout.components(separatedBy: "Blair: Sent after the log was gone.").count == 2, "\(later.stdout) \(later.stderr)")
+        let again = try await sandbox.require(sandbox.run("Alex", "receive"))
+        #expect(!again.stdout.contains("Sent after the log was gone."))
     }
 }

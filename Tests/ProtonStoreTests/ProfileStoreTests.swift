@@ -130,6 +130,20 @@ struct ProfileStoreTests {
         }
     }
 
+    /// A column holding a value of the wrong kind (a date that is not one) is a damaged
+    /// profile (exit 65), not an internal error (it was 70, with the row in the message).
+    @Test func aStoredValueThatDoesNotDecodeIsDamage() throws {
+        var pair = try PairedProfiles()
+        try pair.blair.store.close()
+        let queue = try DatabaseQueue(path: pair.blair.directory.appendingPathComponent("proton.sqlite").path)
+        try queue.write { db in try db.execute(sql: "UPDATE personas SET created = 'garbage'") }
+        try queue.close()
+        pair.blair.store = try ProfileStore.open(at: pair.blair.directory)
+        #expect(throws: StoreError.corrupt(what: "database (a stored value does not decode)")) {
+            _ = try pair.blair.store.personas()
+        }
+    }
+
     @Test func protonRoundTripsThroughTheStore() throws {
         let pair = try PairedProfiles()
         // Leave a skipped key behind so the round trip covers that table too.

@@ -34,7 +34,7 @@ public final class SmallDisk: @unchecked Sendable {
     public func fill() {
         let path = url.appendingPathComponent("filler").path
         guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { return }
         let chunk = Data(count: 4096)
@@ -57,5 +57,40 @@ public final class SmallDisk: @unchecked Sendable {
         try? umount.run()
         umount.waitUntilExit()
         try? FileManager.default.removeItem(at: url)
+    }
+}
+
+/// A directory made read-only for real, by bind-mounting it read-only over itself (as a backup
+/// mounted read-only would be). Needs root; `isAvailable` says whether it can be done here.
+public final class ReadOnlyMount: @unchecked Sendable {
+    public let url: URL
+    private var mounted = false
+
+    public static var isAvailable: Bool { SmallDisk.isAvailable }
+
+    public init(_ url: URL) throws {
+        self.url = url
+        try Self.mount(["--bind", url.path, url.path])
+        mounted = true
+        try Self.mount(["-o", "remount,bind,ro", url.path])
+    }
+
+    deinit { unmount() }
+
+    public func unmount() {
+        guard mounted else { return }
+        mounted = false
+        try? Self.run("/bin/umount", ["-l", url.path])
+    }
+
+    private static func mount(_ arguments: [String]) throws { try run("/bin/mount", arguments) }
+
+    private static func run(_ tool: String, _ arguments: [String]) throws {
+        let process = ChildProcess()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteNoPermission) }
     }
 }
