@@ -8,9 +8,26 @@ import ProtonStore
 /// invite's consumption are one transaction; a refusal (expired, used, altered, not for this
 /// invite) stores nothing and leaves the invite as it was.
 enum FirstContact {
-    /// How long after an invite's expiry its address is still polled: a message that reached
-    /// the service before the expiry is accepted however late the agent runs.
-    static let lateArrivalWindow: TimeInterval = 7 * 86_400
+    /// How long after an invite's expiry its address is still polled, and a message that the
+    /// service says reached it before the expiry is still accepted. By this computer's clock:
+    /// the service's `receivedAt` alone would let it (or its clock) stretch an invite as long
+    /// as it liked.
+    static let lateArrivalWindow: TimeInterval = 2 * 86_400
+    /// How far before an invite's creation time this computer's clock may read and the invite
+    /// still count: an invite made while the clock was two days ahead is not valid until then,
+    /// so it never lives longer than its lifetime (a not-valid-before).
+    static let allowedClockSkew: TimeInterval = 300
+
+    /// Why a first message to something made at `created` and valid until `expires` is not in
+    /// time, or nil: it reached the service before the expiry, is processed within the late
+    /// window by our clock, and our clock is not before the creation.
+    static func timeProblem(arrived: Date, now: Date, created: Date, expires: Date, expired: String, thing: String = "invite") -> String? {
+        if arrived >= expires || now >= expires.addingTimeInterval(lateArrivalWindow) { return expired }
+        if now < created.addingTimeInterval(-allowedClockSkew) {
+            return "it arrived before the \(thing) was made by this computer's clock (the clock was ahead when it was made, or is behind now); it is valid from \(InviteError.format(created))"
+        }
+        return nil
+    }
 
     private struct Refusal: Error {
         let reason: String
@@ -34,7 +51,12 @@ enum FirstContact {
                     throw Refusal(reason: InviteError.unknownInvite.description)
                 }
                 if let used = pending.used { throw Refusal(reason: InviteError.alreadyUsed(used).description) }
-                guard arrived < pending.expires else { throw Refusal(reason: InviteError.expired(pending.expires).description) }
+                if let problem = timeProblem(
+                    arrived: arrived, now: now, created: pending.created, expires: pending.expires,
+                    expired: InviteError.expired(pending.expires).description)
+                {
+                    throw Refusal(reason: problem)
+                }
                 guard initial.signedPrekey == pending.invite.prekey, initial.oneTimePrekey == nil, let inviteRoute = pending.route
                 else { throw Refusal(reason: "it names a prekey that is not this invite's") }
                 // An existing relationship with the sender refuses this start; the invite stays for someone else.

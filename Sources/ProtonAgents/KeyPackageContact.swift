@@ -44,7 +44,12 @@ enum KeyPackageContact {
                 guard let published = try tx.publishedKeyPackage(at: address), published.id == keyPackageID else {
                     throw Refusal(reason: KeyPackageError.unknownKeyPackage.description)
                 }
-                guard arrived < published.expires else { throw Refusal(reason: KeyPackageError.expired(published.expires).description) }
+                if let problem = FirstContact.timeProblem(
+                    arrived: arrived, now: now, created: published.created, expires: published.expires,
+                    expired: KeyPackageError.expired(published.expires).description, thing: "key package")
+                {
+                    throw Refusal(reason: problem)
+                }
                 let prekeys: (signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?)
                 do {
                     prekeys = try tx.keyPackagePrekeys(published.id, signed: initial.signedPrekey, oneTime: initial.oneTimePrekey)

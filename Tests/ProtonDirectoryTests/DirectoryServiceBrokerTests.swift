@@ -29,7 +29,7 @@ struct DirectoryServiceBrokerTests {
     }
 
     @Test func oneTimePrekeysAreNeverHandedOutTwiceUnderConcurrentFetches() async throws {
-        let (directory, _, package) = try await Self.published(rule: .open, prekeys: 20)
+        let (directory, _, package) = try await Self.published(rule: .open, prekeys: 20, limits: BrokerLimits(oneTimePrekeysPerName: 100))
         defer { Task { await directory.stop() } }
         let client = DirectoryClient(baseURL: directory.url)
         let results = try await withThrowingTaskGroup(of: BrokerAPI.FetchResult.self) { group in
@@ -147,6 +147,24 @@ struct DirectoryServiceBrokerTests {
         #expect(limited?.code == "rate_limited")
         #expect(try Self.remaining(directory) == 7, "a limited request takes no prekey")
         #expect(try await client.fetchKeyPackage(name: "alice", key: Ed25519.PrivateKey()).oneTimePrekeyIncluded)
+    }
+
+    /// Fresh throwaway requester keys each pass the per-requester limit, but a name hands out
+    /// only its budget of one-time prekeys per window; past it, fetches still get the package,
+    /// with the signed prekey alone, and the owner's remaining prekeys stay.
+    @Test func freshRequesterKeysCannotDrainTheOneTimePrekeys() async throws {
+        let (directory, _, _) = try await Self.published(
+            rule: .open, prekeys: 10, limits: BrokerLimits(fetchesPerRequester: 3, oneTimePrekeysPerName: 4))
+        defer { Task { await directory.stop() } }
+        let client = DirectoryClient(baseURL: directory.url)
+        var included = 0
+        for _ in 0..<12 {
+            let fetched = try await client.fetchKeyPackage(name: "alice", key: Ed25519.PrivateKey())
+            #expect(fetched.keyPackage != nil)
+            if fetched.oneTimePrekeyIncluded { included += 1 }
+        }
+        #expect(included == 4)
+        #expect(try Self.remaining(directory) == 6)
     }
 
     @Test func brokerRoutesAreOffUnlessSwitchedOn() async throws {

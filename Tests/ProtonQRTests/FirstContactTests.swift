@@ -20,13 +20,13 @@ struct FirstContactTests {
         let inviteID: InviteID
     }
 
-    func inviter(expires: Date) async throws -> Inviter {
+    func inviter(expires: Date, created: Date = Date()) async throws -> Inviter {
         let store = try ProfileStore.create(at: root.appendingPathComponent("alex"), persona: Persona(displayName: "Alex", random: random))
         let personaID = try store.personas()[0].id
         let route = try await ownRoute()
         let prekey = X25519.PrivateKey()
         let invite = Invite(identity: try store.persona(personaID).identityKey, prekey: prekey.publicKey, route: route.route, expires: expires)
-        let id = try store.addPendingInvite(personaID: personaID, invite: invite, prekey: prekey, route: route)
+        let id = try store.addPendingInvite(personaID: personaID, invite: invite, prekey: prekey, route: route, now: created)
         try store.addSpareAddress(try await ownRoute())
         return Inviter(store: store, agent: try ReceiveAgent(store: store, services: [mailbox]), invite: invite, inviteID: id)
     }
@@ -122,6 +122,37 @@ struct FirstContactTests {
         #expect(try alex.store.pendingInvites().count == 1, "the second invite stays for someone else")
         let next = await alex.agent.poll(wait: 0, now: Date())
         #expect(!next.contains { if case .inviteRefused = $0 { true } else { false } }, "the refused message was dropped, not retried")
+    }
+
+    /// The service's `receivedAt` says the acceptance came in time, but by this computer's
+    /// clock the invite expired more than the late window ago: refused. The service (or its
+    /// clock) cannot stretch an invite past that.
+    @Test func anAcceptanceProcessedLongAfterTheExpiryIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let expiry = Date().addingTimeInterval(600)
+        let alex = try await inviter(expires: expiry)
+        defer { try? alex.store.close() }
+        _ = try await accept(alex.invite, as: "Blair", body: "in time, says the service")
+        // Before, any `proton receive` however late started the relationship.
+        let events = await alex.agent.poll(wait: 0, now: expiry.addingTimeInterval(3 * 86_400))
+        #expect(!events.contains { if case .relationshipStarted = $0 { true } else { false } }, "\(events)")
+        #expect(try alex.store.protons().isEmpty)
+        #expect(try alex.store.pendingInvites().isEmpty, "the invite is gone for good")
+    }
+
+    /// An invite made while this computer's clock was two days ahead is not valid until the
+    /// clock reaches its creation time (a not-valid-before), so it cannot live two days longer
+    /// than its lifetime.
+    @Test func anInviteMadeWithAClockAheadIsNotValidBeforeItsCreation() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let made = Date().addingTimeInterval(2 * 86_400)
+        let alex = try await inviter(expires: made.addingTimeInterval(86_400), created: made)
+        defer { try? alex.store.close() }
+        _ = try await accept(alex.invite, as: "Blair", body: "too early")
+        let events = await alex.agent.poll(wait: 0, now: Date())
+        #expect(events.contains { if case .inviteRefused(_, let reason) = $0 { reason.contains("before the invite was made") } else { false } }, "\(events)")
+        #expect(try alex.store.protons().isEmpty)
+        #expect(try alex.store.pendingInvites().count == 1)
     }
 
     @Test func anInitialMessageThatArrivedAfterTheExpiryIsRefusedAndTheInviteStays() async throws {

@@ -96,10 +96,17 @@ public struct BrokerLimits: Sendable, Equatable {
     public var window: Double
     /// Pending contact requests one name may hold.
     public var pendingRequestsPerName: Int
+    /// One-time prekeys one name hands out per window, whoever asks. The per-requester limit
+    /// alone let anyone drain a name's prekeys with fresh throwaway keys under the `open` rule;
+    /// past this budget a fetch gets the package with its signed prekey only, as when the
+    /// prekeys have run out (X3DH section 3.3, the last-resort case), so the name stays
+    /// reachable and its owner's stock lasts.
+    public var oneTimePrekeysPerName: Int
 
-    public init(fetchesPerRequester: Int = 20, window: Double = 3_600, pendingRequestsPerName: Int = 1_000) {
+    public init(fetchesPerRequester: Int = 20, window: Double = 3_600, pendingRequestsPerName: Int = 1_000, oneTimePrekeysPerName: Int = 10) {
         self.fetchesPerRequester = fetchesPerRequester
         self.window = window
         self.pendingRequestsPerName = pendingRequestsPerName
+        self.oneTimePrekeysPerName = oneTimePrekeysPerName
     }
 }

@@ -73,6 +73,15 @@ public final class DirectoryBroker: @unchecked Sendable {
         migrator.registerMigration("v2 fetch events by time") { db in
             try db.execute(sql: "CREATE INDEX fetch_event_by_time ON fetch_event (at)")
         }
+        // When each name handed out a one-time prekey: a budget per name, not per requester.
+        migrator.registerMigration("v3 prekeys taken") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE prekey_taken (name TEXT NOT NULL, at REAL NOT NULL);
+                    CREATE INDEX prekey_taken_by_name ON prekey_taken (name, at);
+                    CREATE INDEX prekey_taken_by_time ON prekey_taken (at);
+                    """)
+        }
         return migrator
     }
 
@@ -198,10 +207,15 @@ public final class DirectoryBroker: @unchecked Sendable {
             }
 
             let base = try KeyPackage(decoding: [UInt8](row["package"] as Data))
+            try db.execute(sql: "DELETE FROM prekey_taken WHERE at < ?", arguments: [windowStart])
+            let taken = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM prekey_taken WHERE name = ? AND at >= ?", arguments: [name, windowStart]) ?? 0
+            guard taken < limits.oneTimePrekeysPerName else { return .success((base, false)) }
             guard let prekeyRow = try Row.fetchOne(
                 db, sql: "SELECT seq, prekey FROM one_time_prekey WHERE name = ? ORDER BY seq LIMIT 1", arguments: [name])
             else { return .success((base, false)) }
             try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ? AND seq = ?", arguments: [name, prekeyRow["seq"] as Int64])
+            try db.execute(sql: "INSERT INTO prekey_taken (name, at) VALUES (?, ?)", arguments: [name, now.timeIntervalSince1970])
             let prekey = try X25519.PublicKey(rawRepresentation: [UInt8](prekeyRow["prekey"] as Data))
             return .success((base.withOneTimePrekeys([prekey]), true))
         }
