@@ -66,7 +66,7 @@ struct HTTPTransport: Sendable {
     /// are worth retrying.
     static func failure(_ response: Response, address: AddressID?) -> RelayError {
         let body = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))
-        let reason = body.map { Self.reason(code: $0.code, text: $0.error) } ?? "HTTP status \(response.status)"
+        let reason = body.map { Self.reason(code: $0.code, text: $0.error, status: response.status) } ?? "HTTP status \(response.status)"
         switch response.status {
         case 410 where address != nil: return .addressRetired(address!)
         case 400..<500: return .rejected(status: response.status, reason: reason)
@@ -77,9 +77,9 @@ struct HTTPTransport: Sendable {
     /// What a refusal means, in our words for the codes of docs/api.md that a person can act
     /// on; otherwise the service's own sentence, cut to 200 characters (the terminal layer
     /// takes out anything that is not text).
-    static func reason(code: String, text: String) -> String {
+    static func reason(code: String, text: String, status: Int) -> String {
         switch code {
-        case "stale_request":
+        case "stale_request" where status == 401:
             "the service says this computer's clock is more than \(Int(RequestSignature.allowedSkew / 60)) minutes off its own; set the clock right (for example 'timedatectl set-ntp true') and try again"
         case "disk_full":
             "the service's disk is full, so nothing was stored; its operator must make room"
@@ -90,7 +90,9 @@ struct HTTPTransport: Sendable {
         case "rate_limited":
             "the service is limiting how often this computer may ask; try again shortly"
         default:
-            String(text.prefix(200)) + " (\(code.prefix(40)))"
+            // One line of at most 200 scalars: a service's text cannot pass for lines of ours.
+            String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 }))
+                + " (\(String(String.UnicodeScalarView(code.unicodeScalars.prefix(40).filter { $0.isASCII && $0.value > 0x20 }))))"
         }
     }
 }

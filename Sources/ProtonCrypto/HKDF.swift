@@ -35,11 +35,15 @@ public enum HMACSHA256 {
     }
 
     static func mac(_ message: [UInt8], key: UnsafeRawBufferPointer) -> SecureBytes {
+        message.withUnsafeBytes { mac($0, key: key) }
+    }
+
+    static func mac(_ message: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) -> SecureBytes {
         Sodium.ensureInitialized()
         return SecureBytes(count: byteCount) { out in
             var state = crypto_auth_hmacsha256_state()
             _ = crypto_auth_hmacsha256_init(&state, key.bytePointer, key.count)
-            _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+            _ = crypto_auth_hmacsha256_update(&state, message.bytePointer, UInt64(message.count))
             _ = crypto_auth_hmacsha256_final(&state, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
             sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
         }
@@ -54,15 +58,16 @@ public enum HKDF {
     /// Section 2.2: PRK = HMAC-Hash(salt, IKM); an empty salt means HashLen zero bytes.
     public static func extract(salt: [UInt8], inputKeyMaterial: SecureBytes) -> SecureBytes {
         let effectiveSalt = salt.isEmpty ? [UInt8](repeating: 0, count: HMACSHA256.byteCount) : salt
+        // The secret input goes to the MAC from where it lives, never through a plain array.
         return inputKeyMaterial.withUnsafeBytes { ikm in
-            HMACSHA256.authenticationCode(for: Array(ikm), using: effectiveSalt)
+            effectiveSalt.withUnsafeBytes { key in HMACSHA256.mac(ikm, key: key) }
         }
     }
 
     /// Section 2.2 with a secret salt, as the Double Ratchet's KDF_RK uses the root key.
     public static func extract(salt: SecureBytes, inputKeyMaterial: SecureBytes) -> SecureBytes {
         inputKeyMaterial.withUnsafeBytes { ikm in
-            HMACSHA256.authenticationCode(for: Array(ikm), using: salt)
+            salt.withUnsafeBytes { key in HMACSHA256.mac(ikm, key: key) }
         }
     }
 
@@ -71,22 +76,29 @@ public enum HKDF {
         guard outputByteCount > 0, outputByteCount <= maximumOutputByteCount else {
             throw CryptoError.invalidOutputLength(outputByteCount)
         }
-        var okm = [UInt8]()
-        okm.reserveCapacity(outputByteCount + HMACSHA256.byteCount)
-        var previous = [UInt8]()
-        var counter: UInt8 = 1
-        while okm.count < outputByteCount {
-            var block = previous
-            block.append(contentsOf: info)
-            block.append(counter)
-            previous = HMACSHA256.authenticationCode(for: block, using: prk).unsafeExportedBytes()
-            okm.append(contentsOf: previous)
-            counter &+= 1
+        // Each T(i) is computed into one zeroed scratch block and copied straight into the
+        // zeroing output: no secret is left behind in a plain array.
+        return SecureBytes(count: outputByteCount) { out in
+            prk.withUnsafeBytes { key in
+                var block = [UInt8](repeating: 0, count: HMACSHA256.byteCount)
+                var state = crypto_auth_hmacsha256_state()
+                var filled = 0
+                var counter: UInt8 = 1
+                while filled < outputByteCount {
+                    _ = crypto_auth_hmacsha256_init(&state, key.bytePointer, key.count)
+                    if filled > 0 { _ = crypto_auth_hmacsha256_update(&state, block, UInt64(block.count)) }
+                    _ = crypto_auth_hmacsha256_update(&state, info, UInt64(info.count))
+                    _ = crypto_auth_hmacsha256_update(&state, &counter, 1)
+                    _ = crypto_auth_hmacsha256_final(&state, &block)
+                    let taken = min(block.count, outputByteCount - filled)
+                    block.withUnsafeBytes { (out.baseAddress! + filled).copyMemory(from: $0.baseAddress!, byteCount: taken) }
+                    filled += taken
+                    counter &+= 1
+                }
+                sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+                block.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
+            }
         }
-        let result = SecureBytes(okm.prefix(outputByteCount))
-        okm.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
-        previous.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
-        return result
     }
 
     public static func deriveKey(

@@ -61,6 +61,30 @@ public struct SecureBytes: Sendable {
         withUnsafeBytes { Array($0) }
     }
 
+    /// Appends the secret to `array` without an intermediate copy; with enough capacity
+    /// reserved, the array's buffer is the only other place the bytes then are (the caller
+    /// zeroes it).
+    public func append(to array: inout [UInt8]) {
+        withUnsafeBytes { array.append(contentsOf: $0) }
+    }
+
+    /// `prefix` followed by each of `parts`, in zeroing storage, without plain copies.
+    public init(prefix: [UInt8], concatenating parts: [SecureBytes]) {
+        self.init(count: prefix.count + parts.reduce(0) { $0 + $1.count }) { out in
+            var offset = 0
+            prefix.withUnsafeBytes { source in
+                if source.count > 0 { (out.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: source.count) }
+                offset += source.count
+            }
+            for part in parts {
+                part.withUnsafeBytes { source in
+                    if source.count > 0 { (out.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: source.count) }
+                    offset += source.count
+                }
+            }
+        }
+    }
+
     /// Constant-time comparison.
     public func isEqual(to other: SecureBytes) -> Bool {
         guard count == other.count else { return false }

@@ -55,6 +55,10 @@ struct CommandFailure: Error {
                 message: "A Proton profile already exists in \(directory); choose another directory with --profile.")
         case .cannotCreate:
             self.init(status: .cannotCreate, message: error.description.sentence)
+        case .notWritable(let path, let reason):
+            self.init(
+                status: .cannotCreate,
+                message: "The profile at \(path) cannot be written (\(reason)); proton writes to its profile even to list it (SQLite's write-ahead log), so copy it somewhere writable first.")
         case .passphraseRequired:
             self.init(
                 status: .noPermission,
@@ -65,6 +69,10 @@ struct CommandFailure: Error {
             self.init(status: .dataError, message: "This profile was written by a newer version of Proton; update proton to open it.")
         case .busy:
             self.init(status: .temporaryFailure, message: "The profile is busy in another process; try again in a moment.")
+        case .filesReplaced(let what):
+            self.init(
+                status: .ioError,
+                message: "\(what); stop every proton process using this profile and restore it from a backup, or check it with 'proton contacts'.")
         case .diskFull:
             self.init(
                 status: .ioError,

@@ -118,7 +118,7 @@ extension DirectoryAuditor.Misbehaviour {
             "!!! Do not trust names from this directory until this is explained.",
             "",
         ]
-        FileHandle.standardError.write(Data(TerminalText.neutralised(lines.joined(separator: "\n")).utf8))
+        FileHandle.standardError.write(Data(lines.map(TerminalText.line).joined(separator: "\n").utf8))
     }
 }
 

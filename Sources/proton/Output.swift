@@ -18,7 +18,7 @@ enum Output {
     /// column is as wide as its widest cell as a terminal draws it (wide characters and emoji
     /// take two columns, joiners and combining marks none).
     static func table(_ header: [String], _ rows: [[String]]) {
-        let all = ([header] + rows).map { $0.map(TerminalText.neutralised) }
+        let all = ([header] + rows).map { $0.map(TerminalText.line) }
         let widths = header.indices.map { column in all.map { width(of: $0[column]) }.max() ?? 0 }
         for row in all {
             let cells = row.indices.map { column in

@@ -56,10 +56,15 @@ struct ReceiveCommand: AsyncParsableCommand {
         var damaged: Set<String> = []
         var unrecorded: [String] = []
         repeat {
+            // A profile whose files were deleted or replaced underneath is not written to again.
+            try context.store.checkFiles()
             if let sender { await report(await sender.flush(now: Date())) }
             let events = await receiver.poll(wait: seconds, now: Date())
             var failures: [String] = []
             var refusals: [String] = []
+            // Services, not events: one service failing at many addresses is one service.
+            var failedServices: Set<String> = []
+            var refusingServices: Set<String> = []
             var storeFailed = false
             for event in events {
                 switch event {
@@ -83,7 +88,11 @@ struct ReceiveCommand: AsyncParsableCommand {
                     }
                 case .serviceFailed(let uri, let error):
                     failures.append("\(uri): \(error)")
-                    if case .rejected(_, let reason) = error { refusals.append("\(uri): \(reason)") }
+                    failedServices.insert(uri)
+                    if case .rejected(_, let reason) = error {
+                        refusals.append("\(uri): \(reason)")
+                        refusingServices.insert(uri)
+                    }
                 case .relationshipStarted(let protonID, let name, _, _):
                     // Someone accepted an invite of ours; their first message follows (as
                     // `.received`, which then loads the new contact's summary).
@@ -104,10 +113,10 @@ struct ReceiveCommand: AsyncParsableCommand {
                     note(event.description)
                 }
             }
-            if !watch, !failures.isEmpty, failures.count >= Set(context.services.receiving.map(\.uri)).count {
+            if !watch, !failures.isEmpty, failedServices.isSuperset(of: context.services.receiving.map(\.uri)) {
                 if json { try Output.json(collected) }
                 // Reached but refused (a clock that is off, say) is not "could not be reached".
-                if refusals.count == failures.count {
+                if refusingServices == failedServices {
                     throw CommandFailure(status: .unavailable, message: "Every receiving service refused the request (\(refusals[0])).")
                 }
                 throw CommandFailure(status: .unavailable, message: "No receiving service could be reached (\(failures[0])).")
@@ -144,7 +153,7 @@ struct ReceiveCommand: AsyncParsableCommand {
 
     /// Something worth knowing that is not the command failing: stderr, one line.
     private func note(_ text: String) {
-        FileHandle.standardError.write(Data("proton: \(TerminalText.neutralised(text.sentence))\n".utf8))
+        FileHandle.standardError.write(Data("proton: \(TerminalText.line(text.sentence))\n".utf8))
     }
 }
 

@@ -32,6 +32,12 @@ enum TerminalText {
         return out
     }
 
+    /// One line: also newlines and tabs become spaces, for a table cell or a note that must not
+    /// break into lines that could pass for others.
+    static func line(_ text: String) -> String {
+        neutralised(text).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+    }
+
     /// A message body under its sender's name: later lines are indented, so a line in a message
     /// can never pass for a message of its own from someone else.
     static func body(_ text: String) -> String {

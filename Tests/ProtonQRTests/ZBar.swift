@@ -27,8 +27,9 @@ enum ZBar {
     }
 
     static func decode(file: URL) async throws -> String {
+        let executable: URL = try #require(zbarimg)
         let process = ChildProcess()
-        process.executableURL = try #require(zbarimg)
+        process.executableURL = executable
         process.arguments = ["--raw", "-q", "-Sdisable", "-Sqrcode.enable", file.path]
         let output = Pipe()
         process.standardOutput = output

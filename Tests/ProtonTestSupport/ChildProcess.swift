@@ -52,6 +52,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     public func run() throws {
         guard let executable = executableURL?.path else { throw CocoaError(.fileNoSuchFile) }
+        guard state.withLock({ $0.pid == 0 }) else { throw CocoaError(.executableLoad) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -102,7 +103,10 @@ public final class ChildProcess: @unchecked Sendable {
 
         let reaper = Thread { [self] in
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+            var waited: pid_t
+            repeat { waited = waitpid(pid, &status, 0) } while waited == -1 && errno == EINTR
+            // Not reaped (never expected): reported as a failure, never as exit 0.
+            if waited != pid { status = 255 << 8 }
             // WIFSIGNALED / WTERMSIG / WEXITSTATUS, written out: the C macros are not imported.
             let signal = status & 0x7f
             let handler = state.withLock { state -> (@Sendable (ChildProcess) -> Void)? in

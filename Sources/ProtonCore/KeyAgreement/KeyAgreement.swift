@@ -86,9 +86,7 @@ public enum KeyAgreement {
 
     /// Section 2.2: KDF(KM) = HKDF(salt = zeros, IKM = F || KM) with F = 32 0xFF bytes for X25519.
     private static func derive(_ parts: [SecureBytes], context: AgreementContext) -> SecureBytes {
-        var material = [UInt8](repeating: 0xff, count: 32)
-        for part in parts { material += part.unsafeExportedBytes() }
-        let ikm = SecureBytes(consuming: &material)
+        let ikm = SecureBytes(prefix: [UInt8](repeating: 0xff, count: 32), concatenating: parts)
         return try! HKDF.deriveKey(inputKeyMaterial: ikm, salt: [], info: context.info, outputByteCount: 32)
     }
 }

@@ -11,15 +11,15 @@ extension DoubleRatchet {
     public func serializedState() -> SecureBytes {
         var writer = WireWriter(nestedCapacity: 560 + receipts.receipts.count * ReceiptLog.Receipt.byteCount)
         writer.byte(Self.stateVersion)
-        writer.fixed(sendingRatchetKey.secretBytes.unsafeExportedBytes())
+        writer.secret(sendingRatchetKey.secretBytes)
         Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
-        writer.fixed(rootKey.secret.unsafeExportedBytes())
-        Self.writeOptional(sendingChain?.secret.unsafeExportedBytes(), into: &writer)
-        Self.writeOptional(receivingChain?.secret.unsafeExportedBytes(), into: &writer)
-        Self.writeOptional(sendingHeaderKey?.secret.unsafeExportedBytes(), into: &writer)
-        Self.writeOptional(receivingHeaderKey?.secret.unsafeExportedBytes(), into: &writer)
-        writer.fixed(nextSendingHeaderKey.secret.unsafeExportedBytes())
-        writer.fixed(nextReceivingHeaderKey.secret.unsafeExportedBytes())
+        writer.secret(rootKey.secret)
+        Self.writeOptionalSecret(sendingChain?.secret, into: &writer)
+        Self.writeOptionalSecret(receivingChain?.secret, into: &writer)
+        Self.writeOptionalSecret(sendingHeaderKey?.secret, into: &writer)
+        Self.writeOptionalSecret(receivingHeaderKey?.secret, into: &writer)
+        writer.secret(nextSendingHeaderKey.secret)
+        writer.secret(nextReceivingHeaderKey.secret)
         writer.uint32(sendingMessageNumber)
         writer.uint32(receivingMessageNumber)
         writer.uint32(previousSendingChainLength)
@@ -27,15 +27,14 @@ extension DoubleRatchet {
         writer.uint32(UInt32(skippedKeys.limits.capacity))
         writer.uint64(UInt64(skippedKeys.limits.lifetime))
         writer.byte(UInt8(previousReceivingHeaderKeys.count))
-        for key in previousReceivingHeaderKeys { writer.fixed(key.secret.unsafeExportedBytes()) }
+        for key in previousReceivingHeaderKeys { writer.secret(key.secret) }
         writer.byte(UInt8(receipts.receipts.count))
         for receipt in receipts.receipts {
             writer.fixed(receipt.chain)
             writer.uint32(receipt.messageNumber)
             writer.fixed(receipt.digest)
         }
-        var bytes = writer.bytes
-        return SecureBytes(consuming: &bytes)
+        return writer.takeSecret()
     }
 
     public init(serializedState: SecureBytes, skippedKeys: [SkippedMessageKey]) throws(WireError) {
@@ -49,15 +48,13 @@ extension DoubleRatchet {
         var dhs = try reader.fixed(32, "DHs")
         sendingRatchetKey = try! X25519.PrivateKey(rawRepresentation: &dhs)
         receivingRatchetKey = try Self.readOptional(&reader, "DHr").map { try! X25519.PublicKey(rawRepresentation: $0) }
-        rootKey = RootKey(secret: SecureBytes(try reader.fixed(32, "RK")))
-        sendingChain = try Self.readOptional(&reader, "CKs").map { ChainKey(secret: SecureBytes($0)) }
-        receivingChain = try Self.readOptional(&reader, "CKr").map { ChainKey(secret: SecureBytes($0)) }
-        sendingHeaderKey = try Self.readOptional(&reader, "HKs").map { try! HeaderKey(SecureBytes($0)) }
-        receivingHeaderKey = try Self.readOptional(&reader, "HKr").map { try! HeaderKey(SecureBytes($0)) }
-        let nextSendingHeaderKeyBytes = try reader.fixed(32, "NHKs")
-        let nextReceivingHeaderKeyBytes = try reader.fixed(32, "NHKr")
-        nextSendingHeaderKey = try! HeaderKey(SecureBytes(nextSendingHeaderKeyBytes))
-        nextReceivingHeaderKey = try! HeaderKey(SecureBytes(nextReceivingHeaderKeyBytes))
+        rootKey = RootKey(secret: try Self.secret(&reader, 32, "RK"))
+        sendingChain = try Self.readOptional(&reader, "CKs").map { ChainKey(secret: Self.consume($0)) }
+        receivingChain = try Self.readOptional(&reader, "CKr").map { ChainKey(secret: Self.consume($0)) }
+        sendingHeaderKey = try Self.readOptional(&reader, "HKs").map { try! HeaderKey(Self.consume($0)) }
+        receivingHeaderKey = try Self.readOptional(&reader, "HKr").map { try! HeaderKey(Self.consume($0)) }
+        nextSendingHeaderKey = try! HeaderKey(try Self.secret(&reader, 32, "NHKs"))
+        nextReceivingHeaderKey = try! HeaderKey(try Self.secret(&reader, 32, "NHKr"))
         sendingMessageNumber = try reader.uint32("Ns")
         receivingMessageNumber = try reader.uint32("Nr")
         previousSendingChainLength = try reader.uint32("PN")
@@ -69,7 +66,7 @@ extension DoubleRatchet {
             guard keyCount <= ReceiptLog.previousHeaderKeyCapacity else {
                 throw .oversized(field: "earlier header keys", limit: ReceiptLog.previousHeaderKeyCapacity, actual: keyCount)
             }
-            for _ in 0..<keyCount { previousReceivingHeaderKeys.append(try! HeaderKey(SecureBytes(try reader.fixed(32, "earlier header key")))) }
+            for _ in 0..<keyCount { previousReceivingHeaderKeys.append(try! HeaderKey(try Self.secret(&reader, 32, "earlier header key"))) }
             let receiptCount = Int(try reader.byte("receipt count"))
             guard receiptCount <= ReceiptLog.capacity else {
                 throw .oversized(field: "receipts", limit: ReceiptLog.capacity, actual: receiptCount)
@@ -97,6 +94,25 @@ extension DoubleRatchet {
         } else {
             writer.byte(0)
         }
+    }
+
+    private static func writeOptionalSecret(_ value: SecureBytes?, into writer: inout WireWriter) {
+        if let value {
+            writer.byte(1)
+            writer.secret(value)
+        } else {
+            writer.byte(0)
+        }
+    }
+
+    /// A secret field read into zeroing storage; the reader's copy is zeroed.
+    private static func secret(_ reader: inout WireReader, _ count: Int, _ field: String) throws(WireError) -> SecureBytes {
+        consume(try reader.fixed(count, field))
+    }
+
+    private static func consume(_ bytes: [UInt8]) -> SecureBytes {
+        var bytes = bytes
+        return SecureBytes(consuming: &bytes)
     }
 
     private static func readOptional(_ reader: inout WireReader, _ field: String) throws(WireError) -> [UInt8]? {

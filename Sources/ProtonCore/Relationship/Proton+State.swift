@@ -9,7 +9,9 @@ extension Proton {
     static let stateVersion: UInt8 = 2
 
     public func serializedState() -> SecureBytes {
-        var writer = WireWriter(nestedCapacity: 2048)
+        // Room for everything up front: a buffer that grew would leave earlier copies of the
+        // secrets in freed memory.
+        var writer = WireWriter(nestedCapacity: 4096 + (peerRoutes.count + ownRoutes.count) * 192)
         writer.byte(Self.stateVersion)
         writer.byte(role.rawValue)
         writer.fixed(ourIdentity.rawRepresentation)
@@ -18,7 +20,7 @@ extension Proton {
         writer.uint32(UInt32(policy.messagesPerAddress))
         writer.uint64(UInt64(policy.addressLifetime))
         writer.uint64(UInt64(policy.retirementGrace))
-        writer.medium(ratchet.serializedState().unsafeExportedBytes())
+        writer.mediumSecret(ratchet.serializedState())
         writer.byte(UInt8(peerRoutes.count))
         for peer in peerRoutes {
             peer.route.encode(into: &writer)
@@ -27,7 +29,7 @@ extension Proton {
         writer.byte(UInt8(ownRoutes.count))
         for own in ownRoutes {
             own.route.encode(into: &writer)
-            writer.fixed(own.authKey.seedBytes.unsafeExportedBytes())
+            writer.secret(own.authKey.seedBytes)
             switch own.state {
             case .offered(let sequence):
                 writer.byte(1)
@@ -58,8 +60,7 @@ extension Proton {
         writer.uint64(peerStaleStateSeenAt.map(Self.seconds) ?? 0)
         writer.uint64(ourStaleStateReportedAt.map(Self.seconds) ?? 0)
         writer.byte(staleNoticePending ? 1 : 0)
-        var bytes = writer.bytes
-        return SecureBytes(consuming: &bytes)
+        return writer.takeSecret()
     }
 
     public init(serializedState: SecureBytes, skippedKeys: [SkippedMessageKey]) throws(WireError) {
@@ -83,7 +84,8 @@ extension Proton {
         var ratchetBytes = try reader.medium("ratchet", limit: 4096)
         let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
         self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date(timeIntervalSince1970: 0))
-        peerDisplayName = name.isEmpty ? nil : name
+        // A name stored before the display-name rules loads without what they take out.
+        peerDisplayName = name.isEmpty ? nil : Persona.neutralised(name)
         // Counts are read as far as their byte goes, and a state over today's limits is healed
         // below rather than refused: an older version may have kept more.
         let peerCount = Int(try reader.byte("peer route count"))

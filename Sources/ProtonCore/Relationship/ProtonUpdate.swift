@@ -57,8 +57,15 @@ public struct ProtonUpdate: Sendable, Equatable {
                 sequence: sequence, change: .retireAddress(try AddressID(bytes: reader.fixed(AddressID.byteCount, "address"))))
         case .displayName:
             let name = try reader.shortString("display name", limit: Persona.maximumNameByteCount)
-            try Persona.validate(displayName: name)
-            return ProtonUpdate(sequence: sequence, change: .displayName(name))
+            guard !name.isEmpty else { throw .invalidValue(field: "display name", reason: "empty") }
+            guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .invalidValue(field: "display name", reason: "contains control characters")
+            }
+            // What the later display-name rules refuse (bidirectional controls, line breaks,
+            // nothing visible) is taken out rather than refused: refusing would drop every
+            // message of a peer whose name predates the rules, and load no state of ours that
+            // still holds such an update.
+            return ProtonUpdate(sequence: sequence, change: .displayName(Persona.neutralised(name)))
         }
     }
 }

@@ -1,3 +1,4 @@
+import ProtonCrypto
 /// Builds the binary formats: big-endian integers, fixed-size keys, and length-prefixed
 /// variable fields.
 package struct WireWriter {
@@ -30,6 +31,11 @@ package struct WireWriter {
     }
 
     package mutating func fixed(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+    /// What was written, as a secret: moved into zeroing storage and zeroed here (a copy of
+    /// `bytes` taken first would share the buffer, and zeroing it would zero only the copy).
+    package mutating func takeSecret() -> SecureBytes { SecureBytes(consuming: &bytes) }
+    /// A secret, appended from its zeroing storage without a plain copy on the way.
+    package mutating func secret(_ value: SecureBytes) { value.append(to: &bytes) }
 
     /// A field of up to 255 bytes with a one-byte length.
     package mutating func short(_ value: [UInt8]) {
@@ -43,6 +49,13 @@ package struct WireWriter {
         precondition(value.count <= Int(UInt16.max))
         uint16(UInt16(value.count))
         fixed(value)
+    }
+
+    /// `medium` for a secret, from its zeroing storage.
+    package mutating func mediumSecret(_ value: SecureBytes) {
+        precondition(value.count <= Int(UInt16.max))
+        uint16(UInt16(value.count))
+        secret(value)
     }
 
     /// A field with a four-byte length.

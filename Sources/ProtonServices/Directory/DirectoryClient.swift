@@ -163,7 +163,10 @@ public struct DirectoryClient: Sendable {
         guard (200..<300).contains(response.status) else {
             let error = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))
             if response.status >= 500 { throw .unavailable(error?.error ?? "HTTP status \(response.status)") }
-            throw .refused(status: response.status, code: error?.code ?? "", message: error?.error ?? "HTTP status \(response.status)")
+            // The directory's own words: one line, at most 200 characters, whatever it sent.
+            let message = (error?.error).map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(200))) }
+                .map { $0.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") }
+            throw .refused(status: response.status, code: String((error?.code ?? "").prefix(40)), message: message ?? "HTTP status \(response.status)")
         }
         return response
     }
