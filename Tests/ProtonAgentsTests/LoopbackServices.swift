@@ -45,12 +45,12 @@ final class LoopbackServices: @unchecked Sendable {
 
     var mailboxes: [any Mailbox] { receivingURLs.map { ReceivingServiceClient(serviceURI: $0) } }
 
+    /// The relays through both sending services, waiting 500 ms for a forward (the agents'
+    /// default is 10 s): a sending service slow under a loaded run then looks unavailable, the
+    /// agent resends, and later messages can overtake earlier ones. The receive agent's
+    /// hold-back puts them back in order; `OvertakeTests` forces overtakes on purpose.
     var relays: [any Relay] {
-        // A failed first forward (a receiving service down) fails over at once whatever this
-        // wait; at 500 ms a sending service merely slow under a loaded full-suite run looked
-        // unavailable, so the agent resent while the first copy was still on its way and a later
-        // message could overtake it (one CI run failed the in-order check that way).
-        sending.map { SendingServiceRelay(serviceURI: $0.baseURL, forwardingWait: .seconds(2)) }
+        sending.map { SendingServiceRelay(serviceURI: $0.baseURL, forwardingWait: .milliseconds(500)) }
     }
 
     /// Kills a child-process service with SIGKILL (no shutdown of any kind), or stops an
