@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "ProtonBluetooth", targets: ["ProtonBluetooth"]),
         .library(name: "ProtonDirectory", targets: ["ProtonDirectory"]),
         .executable(name: "proton", targets: ["proton"]),
+        // The parsers under fuzzing, for the libFuzzer driver in Fuzz/ (kept out of this build).
+        .library(name: "ProtonFuzzTargets", targets: ["ProtonFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -82,10 +84,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "ProtonFuzzTargets", dependencies: ["ProtonCore", "ProtonCrypto", "ProtonPairing", "ProtonDirectory"]),
         // What several test targets share: running the `proton` binary and other processes.
         .target(name: "ProtonTestSupport", path: "Tests/ProtonTestSupport"),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),
         .testTarget(name: "ProtonCoreTests", dependencies: ["ProtonCore", "ProtonCrypto"]),
+        .testTarget(name: "ProtonFuzzRegressionTests", dependencies: ["ProtonFuzzTargets"]),
         .testTarget(name: "ProtonPairingTests", dependencies: ["ProtonPairing", "ProtonCore", "ProtonCrypto"]),
         .testTarget(
             name: "ProtonStoreTests",

@@ -60,7 +60,7 @@ public struct PairingFrame: Sendable, Equatable {
         self.payload = payload
     }
 
-    init(kindByte: UInt8, payload: [UInt8]) {
+    package init(kindByte: UInt8, payload: [UInt8]) {
         self.kindByte = kindByte
         self.payload = payload
     }

@@ -1,0 +1,91 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+
+/// What the services read from anyone (JSON request bodies, the owner-signature headers) and
+/// what the clients read from a service (JSON answers): decoded as the services and
+/// `HTTPTransport` decode them; whatever decodes survives encoding unchanged.
+enum ServiceTargets {
+    static let all: [FuzzTarget] = [json, requestSignature]
+
+    /// The first byte picks the body type, the rest is the JSON.
+    static let json = FuzzTarget(
+        "service-json", "The services' JSON request bodies and answers: decode, then encode and decode to the same value",
+        seeds: { bodies.enumerated().map { [UInt8($0.offset)] + $0.element.example } }
+    ) { input throws(FuzzViolation) in
+        guard let first = input.first else { return false }
+        let body = bodies[Int(first) % bodies.count]
+        guard let survives = body.check(Array(input.dropFirst())) else { return false }
+        try require(survives, "service-json", "a decoded \(body.name) does not survive encoding")
+        return true
+    }
+
+    /// The three `Proton-*` headers of an owner-signed request, one per line; whatever verifies
+    /// for the fixed request and key must be the genuine signature.
+    static let requestSignature = FuzzTarget(
+        "request-signature", "Owner request-signature headers: parse, re-encode, and verify against a fixed request",
+        seeds: { [Array(genuine.headers.map(\.value).joined(separator: "\n").utf8)] }
+    ) { input throws(FuzzViolation) in
+        let lines = input.split(separator: 0x0A, maxSplits: 2, omittingEmptySubsequences: false).map { Array($0).text }
+        guard lines.count == 3,
+            let parsed = try? RequestSignature(timestampHeader: lines[0], nonceHeader: lines[1], signatureHeader: lines[2])
+        else { return false }
+        let again = try? RequestSignature(
+            timestampHeader: parsed.headers[0].value, nonceHeader: parsed.headers[1].value, signatureHeader: parsed.headers[2].value)
+        try require(again?.signature == parsed.signature && again?.nonce == parsed.nonce, "request-signature", "headers do not round-trip")
+        if parsed.isValid(method: "GET", pathAndQuery: path, body: [], key: ownerKey.publicKey) {
+            try require(
+                parsed.signature == genuine.signature && parsed.nonce == genuine.nonce && parsed.timestamp == genuine.timestamp,
+                "request-signature", "a signature the owner never made verified")
+        }
+        return true
+    }
+
+    static let ownerKey = Ed25519.PrivateKey(using: Fixtures.random("owner"))
+    static let path = "/v1/addresses/AAECAwQFBgcICQoLDA0ODw/messages?after=0&wait=0"
+    static let genuine = RequestSignature.sign(
+        method: "GET", pathAndQuery: path, body: [], key: ownerKey, now: Fixtures.now, random: Fixtures.random("signature"))
+
+    struct Body: Sendable {
+        let name: String
+        let example: [UInt8]
+        /// nil if refused; else whether the decoded value survives encoding and decoding.
+        let check: @Sendable ([UInt8]) -> Bool?
+    }
+
+    static func body<T: Codable & Equatable & Sendable>(_ type: T.Type, _ example: T) -> Body {
+        Body(
+            name: "\(T.self)", example: Array(try! JSONEncoder().encode(example)),
+            check: { bytes in
+                guard let value = try? JSONDecoder().decode(T.self, from: Data(bytes)) else { return nil }
+                guard let encoded = try? JSONEncoder().encode(value) else { return false }
+                return (try? JSONDecoder().decode(T.self, from: encoded)) == value
+            })
+    }
+
+    static let bodies: [Body] = {
+        let envelope = Seeds.envelope
+        let sealed = Base64URL.encode(envelope.sealedAddress)
+        let ciphertext = Base64URL.encode(envelope.ciphertext)
+        return [
+            body(ServiceAPI.CreateAddress.self, .init(address: "AAECAwQFBgcICQoLDA0ODw", authKey: Base64URL.encode(Array(0..<32)))),
+            body(ServiceAPI.Delivery.self, .init(sealedAddress: sealed, ciphertext: ciphertext)),
+            body(ServiceAPI.DeliveryBatch.self, .init(deliveries: [.init(sealedAddress: sealed, ciphertext: ciphertext)])),
+            body(ServiceAPI.Acknowledge.self, .init(upTo: 7)),
+            body(
+                ServiceAPI.Send.self,
+                .init(
+                    receivingService: Fixtures.serviceURI, serviceKey: Base64URL.encode(Fixtures.serviceKey.publicKey.rawRepresentation),
+                    sealedAddress: sealed, ciphertext: ciphertext)),
+            body(ServiceAPI.Messages.self, .init(messages: [.init(id: 3, ciphertext: ciphertext, receivedAt: 1_800_000_000)])),
+            body(ServiceAPI.SendStatus.self, .init(id: "q1", state: .failed, attempts: 2, outcome: .gone, error: "retired")),
+            body(ServiceAPI.DeliveryBatchResults.self, .init(results: [.init(status: 507, code: "quota_exceeded", error: "full")])),
+            body(
+                ServiceAPI.ServiceInfo.self,
+                .init(
+                    publicKey: Base64URL.encode(Fixtures.serviceKey.publicKey.rawRepresentation), messageLifetimeSeconds: 604_800,
+                    maximumMessagesPerAddress: 1_000, maximumBytesPerAddress: 1 << 20)),
+            body(ServiceAPI.ErrorBody.self, .init(error: "The address is retired.", code: "address_retired")),
+        ]
+    }()
+}
