@@ -53,8 +53,11 @@ extension DoubleRatchet {
         receivingChain = try Self.readOptional(&reader, "CKr").map { ChainKey(secret: Self.consume($0)) }
         sendingHeaderKey = try Self.readOptional(&reader, "HKs").map { try! HeaderKey(Self.consume($0)) }
         receivingHeaderKey = try Self.readOptional(&reader, "HKr").map { try! HeaderKey(Self.consume($0)) }
-        nextSendingHeaderKey = try! HeaderKey(try Self.secret(&reader, 32, "NHKs"))
-        nextReceivingHeaderKey = try! HeaderKey(try Self.secret(&reader, 32, "NHKr"))
+        // Read first, then wrapped: inside `try!` a read past the end would trap instead of throwing.
+        let nextSending = try Self.secret(&reader, 32, "NHKs")
+        let nextReceiving = try Self.secret(&reader, 32, "NHKr")
+        nextSendingHeaderKey = try! HeaderKey(nextSending)
+        nextReceivingHeaderKey = try! HeaderKey(nextReceiving)
         sendingMessageNumber = try reader.uint32("Ns")
         receivingMessageNumber = try reader.uint32("Nr")
         previousSendingChainLength = try reader.uint32("PN")
@@ -66,7 +69,10 @@ extension DoubleRatchet {
             guard keyCount <= ReceiptLog.previousHeaderKeyCapacity else {
                 throw .oversized(field: "earlier header keys", limit: ReceiptLog.previousHeaderKeyCapacity, actual: keyCount)
             }
-            for _ in 0..<keyCount { previousReceivingHeaderKeys.append(try! HeaderKey(try Self.secret(&reader, 32, "earlier header key"))) }
+            for _ in 0..<keyCount {
+                let secret = try Self.secret(&reader, 32, "earlier header key")
+                previousReceivingHeaderKeys.append(try! HeaderKey(secret))
+            }
             let receiptCount = Int(try reader.byte("receipt count"))
             guard receiptCount <= ReceiptLog.capacity else {
                 throw .oversized(field: "receipts", limit: ReceiptLog.capacity, actual: receiptCount)
