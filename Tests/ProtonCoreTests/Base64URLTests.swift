@@ -31,6 +31,19 @@ struct Base64URLTests {
         #expect(throws: WireError.self) { try Base64URL.decode(text, limit: 16) }
     }
 
+    /// Found by the `base64url` fuzz target: "AAEAAEC" decoded to the same bytes as "AAEAAEA",
+    /// two texts for one value. The unused low bits of the last character must be zero.
+    @Test(arguments: ["AAEAAEC", "AAEAAED", "Zh", "Zm9vYg1", "Zm9vYmF"])
+    func refusesALastCharacterWithUnusedBitsSet(_ text: String) {
+        #expect(throws: WireError.self) { try Base64URL.decode(text, limit: 100) }
+    }
+
+    @Test func acceptsTheCanonicalLastCharacters() throws {
+        #expect(try Base64URL.decode("AAEAAEA", limit: 100) == [0, 1, 0, 0, 64])
+        #expect(try Base64URL.decode("Zg", limit: 100) == Array("f".utf8))
+        #expect(try Base64URL.decode("Zm9vYmE", limit: 100) == Array("fooba".utf8))
+    }
+
     @Test func refusesTextThatDecodesPastTheLimit() {
         #expect(throws: WireError.self) { try Base64URL.decode("Zm9vYg", limit: 3) }
         #expect(throws: Never.self) { try Base64URL.decode("Zm9v", limit: 3) }

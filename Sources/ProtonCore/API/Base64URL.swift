@@ -42,9 +42,10 @@ public enum Base64URL {
         }
     }
 
-    /// Decodes, refusing anything but the base64url alphabet (no padding, no whitespace) and
-    /// anything that decodes to more than `limit` bytes. Like RFC 4648's decoders (and
-    /// Foundation's, which this replaced), the unused low bits of the last character are ignored.
+    /// Decodes, refusing anything but the base64url alphabet (no padding, no whitespace),
+    /// anything that decodes to more than `limit` bytes, and a last character whose unused low
+    /// bits are not zero (RFC 4648 section 3.5 lets a decoder refuse them): so every value has
+    /// exactly one text, and no two texts (a nonce, an address in a path) stand for one value.
     public static func decode(_ text: String, limit: Int) throws(WireError) -> [UInt8] {
         // Padding is an encoding error, whatever the length: checked first, so that a padded
         // field is refused as bad base64 rather than as too long.
@@ -77,10 +78,12 @@ public enum Base64URL {
             case 2:
                 let v = value(i) << 18 | value(i + 1) << 12
                 output.append(UInt8(truncatingIfNeeded: v >> 16))
+                if v & 0xffff != 0 { invalid |= 0x80 }
             case 3:
                 let v = value(i) << 18 | value(i + 1) << 12 | value(i + 2) << 6
                 output.append(UInt8(truncatingIfNeeded: v >> 16))
                 output.append(UInt8(truncatingIfNeeded: v >> 8))
+                if v & 0xff != 0 { invalid |= 0x80 }
             default:
                 break
             }
