@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what is missing first.
 SWIFT ?= swift
 
-.PHONY: all build demo test hardware-test bench bootstrap clean
+.PHONY: all build demo test hardware-test bench fuzz bootstrap clean
 
 all: build
 
@@ -19,6 +19,8 @@ demo: bootstrap
 test: bootstrap
 	$(SWIFT) build --build-tests
 	SWIFT_BACKTRACE=enable=yes,threads=crashed,registers=none,images=none,limit=48 $(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/fuzz smoke $(FUZZ_SMOKE_SECONDS)
+	Tests/Model/check
 	Hardware/vm-test --proton "$$($(SWIFT) build --show-bin-path)/proton"
 
 # Real BlueZ RFCOMM pairing between two virtual controllers in a throw-away VM (Hardware/README.md).
@@ -26,10 +28,18 @@ hardware-test: bootstrap
 	$(SWIFT) build --product proton
 	Hardware/vm-test --proton "$$($(SWIFT) build --show-bin-path)/proton"
 
+# Every libFuzzer target for FUZZ_SECONDS each, FUZZ_JOBS at a time (docs/reliability.md);
+# FUZZ_RUNS=N stops each after N executions. Findings land in Tests/FuzzRegressions/.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 2
+FUZZ_SMOKE_SECONDS ?= 3
+fuzz: bootstrap
+	SWIFT=$(SWIFT) scripts/fuzz run release $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
 bench:
 	@scripts/bootstrap bench
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
 	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
 
 clean:
-	rm -rf .build Benchmarks/.build .build-hardware
+	rm -rf .build Benchmarks/.build .build-hardware Fuzz/.build-debug Fuzz/.build-release
