@@ -351,6 +351,11 @@ public final class ProfileStore: Sendable {
         try transaction { tx in try tx.showOverdueHeldMessages(heldBefore: heldBefore, maximumHeld: maximumHeld, now: now) }
     }
 
+    /// How many incoming messages wait, held back, for an earlier one of their sender.
+    public func heldMessageCount() throws -> Int {
+        try read { db in try MessageRecord.filter(MessageRecord.Columns.held == true).fetchCount(db) }
+    }
+
     /// The message log of one proton, oldest first.
     /// The log of one relationship as it is shown: in order of position (each sender's
     /// messages in the order sent), held messages left out.

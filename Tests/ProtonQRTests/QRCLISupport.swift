@@ -74,6 +74,27 @@ final class InviteSandbox {
         }
     }
 
+    /// Kills the `receiving` or `sending` service with SIGKILL: no shutdown of any kind.
+    func killService(_ kind: String) {
+        guard let service = services[kind], service.process.isRunning else { return }
+        service.process.signal(SIGKILL)
+        service.process.waitUntilExit()
+    }
+
+    /// The process of the `receiving` or `sending` service.
+    func serviceProcess(_ kind: String) -> ChildProcess? { services[kind]?.process }
+
+    /// Whether the `receiving` or `sending` service is running.
+    func isRunning(_ kind: String) -> Bool { services[kind]?.process.isRunning ?? false }
+
+    /// Starts one service again on its port and data, if it is not running.
+    func restartService(_ kind: String) throws {
+        guard let service = services[kind], !service.process.isRunning else { return }
+        let port = try #require(URLComponents(string: service.url)?.port)
+        let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data)
+        services[kind] = (process, service.url, service.data)
+    }
+
     /// Starts both services again on their ports and data.
     func restartServices() throws {
         for (kind, service) in services {
