@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what is missing first.
 SWIFT ?= swift
 
-.PHONY: all build demo test hardware-test bench fuzz bootstrap clean
+.PHONY: all build demo test hardware-test bench fuzz faults bootstrap clean
 
 all: build
 
@@ -35,6 +35,14 @@ FUZZ_JOBS ?= 2
 FUZZ_SMOKE_SECONDS ?= 3
 fuzz: bootstrap
 	SWIFT=$(SWIFT) scripts/fuzz run release $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
+# The fault-injection run at full size: FAULT_MESSAGES each way per fault kind, figures
+# appended to FAULT_FIGURES (docs/reliability.md).
+FAULT_MESSAGES ?= 10000
+FAULT_FIGURES ?= fault-figures.md
+faults: bootstrap
+	$(SWIFT) build --build-tests
+	PROTON_FAULT_MESSAGES=$(FAULT_MESSAGES) PROTON_FAULT_FIGURES=$(abspath $(FAULT_FIGURES)) $(SWIFT) test --skip-build --filter FaultInjectionTests
 
 bench:
 	@scripts/bootstrap bench

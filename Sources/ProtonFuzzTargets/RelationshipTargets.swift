@@ -8,23 +8,57 @@ import ProtonCrypto
 enum RelationshipTargets {
     static let all: [FuzzTarget] = [protonOpen, ratchetMessage, ratchetHeader, payload, protonState]
 
-    /// What arrives at one of Alex's addresses: header decryption under both header keys,
-    /// skipped-key search, a DH-ratchet step, body decryption, the payload's updates. A refusal
-    /// must leave the relationship exactly as it was.
+    /// What arrives at one of Alex's addresses: header decryption under the current, next and
+    /// earlier header keys, skipped keys, a DH-ratchet step, replays, body decryption, the
+    /// payload's updates. One input is up to 6 messages (each a 2-byte length, then the bytes),
+    /// opened in turn against one state. Properties: whatever opens is one of Blair's genuine
+    /// messages, none opens twice, and a refused message leaves the state (skipped keys
+    /// included) exactly as it was.
     static let protonOpen = FuzzTarget(
-        "proton-open", "Proton.open on hostile bytes at a live address of a fixed relationship; a refusal changes nothing",
-        seeds: { Seeds.blairMessages }
-    ) { input throws(FuzzViolation) in
-        let before = Seeds.alexProton
-        var proton = before
-        do {
-            _ = try proton.open(input, at: Seeds.inviteRoute.route.address, now: Fixtures.now, random: Fixtures.random("open"))
-            return true
-        } catch {
-            try require(
-                proton.serializedState().isEqual(to: before.serializedState()), "proton-open", "a refused message changed the state")
-            return false
+        "proton-open", "Proton.open of a sequence of hostile messages on one relationship: only genuine ones open, each once; a refusal changes nothing",
+        seeds: {
+            let m = Seeds.blairMessages
+            return [[m[0], m[1], m[2]], [m[2], m[0], m[1], m[3]], [m[0], m[0]], [m[3], m[4], m[1]], [m[4]]].map(framed)
         }
+    ) { input throws(FuzzViolation) in
+        var proton = Seeds.alexProton
+        var opened: Set<[UInt8]> = []
+        var accepted = false
+        for message in unframed(input) {
+            let before = proton.serializedState()
+            let skipped = proton.skippedKeys.count
+            do {
+                _ = try proton.open(message, at: Seeds.inviteRoute.route.address, now: Fixtures.now, random: Fixtures.random("open"))
+                try require(Seeds.blairMessages.contains(message), "proton-open", "a message Blair never sent opened")
+                try require(opened.insert(message).inserted, "proton-open", "a message opened twice")
+                accepted = true
+            } catch let violation as FuzzViolation {
+                throw violation
+            } catch {
+                try require(
+                    proton.serializedState().isEqual(to: before) && proton.skippedKeys.count == skipped, "proton-open",
+                    "a refused message changed the state")
+            }
+        }
+        return accepted
+    }
+
+    /// Messages as one input: each a 2-byte big-endian length, then its bytes.
+    static func framed(_ messages: [[UInt8]]) -> [UInt8] {
+        messages.flatMap { [UInt8($0.count >> 8), UInt8($0.count & 0xff)] + $0 }
+    }
+
+    static func unframed(_ input: [UInt8]) -> [[UInt8]] {
+        var messages: [[UInt8]] = []
+        var offset = 0
+        while messages.count < 6, input.count - offset >= 2 {
+            let length = Int(input[offset]) << 8 | Int(input[offset + 1])
+            offset += 2
+            let end = min(offset + length, input.count)
+            messages.append(Array(input[offset..<end]))
+            offset = end
+        }
+        return messages
     }
 
     static let ratchetMessage = FuzzTarget(

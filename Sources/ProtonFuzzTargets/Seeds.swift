@@ -46,12 +46,22 @@ enum Seeds {
         ).proton
     }()
 
-    /// Blair's next messages to Alex (same chain), arriving at the invite's address.
+    /// Blair's messages to Alex, arriving at the invite's address: three in Blair's first chain,
+    /// then (after Blair opened a reply from Alex) two in a new chain, so that opening them
+    /// takes a DH-ratchet step.
     static let blairMessages: [[UInt8]] = {
         var blair = start.blair
-        return (1...3).map { index in
+        var messages = (1...3).map { index in
             try! blair.seal(Array("message \(index)".utf8), now: Fixtures.now, random: Fixtures.random("blair/\(index)")).ciphertext
         }
+        var alex = alexProton
+        let reply = try! alex.seal(Array("reply".utf8), now: Fixtures.now, random: Fixtures.random("alex/reply")).ciphertext
+        let blairRoute = Fixtures.ownRoute("blair").route.address
+        _ = try! blair.open(reply, at: blairRoute, now: Fixtures.now, random: Fixtures.random("blair/open"))
+        messages += (4...5).map { index in
+            try! blair.seal(Array("message \(index)".utf8), now: Fixtures.now, random: Fixtures.random("blair/\(index)")).ciphertext
+        }
+        return messages
     }()
 
     /// A directory with a ten-leaf log whose leaf 5 attests alice@example.org.

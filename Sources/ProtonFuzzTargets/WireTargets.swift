@@ -12,13 +12,13 @@ enum WireTargets {
         "base45", "Base45 (RFC 9285): decode, canonical re-encoding, and decode(encode(bytes)) == bytes",
         seeds: { [Array(Seeds.invite.qrText.utf8), Array("%69 VD92EX0".utf8)] }
     ) { input throws(FuzzViolation) in
-        let decoded = try? Base45.decode(input.text, limit: 8_192)
+        let decoded = try? Base45.decode(input.text, limit: 1 << 20)
         if let decoded {
             try require(Base45.encode(decoded) == input.text, "base45", "accepted text re-encodes differently")
         }
         let encoded = Base45.encode(input)
-        let back = try? Base45.decode(encoded, limit: 8_192)
-        try require(input.count > 8_192 || back == input, "base45", "decode(encode(bytes)) != bytes")
+        let back = try? Base45.decode(encoded, limit: 1 << 20)
+        try require(back == input, "base45", "decode(encode(bytes)) != bytes")
         return decoded != nil
     }
 
@@ -49,7 +49,10 @@ enum WireTargets {
         seeds: { [Array(Seeds.invite.qrText.utf8), Array(Seeds.attestedInvite.qrText.utf8)] }
     ) { input throws(FuzzViolation) in
         guard let invite = try? Invite(qrText: input.text) else { return false }
-        try require((try? Invite(decoding: invite.encoded())) != nil, "invite-text", "a read invite does not decode again")
+        // One text per invite, whitespace around it aside.
+        try require(
+            invite.qrText == input.text.trimmingCharacters(in: .whitespacesAndNewlines), "invite-text",
+            "an invite was read from text that is not its own")
         return true
     }
 

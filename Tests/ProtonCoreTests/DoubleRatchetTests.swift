@@ -355,6 +355,26 @@ struct DoubleRatchetTests {
         #expect(try pair.bobOpens(a[1]) == "a1")
     }
 
+    /// Found in review of the fuzz targets: a stored skipped key of the wrong length loaded, and
+    /// the message it was kept for then trapped (`try!` on the AEAD key) instead of the profile
+    /// being reported damaged.
+    @Test func refusesAStoredSkippedKeyOfTheWrongLength() throws {
+        var pair = try RatchetPair(seed: "skipped key length")
+        let a = try (0..<2).map { try pair.aliceSeals("a\($0)") }
+        #expect(try pair.bobOpens(a[1]) == "a1")
+        let entry = try #require(pair.bob.skippedKeys.entries.first)
+        for (headerKey, messageKey) in [
+            (entry.headerKey, SecureBytes([UInt8](repeating: 7, count: 31))),
+            (SecureBytes([UInt8](repeating: 7, count: 33)), entry.messageKey),
+        ] {
+            let damaged = SkippedMessageKey(
+                headerKey: headerKey, messageNumber: entry.messageNumber, messageKey: messageKey, storedAt: entry.storedAt)
+            #expect(throws: WireError.self) {
+                try DoubleRatchet(serializedState: pair.bob.serializedState(), skippedKeys: [damaged])
+            }
+        }
+    }
+
     @Test func refusesSerializedStateWithMoreSkippedKeysThanItsCapacity() throws {
         var pair = try RatchetPair(seed: "state capacity", limits: .init(maximumSkip: 5, capacity: 2))
         _ = try pair.aliceSeals("a0")

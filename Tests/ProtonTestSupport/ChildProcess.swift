@@ -125,9 +125,13 @@ public final class ChildProcess: @unchecked Sendable {
     public func terminate() { signal(SIGTERM) }
     public func interrupt() { signal(SIGINT) }
 
+    /// Signals the child unless it is known to have exited. Sent under the lock the reaper takes
+    /// to record the exit, so the window in which the pid could already belong to another
+    /// process is only the reaper's own, between `waitpid` and that lock.
     public func signal(_ number: Int32) {
-        let pid = state.withLock { $0.status == nil ? $0.pid : 0 }
-        if pid > 0 { kill(pid, number) }
+        state.withLock { state in
+            if state.status == nil, state.pid > 0 { kill(state.pid, number) }
+        }
     }
 
     /// Blocks the calling thread until the child exited.

@@ -90,6 +90,11 @@ extension DoubleRatchet {
         guard skippedKeys.count <= limits.capacity else {
             throw .oversized(field: "skipped keys", limit: limits.capacity, actual: skippedKeys.count)
         }
+        // Stored apart from the state (and without a passphrase, in the clear): a key of the
+        // wrong length would trap when first used, so it is refused here as damage.
+        for entry in skippedKeys where entry.headerKey.count != 32 || entry.messageKey.count != 32 {
+            throw .invalidValue(field: "skipped key", reason: "a header or message key is not 32 bytes")
+        }
         self.skippedKeys = SkippedMessageKeys(limits: limits, entries: skippedKeys)
     }
 
