@@ -6,7 +6,10 @@ import ProtonPairing
 /// The Bluetooth pairing on hostile RFCOMM bytes: each side runs the whole protocol (commitment,
 /// Noise XX, SAS nonces and confirmation, key packages, attestation, X3DH start) against a
 /// stream that is the fuzz input cut into frames. Keys and clock are fixed, so a recorded
-/// genuine exchange (the seed) replays to the end, and mutations of it reach every stage.
+/// genuine exchange (the seed) replays to the end. A mutation is refused at the frame it
+/// changes: after the handshake every frame is authenticated, so the later stages see only
+/// genuine bytes, and what is fuzzed is the framing, the clear frames (commitment, Noise
+/// messages) and every stage's answer to a wrong, missing, cut or oversized frame.
 enum PairingTargets {
     static let all: [FuzzTarget] = [responder, initiator]
 
