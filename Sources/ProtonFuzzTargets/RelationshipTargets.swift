@@ -6,7 +6,26 @@ import ProtonCrypto
 /// relationship, the ratchet message and header and the payload inside it, and a stored state
 /// read back from a profile file.
 enum RelationshipTargets {
-    static let all: [FuzzTarget] = [protonOpen, ratchetMessage, ratchetHeader, payload, protonState]
+    static let all: [FuzzTarget] = [protonOpen, protonRespond, ratchetMessage, ratchetHeader, payload, protonState]
+
+    /// The inviter's side of a first contact: an initial message from anyone at an invite's
+    /// address, parsed and answered with X3DH, the initiator's identity opened, the first
+    /// ratchet message decrypted. Whatever starts a relationship must be Blair's genuine
+    /// message, and the relationship must be with Blair.
+    static let protonRespond = FuzzTarget(
+        "proton-respond", "Proton.respond to a hostile initial message at an invite: only the genuine one starts a relationship, with its sender",
+        seeds: { [Seeds.start.initial.encoded()] }
+    ) { input throws(FuzzViolation) in
+        guard let initial = try? InitialMessage(decoding: input),
+            let started = try? Proton.respond(
+                persona: Seeds.alex, initialMessage: initial, signedPrekey: Seeds.invitePrekey, oneTimePrekey: nil,
+                context: .invite, firstContactRoute: Seeds.inviteRoute, ourRoutes: [Fixtures.ownRoute("alex")], now: Fixtures.now,
+                random: Fixtures.random("alex"))
+        else { return false }
+        try require(input == Seeds.start.initial.encoded(), "proton-respond", "an initial message Blair never sent started a relationship")
+        try require(started.proton.peerIdentity == Seeds.blair.publicIdentity, "proton-respond", "a relationship started with the wrong peer")
+        return true
+    }
 
     /// What arrives at one of Alex's addresses: header decryption under the current, next and
     /// earlier header keys, skipped keys, a DH-ratchet step, replays, body decryption, the
