@@ -63,7 +63,7 @@ extension DoubleRatchet {
         previousSendingChainLength = try reader.uint32("PN")
         let limits = SkippedMessageKeys.Limits(
             maximumSkip: Int(try reader.uint32("MAX_SKIP")), capacity: Int(try reader.uint32("skipped capacity")),
-            lifetime: TimeInterval(try reader.uint64("skipped lifetime")))
+            lifetime: TimeInterval(try Self.lifetime(&reader)))
         if version >= 2 {
             let keyCount = Int(try reader.byte("earlier header key count"))
             guard keyCount <= ReceiptLog.previousHeaderKeyCapacity else {
@@ -117,6 +117,14 @@ extension DoubleRatchet {
     }
 
     /// A secret field read into zeroing storage; the reader's copy is zeroed.
+    /// The skipped-key lifetime, at most 100 years: a larger one would not survive the next
+    /// save (a Double past UInt64's range traps when written back).
+    private static func lifetime(_ reader: inout WireReader) throws(WireError) -> UInt64 {
+        let seconds = try reader.uint64("skipped lifetime")
+        guard seconds <= 100 * 365 * 86_400 else { throw .invalidValue(field: "skipped lifetime", reason: "over 100 years") }
+        return seconds
+    }
+
     private static func secret(_ reader: inout WireReader, _ count: Int, _ field: String) throws(WireError) -> SecureBytes {
         consume(try reader.fixed(count, field))
     }

@@ -79,8 +79,8 @@ extension Proton {
         let name = try reader.shortString("peer name")
         let policy = RotationPolicy(
             messagesPerAddress: Int(try reader.uint32("rotation messages")),
-            addressLifetime: TimeInterval(try reader.uint64("rotation lifetime")),
-            retirementGrace: TimeInterval(try reader.uint64("retirement grace")))
+            addressLifetime: TimeInterval(try Self.duration(try reader.uint64("rotation lifetime"))),
+            retirementGrace: TimeInterval(try Self.duration(try reader.uint64("retirement grace"))))
         var ratchetBytes = try reader.medium("ratchet", limit: 4096)
         let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
         self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date(timeIntervalSince1970: 0))
@@ -91,7 +91,7 @@ extension Proton {
         let peerCount = Int(try reader.byte("peer route count"))
         for _ in 0..<peerCount {
             let route = try Route.decode(from: &reader)
-            peerRoutes.append(PeerRoute(route: route, addedAt: Self.date(try reader.uint64("route added"))))
+            peerRoutes.append(PeerRoute(route: route, addedAt: try Self.date(try reader.uint64("route added"))))
         }
         let ownCount = Int(try reader.byte("own route count"))
         for _ in 0..<ownCount {
@@ -102,11 +102,11 @@ extension Proton {
             switch try reader.byte("route state") {
             case 1: state = .offered(sequence: try reader.uint64("offer sequence"))
             case 2: state = .active
-            case 3: state = .retiring(since: Self.date(try reader.uint64("retiring since")))
+            case 3: state = .retiring(since: try Self.date(try reader.uint64("retiring since")))
             case 4: state = .retired
             default: throw .invalidValue(field: "route state", reason: "unknown")
             }
-            let issuedAt = Self.date(try reader.uint64("issued at"))
+            let issuedAt = try Self.date(try reader.uint64("issued at"))
             let shared = try reader.byte("shared") == 1
             ownRoutes.append(OwnRoute(route: route, authKey: authKey, state: state, issuedAt: issuedAt, isShared: shared))
         }
@@ -116,26 +116,43 @@ extension Proton {
         nextUpdateSequence = try reader.uint64("next sequence")
         peerUpdatesApplied = try reader.uint64("peer sequence")
         messagesSinceRotation = Int(try reader.uint32("messages since rotation"))
-        lastRotation = Self.date(try reader.uint64("last rotation"))
+        lastRotation = try Self.date(try reader.uint64("last rotation"))
         isBlocked = try reader.byte("blocked") == 1
         messagesSent = try reader.uint64("sent")
         messagesReceived = try reader.uint64("received")
-        establishedAtStorage = Self.date(try reader.uint64("established"))
+        establishedAtStorage = try Self.date(try reader.uint64("established"))
         presentedPeerSequence = nil
         if version >= 2 {
             highestPeerSequence = try reader.uint64("highest peer sequence")
             let presented = try reader.uint64("presented peer sequence")
             presentedPeerSequence = presented == UInt64.max ? nil : presented
             let seen = try reader.uint64("peer stale state seen")
-            peerStaleStateSeenAt = seen == 0 ? nil : Self.date(seen)
+            peerStaleStateSeenAt = seen == 0 ? nil : try Self.date(seen)
             let reported = try reader.uint64("our stale state reported")
-            ourStaleStateReportedAt = reported == 0 ? nil : Self.date(reported)
+            ourStaleStateReportedAt = reported == 0 ? nil : try Self.date(reported)
             staleNoticePending = try reader.byte("stale notice pending") == 1
         }
         try reader.finish()
         boundOwnRoutes()
     }
 
-    private static func seconds(_ date: Date) -> UInt64 { UInt64(max(0, date.timeIntervalSince1970.rounded(.down))) }
-    private static func date(_ seconds: UInt64) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
+    /// The last second of the year 9999: no stored time is later. A larger one would load as a
+    /// Double that no longer fits a UInt64, and the next save would trap (found by the
+    /// proton-state fuzz target: a state with such a time loaded, then crashed when saved).
+    static let latestStoredSecond: UInt64 = 253_402_300_799
+
+    private static func seconds(_ date: Date) -> UInt64 {
+        UInt64(min(max(0, date.timeIntervalSince1970.rounded(.down)), Double(latestStoredSecond)))
+    }
+
+    /// A stored duration, at most 100 years (the same trap on the next save, past UInt64's range).
+    private static func duration(_ seconds: UInt64) throws(WireError) -> UInt64 {
+        guard seconds <= 100 * 365 * 86_400 else { throw .invalidValue(field: "duration", reason: "over 100 years") }
+        return seconds
+    }
+
+    private static func date(_ seconds: UInt64) throws(WireError) -> Date {
+        guard seconds <= latestStoredSecond else { throw .invalidValue(field: "time", reason: "after the year 9999") }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
 }
