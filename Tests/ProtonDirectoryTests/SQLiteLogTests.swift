@@ -1,4 +1,5 @@
 import Foundation
+import ProtonTestSupport
 import GRDB
 import Testing
 

@@ -36,18 +36,6 @@ enum TestKeys {
 /// 2027-01-15T08:00:00Z, the clock of the wire-format vectors.
 let testNow = Date(timeIntervalSince1970: 1_800_000_000)
 
-/// A small deterministic generator for the random pairs and batch sizes (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("proton-directory-tests-\(UUID().uuidString)")

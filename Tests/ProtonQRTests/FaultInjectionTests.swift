@@ -123,9 +123,7 @@ struct FaultRun {
     /// ignoring backoff) and both receive until each has the other's last message and nothing
     /// is held back.
     mutating func drain() async throws {
-        for kind in ["receiving", "sending"] where down[kind] == nil && !sandbox.isRunning(kind) {
-            crashes.append("the \(kind) service exited by itself")
-        }
+        noteUnexpectedExits()
         for kind in ["receiving", "sending"] {
             sandbox.killService(kind)
             try sandbox.restartService(kind)
@@ -197,13 +195,18 @@ struct FaultRun {
         return try store.heldMessageCount() > 0
     }
 
+    /// Records every service that is down although we did not kill it; returns their kinds.
+    @discardableResult
+    private mutating func noteUnexpectedExits() -> [String] {
+        let exited = ["receiving", "sending"].filter { down[$0] == nil && !sandbox.isRunning($0) }
+        crashes += exited.map { "the \($0) service exited by itself" }
+        return exited
+    }
+
     /// Before a message: maybe kill a service (restarted after 1 to 3 more messages), and
     /// restart those whose time is up.
     private mutating func strikeServices() async throws {
-        for kind in ["receiving", "sending"] where down[kind] == nil && !sandbox.isRunning(kind) {
-            crashes.append("the \(kind) service exited by itself")
-            try sandbox.restartService(kind)
-        }
+        for kind in noteUnexpectedExits() { try sandbox.restartService(kind) }
         for (kind, remaining) in down {
             if remaining <= 1 {
                 sandbox.killService(kind)  // reaps it, if a delayed kill struck
@@ -266,18 +269,5 @@ struct FaultRun {
             crashes.append("proton \(arguments[0]) (\(person)) died of signal \(process.terminationStatus)")
         }
         return -process.terminationStatus
-    }
-}
-
-/// A small seeded generator (SplitMix64), so that a failing run can be repeated from its seed.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
