@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "ProtonPairingTests", dependencies: ["ProtonPairing", "ProtonCore", "ProtonCrypto"]),
         .testTarget(
             name: "ProtonStoreTests",
-            dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ProtonStore", "ProtonCore", "ProtonCrypto", "ProtonTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ProtonServicesTests",

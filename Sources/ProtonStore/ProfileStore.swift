@@ -14,14 +14,17 @@ public final class ProfileStore: Sendable {
     public static let databaseFileName = "proton.sqlite"
 
     public let directory: URL
-    private let pool: DatabasePool
+    private let pool: any DatabaseWriter
     let sealer: SecretSealer
     private let files: FileIdentities
+    /// Opened by `openForReading` on a profile that cannot be written: every write refuses.
+    public let isReadOnly: Bool
 
-    private init(directory: URL, pool: DatabasePool, sealer: SecretSealer) {
+    private init(directory: URL, pool: any DatabaseWriter, sealer: SecretSealer, readOnly: Bool = false) {
         self.directory = directory
         self.pool = pool
         self.sealer = sealer
+        isReadOnly = readOnly
         files = FileIdentities(database: Self.databaseURL(in: directory).path)
     }
 
@@ -114,6 +117,66 @@ public final class ProfileStore: Sendable {
         }
     }
 
+    /// Opens the profile for commands that only read (`contacts`, `show`, `persona list`,
+    /// `export-state`): as `open` does when the profile can be written; when it cannot (a backup
+    /// mounted read-only, another user's files), read-only, without touching a file. SQLite
+    /// needs to create the write-ahead log's index beside a WAL database even to read it, so a
+    /// profile in a directory that cannot be written is opened as immutable, which is exact
+    /// only while its write-ahead log is empty: a log that still holds commits (the process
+    /// that wrote them did not close the profile) is refused rather than read without them.
+    public static func openForReading(at directory: URL, passphrase: SecureBytes? = nil) throws -> ProfileStore {
+        do {
+            return try open(at: directory, passphrase: passphrase)
+        } catch StoreError.notWritable(let path, let reason) {
+            return try openReadOnly(at: directory, passphrase: passphrase, notWritable: (path, reason))
+        }
+    }
+
+    private static func openReadOnly(
+        at directory: URL, passphrase: SecureBytes?, notWritable: (path: String, reason: String)
+    ) throws -> ProfileStore {
+        let database = databaseURL(in: directory).path
+        var log = stat()
+        if stat(database + "-wal", &log) == 0, log.st_size > 0 {
+            throw StoreError.notWritable(
+                path: notWritable.path,
+                reason: notWritable.reason + "; its write-ahead log holds changes that only a process that can write may read")
+        }
+        var configuration = Configuration()
+        configuration.label = "ProtonStore (read-only)"
+        configuration.readonly = true
+        // `immutable`: no lock, no -shm, no -wal; the file is read as it is (SQLite's URI
+        // filenames, which Debian's SQLite accepts in every open call).
+        let encoded = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
+        let queue: DatabaseQueue
+        do {
+            queue = try mapDatabaseErrors { try DatabaseQueue(path: "file:\(encoded)?immutable=1", configuration: configuration) }
+        } catch StoreError.cannotCreate {
+            throw StoreError.notWritable(path: notWritable.path, reason: notWritable.reason)
+        }
+        do {
+            let profile: ProfileRecord? = try mapDatabaseErrors {
+                try queue.read { db in
+                    let migrator = StoreMigrations.migrator
+                    if try migrator.hasBeenSuperseded(db) { throw StoreError.newerFormat }
+                    // Bringing an older profile up to date is a write.
+                    guard try migrator.hasCompletedMigrations(db) else {
+                        throw StoreError.notWritable(
+                            path: notWritable.path,
+                            reason: notWritable.reason + "; it was written by an older version of Proton and must be brought up to date first")
+                    }
+                    return try ProfileRecord.fetchOne(db, key: ProfileRecord.singletonID)
+                }
+            }
+            guard let profile else { throw StoreError.noProfile(directory: directory.path) }
+            guard profile.formatVersion <= StoreMigrations.formatVersion else { throw StoreError.newerFormat }
+            return ProfileStore(directory: directory, pool: queue, sealer: try sealer(for: profile, passphrase: passphrase), readOnly: true)
+        } catch {
+            try? queue.close()
+            throw error
+        }
+    }
+
     private static func sealer(for profile: ProfileRecord, passphrase: SecureBytes?) throws(StoreError) -> SecretSealer {
         guard let salt = profile.kdfSalt else { return .plain }
         guard let operations = profile.kdfOperations, let memory = profile.kdfMemoryBytes, let keyCheck = profile.keyCheck,
@@ -155,7 +218,7 @@ public final class ProfileStore: Sendable {
     /// command left its commits in the log: a probe found a profile's file with no contacts
     /// at all while `contacts` listed them.) The store cannot be used afterwards.
     public func close() throws {
-        if files.problem() == nil {
+        if !isReadOnly, files.problem() == nil {
             _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         }
         try Self.mapDatabaseErrors { try pool.close() }
@@ -166,9 +229,16 @@ public final class ProfileStore: Sendable {
     /// Runs `body` in one write transaction: everything it writes commits together, and if it
     /// throws nothing it wrote remains. The error is rethrown as it was.
     public func transaction<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        if isReadOnly { throw StoreError.notWritable(path: directory.path, reason: "it was opened for reading only") }
         try checkFiles()
-        return try Self.mapDatabaseErrors {
-            try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) }
+        do {
+            return try Self.mapDatabaseErrors {
+                try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) }
+            }
+        } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
+            // Opened while another process held the log and its index open: SQLite reads
+            // through them, and says "readonly database" only at the first write.
+            throw StoreError.notWritable(path: directory.path, reason: FilePermissions.whyNotWritable(directory))
         }
     }
 

@@ -9,8 +9,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case profileExists(directory: String)
     /// The profile directory or database file could not be created.
     case cannotCreate(path: String, reason: String)
-    /// The profile cannot be written (a read-only file system, or another user's files):
-    /// SQLite writes to a profile even to read it (its write-ahead log and index).
+    /// The profile cannot be written (a read-only file system, or another user's files), and
+    /// the command needs to write (commands that only read open such a profile read-only).
     case notWritable(path: String, reason: String)
     /// The profile's secrets are protected by a passphrase and none was given.
     case passphraseRequired
@@ -50,7 +50,7 @@ extension StoreError: CustomStringConvertible, LocalizedError {
         case .cannotCreate(let path, let reason):
             "could not create \(path): \(reason)"
         case .notWritable(let path, let reason):
-            "the profile at \(path) cannot be written (\(reason)), and proton writes to its profile even to read it"
+            "the profile at \(path) cannot be written (\(reason))"
         case .passphraseRequired:
             "this profile is protected by a passphrase and none was given"
         case .wrongPassphrase:

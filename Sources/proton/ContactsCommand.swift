@@ -20,7 +20,7 @@ struct ContactsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStore()
+        let store = try profile.openStoreForReading()
         defer { try? store.close() }
         let now = Date()
         let directories = (try? DirectoryState.load(from: store.directory)) ?? DirectoryState()

@@ -31,7 +31,7 @@ struct ExportStateCommand: AsyncParsableCommand {
     var includeSecrets = false
 
     func run() async throws {
-        let store = try profile.openStore()
+        let store = try profile.openStoreForReading()
         defer { try? store.close() }
         let now = Date()
         let info = try store.profileInfo()

@@ -12,7 +12,7 @@ struct PersonaListCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStore()
+        let store = try profile.openStoreForReading()
         defer { try? store.close() }
         let personas = try store.personas()
         if json {

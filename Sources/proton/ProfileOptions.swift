@@ -62,4 +62,10 @@ struct ProfileOptions: ParsableArguments {
     func openStore() throws -> ProfileStore {
         try ProfileStore.open(at: directory(), passphrase: Self.passphrase())
     }
+
+    /// For commands that only read: a profile that cannot be written (a backup mounted
+    /// read-only) is still read.
+    func openStoreForReading() throws -> ProfileStore {
+        try ProfileStore.openForReading(at: directory(), passphrase: Self.passphrase())
+    }
 }

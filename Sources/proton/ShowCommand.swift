@@ -23,7 +23,7 @@ struct ShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStore()
+        let store = try profile.openStoreForReading()
         defer { try? store.close() }
         let summary = try Contact.resolve(contact, in: store.protons())
         let loaded = try Contact.load([summary], from: store)[0]
