@@ -341,12 +341,27 @@ public actor ReceiveAgent {
                 case .retiredAddress, .blocked: return .retired(protonID)
                 default:
                     if let refusal = try FirstContact.refusalOfSecondUse(ciphertext, at: address, tx: tx) { return refusal }
+                    // At an address only the peer and its service know (not an invite's,
+                    // which whoever saw the invite can write to), a message no key opens is
+                    // kept in mind: after a restore from an old copy it is all the peer's
+                    // messages will ever be here (`Proton.unreadableSince`).
+                    if Self.isUnreadable(error), proton.ownRoutes.contains(where: { $0.address == address && !$0.isShared }) {
+                        proton.noteUnreadableMessage(now: now)
+                        try tx.updateProton(protonID, to: proton, now: now)
+                    }
                     return .undecryptable(protonID, "\(error)")
                 }
             }
             let shown = try tx.recordIncoming(
                 protonID: protonID, updated: proton, body: opened.body, address: address, sequence: opened.sequence, now: now)
             return .received(protonID, shown, reportsOurStaleState: opened.reportsOurStaleState)
+        }
+    }
+
+    private static func isUnreadable(_ error: Proton.Error) -> Bool {
+        switch error {
+        case .ratchet(.undecryptableHeader), .ratchet(.authenticationFailure), .ratchet(.invalidPadding): true
+        default: false
         }
     }
 

@@ -32,6 +32,11 @@ struct ContactDetail: Encodable {
     let peerSentFromOldStateAt: Date?
     /// When this contact last said that this profile sent from an old copy of its state.
     let weSentFromOldStateReportedAt: Date?
+    /// Since when messages at this relationship's own addresses could not be read (the
+    /// contact's device moved on past this copy of the profile, or they were altered on the
+    /// way), and how many; nil and 0 while every message could.
+    let unreadableSince: Date?
+    let unreadableCount: UInt32
     let ourRoutes: [RouteEntry]
     let theirRoutes: [RouteEntry]
     let rotation: RotationEntry
@@ -55,6 +60,8 @@ struct ContactDetail: Encodable {
         blocked = proton.isBlocked
         peerSentFromOldStateAt = proton.peerStaleStateSeenAt
         weSentFromOldStateReportedAt = proton.ourStaleStateReportedAt
+        unreadableSince = proton.unreadableSince
+        unreadableCount = proton.unreadableCount
         ourRoutes = proton.ownRoutes.map(RouteEntry.init(own:))
         theirRoutes = proton.peerRoutes.map(RouteEntry.init(peer:))
         rotation = RotationEntry(proton, now: now)

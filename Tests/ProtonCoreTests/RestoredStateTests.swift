@@ -62,8 +62,8 @@ struct RestoredStateTests {
             try reloaded.decrypt(second, associatedData: pair.associatedData, now: testNow, random: pair.random)
         }
 
-        // Version 1 is version 2 without the two lists at the end (one count byte each, here
-        // one receipt and no earlier header key).
+        // Version 1 is version 3 without the two lists at the end (one count byte each, here
+        // one receipt and no earlier header key, so no chain length either).
         var versionOne = Array(stored.dropLast(1 + 1 + ReceiptLog.Receipt.byteCount))
         versionOne[0] = 1
         var old = try DoubleRatchet(serializedState: SecureBytes(versionOne), skippedKeys: pair.bob.skippedKeys.entries)
@@ -93,5 +93,51 @@ struct RestoredStateTests {
         #expect(r.alice.ourStaleStateReportedAt == testNow)
         // The notice rides on one message only.
         #expect(try !r.aliceOpens(try r.bobSeals("and again")).reportsOurStaleState)
+    }
+
+    /// A copy older than both sides' last ratchet steps: a message past the end of the chain
+    /// the peer moved on from is stale too (the receiver keeps each earlier chain's length),
+    /// and the copy can open nothing the peer sends, which it records.
+    @Test func aCopyBehindBothRatchetStepsIsToldOnBothSides() throws {
+        var r = try Relationship(seed: "both ratcheted")
+        _ = try r.aliceOpens(try r.bobSeals("hello Alice"))
+        let snapshot = r.alice
+        _ = try r.bobOpens(try r.aliceSeals("one"))
+        _ = try r.aliceOpens(try r.bobSeals("two"))
+        _ = try r.bobOpens(try r.aliceSeals("three"))
+
+        r.alice = snapshot
+        let reused = try r.aliceSeals("one, again")
+        let past = try r.aliceSeals("past the end of that chain")
+        #expect(throws: Proton.Error.ratchet(.staleSenderState)) { try r.bobOpens(past) }
+        #expect(throws: Proton.Error.ratchet(.staleSenderState)) { try r.bobOpens(reused) }
+        // The chain's length is stored with the state.
+        var reloaded = try Proton(serializedState: r.bob.serializedState(), skippedKeys: r.bob.skippedKeys)
+        #expect(throws: Proton.Error.ratchet(.staleSenderState)) {
+            try reloaded.open(past.ciphertext, at: past.routes[0].address, now: testNow, random: r.random)
+        }
+
+        let fromBob = try r.bobSeals("did you restore a backup?")
+        #expect(throws: Proton.Error.ratchet(.undecryptableHeader)) { try r.aliceOpens(fromBob) }
+        r.alice.noteUnreadableMessage(now: testNow)
+        r.alice.noteUnreadableMessage(now: testNow.addingTimeInterval(60))
+        let stored = try Proton(serializedState: r.alice.serializedState(), skippedKeys: r.alice.skippedKeys)
+        #expect(stored.unreadableSince == testNow)
+        #expect(stored.unreadableCount == 2)
+    }
+
+    /// The mark is cleared by the next message that can be read (it was altered on the way,
+    /// not an old copy), and a version 2 state, without it, still loads.
+    @Test func theUnreadableMarkClearsAndAnOlderStateLoads() throws {
+        var r = try Relationship(seed: "unreadable mark")
+        _ = try r.aliceOpens(try r.bobSeals("hello Alice"))
+        r.alice.noteUnreadableMessage(now: testNow)
+        var versionTwo = r.alice.serializedState().unsafeExportedBytes().dropLast(8 + 4)
+        versionTwo[versionTwo.startIndex] = 2
+        let older = try Proton(serializedState: SecureBytes(Array(versionTwo)), skippedKeys: r.alice.skippedKeys)
+        #expect(older.unreadableSince == nil && older.unreadableCount == 0)
+
+        _ = try r.aliceOpens(try r.bobSeals("readable again"))
+        #expect(r.alice.unreadableSince == nil && r.alice.unreadableCount == 0)
     }
 }

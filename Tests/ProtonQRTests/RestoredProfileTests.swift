@@ -49,4 +49,46 @@ struct RestoredProfileTests {
         let blairView = try await sandbox.require(sandbox.run("Blair", "show", "Alex", "--json")).stdout
         #expect(blairView.contains("\"weSentFromOldStateReportedAt\""))
     }
+
+    /// A copy older than both sides' last ratchet steps: its messages past the chain's end
+    /// are still recognised as an old copy's, and the copy, which can read nothing its peer
+    /// sends any more (so no notice reaches it), says that messages at its own addresses
+    /// could not be read.
+    @Test func aCopyBehindBothRatchetStepsIsToldOnBothSides() async throws {
+        let sandbox = try await InviteSandbox.paired()
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+
+        let blair = sandbox.profile("Blair")
+        let copy = sandbox.root.appendingPathComponent("Blair-copy")
+        try FileManager.default.copyItem(at: blair, to: copy)
+        // Both sides ratchet after the copy: Blair, Alex, Blair.
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "one"))
+        try await sandbox.require(sandbox.run("Alex", "receive"))
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "two"))
+        try await sandbox.require(sandbox.run("Blair", "receive"))
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "three"))
+        try await sandbox.require(sandbox.run("Alex", "receive"))
+
+        try FileManager.default.removeItem(at: blair)
+        try FileManager.default.moveItem(at: copy, to: blair)
+        // The first reuses the position of "one", the second is past the end of that chain.
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "one, again"))
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "past the end"))
+        let atAlex = try await sandbox.require(sandbox.run("Alex", "receive"))
+        #expect(!atAlex.stdout.contains("again") && !atAlex.stdout.contains("past the end"))
+        #expect(atAlex.stderr.components(separatedBy: "sent from an old copy of its state").count == 3, "\(atAlex.stderr)")
+
+        // Alex's next message carries the notice, but the copy cannot open it.
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Did you restore a backup?"))
+        let atBlair = try await sandbox.require(sandbox.run("Blair", "receive"))
+        #expect(!atBlair.stdout.contains("Did you restore a backup?"))
+        #expect(atBlair.stderr.contains("does not decrypt"), "\(atBlair.stderr)")
+        let blairView = try await sandbox.require(sandbox.run("Blair", "show", "Alex", "--json")).stdout
+        #expect(blairView.contains("\"unreadableSince\""), "\(blairView)")
+        #expect(blairView.contains("\"unreadableCount\" : 1"), "\(blairView)")
+        let text = try await sandbox.require(sandbox.run("Blair", "show", "Alex")).stdout
+        #expect(text.contains("could not be read"), "\(text)")
+        #expect(text.contains("restored from a backup or a snapshot"), "\(text)")
+    }
 }

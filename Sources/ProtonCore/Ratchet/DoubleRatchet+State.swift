@@ -2,14 +2,15 @@ import Foundation
 import ProtonCrypto
 
 extension DoubleRatchet {
-    /// Version 2 adds the receipt log and the earlier receiving header keys; version 1 states
-    /// still load (with both empty).
-    static let stateVersion: UInt8 = 2
+    /// Version 2 adds the receipt log and the earlier receiving header keys; version 3 the
+    /// length of each earlier chain. Older states still load (what they lack empty, or the
+    /// lengths unknown).
+    static let stateVersion: UInt8 = 3
 
     /// The ratchet's secret state, without the skipped keys (which the store keeps in a table
     /// of their own). Treat the result as secret.
     public func serializedState() -> SecureBytes {
-        var writer = WireWriter(nestedCapacity: 560 + receipts.receipts.count * ReceiptLog.Receipt.byteCount)
+        var writer = WireWriter(nestedCapacity: 580 + receipts.receipts.count * ReceiptLog.Receipt.byteCount)
         writer.byte(Self.stateVersion)
         writer.secret(sendingRatchetKey.secretBytes)
         Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
@@ -27,7 +28,10 @@ extension DoubleRatchet {
         writer.uint32(UInt32(skippedKeys.limits.capacity))
         writer.uint64(UInt64(skippedKeys.limits.lifetime))
         writer.byte(UInt8(previousReceivingHeaderKeys.count))
-        for key in previousReceivingHeaderKeys { writer.secret(key.secret) }
+        for (key, length) in zip(previousReceivingHeaderKeys, previousReceivingChainLengths) {
+            writer.secret(key.secret)
+            writer.uint32(length)
+        }
         writer.byte(UInt8(receipts.receipts.count))
         for receipt in receipts.receipts {
             writer.fixed(receipt.chain)
@@ -42,7 +46,7 @@ extension DoubleRatchet {
         defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         var reader = WireReader(nested: bytes)
         let version = try reader.byte("ratchet state version")
-        guard version == 1 || version == Self.stateVersion else {
+        guard (1...Self.stateVersion).contains(version) else {
             throw .invalidValue(field: "ratchet state", reason: "version \(version) is not supported")
         }
         var dhs = try reader.fixed(32, "DHs")
@@ -72,6 +76,7 @@ extension DoubleRatchet {
             for _ in 0..<keyCount {
                 let secret = try Self.secret(&reader, 32, "earlier header key")
                 previousReceivingHeaderKeys.append(try! HeaderKey(secret))
+                previousReceivingChainLengths.append(version >= 3 ? try reader.uint32("earlier chain length") : UInt32.max)
             }
             let receiptCount = Int(try reader.byte("receipt count"))
             guard receiptCount <= ReceiptLog.capacity else {

@@ -38,6 +38,9 @@ public struct DoubleRatchet: Sendable {
     /// that sent from an old copy of its state (`RatchetError.staleSenderState`).
     var receipts = ReceiptLog()
     var previousReceivingHeaderKeys: [HeaderKey] = []
+    /// How many messages each of those chains held, as the peer's next header said (its PN);
+    /// `UInt32.max` where unknown (a state saved before this was kept).
+    var previousReceivingChainLengths: [UInt32] = []
 
     /// RatchetInitAliceHE: the side that sends first, knowing the peer's ratchet public key
     /// (its signed prekey).
@@ -162,12 +165,15 @@ public struct DoubleRatchet: Sendable {
         } else if let opened = nextReceivingHeaderKey.open(parsed.sealedHeader) {
             header = opened
             try skipMessageKeys(until: header.previousChainLength, now: now)
-            try ratchetStep(peerRatchetKey: header.ratchetKey, random: random)
+            try ratchetStep(peerRatchetKey: header.ratchetKey, endingChainLength: header.previousChainLength, random: random)
         } else {
             // A header of an earlier chain with no skipped key left: a message at a position
             // already used there.
-            for previous in previousReceivingHeaderKeys.reversed() {
+            for (previous, length) in zip(previousReceivingHeaderKeys, previousReceivingChainLengths).reversed() {
                 if let opened = previous.open(parsed.sealedHeader) {
+                    // Past the end the peer gave that chain when it moved on: only a copy of
+                    // its state from before it moved on sends there.
+                    if opened.messageNumber >= length { throw .staleSenderState }
                     throw receipts.classify(chain: ReceiptLog.chainTag(previous), messageNumber: opened.messageNumber, message: parsed.sealedHeader)
                 }
             }
@@ -200,14 +206,20 @@ public struct DoubleRatchet: Sendable {
     }
 
     /// DHRatchetHE (section 4.3).
-    private mutating func ratchetStep(peerRatchetKey: X25519.PublicKey, random: some RandomSource) throws(RatchetError) {
+    /// `endingChainLength` is the header's PN: how many messages the chain that ends here held.
+    private mutating func ratchetStep(
+        peerRatchetKey: X25519.PublicKey, endingChainLength: UInt32, random: some RandomSource
+    ) throws(RatchetError) {
         previousSendingChainLength = sendingMessageNumber
         sendingMessageNumber = 0
         receivingMessageNumber = 0
         if let retiring = receivingHeaderKey {
             previousReceivingHeaderKeys.append(retiring)
-            if previousReceivingHeaderKeys.count > ReceiptLog.previousHeaderKeyCapacity {
-                previousReceivingHeaderKeys.removeFirst(previousReceivingHeaderKeys.count - ReceiptLog.previousHeaderKeyCapacity)
+            previousReceivingChainLengths.append(endingChainLength)
+            let excess = previousReceivingHeaderKeys.count - ReceiptLog.previousHeaderKeyCapacity
+            if excess > 0 {
+                previousReceivingHeaderKeys.removeFirst(excess)
+                previousReceivingChainLengths.removeFirst(excess)
             }
         }
         sendingHeaderKey = nextSendingHeaderKey

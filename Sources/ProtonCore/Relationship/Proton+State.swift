@@ -4,9 +4,9 @@ import ProtonCrypto
 /// The proton's binary state for the store: everything but the skipped message keys, which the
 /// store keeps in a table of their own. Contains secrets (ratchet keys, address auth keys).
 extension Proton {
-    /// Version 2 appends the peer's highest sequence and the stale-state marks; version 1
-    /// states still load.
-    static let stateVersion: UInt8 = 2
+    /// Version 2 appends the peer's highest sequence and the stale-state marks, version 3 the
+    /// unreadable messages' mark; older states still load.
+    static let stateVersion: UInt8 = 3
 
     public func serializedState() -> SecureBytes {
         // Room for everything up front: a buffer that grew would leave earlier copies of the
@@ -60,6 +60,8 @@ extension Proton {
         writer.uint64(peerStaleStateSeenAt.map(Self.seconds) ?? 0)
         writer.uint64(ourStaleStateReportedAt.map(Self.seconds) ?? 0)
         writer.byte(staleNoticePending ? 1 : 0)
+        writer.uint64(unreadableSince.map(Self.seconds) ?? 0)
+        writer.uint32(unreadableCount)
         return writer.takeSecret()
     }
 
@@ -68,7 +70,7 @@ extension Proton {
         defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         var reader = WireReader(nested: bytes)
         let version = try reader.byte("proton state version")
-        guard version == 1 || version == Self.stateVersion else {
+        guard (1...Self.stateVersion).contains(version) else {
             throw .invalidValue(field: "proton state", reason: "unsupported version")
         }
         guard let role = Role(rawValue: try reader.byte("role")) else { throw .invalidValue(field: "role", reason: "unknown") }
@@ -131,6 +133,11 @@ extension Proton {
             let reported = try reader.uint64("our stale state reported")
             ourStaleStateReportedAt = reported == 0 ? nil : try Self.date(reported)
             staleNoticePending = try reader.byte("stale notice pending") == 1
+        }
+        if version >= 3 {
+            let since = try reader.uint64("unreadable since")
+            unreadableSince = since == 0 ? nil : try Self.date(since)
+            unreadableCount = try reader.uint32("unreadable count")
         }
         try reader.finish()
         boundOwnRoutes()

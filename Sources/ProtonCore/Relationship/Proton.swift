@@ -85,6 +85,16 @@ public struct Proton: Sendable {
     public internal(set) var ourStaleStateReportedAt: Date?
     /// Whether our next message tells the peer that it sent from an old copy of its state.
     var staleNoticePending = false
+    /// Since when messages that came to this relationship's own addresses could not be read
+    /// (no header key of ours opens them, or the body did not authenticate), counting from the
+    /// last one that could; nil while every message could. Only the peer and the receiving
+    /// service can put a message at such an address, so this is either the peer's device
+    /// having moved on past this copy of our state (this profile was restored from a backup
+    /// or a snapshot after both sides ratcheted: nothing the peer sends can be read here any
+    /// more, and a notice inside a message cannot say so), or messages altered on the way.
+    public internal(set) var unreadableSince: Date?
+    /// How many, since `unreadableSince`.
+    public internal(set) var unreadableCount: UInt32 = 0
     public var establishedAt: Date { establishedAtStorage }
     var establishedAtStorage: Date
 
@@ -228,6 +238,13 @@ public struct Proton: Sendable {
         staleNoticePending = true
     }
 
+    /// Records that a message at one of this relationship's own addresses could not be read
+    /// (see `unreadableSince`); the next one that can clears it.
+    public mutating func noteUnreadableMessage(now: Date) {
+        if unreadableSince == nil { unreadableSince = now }
+        unreadableCount = unreadableCount == .max ? .max : unreadableCount + 1
+    }
+
     /// Encrypts `body` with every unacknowledged update and our acknowledgement attached.
     public mutating func seal(_ body: [UInt8], now: Date, random: some RandomSource) throws(Error) -> OutgoingMessage {
         guard !isBlocked else { throw .blocked }
@@ -281,6 +298,8 @@ public struct Proton: Sendable {
         do { payload = try ProtonPayload(decoding: plaintext) } catch { throw .malformedPayload(error) }
         messagesReceived += 1
         messagesSinceRotation += 1
+        unreadableSince = nil
+        unreadableCount = 0
         highestPeerSequence = max(highestPeerSequence, payload.sequence)
         let reportsStale = payload.notices.contains(.staleSenderState)
         if reportsStale { ourStaleStateReportedAt = now }
