@@ -103,7 +103,10 @@ public actor ReceiveAgent {
             case .success(let messages):
                 events += process(messages, for: target, now: now)
             case .failure(.addressRetired):
-                if let protonID = target.protonID { events.append(.addressGone(protonID: protonID, address: target.owned.id)) }
+                if let protonID = target.protonID {
+                    events.append(.addressGone(protonID: protonID, address: target.owned.id))
+                    events += noteGone(target.owned.id, of: protonID, now: now)
+                }
             case .failure(let error):
                 events.append(.serviceFailed(serviceURI: target.mailbox.serviceURI, error: error))
             case nil:
@@ -355,6 +358,20 @@ public actor ReceiveAgent {
             let shown = try tx.recordIncoming(
                 protonID: protonID, updated: proton, body: opened.body, address: address, sequence: opened.sequence, now: now)
             return .received(protonID, shown, reportsOurStaleState: opened.reportsOurStaleState)
+        }
+    }
+
+    /// An address this relationship still uses is gone at its service: a sign of an old copy
+    /// (`Proton.noteAddressGoneAtService`), kept with the relationship.
+    private func noteGone(_ address: AddressID, of protonID: ProtonID, now: Date) -> [ReceiveEvent] {
+        do {
+            try store.transaction { tx in
+                var proton = try tx.proton(protonID)
+                if proton.noteAddressGoneAtService(address, now: now) { try tx.updateProton(protonID, to: proton, now: now) }
+            }
+            return []
+        } catch {
+            return [.storeFailed(reason: "\(error)")]
         }
     }
 

@@ -18,13 +18,18 @@ public final class ProfileStore: Sendable {
     let sealer: SecretSealer
     private let files: FileIdentities
     /// Opened by `openForReading` on a profile that cannot be written: every write refuses.
-    public let isReadOnly: Bool
+    public var isReadOnly: Bool { immutableFile != nil }
+    /// For a read-only store: the database file as it was when opened. SQLite reads an
+    /// immutable file without locks and keeps its pages across reads, so a file that another
+    /// process changes meanwhile (through a mount that can write) would give a mix of old and
+    /// new pages; every read checks that it has not changed.
+    private let immutableFile: FileVersion?
 
-    private init(directory: URL, pool: any DatabaseWriter, sealer: SecretSealer, readOnly: Bool = false) {
+    private init(directory: URL, pool: any DatabaseWriter, sealer: SecretSealer, immutableFile: FileVersion? = nil) {
         self.directory = directory
         self.pool = pool
         self.sealer = sealer
-        isReadOnly = readOnly
+        self.immutableFile = immutableFile
         files = FileIdentities(database: Self.databaseURL(in: directory).path)
     }
 
@@ -132,7 +137,7 @@ public final class ProfileStore: Sendable {
         }
     }
 
-    private static func openReadOnly(
+    static func openReadOnly(
         at directory: URL, passphrase: SecureBytes?, notWritable: (path: String, reason: String)
     ) throws -> ProfileStore {
         let database = databaseURL(in: directory).path
@@ -147,10 +152,13 @@ public final class ProfileStore: Sendable {
         configuration.readonly = true
         // `immutable`: no lock, no -shm, no -wal; the file is read as it is (SQLite's URI
         // filenames, which Debian's SQLite accepts in every open call).
+        // An empty authority ("file://" and an absolute path), so a path that starts with "//"
+        // cannot be taken for a host.
         let encoded = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
+        guard let version = FileVersion(database) else { throw StoreError.noProfile(directory: directory.path) }
         let queue: DatabaseQueue
         do {
-            queue = try mapDatabaseErrors { try DatabaseQueue(path: "file:\(encoded)?immutable=1", configuration: configuration) }
+            queue = try mapDatabaseErrors { try DatabaseQueue(path: "file://\(encoded)?immutable=1", configuration: configuration) }
         } catch StoreError.cannotCreate {
             throw StoreError.notWritable(path: notWritable.path, reason: notWritable.reason)
         }
@@ -170,7 +178,10 @@ public final class ProfileStore: Sendable {
             }
             guard let profile else { throw StoreError.noProfile(directory: directory.path) }
             guard profile.formatVersion <= StoreMigrations.formatVersion else { throw StoreError.newerFormat }
-            return ProfileStore(directory: directory, pool: queue, sealer: try sealer(for: profile, passphrase: passphrase), readOnly: true)
+            let store = ProfileStore(
+                directory: directory, pool: queue, sealer: try sealer(for: profile, passphrase: passphrase), immutableFile: version)
+            try store.checkUnchanged()
+            return store
         } catch {
             try? queue.close()
             throw error
@@ -260,7 +271,18 @@ public final class ProfileStore: Sendable {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try Self.mapDatabaseErrors { try pool.read(body) }
+        let value = try Self.mapDatabaseErrors { try pool.read(body) }
+        try checkUnchanged()
+        return value
+    }
+
+    /// A read-only store whose file changed since it was opened refuses what it read.
+    private func checkUnchanged() throws(StoreError) {
+        guard let immutableFile else { return }
+        let path = Self.databaseURL(in: directory).path
+        guard FileVersion(path) == immutableFile else {
+            throw .filesReplaced("\(path) changed while it was being read (another process wrote to it); try again")
+        }
     }
 
     /// GRDB's errors become `StoreError`s; anything else (a caller's error thrown inside a
@@ -532,5 +554,24 @@ private final class FileIdentities: Sendable {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         return Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+    }
+}
+
+/// A file's identity and last change (inode, size, modification time to the nanosecond).
+private struct FileVersion: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modifiedSeconds: Int
+    let modifiedNanoseconds: Int
+
+    init?(_ path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+        size = Int64(status.st_size)
+        modifiedSeconds = Int(status.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(status.st_mtim.tv_nsec)
     }
 }

@@ -5,7 +5,9 @@ import GRDB
 /// change to the schema is a new migration appended here.
 enum StoreMigrations {
     /// Bumped only when a migration changes what the columns mean, not for every new table.
-    static let formatVersion = 1
+    /// 2: proton states may be of version 3 (`Proton+State`, `DoubleRatchet+State`), which an
+    /// older release would take for damage.
+    static let formatVersion = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -172,6 +174,13 @@ enum StoreMigrations {
                 try db.execute(
                     sql: "UPDATE protons SET state_digest = ? WHERE id = ?", arguments: [ProtonRecord.digest(id: id, state: state), id])
             }
+        }
+
+        migrator.registerMigration("v6 state version 3") { db in
+            // Nothing to convert: states are rewritten in the new version as they change. The
+            // migration itself makes an older release refuse this profile as newer (rather
+            // than report its version 3 states as damaged).
+            try db.execute(sql: "UPDATE profile SET format_version = 2")
         }
 
         return migrator

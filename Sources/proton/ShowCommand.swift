@@ -51,8 +51,12 @@ struct ShowCommand: AsyncParsableCommand {
             print("Warning:         \(name)'s device sent from an old copy of its state (\(Output.date(seen))); what it sent then could not be read")
         }
         if let since = detail.unreadableSince {
-            let count = detail.unreadableCount == 1 ? "1 message" : "\(detail.unreadableCount) messages"
-            print("Warning:         \(count) at addresses only \(name) knows could not be read (since \(Output.date(since))): if this profile was restored from a backup or a snapshot, \(name)'s device has moved on past this copy and nothing it sends can be read here (start a new relationship); otherwise they were altered on the way")
+            let what =
+                detail.unreadableCount == 0
+                ? "the receiving service says an address of ours in use was retired"
+                : (detail.unreadableCount == 1 ? "1 message" : "\(detail.unreadableCount) messages")
+                    + " at addresses only \(name) and the receiving service know could not be read"
+            print("Warning:         since \(Output.date(since)), \(what): if this profile was restored from a backup or a snapshot, \(name)'s device has moved on past this copy and nothing it sends can be read here (start a new relationship); otherwise \(name) sent from a much older copy of its state, or the receiving service altered them")
         }
         if let reported = detail.weSentFromOldStateReportedAt {
             print("Warning:         \(name) says this profile sent from an old copy of its state (\(Output.date(reported))); messages sent since that copy was made may not have been read")

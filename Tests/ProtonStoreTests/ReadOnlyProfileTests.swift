@@ -96,4 +96,26 @@ struct ReadOnlyProfileTests {
         mount.unmount()
         try writer.close()
     }
+
+    /// Read as immutable, SQLite keeps pages across reads without a lock: a file another
+    /// process changes meanwhile (through a mount that can write it) is refused, never read as
+    /// a mix of old and new pages.
+    @Test func aFileChangedWhileBeingReadIsRefused() throws {
+        let temp = try TemporaryDirectory()
+        let directory = temp.child("profile")
+        try ProfileStore.create(at: directory, persona: try Persona(displayName: "Alex", random: SystemRandom()), now: testNow).close()
+        let reader = try ProfileStore.openReadOnly(at: directory, passphrase: nil, notWritable: (directory.path, "test"))
+        #expect(try reader.personas().count == 1)
+
+        let writer = try ProfileStore.open(at: directory)
+        try writer.addPersona(try Persona(displayName: "Blair", random: SystemRandom()))
+        try writer.close()
+        #expect {
+            try reader.personas()
+        } throws: { error in
+            guard case StoreError.filesReplaced(let what) = error else { return false }
+            return what.contains("changed while it was being read")
+        }
+        try reader.close()
+    }
 }

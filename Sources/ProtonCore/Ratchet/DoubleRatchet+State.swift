@@ -27,10 +27,10 @@ extension DoubleRatchet {
         writer.uint32(UInt32(skippedKeys.limits.maximumSkip))
         writer.uint32(UInt32(skippedKeys.limits.capacity))
         writer.uint64(UInt64(skippedKeys.limits.lifetime))
-        writer.byte(UInt8(previousReceivingHeaderKeys.count))
-        for (key, length) in zip(previousReceivingHeaderKeys, previousReceivingChainLengths) {
-            writer.secret(key.secret)
-            writer.uint32(length)
+        writer.byte(UInt8(previousReceivingChains.count))
+        for chain in previousReceivingChains {
+            writer.secret(chain.headerKey.secret)
+            writer.uint32(chain.length)
         }
         writer.byte(UInt8(receipts.receipts.count))
         for receipt in receipts.receipts {
@@ -75,8 +75,8 @@ extension DoubleRatchet {
             }
             for _ in 0..<keyCount {
                 let secret = try Self.secret(&reader, 32, "earlier header key")
-                previousReceivingHeaderKeys.append(try! HeaderKey(secret))
-                previousReceivingChainLengths.append(version >= 3 ? try reader.uint32("earlier chain length") : UInt32.max)
+                let length = try version >= 3 ? reader.uint32("earlier chain length") : UInt32.max
+                previousReceivingChains.append(EndedChain(headerKey: try! HeaderKey(secret), length: length))
             }
             let receiptCount = Int(try reader.byte("receipt count"))
             guard receiptCount <= ReceiptLog.capacity else {

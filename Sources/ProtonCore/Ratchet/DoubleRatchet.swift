@@ -37,10 +37,15 @@ public struct DoubleRatchet: Sendable {
     /// Recent receipts and earlier receiving header keys: what tells a duplicate from a peer
     /// that sent from an old copy of its state (`RatchetError.staleSenderState`).
     var receipts = ReceiptLog()
-    var previousReceivingHeaderKeys: [HeaderKey] = []
-    /// How many messages each of those chains held, as the peer's next header said (its PN);
-    /// `UInt32.max` where unknown (a state saved before this was kept).
-    var previousReceivingChainLengths: [UInt32] = []
+    var previousReceivingChains: [EndedChain] = []
+
+    /// A receiving chain the peer moved on from: its header key, and how many messages it held
+    /// as the peer's next header said (its PN; `UInt32.max` where unknown, in a state saved
+    /// before lengths were kept).
+    struct EndedChain: Sendable {
+        let headerKey: HeaderKey
+        let length: UInt32
+    }
 
     /// RatchetInitAliceHE: the side that sends first, knowing the peer's ratchet public key
     /// (its signed prekey).
@@ -169,12 +174,13 @@ public struct DoubleRatchet: Sendable {
         } else {
             // A header of an earlier chain with no skipped key left: a message at a position
             // already used there.
-            for (previous, length) in zip(previousReceivingHeaderKeys, previousReceivingChainLengths).reversed() {
-                if let opened = previous.open(parsed.sealedHeader) {
+            for previous in previousReceivingChains.reversed() {
+                if let opened = previous.headerKey.open(parsed.sealedHeader) {
                     // Past the end the peer gave that chain when it moved on: only a copy of
                     // its state from before it moved on sends there.
-                    if opened.messageNumber >= length { throw .staleSenderState }
-                    throw receipts.classify(chain: ReceiptLog.chainTag(previous), messageNumber: opened.messageNumber, message: parsed.sealedHeader)
+                    if opened.messageNumber >= previous.length { throw .staleSenderState }
+                    throw receipts.classify(
+                        chain: ReceiptLog.chainTag(previous.headerKey), messageNumber: opened.messageNumber, message: parsed.sealedHeader)
                 }
             }
             throw .undecryptableHeader
@@ -214,13 +220,9 @@ public struct DoubleRatchet: Sendable {
         sendingMessageNumber = 0
         receivingMessageNumber = 0
         if let retiring = receivingHeaderKey {
-            previousReceivingHeaderKeys.append(retiring)
-            previousReceivingChainLengths.append(endingChainLength)
-            let excess = previousReceivingHeaderKeys.count - ReceiptLog.previousHeaderKeyCapacity
-            if excess > 0 {
-                previousReceivingHeaderKeys.removeFirst(excess)
-                previousReceivingChainLengths.removeFirst(excess)
-            }
+            previousReceivingChains.append(EndedChain(headerKey: retiring, length: endingChainLength))
+            let excess = previousReceivingChains.count - ReceiptLog.previousHeaderKeyCapacity
+            if excess > 0 { previousReceivingChains.removeFirst(excess) }
         }
         sendingHeaderKey = nextSendingHeaderKey
         receivingHeaderKey = nextReceivingHeaderKey

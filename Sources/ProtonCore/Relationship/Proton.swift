@@ -85,15 +85,18 @@ public struct Proton: Sendable {
     public internal(set) var ourStaleStateReportedAt: Date?
     /// Whether our next message tells the peer that it sent from an old copy of its state.
     var staleNoticePending = false
-    /// Since when messages that came to this relationship's own addresses could not be read
-    /// (no header key of ours opens them, or the body did not authenticate), counting from the
-    /// last one that could; nil while every message could. Only the peer and the receiving
-    /// service can put a message at such an address, so this is either the peer's device
-    /// having moved on past this copy of our state (this profile was restored from a backup
-    /// or a snapshot after both sides ratcheted: nothing the peer sends can be read here any
-    /// more, and a notice inside a message cannot say so), or messages altered on the way.
+    /// Since when there are signs that this is an old copy of our state: messages at this
+    /// relationship's own addresses that no header key of ours opens (or whose body does not
+    /// authenticate), or an address of ours in use that the service says was retired; nil
+    /// while there are none, and cleared by the next message that can be read. Only the peer
+    /// and the receiving service can put a message at such an address, so this is the peer's
+    /// device having moved on past this copy (this profile was restored from a backup or a
+    /// snapshot after both sides ratcheted, or after the address rotated: nothing the peer
+    /// sends can be read here any more, and a notice inside a message cannot say so), the peer
+    /// sending from a much older copy of its own state, or the receiving service altering
+    /// messages or addresses.
     public internal(set) var unreadableSince: Date?
-    /// How many, since `unreadableSince`.
+    /// How many messages could not be read since `unreadableSince`.
     public internal(set) var unreadableCount: UInt32 = 0
     public var establishedAt: Date { establishedAtStorage }
     var establishedAtStorage: Date
@@ -243,6 +246,21 @@ public struct Proton: Sendable {
     public mutating func noteUnreadableMessage(now: Date) {
         if unreadableSince == nil { unreadableSince = now }
         unreadableCount = unreadableCount == .max ? .max : unreadableCount + 1
+    }
+
+    /// Records that the receiving service says `address`, which this proton still uses
+    /// (active or offered), was retired: another copy of this profile retired it (see
+    /// `unreadableSince`). Counted once, however often it is polled; true if it was.
+    @discardableResult
+    public mutating func noteAddressGoneAtService(_ address: AddressID, now: Date) -> Bool {
+        guard let route = ownRoutes.first(where: { $0.address == address && !$0.isShared }) else { return false }
+        switch route.state {
+        case .active, .offered: break
+        case .retiring, .retired: return false
+        }
+        guard unreadableSince == nil else { return false }
+        unreadableSince = now
+        return true
     }
 
     /// Encrypts `body` with every unacknowledged update and our acknowledgement attached.
