@@ -16,6 +16,12 @@ struct HTTPTransport: Sendable {
     struct Response {
         let status: Int
         let body: [UInt8]
+        /// `Proton-Service-Time`, when the service sent it (with `stale_request`) and it is an
+        /// integer.
+        var serviceTime: Int64? = nil
+
+        /// The `code` of an error body, if this is one.
+        var errorCode: String? { (try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(body)))?.code }
     }
 
     /// Joins a base URI and an API path; the path with its query is also what gets signed.
@@ -45,7 +51,10 @@ struct HTTPTransport: Sendable {
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64((timeout + extraTimeout) * 1000)))
             let buffer = try await response.body.collect(upTo: ServiceAPI.maximumBodyByteCount * 64)
-            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+            let serviceTime = response.headers.first(name: RequestSignature.serviceTimeHeader).flatMap { text in
+                text.utf8.count <= 19 && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? Int64(text) : nil
+            }
+            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), serviceTime: serviceTime)
         } catch {
             throw .unavailable(reason: "\(url) could not be reached (\(error))")
         }
@@ -66,12 +75,25 @@ struct HTTPTransport: Sendable {
     /// are worth retrying.
     static func failure(_ response: Response, address: AddressID?) -> RelayError {
         let body = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))
-        let reason = body.map { Self.reason(code: $0.code, text: $0.error, status: response.status) } ?? "HTTP status \(response.status)"
+        var reason = body.map { Self.reason(code: $0.code, text: $0.error, status: response.status) } ?? "HTTP status \(response.status)"
+        if body?.code == "stale_request", response.status == 401, let serviceTime = response.serviceTime {
+            reason += " (this computer's clock is \(Self.describe(offset: TimeInterval(serviceTime) - Date().timeIntervalSince1970)))"
+        }
         switch response.status {
         case 410 where address != nil: return .addressRetired(address!)
         case 400..<500: return .rejected(status: response.status, reason: reason)
         default: return .unavailable(reason: reason)
         }
+    }
+
+    /// "12 minutes behind the service's" / "2 hours 5 minutes ahead of the service's".
+    static func describe(offset: TimeInterval) -> String {
+        let minutes = Int((abs(offset) / 60).rounded())
+        let amount =
+            minutes >= 120
+            ? "\(minutes / 60) hours" + (minutes % 60 == 0 ? "" : " \(minutes % 60) minutes") : "\(minutes) minute\(minutes == 1 ? "" : "s")"
+        // The service's clock ahead of ours: ours is behind.
+        return amount + (offset > 0 ? " behind the service's" : " ahead of the service's")
     }
 
     /// What a refusal means, in our words for the codes of docs/api.md that a person can act

@@ -71,24 +71,31 @@ struct TerminalSafetyTests {
         #expect(Set(columns).count == 1, "IDENTITY starts at columns \(columns):\n\(table)")
     }
 
-    /// A computer whose clock is ten minutes ahead of its receiving service's: the service
-    /// refuses the signed requests, and `receive` says the clock is off instead of "could not be
-    /// reached".
+    /// A computer whose clock is two hours behind its receiving service's: the service refuses
+    /// the signed requests, and `receive` says the clock is off and by how much, instead of
+    /// "could not be reached". Ten minutes off is corrected from the service's time.
     @Test func aClockThatIsOffIsNamed() async throws {
         let sandbox = try await InviteSandbox.paired()
         let url = sandbox.receivingURL
         let port = try #require(URLComponents(string: url)?.port)
         sandbox.stopServices()
-        let skewed = try await ReceivingService.start(
-            configuration: ReceivingServiceConfiguration(
-                listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: sandbox.serviceData("receiving"),
-                now: { Date().addingTimeInterval(600) }))
-        let run = try await sandbox.run("Alex", "receive")
-        await skewed.stop()
-        #expect(run.status == 69, "\(run)")
-        #expect(run.stderr.contains("clock is more than 5 minutes off"), "\(run.stderr)")
-        #expect(run.stderr.contains("refused"), "\(run.stderr)")
-        #expect(!run.stderr.contains("could not be reached"), "\(run.stderr)")
+        for (serviceAhead, refused) in [(7200.0, true), (600.0, false)] {
+            let skewed = try await ReceivingService.start(
+                configuration: ReceivingServiceConfiguration(
+                    listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: sandbox.serviceData("receiving"),
+                    now: { Date().addingTimeInterval(serviceAhead) }))
+            let run = try await sandbox.run("Alex", "receive")
+            await skewed.stop()
+            guard refused else {
+                #expect(run.status == 0, "\(run)")
+                continue
+            }
+            #expect(run.status == 69, "\(run)")
+            #expect(run.stderr.contains("clock is more than 5 minutes off"), "\(run.stderr)")
+            #expect(run.stderr.contains("2 hours behind the service's"), "\(run.stderr)")
+            #expect(run.stderr.contains("refused"), "\(run.stderr)")
+            #expect(!run.stderr.contains("could not be reached"), "\(run.stderr)")
+        }
     }
 
     /// Columns the way the tool counts them (Output.width), for the alignment check.

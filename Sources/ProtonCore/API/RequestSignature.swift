@@ -8,6 +8,9 @@ public struct RequestSignature: Sendable, Equatable {
     public static let timestampHeader = "Proton-Timestamp"
     public static let nonceHeader = "Proton-Nonce"
     public static let signatureHeader = "Proton-Signature"
+    /// On a `stale_request` refusal: the service's clock, in Unix seconds, so that a client
+    /// whose clock is off can sign again with the service's time (`ServiceClock`).
+    public static let serviceTimeHeader = "Proton-Service-Time"
     /// How far a timestamp may be from the service's clock.
     public static let allowedSkew: TimeInterval = 300
     public static let nonceByteCount = 16

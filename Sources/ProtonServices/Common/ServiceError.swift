@@ -7,18 +7,35 @@ import ProtonCore
 public struct ServiceError: HTTPResponseError, Sendable, Equatable {
     public let status: HTTPResponse.Status
     public let body: ServiceAPI.ErrorBody
+    /// The service's clock, sent in `Proton-Service-Time` with a `stale_request` refusal.
+    public let serviceTime: Int64?
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, serviceTime: Int64? = nil) {
         self.status = status
         self.body = ServiceAPI.ErrorBody(error: message, code: code)
+        self.serviceTime = serviceTime
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSONResponse.make(body, status: status)
+        var response = try JSONResponse.make(body, status: status)
+        if let serviceTime {
+            response.headers[.init(RequestSignature.serviceTimeHeader)!] = String(serviceTime)
+        }
+        return response
     }
 }
 
 extension ServiceError {
+    /// A signed request whose timestamp is too far from `now` (the receiving service's owner
+    /// requests, the directory's proofs of possession): says the service's time, so that the
+    /// client can correct for its clock and sign again.
+    static func staleRequest(now: Date, service: String) -> ServiceError {
+        ServiceError(
+            .unauthorized, code: "stale_request",
+            "The request timestamp is more than \(Int(RequestSignature.allowedSkew)) seconds from the \(service)'s clock.",
+            serviceTime: Int64(now.timeIntervalSince1970.rounded(.down)))
+    }
+
     static func malformedJSON(_ what: String) -> ServiceError {
         ServiceError(.badRequest, code: "malformed_json", "The body is not a valid \(what) JSON object.")
     }

@@ -189,11 +189,8 @@ struct DirectoryHandlers: Sendable {
         } catch {
             throw ServiceError(.unauthorized, code: "bad_signature", "The proof of possession is missing or malformed: \(error).")
         }
-        guard signature.isFresh(now: now()) else {
-            throw ServiceError(
-                .unauthorized, code: "stale_request",
-                "The request timestamp is more than \(Int(RequestSignature.allowedSkew)) seconds from the directory's clock.")
-        }
+        let current = now()
+        guard signature.isFresh(now: current) else { throw ServiceError.staleRequest(now: current, service: "directory") }
         guard signature.isValid(method: request.method, pathAndQuery: request.pathAndQuery, body: request.body, key: key) else {
             throw ServiceError(.unauthorized, code: "bad_signature", "The request is not signed by the identity key it names.")
         }

@@ -54,11 +54,8 @@ struct OwnerAuthenticator: Sendable {
         } catch {
             throw ServiceError(.unauthorized, code: "bad_signature", "The request signature is missing or malformed: \(error).")
         }
-        guard signature.isFresh(now: now()) else {
-            throw ServiceError(
-                .unauthorized, code: "stale_request",
-                "The request timestamp is more than \(Int(RequestSignature.allowedSkew)) seconds from the service's clock.")
-        }
+        let current = now()
+        guard signature.isFresh(now: current) else { throw ServiceError.staleRequest(now: current, service: "service") }
         return signature
     }
 
