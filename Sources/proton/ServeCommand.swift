@@ -57,8 +57,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Log every forwarding attempt and sweep (debug level).")
     var verbose = false
 
+    /// For the fault-injection run (docs/reliability.md): the service's clock runs this many
+    /// seconds off the system's, as a client's clock may be off the service's. A process's own
+    /// clock cannot be moved here otherwise (libfaketime also moves the timers NIO and
+    /// Dispatch arm, which then fire 10 minutes late).
+    @Option(help: .hidden)
+    var clockOffset: Int = 0
+
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
+        guard abs(clockOffset) <= 86_400 else { throw ValidationError("--clock-offset is at most a day either way.") }
         guard kind == .directory || namespace == nil else { throw ValidationError("--namespace is for 'serve directory' only.") }
         guard kind == .sending || !allowPrivateTargets else { throw ValidationError("--allow-private-targets is for 'serve sending' only.") }
         if kind == .directory {
@@ -72,24 +80,26 @@ struct ServeCommand: AsyncParsableCommand {
         guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT.") }
         let directory = URL(fileURLWithPath: data, isDirectory: true)
         let logger = ServiceLogging.standardError(label: "proton.\(kind.rawValue)", level: verbose ? .debug : .info)
+        let offset = TimeInterval(clockOffset)
+        let now: @Sendable () -> Date = { Date().addingTimeInterval(offset) }
         let running: RunningService
         do {
             switch kind {
             case .receiving:
                 running = try await ReceivingService.start(
-                    configuration: ReceivingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger),
+                    configuration: ReceivingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger, now: now),
                     handlesSignals: true)
             case .sending:
                 running = try await SendingService.start(
                     configuration: SendingServiceConfiguration(
                         listen: address, dataDirectory: directory, forwarding: ForwardingPolicy(allowsPrivateTargets: allowPrivateTargets),
-                        logger: logger),
+                        logger: logger, now: now),
                     handlesSignals: true)
             case .directory:
                 running = try await DirectoryService.start(
                     configuration: DirectoryServiceConfiguration(
                         namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
-                        logger: logger),
+                        logger: logger, now: now),
                     handlesSignals: true)
             }
         } catch let error as DataDirectoryError {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 import ProtonStore
 import ProtonTestSupport
 import Testing
@@ -22,6 +25,8 @@ struct FaultInjectionTests {
         case services = "kill -9 of the sending and receiving services"
         case agents = "kill -9 of both clients' send and receive agents"
         case everything = "all of the above together"
+        case fullDisk = "a full disk under each service and each profile"
+        case clockSkew = "clocks 10 minutes apart: the receiving service's ahead of the clients', the sending service's behind"
         var testDescription: String { rawValue }
     }
 
@@ -31,13 +36,15 @@ struct FaultInjectionTests {
     @Test(.timeLimit(.minutes(120)), arguments: Fault.allCases)
     func nothingAcknowledgedIsLostNothingArrivesTwiceAndAllInOrder(_ fault: Fault) async throws {
         let seed = UInt64(Self.environment["PROTON_FAULT_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
+        if fault == .fullDisk { try #require(SmallDisk.isAvailable, "needs root to mount small disks") }
         var run = try await FaultRun(fault: fault, seed: seed)
+        defer { run.unmountDisks() }
         try await run.exchange(messages: Self.messages)
         try await run.drain()
         let figures = try run.count()
         let row =
             "| \(fault.rawValue) | \(figures.sent) | \(figures.acknowledged) | \(figures.delivered) | \(figures.duplicates) | "
-            + "\(figures.outOfOrder) | \(figures.lostAcknowledged) | \(figures.notAcknowledgedArrived) | \(run.kills) | \(run.rotations) | "
+            + "\(figures.outOfOrder) | \(figures.lostAcknowledged) | \(figures.notAcknowledgedArrived) | \(run.struck) | \(run.rotations) | "
             + run.refusals.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: " ") + " | \(seed) |"
         FileHandle.standardError.write(Data("fault figures: \(row)\n".utf8))
         if let path = Self.environment["PROTON_FAULT_FIGURES"], let handle = FileHandle(forWritingAtPath: path) ?? {
@@ -51,16 +58,23 @@ struct FaultInjectionTests {
         #expect(figures.lostAcknowledged == 0, "seed \(seed)")
         #expect(figures.duplicates == 0, "seed \(seed)")
         #expect(figures.outOfOrder == 0, "seed \(seed)")
-        // Faults must actually have struck, or the run proves nothing.
-        #expect(run.kills > 0, "seed \(seed)")
+        // Faults must actually have struck, or the run proves nothing (the skew is checked
+        // when the run starts).
+        switch fault {
+        case .fullDisk: #expect(run.fills > 0, "seed \(seed)")
+        case .clockSkew: break
+        default: #expect(run.kills > 0, "seed \(seed)")
+        }
         // Nothing died that was not killed on purpose (a trap, SIGSEGV, SIGABRT, a service that
         // fell over by itself).
         #expect(run.crashes.isEmpty, "seed \(seed): \(run.crashes)")
-        // With the agents left alone, every send is acknowledged: delivered, or kept in the outbox.
-        if fault == .services { #expect(run.refusals.isEmpty, "seed \(seed): \(run.refusals)") }
+        // With the agents left alone and room on every disk, every send is acknowledged:
+        // delivered, or kept in the outbox. A skewed clock is corrected from the services' time.
+        if fault == .services || fault == .clockSkew { #expect(run.refusals.isEmpty, "seed \(seed): \(run.refusals)") }
+        if fault == .clockSkew { #expect(figures.delivered == figures.sent, "seed \(seed)") }
         // In a long run some killed sends must have committed first and still arrived: evidence
         // that the kills land inside the work, not only before it starts.
-        if fault != .services && Self.messages >= 100 { #expect(figures.notAcknowledgedArrived > 0, "seed \(seed)") }
+        if [.agents, .everything].contains(fault) && Self.messages >= 100 { #expect(figures.notAcknowledgedArrived > 0, "seed \(seed)") }
     }
 }
 
@@ -80,11 +94,30 @@ struct FaultRun {
     private(set) var rotations = 0
     /// Services killed, and how many more messages go before each is restarted.
     private var down: [String: Int] = [:]
+    /// `fullDisk`: a small disk under each service's data and each profile, by the name of
+    /// what it holds; those filled, and how many more messages go before room is made.
+    private var disks: [String: SmallDisk] = [:]
+    private var full: [String: Int] = [:]
+    private(set) var fills = 0
+
+    /// What struck, for the figures.
+    var struck: String {
+        switch fault {
+        case .fullDisk: "\(fills) fills"
+        case .clockSkew: "±10 min"
+        default: "\(kills) kills"
+        }
+    }
 
     init(fault: FaultInjectionTests.Fault, seed: UInt64) async throws {
         self.fault = fault
         random = SplitMix64(seed: seed)
         sandbox = try await InviteSandbox.paired()
+        if fault == .fullDisk { try moveOntoSmallDisks() }
+        if fault == .clockSkew {
+            try skewServiceClocks()
+            try await requireSkew()
+        }
         // Each side names the other by relationship id: Blair learns Alex's name only from
         // Alex's first message.
         for person in ["Alex", "Blair"] {
@@ -97,13 +130,82 @@ struct FaultRun {
     /// The relationship id each side names the other by.
     private var contact: [String: String] = [:]
 
-    private var killsServices: Bool { fault != .agents }
-    private var killsAgents: Bool { fault != .services }
+    private var killsServices: Bool { [.services, .everything].contains(fault) }
+    private var killsAgents: Bool { [.agents, .everything].contains(fault) }
+
+    /// `clockSkew`: the receiving service's clock 10 minutes ahead of the clients', the
+    /// sending service's 10 minutes behind (`proton serve --clock-offset`, a hidden option for
+    /// this run: a process's own clock cannot be moved otherwise, since libfaketime also moves
+    /// the timers NIO and Dispatch arm).
+    private mutating func skewServiceClocks() throws {
+        sandbox.serviceArguments = ["receiving": ["--clock-offset=600"], "sending": ["--clock-offset=-600"]]
+        for kind in ["receiving", "sending"] {
+            sandbox.killService(kind)
+            try sandbox.restartService(kind)
+        }
+    }
+
+    /// The skew is in effect: a request with a timestamp of 0 is refused with the receiving
+    /// service's time, 10 minutes ahead.
+    private func requireSkew() async throws {
+        var request = URLRequest(url: try #require(URL(string: sandbox.receivingURL + "/v1/addresses/\(String(repeating: "A", count: 22))/messages")))
+        request.setValue("0", forHTTPHeaderField: "Proton-Timestamp")
+        request.setValue(String(repeating: "A", count: 22), forHTTPHeaderField: "Proton-Nonce")
+        request.setValue(String(repeating: "A", count: 86), forHTTPHeaderField: "Proton-Signature")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        let time = try #require(http.value(forHTTPHeaderField: "Proton-Service-Time").flatMap(TimeInterval.init), "\(http.allHeaderFields)")
+        try #require(abs(time - Date().timeIntervalSince1970 - 600) < 30, "the receiving service's clock reads \(time)")
+    }
+
+    /// Puts each service's data and each profile on a small disk of its own (a tmpfs, in place
+    /// of the directory, through a symbolic link), with the services stopped meanwhile.
+    private mutating func moveOntoSmallDisks() throws {
+        for kind in ["receiving", "sending"] { sandbox.killService(kind) }
+        let places = ["receiving": sandbox.serviceData("receiving"), "sending": sandbox.serviceData("sending"),
+                      "Alex": sandbox.profile("Alex"), "Blair": sandbox.profile("Blair")]
+        for (name, directory) in places {
+            let disk = try SmallDisk(kilobytes: 64 * 1024)
+            for item in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+                try FileManager.default.copyItem(at: directory.appendingPathComponent(item), to: disk.url.appendingPathComponent(item))
+            }
+            try FileManager.default.removeItem(at: directory)
+            try FileManager.default.createSymbolicLink(at: directory, withDestinationURL: disk.url)
+            disks[name] = disk
+        }
+        for kind in ["receiving", "sending"] { try sandbox.restartService(kind) }
+    }
+
+    func unmountDisks() {
+        for disk in disks.values { disk.unmount() }
+    }
+
+    /// Before a message: maybe fill one disk (room is made after 1 to 3 more messages), and
+    /// make room on those whose time is up.
+    private mutating func strikeDisks() {
+        guard fault == .fullDisk else { return }
+        for (name, remaining) in full {
+            if remaining <= 1 {
+                disks[name]?.makeRoom()
+                full[name] = nil
+            } else {
+                full[name] = remaining - 1
+            }
+        }
+        guard random.next() % 6 == 0 else { return }
+        let names = disks.keys.sorted()
+        let name = names[Int(random.next() % UInt64(names.count))]
+        guard full[name] == nil else { return }
+        disks[name]?.fill()
+        fills += 1
+        full[name] = Int(1 + random.next() % 3)
+    }
 
     mutating func exchange(messages: Int) async throws {
         for index in 1...messages {
             for person in ["Alex", "Blair"] {
                 try await strikeServices()
+                strikeDisks()
                 let body = "\(person) \(index)"
                 sent[person]!.append(body)
                 let status = try await proton(person, ["send", contact[person]!, body])
@@ -123,6 +225,8 @@ struct FaultRun {
     /// ignoring backoff) and both receive until each has the other's last message and nothing
     /// is held back.
     mutating func drain() async throws {
+        for disk in disks.values { disk.makeRoom() }
+        full = [:]
         noteUnexpectedExits()
         for kind in ["receiving", "sending"] {
             sandbox.killService(kind)

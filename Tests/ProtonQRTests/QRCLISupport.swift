@@ -21,6 +21,8 @@ struct Run {
 final class InviteSandbox {
     let root: URL
     private var services: [String: (process: ChildProcess, url: String, data: URL)] = [:]
+    /// More arguments for `proton serve KIND`, used from the next (re)start on.
+    var serviceArguments: [String: [String]] = [:]
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString)", isDirectory: true)
@@ -91,7 +93,7 @@ final class InviteSandbox {
     func restartService(_ kind: String) throws {
         guard let service = services[kind], !service.process.isRunning else { return }
         let port = try #require(URLComponents(string: service.url)?.port)
-        let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data)
+        let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data, extra: serviceArguments[kind] ?? [])
         services[kind] = (process, service.url, service.data)
     }
 
@@ -99,7 +101,7 @@ final class InviteSandbox {
     func restartServices() throws {
         for (kind, service) in services {
             let port = try #require(URLComponents(string: service.url)?.port)
-            let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data)
+            let (process, _) = try Self.serve(kind, listen: "127.0.0.1:\(port)", data: service.data, extra: serviceArguments[kind] ?? [])
             services[kind] = (process, service.url, service.data)
         }
     }
@@ -153,10 +155,10 @@ final class InviteSandbox {
     }
 
     /// Runs `proton serve KIND` and waits for the line it prints once bound.
-    static func serve(_ kind: String, listen: String, data: URL) throws -> (ChildProcess, String) {
+    static func serve(_ kind: String, listen: String, data: URL, extra: [String] = []) throws -> (ChildProcess, String) {
         let process = ChildProcess()
         process.executableURL = try executable()
-        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : [])
+        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : []) + extra
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
