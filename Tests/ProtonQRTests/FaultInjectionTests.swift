@@ -19,6 +19,8 @@ import Testing
 ///   10,000).
 /// - `PROTON_FAULT_SEED`: the random seed (default: random, printed so a run can be repeated).
 /// - `PROTON_FAULT_FIGURES`: a file the figures are appended to, one Markdown row per run.
+/// - `PROTON_FAULT_KINDS`: for a long run of some kinds only, their names separated by commas
+///   (`services,agents,everything,fullDisk,clockSkew`); default all.
 @Suite(.serialized)
 struct FaultInjectionTests {
     enum Fault: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -32,9 +34,11 @@ struct FaultInjectionTests {
 
     private static let environment = ProcessInfo.processInfo.environment
     private static let messages = Int(environment["PROTON_FAULT_MESSAGES"] ?? "") ?? 24
+    private static let kinds = environment["PROTON_FAULT_KINDS"].map { Set($0.split(separator: ",").map(String.init)) }
 
     @Test(.timeLimit(.minutes(120)), arguments: Fault.allCases)
     func nothingAcknowledgedIsLostNothingArrivesTwiceAndAllInOrder(_ fault: Fault) async throws {
+        if let kinds = Self.kinds, !kinds.contains("\(fault)") { return }
         let seed = UInt64(Self.environment["PROTON_FAULT_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
         if fault == .fullDisk { try #require(SmallDisk.isAvailable, "needs root to mount small disks") }
         var run = try await FaultRun(fault: fault, seed: seed)
