@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what is missing first.
 SWIFT ?= swift
 
-.PHONY: all build demo test hardware-test bench fuzz faults bootstrap clean
+.PHONY: all build demo test hardware-test bench fuzz faults bootstrap clean install uninstall
 
 all: build
 
@@ -18,6 +18,7 @@ demo: bootstrap
 # A crash in the suite prints only the crashed thread's frames, so that the end of a CI log shows them.
 test: bootstrap
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	SWIFT_BACKTRACE=enable=yes,threads=crashed,registers=none,images=none,limit=48 $(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) scripts/fuzz smoke $(FUZZ_SMOKE_SECONDS)
 	Tests/Model/check
@@ -45,6 +46,18 @@ FAULT_KINDS ?=
 faults: bootstrap
 	$(SWIFT) build --build-tests
 	PROTON_FAULT_MESSAGES=$(FAULT_MESSAGES) PROTON_FAULT_FIGURES=$(abspath $(FAULT_FIGURES)) $(if $(FAULT_KINDS),PROTON_FAULT_KINDS=$(FAULT_KINDS)) $(SWIFT) test --skip-build --filter FaultInjectionTests
+
+# A release `proton` in $(DESTDIR)$(PREFIX)/bin, with bash, zsh and fish completions and a
+# man page (scripts/install); `make uninstall` removes exactly those files.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: bootstrap
+	$(SWIFT) build -c release --product proton
+	$(SWIFT) build -c release --product generate-manual
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install install "$$($(SWIFT) build -c release --show-bin-path)/proton" "$$($(SWIFT) build -c release --show-bin-path)/generate-manual"
+
+uninstall:
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install uninstall
 
 bench:
 	@scripts/bootstrap bench
