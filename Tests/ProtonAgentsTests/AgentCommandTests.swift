@@ -38,19 +38,7 @@ struct AgentCommandTests {
                 stderr: try String(contentsOf: err, encoding: .utf8))
         }
 
-        /// The `proton` binary built beside this test bundle.
-        static func executable() throws -> URL {
-            var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("proton")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                directory.deleteLastPathComponent()
-            }
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            let fallback = root.appendingPathComponent(".build/debug/proton")
-            try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
-            return fallback
-        }
+        static func executable() throws -> URL { try ProtonBinary.url() }
     }
 
     @Test func servicesListPrintsJSONAndAddRemoveEditIt() async throws {

@@ -75,24 +75,7 @@ final class CLISandbox {
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
-    /// The `proton` binary SwiftPM built beside this test bundle, or `PROTON_CLI` if set.
-    static func executable() throws -> URL {
-        let manager = FileManager.default
-        if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("proton")
-            if manager.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let fallback = packageRoot.appendingPathComponent(".build/debug/proton")
-        try #require(manager.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
-        return fallback
-    }
+    static func executable() throws -> URL { try ProtonBinary.url() }
 }
 
 /// Two profiles paired in-process through ProtonStore, as the agents would leave them: Alex

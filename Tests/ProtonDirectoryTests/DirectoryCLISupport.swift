@@ -89,17 +89,5 @@ final class DirectoryCLISandbox {
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
-    static func executable() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("proton")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/proton")
-        try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
-        return fallback
-    }
+    static func executable() throws -> URL { try ProtonBinary.url() }
 }

@@ -176,18 +176,5 @@ final class InviteSandbox {
         return (process, String(text.dropFirst("listening on ".count)))
     }
 
-    /// The `proton` binary SwiftPM built beside this test bundle, or `PROTON_CLI` if set.
-    static func executable() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("proton")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/proton")
-        try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
-        return fallback
-    }
+    static func executable() throws -> URL { try ProtonBinary.url() }
 }

@@ -40,20 +40,7 @@ import Testing
             return ServeProcess(process: process, url: String(text.dropFirst("listening on ".count)))
         }
 
-        /// The `proton` binary SwiftPM built beside this test bundle, or `PROTON_CLI` if set.
-        static func executable() throws -> URL {
-            if let path = ProcessInfo.processInfo.environment["PROTON_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
-            var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("proton")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                directory.deleteLastPathComponent()
-            }
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            let fallback = root.appendingPathComponent(".build/debug/proton")
-            try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "the proton executable was not built")
-            return fallback
-        }
+        static func executable() throws -> URL { try ProtonBinary.url() }
 
         func waitForExit(timeout: TimeInterval = 15) async throws -> Bool {
             try await eventually(timeout: timeout) { !process.isRunning }
