@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+
+/// `proton directory list`.
+struct DirectoryListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the pinned directories.")
+
+    @OptionGroup var profile: ProfileOptions
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Entry: Encodable {
+        let namespace: String
+        let url: String
+        let verifierKey: String
+        let checkpointSize: UInt64?
+        let checkpointSeen: Date?
+        let forkEvidence: Int
+    }
+
+    func run() async throws {
+        let store = try profile.openStore()
+        let directory = store.directory
+        try? store.close()
+        let state = try DirectoryState.load(from: directory)
+        let entries = try state.directories.map { pinned in
+            Entry(
+                namespace: pinned.namespace, url: pinned.url, verifierKey: pinned.verifierKey, checkpointSize: try pinned.storedCheckpoint()?.size,
+                checkpointSeen: pinned.checkpointSeen, forkEvidence: pinned.evidence.count)
+        }
+        if json { return try Output.json(entries) }
+        guard !entries.isEmpty else { return print("No directories pinned.") }
+        Output.table(
+            ["NAMESPACE", "URL", "LOG SIZE", "AUDIT"],
+            entries.map { [$0.namespace, $0.url, $0.checkpointSize.map { String($0) } ?? "-", $0.forkEvidence > 0 ? "FORK EVIDENCE" : "ok"] })
+    }
+}
