@@ -26,9 +26,9 @@ extension AgentError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case .noSendingService:
-            "no sending service is configured; add one with 'proton services add sending URI'"
+            "no sending service is configured"
         case .noReceivingService:
-            "no receiving service is configured; add one with 'proton services add receiving URI'"
+            "no receiving service is configured"
         case .invalidServiceURI(let uri):
             "\"\(uri)\" is not an absolute http or https URI of at most 200 characters"
         case .duplicateService(let uri):

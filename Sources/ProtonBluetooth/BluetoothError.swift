@@ -58,7 +58,7 @@ extension BluetoothError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupported:
-            "This system has no Bluetooth support: the kernel refuses Bluetooth sockets (EAFNOSUPPORT), so pairing over Bluetooth is not possible here; use 'proton invite' instead."
+            "This system has no Bluetooth support: the kernel refuses Bluetooth sockets (EAFNOSUPPORT), so pairing over Bluetooth is not possible here."
         case .noAdapter:
             "No Bluetooth adapter is available: the kernel supports Bluetooth, but no adapter is present or powered on."
         case .adapterDown(let name):
@@ -70,15 +70,15 @@ extension BluetoothError: CustomStringConvertible {
         case .invalidChannel(let channel):
             "RFCOMM channel \(channel) is out of range; channels are 1 to 30."
         case .channelInUse(let channel):
-            "RFCOMM channel \(channel) is already in use by another program; choose another with --channel."
+            "RFCOMM channel \(channel) is already in use by another program."
         case .timeout(let operation, let seconds):
             "Nothing happened within \(seconds) seconds while \(operation)."
         case .connectionRefused(let address, let channel):
-            "\(address) refused the connection on RFCOMM channel \(channel): nothing is listening there; start 'proton pair --listen' on that device first."
+            "\(address) refused the connection on RFCOMM channel \(channel): nothing is listening there."
         case .hostDown(let address):
             "\(address) does not answer: it is out of range, switched off, or not connectable (see Hardware/README.md, \"Host is down\")."
         case .serviceNotFound(let address):
-            "\(address) does not offer Proton pairing: no SDP record for it was found; start 'proton pair --listen' there, or name the channel with --channel."
+            "\(address) does not offer Proton pairing: no SDP record for it was found."
         case .sdpUnavailable(let code):
             "The local SDP server is not reachable (\(String(cString: strerror(code)))); bluetoothd must run with --compat (-C) to publish the service."
         case .permissionDenied(let operation):

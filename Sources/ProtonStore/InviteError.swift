@@ -34,7 +34,7 @@ extension InviteError: CustomStringConvertible, LocalizedError {
         case .prekeyMismatch:
             "the stored invite's prekey does not match the invite"
         case .noSpareAddress:
-            "no spare address is registered at your receiving services; run 'proton receive' once while online"
+            "no spare address is registered at a receiving service: none was made while online"
         }
     }
 

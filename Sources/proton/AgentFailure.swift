@@ -16,7 +16,14 @@ extension CommandFailure {
                 case .invalidServiceKey: .dataError
                 case .configuration: .ioError
                 }
-            self.init(status: status, message: error.description.sentence)
+            // What to do about it, in this tool's words (the library's sentence says what is wrong).
+            let advice =
+                switch error {
+                case .noSendingService: "; add one with 'proton services add sending URI'"
+                case .noReceivingService: "; add one with 'proton services add receiving URI'"
+                default: ""
+                }
+            self.init(status: status, message: (error.description + advice).sentence)
         case let error as RelayError:
             self.init(status: .unavailable, message: error.description.sentence)
         case let error as Proton.Error:

@@ -15,7 +15,8 @@ extension CommandFailure {
                 case .unknownInvite, .prekeyMismatch: .dataError
                 case .noSpareAddress: .unavailable
                 }
-            self.init(status: status, message: error.description.sentence)
+            let advice = error == .noSpareAddress ? "; run 'proton receive' once while online" : ""
+            self.init(status: status, message: (error.description + advice).sentence)
         case StoreError.duplicateRelationship(let relationshipID):
             self.init(
                 status: .dataError,

@@ -11,7 +11,16 @@ extension CommandFailure {
         case .permissionDenied: status = .noPermission
         default: status = .unavailable
         }
-        self.init(status: status, message: error.description)
+        // What to do about it, in this tool's words (the library's sentence says what is wrong).
+        let advice: String? =
+            switch error {
+            case .unsupported: "Use 'proton invite' instead."
+            case .channelInUse: "Choose another with --channel."
+            case .connectionRefused: "Start 'proton pair --listen' on that device first."
+            case .serviceNotFound: "Start 'proton pair --listen' there, or name the channel with --channel."
+            default: nil
+            }
+        self.init(status: status, message: error.description + (advice.map { " " + $0 } ?? ""))
     }
 
     /// A pairing that stopped: nothing was stored. 65 when the numbers were not confirmed or the
