@@ -41,14 +41,14 @@ public enum ReceivingService {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void
     ) throws -> (application: Application<RouterResponder<BasicRequestContext>>, notifier: DeliveryNotifier) {
         let notifier = DeliveryNotifier()
-        let mailbox = Mailbox(
+        let operations = ReceivingOperations(
             storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory), limits: configuration.limits,
             notifier: notifier, now: configuration.now, logger: configuration.logger)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)
         router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))
-        addRoutes(to: router, mailbox: mailbox)
+        addRoutes(to: router, operations: operations)
 
         let limits = configuration.limits
         let now = configuration.now
@@ -64,42 +64,42 @@ public enum ReceivingService {
         return (application, notifier)
     }
 
-    /// Thin handlers: read the request, call the mailbox, write its answer.
-    private static func addRoutes(to router: Router<BasicRequestContext>, mailbox: Mailbox) {
-        let bodyLimit = mailbox.limits.maximumBodyByteCount
-        let bodyTimeout = mailbox.limits.bodyTimeout
+    /// Thin handlers: read the request, call the operation, write its answer.
+    private static func addRoutes(to router: Router<BasicRequestContext>, operations: ReceivingOperations) {
+        let bodyLimit = operations.limits.maximumBodyByteCount
+        let bodyTimeout = operations.limits.bodyTimeout
 
         router.get("/v1/info") { _, _ in
-            try JSONResponse.make(mailbox.info(), status: .ok)
+            try JSONResponse.make(operations.info(), status: .ok)
         }
         router.post("/v1/addresses") { request, _ in
-            try await mailbox.createAddress(signedRequest(request, bodyLimit: bodyLimit))
+            try await operations.createAddress(signedRequest(request, bodyLimit: bodyLimit))
             return Response(status: .created)
         }
         router.post("/v1/deliver") { request, _ in
             var request = request
             // 200 for a replay of an envelope already held: nothing changed, and a sender that
             // resent it (not knowing the first copy arrived) is told it was delivered.
-            let stored = try await mailbox.deliver(request.collectBytes(limit: bodyLimit, timeout: bodyTimeout))
+            let stored = try await operations.deliver(request.collectBytes(limit: bodyLimit, timeout: bodyTimeout))
             return Response(status: stored ? .accepted : .ok)
         }
         router.post("/v1/deliver/batch") { request, _ in
             var request = request
             return try await JSONResponse.make(
-                mailbox.deliverBatch(request.collectBytes(limit: ServiceAPI.maximumBatchBodyByteCount, timeout: bodyTimeout)), status: .ok)
+                operations.deliverBatch(request.collectBytes(limit: ServiceAPI.maximumBatchBodyByteCount, timeout: bodyTimeout)), status: .ok)
         }
         router.get("/v1/addresses/:address/messages") { request, context in
-            let messages = try await mailbox.messages(
+            let messages = try await operations.messages(
                 context.parameters.get("address") ?? "", after: query(request, "after") ?? 0,
                 wait: TimeInterval(query(request, "wait") ?? 0), request: signedRequest(request, bodyLimit: bodyLimit))
             return try JSONResponse.make(messages, status: .ok)
         }
         router.post("/v1/addresses/:address/ack") { request, context in
-            try await mailbox.acknowledge(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
+            try await operations.acknowledge(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
             return Response(status: .noContent)
         }
         router.delete("/v1/addresses/:address") { request, context in
-            try await mailbox.retire(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
+            try await operations.retire(context.parameters.get("address") ?? "", request: signedRequest(request, bodyLimit: bodyLimit))
             return Response(status: .noContent)
         }
     }

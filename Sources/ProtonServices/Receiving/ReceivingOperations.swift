@@ -6,7 +6,7 @@ import ProtonCrypto
 
 /// What the receiving service does for each endpoint, apart from HTTP plumbing: the routes in
 /// `ReceivingService` decode a request into these calls and encode what they return.
-struct Mailbox: Sendable {
+struct ReceivingOperations: Sendable {
     let storage: any ReceivingStorage
     let serviceKey: SealedBox.PrivateKey
     let limits: ReceivingServiceLimits
