@@ -34,8 +34,8 @@ enum FirstContact {
     }
 
     static func record(
-        _ message: ServiceAPI.StoredMessage, inviteID: InviteID, at address: AddressID, store: ProfileStore, now: Date,
-        random: some RandomSource
+        _ message: ServiceAPI.StoredMessage, inviteID: InviteID, at address: AddressID, store: ProfileStore, position: ReceivePosition,
+        now: Date, random: some RandomSource
     ) throws -> ReceiveAgent.Outcome {
         guard let bytes = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
             return .inviteRefused("the service returned a ciphertext that is not base64url")
@@ -46,7 +46,7 @@ enum FirstContact {
         }
         let arrived = Date(timeIntervalSince1970: TimeInterval(message.receivedAt))
         do {
-            return try store.transaction { tx throws -> ReceiveAgent.Outcome in
+            return try store.transaction(advancing: position) { tx throws -> ReceiveAgent.Outcome in
                 guard let pending = try tx.pendingInvite(at: address), pending.id == inviteID else {
                     throw Refusal(reason: InviteError.unknownInvite.description)
                 }

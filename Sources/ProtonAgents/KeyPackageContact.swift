@@ -22,7 +22,7 @@ enum KeyPackageContact {
 
     static func record(
         _ message: ServiceAPI.StoredMessage, keyPackageID: KeyPackageID, at address: AddressID, owners: [ProtonID],
-        store: ProfileStore, now: Date, random: some RandomSource,
+        store: ProfileStore, position: ReceivePosition, now: Date, random: some RandomSource,
         openExisting: (ProtonID) throws -> ReceiveAgent.Outcome
     ) throws -> ReceiveAgent.Outcome {
         guard let bytes = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
@@ -40,7 +40,7 @@ enum KeyPackageContact {
         }
         let arrived = Date(timeIntervalSince1970: TimeInterval(message.receivedAt))
         do {
-            return try store.transaction { tx throws -> ReceiveAgent.Outcome in
+            return try store.transaction(advancing: position) { tx throws -> ReceiveAgent.Outcome in
                 guard let published = try tx.publishedKeyPackage(at: address), published.id == keyPackageID else {
                     throw Refusal(reason: KeyPackageError.unknownKeyPackage.description)
                 }

@@ -17,12 +17,12 @@ import ProtonStore
 public actor ReceiveAgent {
     public let store: ProfileStore
     private let mailboxes: [String: any Mailbox]
-    private let cursorsURL: URL?
-    private var cursors: ReceiveCursors
+    /// The per-address cursors as stored in the profile (`ReceiveCursor`), keyed by address in hex.
+    private var cursors: [String: ReceiveCursor]
     private let random = SystemRandom()
 
-    /// `stateDirectory`, when given, keeps the per-address cursors across runs (the profile
-    /// directory, normally); without it they live in memory only.
+    /// `stateDirectory`, when given, is where an earlier version kept the per-address cursors
+    /// (`receive-state.json`, the profile directory): they are moved into the profile.
     /// How long a message that overtook an earlier one is held back waiting for it, and how
     /// many one relationship may hold; past either, the held ones are shown in order and the
     /// gaps given up on.
@@ -36,8 +36,10 @@ public actor ReceiveAgent {
         self.holdBack = holdBack
         self.maximumHeld = maximumHeld
         self.mailboxes = Dictionary(services.map { ($0.serviceURI, $0) }, uniquingKeysWith: { first, _ in first })
-        self.cursorsURL = stateDirectory?.appendingPathComponent(ReceiveCursors.fileName, isDirectory: false)
-        self.cursors = try ReceiveCursors.load(from: cursorsURL)
+        if let stateDirectory { try LegacyReceiveCursors.importFile(in: stateDirectory, into: store) }
+        do { cursors = try store.receiveCursors() } catch {
+            throw .configuration(path: store.directory.path, reason: "\(error)")
+        }
     }
 
     private struct Target: Sendable {
@@ -82,7 +84,7 @@ public actor ReceiveAgent {
                     events.append(.unknownService(protonID: summary.id, serviceURI: route.route.serviceURI))
                     continue
                 }
-                let after = cursors.addresses[route.address.hex]?.recorded ?? 0
+                let after = cursors[route.address.hex]?.recorded ?? 0
                 owned.append(
                     (route.issuedAt, Target(protonID: summary.id, inviteID: nil, owned: route.ownedAddress, mailbox: mailbox, after: after)))
             }
@@ -231,7 +233,7 @@ public actor ReceiveAgent {
         var targets: [(Date, Target)] = []
         for invite in invites {
             guard let route = invite.route, let mailbox = mailboxes[route.route.serviceURI] else { continue }
-            let after = cursors.addresses[route.address.hex]?.recorded ?? 0
+            let after = cursors[route.address.hex]?.recorded ?? 0
             targets.append(
                 (invite.created, Target(protonID: nil, inviteID: invite.id, owned: route.ownedAddress, mailbox: mailbox, after: after)))
         }
@@ -254,7 +256,7 @@ public actor ReceiveAgent {
         var targets: [(Date, Target)] = []
         for package in packages {
             guard let mailbox = mailboxes[package.route.route.serviceURI] else { continue }
-            let after = cursors.addresses[package.address.hex]?.recorded ?? 0
+            let after = cursors[package.address.hex]?.recorded ?? 0
             targets.append(
                 (package.created, Target(
                     protonID: nil, inviteID: nil, keyPackage: (package.id, []), owned: package.route.ownedAddress, mailbox: mailbox,
@@ -267,19 +269,21 @@ public actor ReceiveAgent {
         var target = target
         var events: [ReceiveEvent] = []
         let address = target.owned.id
-        var cursor = cursors.addresses[address.hex] ?? ReceiveCursors.Cursor()
+        var cursor = cursors[address.hex] ?? ReceiveCursor()
         for message in messages.sorted(by: { $0.id < $1.id }) where message.id > cursor.recorded {
             let outcome: Outcome
+            let position = ReceivePosition(address: address.hex, messageID: message.id)
             do {
                 if let keyPackage = target.keyPackage {
                     outcome = try KeyPackageContact.record(
-                        message, keyPackageID: keyPackage.id, at: address, owners: keyPackage.owners, store: store, now: now,
-                        random: random
-                    ) { protonID in try record(message, at: address, protonID: protonID, now: now) }
+                        message, keyPackageID: keyPackage.id, at: address, owners: keyPackage.owners, store: store, position: position,
+                        now: now, random: random
+                    ) { protonID in try record(message, at: address, protonID: protonID, position: position, now: now) }
                 } else if let inviteID = target.inviteID {
-                    outcome = try FirstContact.record(message, inviteID: inviteID, at: address, store: store, now: now, random: random)
+                    outcome = try FirstContact.record(
+                        message, inviteID: inviteID, at: address, store: store, position: position, now: now, random: random)
                 } else {
-                    outcome = try record(message, at: address, protonID: target.protonID!, now: now)
+                    outcome = try record(message, at: address, protonID: target.protonID!, position: position, now: now)
                 }
             } catch {
                 // Not recorded: neither the cursor nor the service moves, and the next round retries.
@@ -313,22 +317,27 @@ public actor ReceiveAgent {
             case .inviteRefused(let reason):
                 events.append(.inviteRefused(address: address, reason: reason))
             }
-            cursor.recorded = message.id
-            cursors.addresses[address.hex] = cursor
-            do { try cursors.save(to: cursorsURL) } catch {
-                events.append(.storeFailed(reason: error.description))
+            // The cursor moved in the outcome's own transaction when it changed something; here
+            // when it changed nothing (a refusal, a duplicate).
+            do { try store.advanceReceiveCursor(to: position) } catch {
+                events.append(.storeFailed(reason: "\(error)"))
+                break
             }
+            cursor.recorded = message.id
+            cursors[address.hex] = cursor
         }
         return events
     }
 
     /// Opens and records one message in one transaction with its ratchet step.
-    private func record(_ message: ServiceAPI.StoredMessage, at address: AddressID, protonID: ProtonID, now: Date) throws -> Outcome {
+    private func record(
+        _ message: ServiceAPI.StoredMessage, at address: AddressID, protonID: ProtonID, position: ReceivePosition, now: Date
+    ) throws -> Outcome {
         guard let ciphertext = try? Base64URL.decode(message.ciphertext, limit: ServiceAPI.maximumCiphertextByteCount) else {
             return .undecryptable(protonID, "the service returned a ciphertext that is not base64url")
         }
         let random = self.random
-        return try store.transaction { (tx: StoreTransaction) throws -> Outcome in
+        return try store.transaction(advancing: position) { (tx: StoreTransaction) throws -> Outcome in
             var proton = try tx.proton(protonID)
             let opened: Proton.ReceivedMessage
             do throws(Proton.Error) {
@@ -386,7 +395,7 @@ public actor ReceiveAgent {
     /// or run could not.
     private func acknowledge(_ target: Target) async -> [ReceiveEvent] {
         let key = target.owned.id.hex
-        guard let cursor = cursors.addresses[key], cursor.recorded > cursor.acknowledged else { return [] }
+        guard let cursor = cursors[key], cursor.recorded > cursor.acknowledged else { return [] }
         do throws(RelayError) {
             try await target.mailbox.acknowledge(target.owned, upTo: cursor.recorded)
         } catch .addressRetired {
@@ -394,8 +403,8 @@ public actor ReceiveAgent {
         } catch {
             return [.serviceFailed(serviceURI: target.mailbox.serviceURI, error: error)]
         }
-        cursors.addresses[key]?.acknowledged = cursor.recorded
-        do { try cursors.save(to: cursorsURL) } catch { return [.storeFailed(reason: error.description)] }
+        do { try store.acknowledgeReceived(address: key, upTo: cursor.recorded) } catch { return [.storeFailed(reason: "\(error)")] }
+        cursors[key]?.acknowledged = cursor.recorded
         return []
     }
 
@@ -436,9 +445,9 @@ public actor ReceiveAgent {
     }
 
     private func forgetCursors(except polled: Set<String>) {
-        let stale = cursors.addresses.keys.filter { !polled.contains($0) }
+        let stale = cursors.keys.filter { !polled.contains($0) }
         guard !stale.isEmpty else { return }
-        for key in stale { cursors.addresses[key] = nil }
-        try? cursors.save(to: cursorsURL)
+        for key in stale { cursors[key] = nil }
+        try? store.forgetReceiveCursors(except: polled)
     }
 }

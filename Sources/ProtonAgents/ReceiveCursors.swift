@@ -1,10 +1,11 @@
 import Foundation
+import ProtonStore
 
-/// The receive agent's memory per address: the last message id recorded in the profile and
-/// the last id acknowledged to the service. Kept in `receive-state.json` beside the profile so
-/// that, after a crash between recording and acknowledging, the next run acknowledges rather
-/// than fetches again; a message that does come again is a ratchet duplicate and is dropped.
-struct ReceiveCursors: Codable, Sendable, Equatable {
+/// The receive cursors as an earlier version kept them, in `receive-state.json` beside the
+/// profile, written after the transaction that recorded the message. They now live in the
+/// profile's database (`ReceiveCursor`), written in that transaction; the receive agent takes
+/// the file in once and deletes it.
+struct LegacyReceiveCursors: Codable, Sendable, Equatable {
     static let fileName = "receive-state.json"
 
     struct Cursor: Codable, Sendable, Equatable {
@@ -15,13 +16,15 @@ struct ReceiveCursors: Codable, Sendable, Equatable {
     /// Keyed by the address in hex.
     var addresses: [String: Cursor] = [:]
 
-    static func load(from url: URL?) throws(AgentError) -> ReceiveCursors {
-        guard let url else { return ReceiveCursors() }
-        return try JSONFile.read(ReceiveCursors.self, at: url) ?? ReceiveCursors()
-    }
-
-    func save(to url: URL?) throws(AgentError) {
-        guard let url else { return }
-        try JSONFile.write(self, to: url)
+    /// Moves the file's cursors into the store and deletes the file.
+    static func importFile(in directory: URL, into store: ProfileStore) throws(AgentError) {
+        let url = directory.appendingPathComponent(fileName, isDirectory: false)
+        guard let legacy = try JSONFile.read(LegacyReceiveCursors.self, at: url) else { return }
+        do {
+            try store.importReceiveCursors(legacy.addresses.mapValues { ReceiveCursor(recorded: $0.recorded, acknowledged: $0.acknowledged) })
+            try FileManager.default.removeItem(at: url)
+        } catch {
+            throw .configuration(path: url.path, reason: "\(error)")
+        }
     }
 }

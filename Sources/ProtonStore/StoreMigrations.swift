@@ -183,6 +183,19 @@ enum StoreMigrations {
             try db.execute(sql: "UPDATE profile SET format_version = 2")
         }
 
+        migrator.registerMigration("v7 receive cursors") { db in
+            // Were receive-state.json beside the database, written after the transaction that
+            // recorded the message; the receive agent takes that file in and deletes it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE receive_cursors (
+                        address TEXT PRIMARY KEY NOT NULL,
+                        recorded INTEGER NOT NULL DEFAULT 0,
+                        acknowledged INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID
+                    """)
+        }
+
         return migrator
     }
 }
