@@ -7,15 +7,20 @@ import Testing
 /// sides must be told what happened: real `proton` processes and services on loopback.
 @Suite("a restored profile", .serialized)
 struct RestoredProfileTests {
-    @Test func aRestoredProfileNeverRepeatsACiphertextAndBothSidesAreTold() async throws {
+    /// Alex and Blair talked once; then Blair's profile is copied (a backup, a snapshot).
+    private static func pairedWithACopyOfBlair() async throws -> (sandbox: InviteSandbox, blair: URL, copy: URL) {
         let sandbox = try await InviteSandbox.paired()
         try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
         try await sandbox.require(sandbox.run("Blair", "receive"))
-
-        // Blair's profile is copied, she sends, and the copy is put back.
         let blair = sandbox.profile("Blair")
         let copy = sandbox.root.appendingPathComponent("Blair-copy")
         try FileManager.default.copyItem(at: blair, to: copy)
+        return (sandbox, blair, copy)
+    }
+
+    @Test func aRestoredProfileNeverRepeatsACiphertextAndBothSidesAreTold() async throws {
+        // Blair's profile is copied, she sends, and the copy is put back.
+        let (sandbox, blair, copy) = try await Self.pairedWithACopyOfBlair()
         try await sandbox.require(sandbox.run("Blair", "send", "Alex", "the same words"))
         try FileManager.default.removeItem(at: blair)
         try FileManager.default.moveItem(at: copy, to: blair)
@@ -55,13 +60,7 @@ struct RestoredProfileTests {
     /// sends any more (so no notice reaches it), says that messages at its own addresses
     /// could not be read.
     @Test func aCopyBehindBothRatchetStepsIsToldOnBothSides() async throws {
-        let sandbox = try await InviteSandbox.paired()
-        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Welcome, Blair."))
-        try await sandbox.require(sandbox.run("Blair", "receive"))
-
-        let blair = sandbox.profile("Blair")
-        let copy = sandbox.root.appendingPathComponent("Blair-copy")
-        try FileManager.default.copyItem(at: blair, to: copy)
+        let (sandbox, blair, copy) = try await Self.pairedWithACopyOfBlair()
         // Both sides ratchet after the copy: Blair, Alex, Blair.
         try await sandbox.require(sandbox.run("Blair", "send", "Alex", "one"))
         try await sandbox.require(sandbox.run("Alex", "receive"))
