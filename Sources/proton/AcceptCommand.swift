@@ -139,11 +139,13 @@ struct AcceptCommand: AsyncParsableCommand {
                 status: .unavailable,
                 message: "No receiving service is configured, so the inviter would have no address of yours; add one with 'proton services add receiving URL', or use --offline.")
         }
-        let started = try await InitiatorStart(context: context).run(
-            personaID: stored.id, body: body, now: now,
-            initiate: { route in try Self.initiate(personaKeys, invite, route, body, now) },
-            record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) },
-            failure: { CommandFailure(invite: $0) })
+        let started = try await CommandFailure.mapping {
+            try await InitiatorStart(context: context).run(
+                personaID: stored.id, body: body, now: now,
+                initiate: { route in try Self.initiate(personaKeys, invite, route, body, now) },
+                record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) },
+                failure: { CommandFailure(invite: $0) })
+        }
         let proton = started.proton
         let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
 

@@ -41,3 +41,20 @@ struct AgentContext {
         do { return try services.receivingEndpoints() } catch { throw CommandFailure(agent: error) }
     }
 }
+
+extension InitiatorStart {
+    init(context: AgentContext) throws {
+        self.init(store: context.store, sender: try context.sendAgent(), issuer: AddressIssuer(services: try context.receivingEndpoints()))
+    }
+}
+
+extension InitiatorStart.Started {
+    /// Stored, but the first message waits in the outbox (exit 75).
+    func undeliveredFailure() -> CommandFailure? {
+        guard let notDelivered else { return nil }
+        return CommandFailure(
+            status: .temporaryFailure,
+            message: "The relationship is stored but your first message is not delivered yet (\(notDelivered)); "
+                + "the next 'proton send' or 'proton receive' retries it.")
+    }
+}

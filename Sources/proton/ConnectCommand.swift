@@ -128,18 +128,20 @@ struct ConnectCommand: AsyncParsableCommand {
         }
 
         let body = Array((message ?? "").utf8)
-        let started = try await InitiatorStart(context: context).run(
-            personaID: stored.id, body: body, now: now,
-            initiate: { route in
-                let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
-                return (started.proton, started.initialMessage)
-            },
-            failure: { error in
-                if case StoreError.duplicateRelationship(let relationshipID) = error {
-                    return CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
-                }
-                return CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
-            })
+        let started = try await CommandFailure.mapping {
+            try await InitiatorStart(context: context).run(
+                personaID: stored.id, body: body, now: now,
+                initiate: { route in
+                    let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
+                    return (started.proton, started.initialMessage)
+                },
+                failure: { error in
+                    if case StoreError.duplicateRelationship(let relationshipID) = error {
+                        return CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
+                    }
+                    return CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
+                })
+        }
         let proton = started.proton
 
         if json {

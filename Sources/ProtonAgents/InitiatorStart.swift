@@ -1,49 +1,42 @@
 import Foundation
-import ProtonAgents
 import ProtonCore
 import ProtonStore
 
-/// The initiator's side of a start through the agents (`proton accept`, `proton connect`): a
-/// fresh address of ours for the peer, the new proton stored with its first message and that
-/// message queued in one transaction, then one delivery attempt through the send agent. The
-/// peer's receive agent completes the relationship.
-struct InitiatorStart {
-    let store: ProfileStore
-    let sender: SendAgent
-    let issuer: AddressIssuer
+/// The initiator's side of a start through the agents (an invite accepted, a name connected
+/// to through a brokered directory): a fresh address of ours for the peer, the new proton
+/// stored with its first message and that message queued in one transaction, then one
+/// delivery attempt through the send agent. The peer's receive agent completes the
+/// relationship (`ResponderStart`).
+public struct InitiatorStart {
+    public let store: ProfileStore
+    public let sender: SendAgent
+    public let issuer: AddressIssuer
 
-    init(context: AgentContext) throws {
-        store = context.store
-        sender = try context.sendAgent()
-        issuer = AddressIssuer(services: try context.receivingEndpoints())
+    public init(store: ProfileStore, sender: SendAgent, issuer: AddressIssuer) {
+        self.store = store
+        self.sender = sender
+        self.issuer = issuer
     }
 
-    struct Started {
-        let proton: Proton
-        let protonID: ProtonID
-        /// Why the first message is not delivered yet; nil when it is.
-        let notDelivered: String?
+    public struct Started: Sendable {
+        public let proton: Proton
+        public let protonID: ProtonID
+        /// Why the first message is not delivered yet (it waits in the outbox, and the next
+        /// flush retries it); nil when it is.
+        public let notDelivered: String?
 
-        var delivered: Bool { notDelivered == nil }
-
-        /// Stored, but the first message waits in the outbox (exit 75).
-        func undeliveredFailure() -> CommandFailure? {
-            guard let notDelivered else { return nil }
-            return CommandFailure(
-                status: .temporaryFailure,
-                message: "The relationship is stored but your first message is not delivered yet (\(notDelivered)); "
-                    + "the next 'proton send' or 'proton receive' retries it.")
-        }
+        public var delivered: Bool { notDelivered == nil }
     }
 
     /// `initiate` makes the proton and its initial message with the fresh route; `record` adds
     /// its own rows to the same transaction. When either fails nothing is stored, the address
-    /// goes back to the spares, and the error goes through `failure`.
-    func run(
+    /// goes back to the spares, and the error goes through `failure`. A fresh address that
+    /// cannot be made throws the receiving services' error (`RelayError`, `AgentError`).
+    public func run(
         personaID: PersonaID, body: [UInt8], now: Date, initiate: (OwnRoute) throws -> (Proton, InitialMessage),
-        record: (StoreTransaction, ProtonID) throws -> Void = { _, _ in }, failure: (any Error) -> any Error
+        record: (StoreTransaction, ProtonID) throws -> Void = { _, _ in }, failure: (any Error) -> any Error = { $0 }
     ) async throws -> Started {
-        let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
+        let route = try await issuer.createRoute(after: nil, now: now)
         let proton: Proton
         let protonID: ProtonID
         do {
