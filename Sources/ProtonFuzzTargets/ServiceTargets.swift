@@ -1,10 +1,12 @@
 import Foundation
 import ProtonCore
 import ProtonCrypto
+import ProtonDirectory
 
 /// What the services read from anyone (JSON request bodies, the owner-signature headers) and
-/// what the clients read from a service (JSON answers): decoded as the services and
-/// `HTTPTransport` decode them; whatever decodes survives encoding unchanged.
+/// what the clients read from a service (JSON answers), the directory's and the broker's
+/// included: decoded as the services and their clients decode them; whatever decodes survives
+/// encoding unchanged.
 enum ServiceTargets {
     static let all: [FuzzTarget] = [json, requestSignature]
 
@@ -67,6 +69,7 @@ enum ServiceTargets {
         let envelope = Seeds.envelope
         let sealed = Base64URL.encode(envelope.sealedAddress)
         let ciphertext = Base64URL.encode(envelope.ciphertext)
+        let identity = Base64URL.encode(Seeds.alex.publicIdentity.rawRepresentation)
         return [
             body(ServiceAPI.CreateAddress.self, .init(address: "AAECAwQFBgcICQoLDA0ODw", authKey: Base64URL.encode(Array(0..<32)))),
             body(ServiceAPI.Delivery.self, .init(sealedAddress: sealed, ciphertext: ciphertext)),
@@ -86,6 +89,27 @@ enum ServiceTargets {
                     publicKey: Base64URL.encode(Fixtures.serviceKey.publicKey.rawRepresentation), messageLifetimeSeconds: 604_800,
                     maximumMessagesPerAddress: 1_000, maximumBytesPerAddress: 1 << 20)),
             body(ServiceAPI.ErrorBody.self, .init(error: "The address is retired.", code: "address_retired")),
+            body(
+                DirectoryAPI.Info.self,
+                .init(
+                    namespace: "example.org", origin: "example.org/directory", verifierKey: Seeds.Directory.key.verifier.verifierKey,
+                    policy: "open", attestationLifetimeSeconds: 31_536_000, brokered: true)),
+            body(DirectoryAPI.NameRequest.self, .init(namespace: "example.org", name: "alex", identityKey: identity)),
+            body(
+                DirectoryAPI.KeyChangeRequest.self,
+                .init(namespace: "example.org", name: "alex", identityKey: identity, newIdentityKey: identity)),
+            body(
+                DirectoryAPI.NameStatus.self,
+                .init(
+                    state: .attested, name: "alex", namespace: "example.org", identityKey: identity, logIndex: 4,
+                    bundle: Base64URL.encode(Seeds.Directory.bundle.encoded()))),
+            body(DirectoryAPI.Proof.self, .init(from: 3, size: 8, hashes: [Base64URL.encode(Array(repeating: 7, count: 32))])),
+            body(DirectoryAPI.Leaf.self, .init(index: 2, leaf: Base64URL.encode(Array(repeating: 1, count: 40)))),
+            body(BrokerAPI.Publish.self, .init(keyPackage: Base64URL.encode(Seeds.keyPackage.encoded()), rule: .attested, trustedDirectories: [Seeds.Directory.key.verifier.verifierKey])),
+            body(BrokerAPI.Published.self, .init(name: "alex", oneTimePrekeys: 10, rule: .open)),
+            body(BrokerAPI.Fetch.self, .init(requesterKey: identity, attestation: Base64URL.encode(Seeds.Directory.bundle.encoded()))),
+            body(BrokerAPI.FetchResult.self, .init(keyPackage: Base64URL.encode(Seeds.keyPackage.encoded()), oneTimePrekeyIncluded: true, requestID: "r1")),
+            body(BrokerAPI.ContactRequests.self, .init(requests: [.init(id: "r1", requesterKey: identity, state: "pending", created: 1_800_000_000)])),
         ]
     }()
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonDirectory
 import ProtonServices
 
 /// `proton serve sending|receiving`: runs one of the two relay services in the foreground.

@@ -1,6 +1,7 @@
 import Foundation
 import ProtonCore
 import ProtonCrypto
+import ProtonDirectory
 import ProtonServices
 import ProtonStore
 import Testing

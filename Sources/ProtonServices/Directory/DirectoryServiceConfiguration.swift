@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProtonDirectory
 
 /// Everything a directory service is started with.
 public struct DirectoryServiceConfiguration: Sendable {
