@@ -107,25 +107,27 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtonAgentsTests",
-            dependencies: ["ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "proton"]
+            dependencies: ["ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto"]
         ),
+        // The only test target that depends on the executable: it makes `swift test` build the
+        // `proton` binary, which the other targets run as a process (ProtonBinary).
         .testTarget(name: "ProtonCLITests", dependencies: ["ProtonTestSupport", "proton", "ProtonStore", "ProtonCore", "ProtonCrypto"]),
         .testTarget(
             name: "ProtonQRTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonServices", "proton",
+                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonServices",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ProtonBluetoothTests",
-            dependencies: ["ProtonTestSupport", "ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton"]
+            dependencies: ["ProtonTestSupport", "ProtonBluetooth", "ProtonPairing", "ProtonCore", "ProtonCrypto", "ProtonStore"]
         ),
         .testTarget(
             name: "ProtonDirectoryTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore", "proton",
+                "ProtonTestSupport", "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
