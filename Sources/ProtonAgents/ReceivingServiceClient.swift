@@ -62,20 +62,23 @@ public struct ReceivingServiceClient: Mailbox {
         _ method: HTTPMethod, _ path: String, body: [UInt8]?, _ address: OwnedAddress, extraTimeout: TimeInterval = 0
     ) async throws(RelayError) -> HTTPTransport.Response {
         let (url, signedPath) = HTTPTransport.join(serviceURI, path)
-        func attempt() async throws(RelayError) -> HTTPTransport.Response {
+        func attempt(offset: TimeInterval) async throws(RelayError) -> HTTPTransport.Response {
             let signature = RequestSignature.sign(
                 method: method.rawValue, pathAndQuery: signedPath, body: body ?? [], key: address.authKey,
-                now: ServiceClock.now(for: serviceURI), random: random)
+                now: Date().addingTimeInterval(offset), random: random)
             return try await transport.perform(
                 method, url, body: body, headers: signature.headers, extraTimeout: extraTimeout,
                 isolation: "address|\(serviceURI)|\(Base64URL.encode(address.id.bytes))")
         }
-        var response = try await attempt()
-        // Our clock is off the service's: once more, on the service's time (`ServiceClock`).
-        if response.status == 401, response.errorCode == "stale_request", let serviceTime = response.serviceTime,
+        let signedWith = ServiceClock.offset(for: serviceURI)
+        var response = try await attempt(offset: signedWith)
+        // Our clock is off the service's: once more, on the service's time (`ServiceClock`),
+        // if that correction differs from the one this request was signed with (concurrent
+        // requests are refused together; whichever answer comes first sets it for all).
+        if response.status == 401, response.errorCode == "stale_request", let serviceTime = response.serviceTime {
             ServiceClock.correct(service: serviceURI, serviceTime: serviceTime, localNow: Date())
-        {
-            response = try await attempt()
+            let corrected = ServiceClock.offset(for: serviceURI)
+            if abs(corrected - signedWith) >= 1 { response = try await attempt(offset: corrected) }
         }
         guard (200..<300).contains(response.status) else { throw HTTPTransport.failure(response, address: address.id) }
         return response

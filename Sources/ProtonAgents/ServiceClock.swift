@@ -21,20 +21,25 @@ public enum ServiceClock {
 
     /// Our clock, corrected by what `service` said of its own.
     public static func now(for service: String) -> Date {
-        Date().addingTimeInterval(offsets.withLock { $0[service] } ?? 0)
+        Date().addingTimeInterval(offset(for: service))
     }
 
-    /// Takes the service's time from a `stale_request` refusal received at `localNow`. True if
-    /// a new correction was recorded, so that signing again can succeed; false when the
-    /// difference is over `maximumCorrection` or already taken into account.
-    static func correct(service: String, serviceTime: Int64, localNow: Date) -> Bool {
+    /// The correction for `service`, in seconds (0 until it says otherwise).
+    public static func offset(for service: String) -> TimeInterval {
+        offsets.withLock { $0[service] } ?? 0
+    }
+
+    /// Takes the service's time from a `stale_request` refusal received at `localNow`, unless
+    /// the difference is over `maximumCorrection` or already taken into account (the
+    /// service's time has a resolution of one second). A request refused as stale is signed
+    /// again when the correction now differs from the one it was signed with: by this call, or
+    /// by a concurrent request's refusal that arrived first.
+    static func correct(service: String, serviceTime: Int64, localNow: Date) {
         let offset = TimeInterval(serviceTime) - localNow.timeIntervalSince1970
-        guard abs(offset) <= maximumCorrection else { return false }
-        return offsets.withLock { known in
-            // The service's time has a resolution of one second.
-            if let current = known[service], abs(current - offset) < 2 { return false }
+        guard abs(offset) <= maximumCorrection else { return }
+        offsets.withLock { known in
+            if let current = known[service], abs(current - offset) < 2 { return }
             known[service] = offset
-            return true
         }
     }
 

@@ -41,4 +41,20 @@ struct ServiceClockTests {
         }
         #expect(abs(ServiceClock.now(for: receiving.baseURL).timeIntervalSinceNow) < 1)
     }
+
+    /// Concurrent requests signed before the first correction are all refused together; each
+    /// signs again on the correction whichever answer came first set (a fault run fetching
+    /// several addresses at once lost rounds, and presented 3 of 2,000 messages late, when
+    /// only the request that set the correction signed again).
+    @Test func concurrentRequestsAllSignAgain() async throws {
+        let receiving = try await Self.service(clockAhead: 600)
+        defer { Task { await receiving.stop() } }
+        let client = ReceivingServiceClient(serviceURI: receiving.baseURL)
+        let addresses = (0..<12).map { _ in OwnedAddress(random: SystemRandom()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for address in addresses { group.addTask { try await client.createAddress(address) } }
+            try await group.waitForAll()
+        }
+        #expect(abs(ServiceClock.now(for: receiving.baseURL).timeIntervalSinceNow - 600) < 5)
+    }
 }
