@@ -22,6 +22,18 @@ public struct SendingServiceRelay: Relay {
     /// RFC 3986's unreserved characters: what a path segment may hold as it is (a base64url id).
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
+    /// The sending service's own refusal. 404 and 405 mean no Proton sending service answers
+    /// there (a wrong URI, or its port taken by something else since it stopped) and 429 that
+    /// it limits this client: another sending service may still take the message, so these
+    /// are `unavailable` (the agent fails over), where a 400 about the request is final.
+    static func failure(_ response: HTTPTransport.Response) -> RelayError {
+        let failure = HTTPTransport.failure(response, address: nil)
+        if [404, 405, 429].contains(response.status), case .rejected(_, let reason) = failure {
+            return .unavailable(reason: "the sending service cannot take it (HTTP \(response.status)): \(reason)")
+        }
+        return failure
+    }
+
     public func deliver(_ envelope: Envelope, to route: Route) async throws(RelayError) {
         let body = HTTPTransport.encode(
             ServiceAPI.Send(
@@ -33,7 +45,7 @@ public struct SendingServiceRelay: Relay {
         let isolation = "send|\(serviceURI)|\(route.serviceURI)|\(Base64URL.encode(route.address.bytes))"
         let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body, isolation: isolation)
         // A 4xx from the sending service itself says nothing about the address: not a 410.
-        guard (200..<300).contains(accepted.status) else { throw HTTPTransport.failure(accepted, address: nil) }
+        guard (200..<300).contains(accepted.status) else { throw Self.failure(accepted) }
         var status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: accepted)
         let deadline = ContinuousClock.now.advanced(by: forwardingWait)
         var pause = Duration.milliseconds(5)
@@ -51,7 +63,7 @@ public struct SendingServiceRelay: Relay {
             pause = min(pause * 2, .milliseconds(250))
             let id = status.id.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? status.id
             let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url, isolation: isolation)
-            guard (200..<300).contains(polled.status) else { throw HTTPTransport.failure(polled, address: nil) }
+            guard (200..<300).contains(polled.status) else { throw Self.failure(polled) }
             status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: polled)
         }
         if status.state == .failed {

@@ -48,6 +48,29 @@ struct RealServiceRelayTests {
         await services.stopAll()
     }
 
+    /// A sending service's URI where something else now answers (its port taken by another
+    /// service since it stopped: the demo met this once) is failed over, not taken as a final
+    /// refusal of the message.
+    @Test func somethingThatIsNotASendingServiceIsFailedOver() async throws {
+        let services = try await LoopbackServices()
+        let route = try Route(
+            serviceURI: services.receivingURLs[1], serviceKey: SealedBox.PrivateKey().publicKey, address: AddressID(random: SystemRandom()))
+        let envelope = try Envelope(sealing: [1, 2, 3], to: route, random: SystemRandom())
+        let impostor = SendingServiceRelay(serviceURI: services.receivingURLs[0], forwardingWait: .seconds(10))
+        do throws(RelayError) {
+            try await impostor.deliver(envelope, to: route)
+            Issue.record("a receiving service took a send")
+        } catch {
+            guard case .unavailable(let reason) = error else {
+                Issue.record("\(error) is not unavailable")
+                await services.stopAll()
+                return
+            }
+            #expect(reason.contains("404"), "\(reason)")
+        }
+        await services.stopAll()
+    }
+
     @Test func addingAReceivingServicePinsTheKeyItPublishes() async throws {
         let services = try await LoopbackServices()
         let sandbox = AgentCommandTests.Sandbox()
