@@ -140,4 +140,31 @@ struct RestoredStateTests {
         _ = try r.aliceOpens(try r.bobSeals("readable again"))
         #expect(r.alice.unreadableSince == nil && r.alice.unreadableCount == 0)
     }
+
+    /// A version 2 ratchet state holds its earlier chains' header keys without their lengths:
+    /// it loads with the lengths unknown, so a message on such a chain is never taken for an
+    /// old copy's by its position alone.
+    @Test func aVersionTwoStateWithEarlierChainsLoadsWithTheirLengthsUnknown() throws {
+        var pair = try RatchetPair(seed: "version two earlier chains")
+        #expect(try pair.bobOpens(try pair.aliceSeals("a0")) == "a0")
+        #expect(try pair.aliceOpens(try pair.bobSeals("b0")) == "b0")
+        #expect(try pair.bobOpens(try pair.aliceSeals("a1")) == "a1")
+        let bob = pair.bob
+        try #require(bob.previousReceivingChains.map(\.length) == [1])
+
+        // Version 3 writes each earlier key followed by its length (u32): take the lengths out.
+        var bytes = bob.serializedState().unsafeExportedBytes()
+        for chain in bob.previousReceivingChains {
+            let key = chain.headerKey.secret.unsafeExportedBytes()
+            let end = try #require(bytes.firstRange(of: key)).upperBound
+            #expect(Array(bytes[end..<end + 4]) == [0, 0, 0, 1])
+            bytes.removeSubrange(end..<end + 4)
+        }
+        bytes[0] = 2
+        let loaded = try DoubleRatchet(serializedState: SecureBytes(bytes), skippedKeys: bob.skippedKeys.entries)
+        #expect(loaded.previousReceivingChains.map(\.length) == [UInt32.max])
+        #expect(
+            loaded.previousReceivingChains.map { $0.headerKey.secret.unsafeExportedBytes() }
+                == bob.previousReceivingChains.map { $0.headerKey.secret.unsafeExportedBytes() })
+    }
 }
