@@ -20,6 +20,7 @@ test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product generate-manual
 	SWIFT_BACKTRACE=enable=yes,threads=crashed,registers=none,images=none,limit=48 $(SWIFT) test --skip-build
+	$(SWIFT) run --skip-build TwoProfilesExample
 	SWIFT=$(SWIFT) scripts/fuzz smoke $(FUZZ_SMOKE_SECONDS)
 	Tests/Model/check
 	Hardware/vm-test --proton "$$($(SWIFT) build --show-bin-path)/proton"

@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "ProtonQR", targets: ["ProtonQR"]),
         .library(name: "ProtonBluetooth", targets: ["ProtonBluetooth"]),
         .library(name: "ProtonDirectory", targets: ["ProtonDirectory"]),
+        // What an application needs: a profile and every step a client takes with it.
+        .library(name: "ProtonClient", targets: ["ProtonClient"]),
         .executable(name: "proton", targets: ["proton"]),
         // The parsers under fuzzing, for the libFuzzer driver in Fuzz/ (kept out of this build).
         .library(name: "ProtonFuzzTargets", targets: ["ProtonFuzzTargets"]),
@@ -75,15 +77,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "ProtonClient",
+            dependencies: ["ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR"]
+        ),
         .executableTarget(
             name: "proton",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents", "ProtonPairing",
+                "ProtonClient", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonServices", "ProtonAgents", "ProtonPairing",
                 "ProtonQR", "ProtonBluetooth", "ProtonDirectory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The five-minute example of docs/library.md, run by `make test`.
+        .executableTarget(name: "TwoProfilesExample", dependencies: ["ProtonClient", "ProtonServices"], path: "Examples/TwoProfiles"),
         .target(name: "ProtonFuzzTargets", dependencies: ["ProtonCore", "ProtonCrypto", "ProtonPairing", "ProtonDirectory"]),
         // What several test targets share: running the `proton` binary and other processes.
         .target(name: "ProtonTestSupport", path: "Tests/ProtonTestSupport"),
@@ -104,6 +112,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "ProtonClientTests",
+            dependencies: ["ProtonTestSupport", "ProtonClient", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto"]
         ),
         .testTarget(
             name: "ProtonAgentsTests",

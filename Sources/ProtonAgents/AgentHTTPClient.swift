@@ -55,6 +55,12 @@ public enum AgentHTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(proxy == nil ? 5 : 30), read: .seconds(90))
         configuration.connectionPool.retryConnectionEstablishment = false
+        // A receive round long-polls up to `ReceiveAgent.maximumConcurrentFetches` addresses at
+        // one service at once, each holding a connection for up to a minute; twice that many
+        // per host leaves room for what the same process asks the same service meanwhile (a
+        // block's retirements, a fresh address, a delivery), which would otherwise wait for a
+        // connection until the pool gives up.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * ReceiveAgent.maximumConcurrentFetches
         configuration.redirectConfiguration = .disallow
         configuration.proxy = proxy
         return configuration

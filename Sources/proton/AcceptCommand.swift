@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
@@ -53,9 +54,6 @@ struct AcceptCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    /// A reply carries a whole first ratchet message, so it may need a larger code than an invite.
-    static let maximumReplyVersion = 40
-
     struct Report: Encodable {
         let mode: String
         let relationshipID: String
@@ -76,78 +74,38 @@ struct AcceptCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
+        let opened = try profile.open()
+        defer { opened.close() }
         let text = try input.read(prompt: reply ? "Paste the reply text and press Enter:" : "Paste the invite text and press Enter:")
         if reply {
-            try completeFromReply(text, store: context.store)
+            try await completeFromReply(text, in: opened)
         } else {
-            try await accept(try Self.parseInvite(text), context: context)
+            try await accept(try Profile.parseInvite(text), in: opened)
         }
     }
 
     // MARK: - Accepting an invite
 
-    static func parseInvite(_ text: String) throws -> Invite {
-        do {
-            return try Invite(qrText: text)
-        } catch {
-            if (try? InitialMessage(decoding: Base45.decode(text, limit: InitialMessage.maximumByteCount))) != nil {
-                throw CommandFailure(status: .usage, message: "This is a reply to an invite, not an invite; read it with 'proton accept --reply'.")
-            }
-            if case .invalidValue(field: "signature", _) = error {
-                throw CommandFailure(
-                    status: .dataError, message: "The invite's signature does not verify: it was altered or forged, so nothing was stored.")
-            }
-            throw CommandFailure(status: .dataError, message: "This is not a valid invite: \(error).")
-        }
-    }
-
-    private func accept(_ invite: Invite, context: AgentContext) async throws {
-        let store = context.store
-        let now = Date()
-        guard !invite.isExpired(now: now) else { throw CommandFailure(invite: InviteError.expired(invite.expires)) }
-        if try store.personas().contains(where: { $0.identityKey == invite.identityKey }) {
-            throw CommandFailure(invite: InviteError.ownInvite)
-        }
-        if let accepted = try store.acceptedInvite(prekey: invite.prekey) {
-            throw CommandFailure(invite: InviteError.alreadyAccepted(accepted))
-        }
-        let stored = try PersonaChoice.choose(persona, in: store)
-        let personaKeys = try store.persona(stored.id)
+    private func accept(_ invite: Invite, in opened: Profile) async throws {
+        let stored = try await opened.persona(matching: persona)
         let body = Array((message ?? "").utf8)
 
         if offline {
-            let (proton, initial, code) = try store.transaction { tx in
-                guard let route = try tx.takeSpareAddress(now: now) else { throw CommandFailure(invite: InviteError.noSpareAddress) }
-                let (proton, initial) = try Self.initiate(personaKeys, invite, route, body, now)
-                let code = try QRPresentationOptions.encode(
-                    Base45.encode(initial.encoded()), maximumVersion: Self.maximumReplyVersion, what: "reply")
-                let id: ProtonID
-                do { id = try tx.insertProton(proton, personaID: stored.id, now: now) } catch { throw CommandFailure(invite: error) }
-                try tx.appendMessage(protonID: id, direction: .outgoing, body: body, address: invite.route.address.hex, timestamp: now)
-                try tx.recordAcceptedInvite(invite, protonID: id, now: now)
-                return (proton, initial, code)
-            }
-            let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
-            try printReply(proton: proton, initial: initial, code: code, check: check)
+            let offlineReply = try await opened.acceptOffline(invite, as: stored, message: body)
+            let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: opened.directory)
+            try printReply(proton: offlineReply.proton, initial: offlineReply.reply, code: offlineReply.code, check: check)
             return
         }
 
-        guard !context.services.receiving.isEmpty else {
+        let started: Profile.Started
+        do { started = try await opened.accept(invite, as: stored, message: body) } catch {
+            guard error == .agent(.noReceivingService) else { throw error }
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, so the inviter would have no address of yours; add one with 'proton services add receiving URL', or use --offline.")
         }
-        let started = try await CommandFailure.mapping {
-            try await InitiatorStart(context: context).run(
-                personaID: stored.id, body: body, now: now,
-                initiate: { route in try Self.initiate(personaKeys, invite, route, body, now) },
-                record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) },
-                failure: { CommandFailure(invite: $0) })
-        }
         let proton = started.proton
-        let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: store.directory)
+        let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: opened.directory)
 
         if json {
             try Output.json(
@@ -161,17 +119,6 @@ struct AcceptCommand: AsyncParsableCommand {
             if started.delivered { print("Your first message is on its way; the inviter's 'proton receive' completes the relationship.") }
         }
         if let failure = started.undeliveredFailure() { throw failure }
-    }
-
-    private static func initiate(
-        _ persona: Persona, _ invite: Invite, _ route: OwnRoute, _ body: [UInt8], _ now: Date
-    ) throws -> (Proton, InitialMessage) {
-        do {
-            let started = try Proton.initiate(persona: persona, invite: invite, ourRoutes: [route], body: body, now: now, random: SystemRandom())
-            return (started.proton, started.initialMessage)
-        } catch {
-            throw CommandFailure(invite: error)
-        }
     }
 
     private func printReply(proton: Proton, initial: InitialMessage, code: QRCode, check: PresentedAttestationCheck) throws {
@@ -200,41 +147,9 @@ struct AcceptCommand: AsyncParsableCommand {
 
     // MARK: - Reading a reply
 
-    private func completeFromReply(_ text: String, store: ProfileStore) throws {
-        let initial: InitialMessage
-        do {
-            initial = try InitialMessage(decoding: Base45.decode(text, limit: InitialMessage.maximumByteCount))
-        } catch {
-            if (try? Invite(qrText: text)) != nil {
-                throw CommandFailure(status: .usage, message: "This is an invite, not a reply; accept it with 'proton accept' without --reply.")
-            }
-            throw CommandFailure(status: .dataError, message: "This is not a valid reply: \(error).")
-        }
-        let now = Date()
-        let (proton, body) = try store.transaction { tx -> (Proton, [UInt8]) in
-            guard let pending = try tx.pendingInvite(prekey: initial.signedPrekey) else { throw CommandFailure(invite: InviteError.unknownInvite) }
-            if let used = pending.used { throw CommandFailure(invite: InviteError.alreadyUsed(used)) }
-            guard now < pending.expires else { throw CommandFailure(invite: InviteError.expired(pending.expires)) }
-            guard let inviteRoute = pending.route, initial.oneTimePrekey == nil else {
-                throw CommandFailure(status: .dataError, message: "This reply does not match the invite it names.")
-            }
-            let started: ResponderStart.Started
-            do {
-                started = try ResponderStart.record(
-                    in: tx, personaID: pending.personaID, initial: initial, signedPrekey: try tx.invitePrekey(pending.id), oneTimePrekey: nil,
-                    context: .invite, firstContactRoute: inviteRoute, now: now, random: SystemRandom())
-            } catch let refusal as ResponderStart.Refusal {
-                switch refusal.kind {
-                case .undecryptable:
-                    throw CommandFailure(
-                        status: .dataError, message: "The reply does not decrypt with your invite's keys: it was altered or forged; nothing was stored.")
-                case .ownPersona: throw CommandFailure(invite: InviteError.ownInvite)
-                case .existingRelationship: throw CommandFailure(status: .dataError, message: "This reply cannot start a relationship: \(refusal.reason).")
-                }
-            }
-            try tx.consumeInvite(pending.id, protonID: started.protonID, now: now)
-            return (started.proton, started.body)
-        }
+    private func completeFromReply(_ text: String, in opened: Profile) async throws {
+        let accepted = try await opened.acceptReply(try Profile.parseReply(text))
+        let (proton, body) = (accepted.proton, accepted.body)
         let name = proton.peerDisplayName ?? "(no name)"
         if json {
             try Output.json(

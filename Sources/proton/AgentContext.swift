@@ -15,7 +15,7 @@ struct AgentContext {
             services = try ServicesConfiguration.load(from: store.directory)
         } catch {
             try? store.close()
-            throw CommandFailure(agent: error)
+            throw CommandFailure(error)
         }
     }
 
@@ -23,22 +23,22 @@ struct AgentContext {
 
     /// The send agent over our sending services; refuses when none is configured.
     func sendAgent() throws -> SendAgent {
-        guard !services.sending.isEmpty else { throw CommandFailure(agent: AgentError.noSendingService) }
+        guard !services.sending.isEmpty else { throw CommandFailure(AgentError.noSendingService) }
         return SendAgent(store: store, relays: services.relays(), receivingServices: try receivingEndpoints())
     }
 
     /// The receive agent over our receiving services; refuses when none is configured.
     func receiveAgent() throws -> ReceiveAgent {
-        guard !services.receiving.isEmpty else { throw CommandFailure(agent: AgentError.noReceivingService) }
+        guard !services.receiving.isEmpty else { throw CommandFailure(AgentError.noReceivingService) }
         do {
             return try ReceiveAgent(store: store, services: services.mailboxes(), stateDirectory: store.directory)
         } catch {
-            throw CommandFailure(agent: error)
+            throw CommandFailure(error)
         }
     }
 
     func receivingEndpoints() throws -> [ReceivingEndpoint] {
-        do { return try services.receivingEndpoints() } catch { throw CommandFailure(agent: error) }
+        do { return try services.receivingEndpoints() } catch { throw CommandFailure(error) }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonStore
@@ -21,40 +22,20 @@ struct BlockCommand: AsyncParsableCommand {
     var contact: String
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let summary = try Contact.resolve(contact, in: context.store.protons())
+        let opened = try profile.open()
+        defer { opened.close() }
+        let summary = try await opened.contact(matching: contact)
         let name = summary.peerDisplayName ?? summary.relationshipID
-        let now = Date()
-        // The block holds in the profile first, so that nothing is read from them even if a
-        // service cannot be reached.
-        let retired: [OwnRoute]? = try context.store.transaction { tx in
-            var proton = try tx.proton(summary.id)
-            guard !proton.isBlocked else { return nil }
-            let retired = proton.block()
-            try tx.updateProton(summary.id, to: proton, now: now)
-            return retired
-        }
-        guard let retired else {
+        let report = try await opened.block(summary.id)
+        guard !report.alreadyBlocked else {
             print("\(name) is blocked already.")
             return
         }
-        let mailboxes = Dictionary(context.services.mailboxes().map { ($0.serviceURI, $0) }, uniquingKeysWith: { a, _ in a })
-        var failures: [String] = []
-        for route in retired {
-            guard let mailbox = mailboxes[route.route.serviceURI] else {
-                failures.append("\(route.route.serviceURI) is not among your receiving services")
-                continue
-            }
-            do throws(RelayError) { try await mailbox.retire(route.ownedAddress) } catch {
-                failures.append("\(route.route.serviceURI): \(error)")
-            }
-        }
-        print("Blocked \(name): \(retired.count) address\(retired.count == 1 ? "" : "es") retired.")
-        guard failures.isEmpty else {
-            throw CommandFailure(
-                status: .unavailable,
-                message: "\(name) is blocked here, but \(failures.count) of the addresses could not be retired at their service (\(failures[0])).")
-        }
+        print("Blocked \(name): \(report.retired.count) address\(report.retired.count == 1 ? "" : "es") retired.")
+        guard let first = report.failures.first else { return }
+        let why = first.error.map { "\(first.serviceURI): \($0)" } ?? "\(first.serviceURI) is not among your receiving services"
+        throw CommandFailure(
+            status: .unavailable,
+            message: "\(name) is blocked here, but \(report.failures.count) of the addresses could not be retired at their service (\(why)).")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonStore
 
@@ -29,17 +30,130 @@ struct CommandFailure: Error {
         self.message = message
     }
 
-    /// Maps any error a command can meet to one sentence and a status.
+    /// Maps any error a command can meet to one sentence and a status: the libraries' errors
+    /// through `ProfileError`'s table below.
     init(_ error: any Error) {
-        switch error {
-        case let failure as CommandFailure:
+        if let failure = error as? CommandFailure {
             self = failure
-        case let error as StoreError:
+        } else {
+            self.init(profile: ProfileError(error))
+        }
+    }
+
+    /// Runs `body`, turning the libraries' errors into a `CommandFailure`.
+    static func mapping<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch { throw CommandFailure(error) }
+    }
+
+    static func mapping<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw CommandFailure(error) }
+    }
+
+    /// The one table from what the libraries say is wrong to what this tool tells a person
+    /// (with what to do about it, in this tool's words) and its exit status.
+    init(profile error: ProfileError) {
+        switch error {
+        case .store(let error):
             self.init(store: error)
-        case let error as WireError:
+        case .agent(let error):
+            let status: ExitStatus =
+                switch error {
+                case .noSendingService, .noReceivingService, .noAddressCreated: .unavailable
+                case .invalidServiceURI, .unknownService, .badProxy: .usage
+                case .duplicateService: .cannotCreate
+                case .invalidServiceKey: .dataError
+                case .configuration: .ioError
+                }
+            let advice =
+                switch error {
+                case .noSendingService: "; add one with 'proton services add sending URI'"
+                case .noReceivingService: "; add one with 'proton services add receiving URI'"
+                default: ""
+                }
+            self.init(status: status, message: (error.description + advice).sentence)
+        case .service(let error):
+            self.init(status: .unavailable, message: error.description.sentence)
+        case .invite(let error):
+            // A damaged or forged invite is bad data (65); one that expired or was used is
+            // refused by the protocol's rules (76).
+            let status: ExitStatus =
+                switch error {
+                case .expired, .alreadyUsed, .alreadyAccepted: .refused
+                case .ownInvite: .usage
+                case .unknownInvite, .prekeyMismatch: .dataError
+                case .noSpareAddress: .unavailable
+                }
+            let advice = error == .noSpareAddress ? "; run 'proton receive' once while online" : ""
+            self.init(status: status, message: (error.description + advice).sentence)
+        case .relationship(let error):
+            switch error {
+            case .blocked:
+                self.init(status: .dataError, message: "You have blocked this contact, so nothing is sent to them.")
+            case .tooManyPendingUpdates:
+                self.init(
+                    status: .temporaryFailure,
+                    message: "Too many address changes wait for this contact's acknowledgement; send a message and try again once they reply.")
+            case .bodyTooLarge(let limit):
+                self.init(status: .dataError, message: "The message is too long; at most \(limit) bytes fit in one message.")
+            case .expired:
+                self.init(status: .refused, message: "The invite has expired; ask for a fresh one.")
+            default:
+                self.init(status: .dataError, message: "The relationship refused the step: \(error).")
+            }
+        case .notAnInvite(_, isReply: true):
+            self.init(status: .usage, message: "This is a reply to an invite, not an invite; read it with 'proton accept --reply'.")
+        case .notAnInvite(let reason, isReply: false):
+            self.init(status: .dataError, message: "This is not a valid invite: \(reason).")
+        case .forgedInvite:
+            self.init(status: .dataError, message: "The invite's signature does not verify: it was altered or forged, so nothing was stored.")
+        case .notAReply(_, isInvite: true):
+            self.init(status: .usage, message: "This is an invite, not a reply; accept it with 'proton accept' without --reply.")
+        case .notAReply(let reason, isInvite: false):
+            self.init(status: .dataError, message: "This is not a valid reply: \(reason).")
+        case .undecryptableReply:
+            self.init(status: .dataError, message: "The reply does not decrypt with your invite's keys: it was altered or forged; nothing was stored.")
+        case .mismatchedReply(let reason):
+            self.init(status: .dataError, message: "This reply cannot start a relationship: \(reason).")
+        case .tooLargeForQRCode(let bytes, let version, let serviceURI?):
+            self.init(
+                status: .dataError,
+                message: "The invite is \(bytes) bytes and needs a QR code larger than version \(version); "
+                    + "a receiving service with a shorter URI than \(serviceURI) (\(serviceURI.utf8.count) bytes) keeps it small enough.")
+        case .tooLargeForQRCode(let bytes, let version, nil):
+            self.init(status: .dataError, message: "The reply is \(bytes) bytes and does not fit in a version \(version) QR code.")
+        case .noPersona:
+            self.init(status: .dataError, message: "This profile has no persona.")
+        case .noSuchPersona(let query):
+            self.init(status: .usage, message: "No persona is named \"\(query)\" or has an id starting with it; 'proton persona list' lists them.")
+        case .ambiguousPersona(let query, let matches):
+            self.init(status: .usage, message: "\"\(query)\" matches \(matches) personas; give more of the id.")
+        case .noSuchContact(let query):
+            self.init(
+                status: .noUser,
+                message: "No contact is named \"\(query)\" or has a relationship id starting with it; 'proton contacts' lists them.")
+        case .ambiguousContact(let query, let ids):
+            self.init(
+                status: .usage,
+                message: "\"\(query)\" matches \(ids.count) contacts (\(ids.joined(separator: ", "))); give more of the relationship id.")
+        case .personaExists(let name):
+            self.init(status: .dataError, message: "A persona named \"\(name)\" already exists in this profile.")
+        case .unusableName(let error):
+            let why =
+                switch error {
+                case .oversized(_, let limit, let actual):
+                    "it is \(actual) bytes of UTF-8 and at most \(limit) fit (\(limit) Latin letters, fewer in most other scripts or with emoji)"
+                case .invalidValue(_, let reason) where reason == "empty":
+                    "it is empty"
+                case .invalidValue(_, let reason):
+                    "it \(reason)"
+                default:
+                    "\(error)"
+                }
+            self.init(status: .usage, message: "The persona name is not usable: \(why).")
+        case .invalidData(let error):
             self.init(status: .dataError, message: "The data is invalid: \(error).")
-        default:
-            self.init(status: .software, message: "Unexpected internal error: \(String(describing: error)).")
+        case .unexpected(let text):
+            self.init(status: .software, message: "Unexpected internal error: \(text).")
         }
     }
 
@@ -79,7 +193,11 @@ struct CommandFailure: Error {
                 message: "The disk holding the profile is full, so nothing was changed; free some space and run the command again.")
         case .database:
             self.init(status: .ioError, message: error.description.sentence)
-        case .corrupt, .unknownPersona, .unknownProton, .personaMismatch, .protonMismatch, .duplicateRelationship:
+        case .duplicateRelationship(let relationshipID):
+            self.init(
+                status: .dataError,
+                message: "You already have a relationship (\(relationshipID)) between these two personas; 'proton show \(relationshipID)' shows it, and another persona can start a separate one.")
+        case .corrupt, .unknownPersona, .unknownProton, .personaMismatch, .protonMismatch:
             self.init(status: .dataError, message: error.description.sentence)
         }
     }

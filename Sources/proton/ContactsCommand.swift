@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonStore
 
@@ -20,11 +21,11 @@ struct ContactsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStoreForReading()
-        defer { try? store.close() }
+        let opened = try profile.openForReading()
+        defer { opened.close() }
         let now = Date()
-        let directories = (try? DirectoryState.load(from: store.directory)) ?? DirectoryState()
-        let entries = try Contact.loadAll(from: store).map {
+        let directories = (try? DirectoryState.load(from: opened.directory)) ?? DirectoryState()
+        let entries = try await opened.contacts().map {
             ContactListEntry($0, now: now, verifiedName: directories.verifiedName(of: $0.proton.peerIdentity, now: now))
         }
         if json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonCrypto
 import ProtonStore
@@ -26,26 +27,17 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = profile.directory()
-        let displayName = name ?? Self.loginName
-        let persona: Persona
-        do {
-            persona = try Persona(displayName: displayName, random: SystemRandom())
-        } catch {
-            throw CommandFailure(unusableName: error)
-        }
         let passphrase = ProfileOptions.passphrase()
-        let store = try ProfileStore.create(at: directory, persona: persona, passphrase: passphrase)
-        defer { try? store.close() }
+        let created = try Profile.create(at: directory, displayName: name ?? Self.loginName, passphrase: passphrase)
+        defer { created.close() }
+        let persona = try await created.persona(matching: nil)
 
         if json {
-            try Output.json(
-                InitReport(
-                    profile: directory.path, persona: PersonaEntry(try store.personas()[0]),
-                    passphraseProtected: passphrase != nil))
+            try Output.json(InitReport(profile: directory.path, persona: PersonaEntry(persona), passphraseProtected: passphrase != nil))
             return
         }
         print("Created a Proton profile in \(directory.path)")
-        print("Persona: \(persona.displayName) (\(persona.publicIdentity))")
+        print("Persona: \(persona.displayName) (\(persona.identityKey))")
         if passphrase != nil {
             print("Secrets are sealed under the passphrase in PROTON_PASSPHRASE; keep it set for every proton command.")
         } else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
@@ -51,11 +52,11 @@ struct InviteCommand: AsyncParsableCommand {
     var json = false
 
     /// An invite must stay scannable from a laptop screen by a phone or webcam.
-    static let maximumVersion = 10
+    static let maximumVersion = Profile.maximumInviteVersion
     /// An attestation adds about 330 bytes plus 32 per inclusion-proof hash (one per doubling
     /// of the directory's log): version 18 for a new log, 29 for a log of a million names, 30
     /// up to 16 million (docs/qr.md).
-    static let maximumAttestedVersion = 30
+    static let maximumAttestedVersion = Profile.maximumAttestedInviteVersion
     static let maximumLifetime: TimeInterval = 7 * 86_400
 
     struct Report: Encodable {
@@ -106,53 +107,20 @@ struct InviteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let store = context.store
-        let stored = try PersonaChoice.choose(persona, in: store)
-        let personaKeys = try store.persona(stored.id)
-        guard !context.services.receiving.isEmpty else {
+        let opened = try profile.open()
+        defer { opened.close() }
+        let stored = try await opened.persona(matching: persona)
+        guard await !opened.services.receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and an invite must carry an address at one; add one with 'proton services add receiving URL'.")
         }
         let now = Date()
-        let presented = try attestationToPresent(persona: stored, directory: store.directory, now: now)
-        let attestationBytes = presented?.encoded()
-        let maximumVersion = presented == nil ? Self.maximumVersion : Self.maximumAttestedVersion
-        let expiry = now.addingTimeInterval(Self.duration(expires)!)
-        let prekey = X25519.PrivateKey()
-        let issuer = AddressIssuer(services: try context.receivingEndpoints())
-
-        let invite: Invite
-        let code: QRCode
-        if offline {
-            // Take the spare, sign, check the QR size and store in one transaction: a refusal keeps the spare.
-            (invite, code) = try store.transaction { tx in
-                guard let route = try tx.takeSpareAddress(now: now) else { throw CommandFailure(invite: InviteError.noSpareAddress) }
-                let invite = Invite(
-                    identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry, attestation: attestationBytes)
-                let code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: maximumVersion, what: "invite")
-                try tx.insertPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
-                return (invite, code)
-            }
-        } else {
-            let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
-            invite = Invite(
-                identity: personaKeys.identityKey, prekey: prekey.publicKey, route: route.route, expires: expiry, attestation: attestationBytes)
-            do {
-                code = try QRPresentationOptions.encode(invite.qrText, maximumVersion: maximumVersion, what: "invite")
-            } catch {
-                // The address is registered and unused: keep it for a relationship rather than leak it.
-                try? store.addSpareAddress(route, now: now)
-                throw CommandFailure(
-                    status: .dataError,
-                    message: "The invite is \(invite.encoded().count) bytes and needs a QR code larger than version \(maximumVersion); "
-                        + "a receiving service with a shorter URI than \(route.route.serviceURI) (\(route.route.serviceURI.utf8.count) bytes) keeps it small enough.")
-            }
-            try store.addPendingInvite(personaID: stored.id, invite: invite, prekey: prekey, route: route, now: now)
-            await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
-        }
+        let presented = try attestationToPresent(persona: stored, directory: opened.directory, now: now)
+        let issued = try await opened.invite(
+            as: stored, expires: now.addingTimeInterval(Self.duration(expires)!), offline: offline, attestation: presented?.encoded(),
+            maximumVersion: presented == nil ? Self.maximumVersion : Self.maximumAttestedVersion)
+        let (invite, code) = (issued.invite, issued.code)
         try presentation.writeImage(code)
         let text = invite.qrText
 

@@ -142,7 +142,7 @@ struct PairCommand: AsyncParsableCommand {
         do {
             route = try await AddressIssuer(services: endpoints).createRoute(after: nil, now: Date())
         } catch {
-            throw CommandFailure(agent: error)
+            throw CommandFailure(error)
         }
         // From here on the address exists at our service; if the pairing does not end in a
         // stored contact, it is retired again so that no unused mailbox is left behind.

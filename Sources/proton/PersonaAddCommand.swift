@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProtonClient
 import ProtonCore
 import ProtonCrypto
 import ProtonStore
@@ -15,37 +16,9 @@ struct PersonaAddCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let persona: Persona
-        do {
-            persona = try Persona(displayName: name, random: SystemRandom())
-        } catch {
-            throw CommandFailure(unusableName: error)
-        }
-        let store = try profile.openStore()
-        defer { try? store.close() }
-        guard try !store.personas().contains(where: { $0.displayName.lowercased() == name.lowercased() }) else {
-            throw CommandFailure(status: .dataError, message: "A persona named \"\(name)\" already exists in this profile.")
-        }
-        try store.addPersona(persona)
-        print("Added persona \(persona.displayName) (\(persona.publicIdentity))")
-    }
-}
-
-extension CommandFailure {
-    /// Why a display name was refused, in words about the name (never the whole name echoed
-    /// back: it may be thousands of characters, or made to confuse a terminal).
-    init(unusableName error: WireError) {
-        let why =
-            switch error {
-            case .oversized(_, let limit, let actual):
-                "it is \(actual) bytes of UTF-8 and at most \(limit) fit (\(limit) Latin letters, fewer in most other scripts or with emoji)"
-            case .invalidValue(_, let reason) where reason == "empty":
-                "it is empty"
-            case .invalidValue(_, let reason):
-                "it \(reason)"
-            default:
-                "\(error)"
-            }
-        self.init(status: .usage, message: "The persona name is not usable: \(why).")
+        let opened = try profile.open()
+        defer { opened.close() }
+        let persona = try await opened.addPersona(displayName: name)
+        print("Added persona \(persona.displayName) (\(persona.identityKey))")
     }
 }

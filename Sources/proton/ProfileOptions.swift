@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProtonAgents
+import ProtonClient
 import ProtonCrypto
 import ProtonStore
 
@@ -59,6 +60,17 @@ struct ProfileOptions: ParsableArguments {
         return SecureBytes(consuming: &bytes)
     }
 
+    /// The profile, opened through the library.
+    func open() throws -> Profile {
+        try Profile.open(at: directory(), passphrase: Self.passphrase())
+    }
+
+    /// For commands that only read: a profile that cannot be written (a backup mounted
+    /// read-only) is still read.
+    func openForReading() throws -> Profile {
+        try Profile.openForReading(at: directory(), passphrase: Self.passphrase())
+    }
+
     func openStore() throws -> ProfileStore {
         try ProfileStore.open(at: directory(), passphrase: Self.passphrase())
     }
@@ -67,5 +79,12 @@ struct ProfileOptions: ParsableArguments {
     /// read-only) is still read.
     func openStoreForReading() throws -> ProfileStore {
         try ProfileStore.openForReading(at: directory(), passphrase: Self.passphrase())
+    }
+}
+
+/// Which persona a command acts as: `--persona` by name or id prefix, else the first.
+enum PersonaChoice {
+    static func choose(_ query: String?, in store: ProfileStore) throws -> StoredPersona {
+        try Profile.choosePersona(query, among: try store.personas())
     }
 }

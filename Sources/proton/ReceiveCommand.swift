@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonStore
@@ -43,23 +44,21 @@ struct ReceiveCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let receiver = try context.receiveAgent()
-        let sender = context.services.sending.isEmpty ? nil : try context.sendAgent()
-        var summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+        let opened = try profile.open()
+        defer { opened.close() }
+        let receiving = await opened.services.receiving.map(\.uri)
+        guard !receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
+        var summaries = Dictionary(uniqueKeysWithValues: try await opened.summaries().map { ($0.id, $0) })
         // Keep a few addresses registered for offline invites and replies (see 'proton accept --offline').
-        await SpareAddresses.replenish(
-            store: context.store, issuer: AddressIssuer(services: try context.receivingEndpoints()), now: Date())
+        await opened.replenishSpareAddresses()
         let seconds = wait ?? (watch ? 25 : 0)
         var collected: [Received] = []
         var damaged: Set<String> = []
         var unrecorded: [String] = []
         repeat {
             // A profile whose files were deleted or replaced underneath is not written to again.
-            try context.store.checkFiles()
-            if let sender { await report(await sender.flush(now: Date())) }
-            let events = await receiver.poll(wait: seconds, now: Date())
+            await report(try await opened.flush())
+            let events = try await opened.receive(wait: seconds)
             var failures: [String] = []
             var refusals: [String] = []
             // Services, not events: one service failing at many addresses is one service.
@@ -73,7 +72,7 @@ struct ReceiveCommand: AsyncParsableCommand {
                     if body.isEmpty { continue }
                     if summaries[protonID]?.peerDisplayName == nil {
                         // The peer's name comes with their first message.
-                        summaries = Dictionary(uniqueKeysWithValues: try context.store.protons().map { ($0.id, $0) })
+                        summaries = Dictionary(uniqueKeysWithValues: try await opened.summaries().map { ($0.id, $0) })
                     }
                     let summary = summaries[protonID]
                     let entry = Received(
@@ -96,10 +95,10 @@ struct ReceiveCommand: AsyncParsableCommand {
                 case .relationshipStarted(let protonID, let name, _, _):
                     // Someone accepted an invite of ours; their first message follows (as
                     // `.received`, which then loads the new contact's summary).
-                    if !json { try announce(protonID, "\(name ?? "Someone") accepted your invite", store: context.store) }
+                    if !json { try await announce(protonID, "\(name ?? "Someone") accepted your invite", in: opened) }
                 case .connected(let protonID, let name, let ownName, _, _):
                     // Someone connected through the key package we published; likewise.
-                    if !json { try announce(protonID, "\(name ?? "Someone") connected to \(ownName)", store: context.store) }
+                    if !json { try await announce(protonID, "\(name ?? "Someone") connected to \(ownName)", in: opened) }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
                 case .relationshipDamaged(let protonID, _):
@@ -113,7 +112,7 @@ struct ReceiveCommand: AsyncParsableCommand {
                     note(event.description)
                 }
             }
-            if !watch, !failures.isEmpty, failedServices.isSuperset(of: context.services.receiving.map(\.uri)) {
+            if !watch, !failures.isEmpty, failedServices.isSuperset(of: receiving) {
                 if json { try Output.json(collected) }
                 // Reached but refused (a clock that is off, say) is not "could not be reached".
                 if refusingServices == failedServices {
@@ -139,8 +138,8 @@ struct ReceiveCommand: AsyncParsableCommand {
     }
 
     /// One line for a relationship someone else started: its id and the safety number to compare.
-    private func announce(_ protonID: ProtonID, _ what: String, store: ProfileStore) throws {
-        let proton = try store.proton(protonID)
+    private func announce(_ protonID: ProtonID, _ what: String, in opened: Profile) async throws {
+        let proton = try await opened.contact(protonID).proton
         print("\(what): relationship \(proton.relationshipID). Safety number (compare it with theirs): \(proton.safetyNumber)")
     }
 

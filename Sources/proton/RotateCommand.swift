@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonStore
@@ -21,25 +22,12 @@ struct RotateCommand: AsyncParsableCommand {
     var contact: String
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let endpoints = try context.receivingEndpoints()
-        guard !endpoints.isEmpty else { throw CommandFailure(agent: AgentError.noReceivingService) }
-        let summary = try Contact.resolve(contact, in: context.store.protons())
+        let opened = try profile.open()
+        defer { opened.close() }
+        guard await !opened.services.receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
+        let summary = try await opened.contact(matching: contact)
+        let fresh = try await opened.rotate(summary.id)
         let name = summary.peerDisplayName ?? summary.relationshipID
-        let now = Date()
-        let current = try context.store.proton(summary.id)
-        guard !current.isBlocked else { throw CommandFailure(agent: Proton.Error.blocked) }
-        let fresh = try await CommandFailure.mapping {
-            try await AddressIssuer(services: endpoints).createRoute(after: current.ownRoutes.last?.route.serviceURI, now: now)
-        }
-        try await CommandFailure.mapping {
-            try context.store.transaction { tx in
-                var proton = try tx.proton(summary.id)
-                try proton.issue(fresh.route, authKey: fresh.authKey, now: now)
-                try tx.updateProton(summary.id, to: proton, now: now)
-            }
-        }
         print("Offered \(name) a fresh address \(fresh.address.hex.prefix(8))… at \(fresh.route.serviceURI); it goes with your next message.")
     }
 }

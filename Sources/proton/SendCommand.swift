@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonStore
@@ -39,14 +40,12 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let agent = try context.sendAgent()
-        let summary = try Contact.resolve(contact, in: context.store.protons())
+        let opened = try profile.open()
+        defer { opened.close() }
+        guard await !opened.services.sending.isEmpty else { throw CommandFailure(profile: .agent(.noSendingService)) }
+        let summary = try await opened.contact(matching: contact)
         let body = try readBody()
-        let sent = try await CommandFailure.mapping {
-            try await agent.send(Array(body.utf8), to: summary.id, now: Date(), ignoringBackoff: true)
-        }
+        let sent = try await opened.send(Array(body.utf8), to: summary.id)
         let name = summary.peerDisplayName ?? summary.relationshipID
         if json {
             try Output.json(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 
@@ -17,28 +18,15 @@ struct ServicesAddCommand: AsyncParsableCommand {
     @OptionGroup var profile: ProfileOptions
 
     @Argument(help: "sending or receiving.")
-    var kind: ServiceKind
+    var kind: Profile.ServiceKind
 
     @Argument(help: ArgumentHelp("The service's base URI, e.g. https://relay.example.org.", valueName: "uri"))
     var uri: String
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        var services = context.services
-        try await CommandFailure.mapping {
-            let now = Date()
-            switch kind {
-            case .sending:
-                try services.addSending(uri, now: now)
-            case .receiving:
-                let normalized = try ServicesConfiguration.normalize(uri)
-                let key = try await ReceivingServiceClient(serviceURI: normalized).serviceKey()
-                try services.addReceiving(normalized, publicKey: key, now: now)
-            }
-            try services.save(to: context.store.directory)
-        }
-        let added = kind == .sending ? services.sending.last!.uri : services.receiving.last!.uri
+        let opened = try profile.open()
+        defer { opened.close() }
+        let added = try await opened.addService(kind, uri: uri)
         print("Added \(kind.rawValue) service \(added).")
     }
 }

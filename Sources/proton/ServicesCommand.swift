@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProtonClient
 
 struct ServicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,8 +14,4 @@ struct ServicesCommand: AsyncParsableCommand {
         defaultSubcommand: ServicesListCommand.self)
 }
 
-/// Which list a service belongs to.
-enum ServiceKind: String, ExpressibleByArgument, CaseIterable {
-    case sending
-    case receiving
-}
+extension Profile.ServiceKind: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 
@@ -13,9 +14,9 @@ struct ServicesListCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let services = context.services
+        let opened = try profile.openForReading()
+        defer { opened.close() }
+        let services = await opened.services
         if json {
             try Output.json(services)
             return

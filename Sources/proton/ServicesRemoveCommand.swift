@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 
 struct ServicesRemoveCommand: AsyncParsableCommand {
@@ -17,13 +18,9 @@ struct ServicesRemoveCommand: AsyncParsableCommand {
     var uri: String
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        var services = context.services
-        try await CommandFailure.mapping {
-            try services.remove(uri)
-            try services.save(to: context.store.directory)
-        }
+        let opened = try profile.open()
+        defer { opened.close() }
+        try await opened.removeService(uri: uri)
         print("Removed \(uri).")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonStore
 
@@ -23,10 +24,9 @@ struct ShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStoreForReading()
-        defer { try? store.close() }
-        let summary = try Contact.resolve(contact, in: store.protons())
-        let loaded = try Contact.load([summary], from: store)[0]
+        let opened = try profile.openForReading()
+        defer { opened.close() }
+        let loaded = try await opened.contact(opened.contact(matching: contact).id)
         let detail = ContactDetail(loaded, now: Date())
         if json {
             try Output.json(detail)

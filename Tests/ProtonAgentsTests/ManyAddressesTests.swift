@@ -13,9 +13,11 @@ struct ManyAddressesTests {
     static let addressCount = 1_000
 
     @Test func aThousandLiveAddressesAtOneServiceAreAllFetched() async throws {
+        let (waits, waiting) = AsyncStream.makeStream(of: AddressID.self)
         let receiving = try await ReceivingService.start(
             configuration: ReceivingServiceConfiguration(
-                dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("many-addresses-\(UUID().uuidString)")))
+                dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("many-addresses-\(UUID().uuidString)"),
+                onLongPollWaiting: { waiting.yield($0) }))
         let mailbox = ReceivingServiceClient(serviceURI: receiving.baseURL)
         let endpoint = ReceivingEndpoint(mailbox: mailbox, publicKey: try await mailbox.serviceKey())
         let issuer = AddressIssuer(services: [endpoint])
@@ -55,11 +57,11 @@ struct ManyAddressesTests {
         #expect(found == Set([0, Self.addressCount / 2, Self.addressCount - 1].map { routes[$0].address }))
 
         // A long-poll round: it waits on the newest addresses and wakes when one receives.
-        async let waited = agent.poll(wait: 20, now: now)
-        // Most likely the long-poll is waiting by now; if not, the round's first check finds
-        // the message instead, and the outcome is the same.
-        try await Task.sleep(for: .milliseconds(300))
         let newest = routes[Self.addressCount - 2]
+        async let waited = agent.poll(wait: 20, now: now)
+        // Delivered once the service says a fetch of that address is waiting: the wake-up, not
+        // the round's first check, finds it.
+        for await address in waits where address == newest.address { break }
         try await DirectRelay().deliver(Envelope(sealing: [9], to: newest.route, random: random), to: newest.route)
         let woken = await waited
         #expect(woken.contains { if case .undecryptable(_, let address, _) = $0 { address == newest.address } else { false } })

@@ -65,7 +65,7 @@ import Testing
 
         let started = Date()
         async let poll = service.fetch(owner, wait: 20)
-        try await Task.sleep(for: .milliseconds(300))
+        await service.longPollWaiting()
         #expect(try await service.deliver(owner.id, ciphertext: [9]).status == 202)
         let messages = try await poll.decode(ServiceAPI.Messages.self).messages
         #expect(messages.count == 1)
@@ -90,7 +90,7 @@ import Testing
         let owner = Owner()
         try await service.create(owner)
         let poll = Task { try await service.fetch(owner, wait: 30) }
-        try await Task.sleep(for: .milliseconds(300))
+        await service.longPollWaiting()
         let started = Date()
         await service.stop()
         _ = try? await poll.value

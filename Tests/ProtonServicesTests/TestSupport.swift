@@ -85,21 +85,31 @@ struct ReceivingFixture {
     let running: RunningService
     let serviceKey: SealedBox.PublicKey
     let clock: TestClock
+    /// One element each time a fetch starts waiting for a delivery.
+    let longPollWaits: AsyncStream<AddressID>
 
     var url: String { running.baseURL }
+
+    /// Returns once a fetch is waiting at the service (a long-poll), the event the service
+    /// reports, not a guessed delay.
+    func longPollWaiting() async {
+        var waits = longPollWaits.makeAsyncIterator()
+        _ = await waits.next()
+    }
 
     static func start(
         directory: URL = temporaryDirectory("receiving"), port: Int = 0, limits: ReceivingServiceLimits = ReceivingServiceLimits(),
         sweepInterval: TimeInterval = 60, clock: TestClock = TestClock()
     ) async throws -> ReceivingFixture {
         let storage = try SQLiteReceivingStorage(directory: directory)
+        let (waits, waiting) = AsyncStream.makeStream(of: AddressID.self)
         let configuration = ReceivingServiceConfiguration(
             listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: directory, limits: limits, sweepInterval: sweepInterval,
-            now: { clock.now() })
+            now: { clock.now() }, onLongPollWaiting: { waiting.yield($0) })
         let running = try await ReceivingService.start(configuration: configuration, storage: storage)
         let info = try await HTTP.request("GET", running.baseURL + "/v1/info").decode(ServiceAPI.ServiceInfo.self)
         let key = try SealedBox.PublicKey(rawRepresentation: Base64URL.decode(info.publicKey, limit: 32))
-        return ReceivingFixture(directory: directory, storage: storage, running: running, serviceKey: key, clock: clock)
+        return ReceivingFixture(directory: directory, storage: storage, running: running, serviceKey: key, clock: clock, longPollWaits: waits)
     }
 
     func stop() async { await running.stop() }

@@ -13,6 +13,7 @@ struct ReceivingOperations: Sendable {
     let notifier: DeliveryNotifier
     let now: @Sendable () -> Date
     let logger: Logger
+    var onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil
 
     var authenticator: OwnerAuthenticator { OwnerAuthenticator(storage: storage, now: now) }
 
@@ -123,6 +124,7 @@ struct ReceivingOperations: Sendable {
         do {
             var messages = try await unexpiredMessages(address, after: after)
             if messages.isEmpty, wait > 0 {
+                onLongPollWaiting?(address)
                 await DeliveryNotifier.wait(for: subscription.stream, seconds: wait)
                 messages = try await unexpiredMessages(address, after: after)
             }

@@ -43,7 +43,7 @@ public enum ReceivingService {
         let notifier = DeliveryNotifier()
         let operations = ReceivingOperations(
             storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory), limits: configuration.limits,
-            notifier: notifier, now: configuration.now, logger: configuration.logger)
+            notifier: notifier, now: configuration.now, logger: configuration.logger, onLongPollWaiting: configuration.onLongPollWaiting)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProtonCore
 
 /// Everything a receiving service is started with.
 public struct ReceivingServiceConfiguration: Sendable {
@@ -12,11 +13,16 @@ public struct ReceivingServiceConfiguration: Sendable {
     public var logger: Logger
     /// The service's clock, replaceable so tests can move time forward.
     public var now: @Sendable () -> Date
+    /// Called with the address each time a fetch finds nothing and starts waiting for a
+    /// delivery (a long-poll): tests and embedders observe the wait instead of guessing how
+    /// long to sleep before delivering.
+    public var onLongPollWaiting: (@Sendable (AddressID) -> Void)?
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
         limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60,
-        logger: Logger = Logger(label: "proton.receiving"), now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger = Logger(label: "proton.receiving"), now: @escaping @Sendable () -> Date = { Date() },
+        onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil
     ) {
         self.listen = listen
         self.dataDirectory = dataDirectory
@@ -24,5 +30,6 @@ public struct ReceivingServiceConfiguration: Sendable {
         self.sweepInterval = sweepInterval
         self.logger = logger
         self.now = now
+        self.onLongPollWaiting = onLongPollWaiting
     }
 }

@@ -1,52 +1,7 @@
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonStore
-
-/// A relationship as the commands show it: the stored proton, opened, with the persona it
-/// belongs to.
-struct Contact {
-    let summary: ProtonSummary
-    let proton: Proton
-    let persona: StoredPersona?
-    let loggedMessages: Int
-
-    var name: String { proton.peerDisplayName ?? "(no name yet)" }
-
-    static func loadAll(from store: ProfileStore) throws -> [Contact] {
-        try load(store.protons(), from: store)
-    }
-
-    static func load(_ summaries: [ProtonSummary], from store: ProfileStore) throws -> [Contact] {
-        let personas = Dictionary(uniqueKeysWithValues: try store.personas().map { ($0.id, $0) })
-        let counts = try store.messageCounts()
-        return try summaries.map { summary in
-            Contact(
-                summary: summary, proton: try store.proton(summary.id), persona: personas[summary.personaID],
-                loggedMessages: counts[summary.id] ?? 0)
-        }
-    }
-
-    /// Finds the one contact `query` names: a display name (any case), else a prefix of a
-    /// relationship id.
-    static func resolve(_ query: String, in summaries: [ProtonSummary]) throws -> ProtonSummary {
-        let wanted = query.lowercased()
-        let byName = summaries.filter { $0.peerDisplayName?.lowercased() == wanted }
-        let matches = byName.isEmpty && !wanted.isEmpty ? summaries.filter { $0.relationshipID.hasPrefix(wanted) } : byName
-        switch matches.count {
-        case 1:
-            return matches[0]
-        case 0:
-            throw CommandFailure(
-                status: .noUser,
-                message: "No contact is named \"\(query)\" or has a relationship id starting with it; 'proton contacts' lists them.")
-        default:
-            let ids = matches.map(\.relationshipID).joined(separator: ", ")
-            throw CommandFailure(
-                status: .usage,
-                message: "\"\(query)\" matches \(matches.count) contacts (\(ids)); give more of the relationship id.")
-        }
-    }
-}
 
 /// Routes as JSON: keys base64url, addresses hex.
 struct RouteEntry: Encodable {

@@ -1,0 +1,217 @@
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonStore
+
+/// One person's Proton profile, opened: their personas, their relationships (contacts), their
+/// own services, and every step a client takes with them. An application holds one `Profile`
+/// per profile directory; each method is one step (an invite printed, one accepted, a message
+/// sent, a round of receiving) and leaves the profile consistent whatever happens during it.
+///
+/// The profile's storage is `ProfileStore` (SQLite, secrets sealed under the passphrase when
+/// there is one); the agents (`SendAgent`, `ReceiveAgent`) are made from its services and kept
+/// while the profile is open, so that a long-running receiver keeps its hold-back state.
+public actor Profile {
+    /// The profile directory.
+    public nonisolated let directory: URL
+    /// The storage underneath, for what this API does not cover yet.
+    public nonisolated let store: ProfileStore
+    /// Our sending and receiving services, as `services.json` holds them.
+    public private(set) var services: ServicesConfiguration
+    private var sender: SendAgent?
+    private var receiver: ReceiveAgent?
+
+    private init(store: ProfileStore, services: ServicesConfiguration) {
+        self.directory = store.directory
+        self.store = store
+        self.services = services
+    }
+
+    // MARK: - Opening
+
+    /// Creates a profile in `directory` with its first persona, and refuses when one is there
+    /// already. With a passphrase, the secrets are sealed under a key derived from it
+    /// (Argon2id), and every later `open` needs it.
+    public static func create(at directory: URL, displayName: String, passphrase: SecureBytes?) throws(ProfileError) -> Profile {
+        let persona: Persona
+        do throws(WireError) { persona = try Persona(displayName: displayName, random: SystemRandom()) } catch {
+            throw .unusableName(error)
+        }
+        let store = try ProfileError.classifying { try ProfileStore.create(at: directory, persona: persona, passphrase: passphrase) }
+        return Profile(store: store, services: ServicesConfiguration())
+    }
+
+    /// Opens the profile in `directory` for reading and writing.
+    public static func open(at directory: URL, passphrase: SecureBytes?) throws(ProfileError) -> Profile {
+        let store = try ProfileError.classifying { try ProfileStore.open(at: directory, passphrase: passphrase) }
+        do throws(AgentError) {
+            return Profile(store: store, services: try ServicesConfiguration.load(from: store.directory))
+        } catch {
+            try? store.close()
+            throw .agent(error)
+        }
+    }
+
+    /// Opens the profile in `directory` only to read it: a profile that cannot be written (a
+    /// backup mounted read-only) is read without creating or changing any file; anything
+    /// that writes fails with `StoreError.notWritable`.
+    public static func openForReading(at directory: URL, passphrase: SecureBytes?) throws(ProfileError) -> Profile {
+        let store = try ProfileError.classifying { try ProfileStore.openForReading(at: directory, passphrase: passphrase) }
+        do throws(AgentError) {
+            return Profile(store: store, services: try ServicesConfiguration.load(from: store.directory))
+        } catch {
+            try? store.close()
+            throw .agent(error)
+        }
+    }
+
+    /// Closes the storage. Nothing else may be called afterwards.
+    public nonisolated func close() { try? store.close() }
+
+    // MARK: - Personas
+
+    public func personas() throws(ProfileError) -> [StoredPersona] {
+        try ProfileError.classifying { try store.personas() }
+    }
+
+    /// The persona `query` names: a display name (any case), else an id prefix; the first
+    /// persona when `query` is nil.
+    public func persona(matching query: String?) throws(ProfileError) -> StoredPersona {
+        try Self.choosePersona(query, among: try personas())
+    }
+
+    /// The persona `query` names among `personas` (see `persona(matching:)`).
+    public static func choosePersona(_ query: String?, among personas: [StoredPersona]) throws(ProfileError) -> StoredPersona {
+        guard let query else {
+            guard let first = personas.first else { throw .noPersona }
+            return first
+        }
+        let wanted = query.lowercased()
+        let byName = personas.filter { $0.displayName.lowercased() == wanted }
+        let matches = byName.isEmpty ? personas.filter { $0.id.rawValue.hasPrefix(wanted) } : byName
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw .noSuchPersona(query)
+        default: throw .ambiguousPersona(query, matches: matches.count)
+        }
+    }
+
+    /// Adds a persona: a new identity, unlinkable to the others. Display names are unique
+    /// within a profile (in any case).
+    public func addPersona(displayName: String) throws(ProfileError) -> StoredPersona {
+        let persona: Persona
+        do throws(WireError) { persona = try Persona(displayName: displayName, random: SystemRandom()) } catch {
+            throw .unusableName(error)
+        }
+        return try ProfileError.classifying {
+            if try store.personas().contains(where: { $0.displayName.lowercased() == displayName.lowercased() }) {
+                throw ProfileError.personaExists(displayName)
+            }
+            let id = try store.addPersona(persona)
+            guard let stored = try store.personas().first(where: { $0.id == id }) else { throw StoreError.unknownPersona(id) }
+            return stored
+        }
+    }
+
+    // MARK: - Contacts
+
+    /// Every relationship, opened, with its persona and how many messages it has logged.
+    public func contacts() throws(ProfileError) -> [Contact] {
+        try Contact.loadAll(from: store)
+    }
+
+    /// Every relationship as listed, without opening its sealed state.
+    public func summaries() throws(ProfileError) -> [ProtonSummary] {
+        try ProfileError.classifying { try store.protons() }
+    }
+
+    /// The one contact `query` names: a display name (any case), else a prefix of a
+    /// relationship id.
+    public func contact(matching query: String) throws(ProfileError) -> ProtonSummary {
+        try Contact.resolve(query, in: try summaries())
+    }
+
+    /// One relationship, opened.
+    public func contact(_ id: ProtonID) throws(ProfileError) -> Contact {
+        try ProfileError.classifying {
+            guard let summary = try store.protons().first(where: { $0.id == id }) else { throw StoreError.unknownProton(id) }
+            return try Contact.load([summary], from: store)[0] as Contact
+        }
+    }
+
+    // MARK: - Services
+
+    /// Which list a service belongs to.
+    public enum ServiceKind: String, Sendable, CaseIterable {
+        case sending
+        case receiving
+    }
+
+    /// Adds one of our services. A receiving service is asked for its public key, which is
+    /// pinned: every address made there carries it. Returns the URI as stored.
+    @discardableResult
+    public func addService(_ kind: ServiceKind, uri: String) async throws(ProfileError) -> String {
+        var updated = services
+        let now = Date()
+        let stored: String
+        do {
+            switch kind {
+            case .sending:
+                try updated.addSending(uri, now: now)
+                stored = updated.sending.last!.uri
+            case .receiving:
+                let normalized = try ServicesConfiguration.normalize(uri)
+                let key = try await ReceivingServiceClient(serviceURI: normalized).serviceKey()
+                try updated.addReceiving(normalized, publicKey: key, now: now)
+                stored = normalized
+            }
+            try updated.save(to: directory)
+        } catch { throw ProfileError(error) }
+        services = updated
+        sender = nil
+        receiver = nil
+        return stored
+    }
+
+    /// Removes one of our services by URI. Addresses given out there stay there, unpolled;
+    /// rotation moves each relationship to our other services.
+    public func removeService(uri: String) throws(ProfileError) {
+        var updated = services
+        do throws(AgentError) {
+            try updated.remove(uri)
+            try updated.save(to: directory)
+        } catch { throw .agent(error) }
+        services = updated
+        sender = nil
+        receiver = nil
+    }
+
+    // MARK: - Agents
+
+    func sendAgent() throws(ProfileError) -> SendAgent {
+        if let sender { return sender }
+        guard !services.sending.isEmpty else { throw .agent(.noSendingService) }
+        let agent = SendAgent(store: store, relays: services.relays(), receivingServices: try receivingEndpoints())
+        sender = agent
+        return agent
+    }
+
+    func receiveAgent() throws(ProfileError) -> ReceiveAgent {
+        if let receiver { return receiver }
+        guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
+        let agent = try ProfileError.classifying {
+            try ReceiveAgent(store: store, services: services.mailboxes(), stateDirectory: store.directory)
+        }
+        receiver = agent
+        return agent
+    }
+
+    func receivingEndpoints() throws(ProfileError) -> [ReceivingEndpoint] {
+        do throws(AgentError) { return try services.receivingEndpoints() } catch { throw .agent(error) }
+    }
+
+    func issuer() throws(ProfileError) -> AddressIssuer {
+        AddressIssuer(services: try receivingEndpoints())
+    }
+}
