@@ -79,7 +79,10 @@ let package = Package(
         ),
         .target(
             name: "ProtonClient",
-            dependencies: ["ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR"]
+            dependencies: [
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR", "ProtonDirectory",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "proton",
@@ -139,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "ProtonDirectoryTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonDirectory", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore",
+                "ProtonTestSupport", "ProtonDirectory", "ProtonClient", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonStore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -33,13 +33,26 @@ struct TwoProfilesExample {
         let sending = try await SendingService.start(
             configuration: SendingServiceConfiguration(
                 dataDirectory: root.appendingPathComponent("sending"), forwarding: ForwardingPolicy(allowsPrivateTargets: true)))
+        do {
+            try await converse(receiving: receiving.baseURL, sending: sending.baseURL, in: root)
+        } catch {
+            await receiving.stop()
+            await sending.stop()
+            throw error
+        }
+        await receiving.stop()
+        await sending.stop()
+    }
+
+    /// Everything an application does, given its services' URIs.
+    static func converse(receiving: String, sending: String, in root: URL) async throws {
 
         // 1. Two profiles, each with the two services.
         let alice = try Profile.create(at: root.appendingPathComponent("alice"), displayName: "Alice", passphrase: nil)
         let bob = try Profile.create(at: root.appendingPathComponent("bob"), displayName: "Bob", passphrase: nil)
         for profile in [alice, bob] {
-            try await profile.addService(.receiving, uri: receiving.baseURL)
-            try await profile.addService(.sending, uri: sending.baseURL)
+            try await profile.addService(.receiving, uri: receiving)
+            try await profile.addService(.sending, uri: sending)
         }
 
         // 2. Alice invites; the text is what her QR code holds.
@@ -53,7 +66,9 @@ struct TwoProfilesExample {
         print("Bob accepted: relationship \(started.proton.relationshipID), first message delivered: \(started.delivered).")
 
         // 4. Alice receives it: the relationship is complete on her side too.
-        for text in try await texts(alice.receive(wait: 10)) { print("Alice received: \(text)") }
+        let first = try await texts(alice.receive(wait: 10))
+        guard first == ["Hello Alice, it's Bob."] else { throw ExampleFailure("Alice received \(first), not Bob's first message") }
+        print("Alice received: \(first[0])")
         let bobAtAlice = try await alice.contact(matching: "Bob")
         let aliceAtBob = try await bob.contact(started.protonID)
 
@@ -66,12 +81,22 @@ struct TwoProfilesExample {
         // 6. A reply, received through Bob's event stream.
         let sent = try await alice.send(Array("Hi Bob! Good to hear from you.".utf8), to: bobAtAlice.id)
         guard sent.delivered else { throw ExampleFailure("Alice's reply was not delivered") }
-        for try await event in bob.events(wait: 10) {
-            if case .received(.received(_, _, let body, _, _)) = event, !body.isEmpty {
-                print("Bob received: \(String(decoding: body, as: UTF8.self))")
-                break
+        // One round of Bob's event stream at most 10 s long: a reply that never comes fails
+        // the example instead of hanging it.
+        let stream = bob.events(wait: 10)
+        let reply = Task { () -> String? in
+            for try await event in stream {
+                if case .received(.received(_, _, let body, _, _)) = event, !body.isEmpty { return String(decoding: body, as: UTF8.self) }
             }
+            return nil
         }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(30))
+            reply.cancel()
+        }
+        defer { timeout.cancel() }
+        guard let text = try await reply.value else { throw ExampleFailure("Bob's event stream ended without Alice's reply") }
+        print("Bob received: \(text)")
 
         // 7. Bob blocks Alice: her addresses are retired, and nothing more reaches him.
         let block = try await bob.block(started.protonID)
@@ -82,8 +107,6 @@ struct TwoProfilesExample {
 
         alice.close()
         bob.close()
-        await receiving.stop()
-        await sending.stop()
     }
 
     static func texts(_ events: [ReceiveEvent]) -> [String] {

@@ -37,6 +37,8 @@ extension Profile {
     public static let maximumAttestedInviteVersion = 30
     /// A reply carries a whole first ratchet message, so it may need a larger code.
     public static let maximumReplyVersion = 40
+    /// The longest an invite stays valid (its address is polled until then).
+    public static let maximumInviteLifetime: TimeInterval = 7 * 86_400
 
     // MARK: - Inviting
 
@@ -47,9 +49,13 @@ extension Profile {
     public func invite(
         as persona: StoredPersona, expires: Date, offline: Bool, attestation: [UInt8]? = nil, maximumVersion: Int = maximumInviteVersion
     ) async throws(ProfileError) -> IssuedInvite {
+        try checkOpen()
+        let now = Date()
+        guard expires > now, expires.timeIntervalSince(now) <= Self.maximumInviteLifetime + 60 else {
+            throw .invalidExpiry(maximumSeconds: Int(Self.maximumInviteLifetime))
+        }
         guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
         let keys = try ProfileError.classifying { try store.persona(persona.id) }
-        let now = Date()
         let prekey = X25519.PrivateKey()
         let issuer = try issuer()
         if offline {
@@ -76,13 +82,17 @@ extension Profile {
             try? store.addSpareAddress(route, now: now)
             throw error
         }
-        try ProfileError.classifying { try store.addPendingInvite(personaID: persona.id, invite: invite, prekey: prekey, route: route, now: now) }
+        do { try store.addPendingInvite(personaID: persona.id, invite: invite, prekey: prekey, route: route, now: now) } catch {
+            try? store.addSpareAddress(route, now: now)
+            throw ProfileError(error)
+        }
         await SpareAddresses.replenish(store: store, issuer: issuer, now: now)
         return IssuedInvite(invite: invite, code: code, persona: persona)
     }
 
     private static func code(_ text: String, bytes: Int, maximumVersion: Int, serviceURI: String?) throws(ProfileError) -> QRCode {
         do { return try QRCode.encode(alphanumeric: text, maximumVersion: maximumVersion) } catch {
+            guard case .tooLarge = error as? QRError else { throw .unexpected("the QR encoder failed: \(error)") }
             throw .tooLargeForQRCode(bytes: bytes, maximumVersion: maximumVersion, serviceURI: serviceURI)
         }
     }
@@ -109,8 +119,10 @@ extension Profile {
         }
     }
 
-    /// What every acceptance checks before anything is stored.
-    private func checkAcceptable(_ invite: Invite, now: Date) throws(ProfileError) {
+    /// What every acceptance checks before anything is stored (expiry, our own invite, one
+    /// accepted before); `accept` and `acceptOffline` check it again.
+    public func checkAcceptable(_ invite: Invite, now: Date = Date()) throws(ProfileError) {
+        try checkOpen()
         guard !invite.isExpired(now: now) else { throw .invite(.expired(invite.expires)) }
         try ProfileError.classifying {
             if try store.personas().contains(where: { $0.identityKey == invite.identityKey }) { throw InviteError.ownInvite }
@@ -128,14 +140,16 @@ extension Profile {
         let keys = try ProfileError.classifying { try store.persona(persona.id) }
         guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
         let start = InitiatorStart(store: store, sender: try sendAgent(), issuer: try issuer())
-        return try await ProfileError.classifying {
-            try await start.run(
-                personaID: persona.id, body: message, now: now,
-                initiate: { route in
-                    let started = try Proton.initiate(persona: keys, invite: invite, ourRoutes: [route], body: message, now: now, random: SystemRandom())
-                    return (started.proton, started.initialMessage)
-                },
-                record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) })
+        return try await usingOutbox { () throws(ProfileError) in
+            try await ProfileError.classifying {
+                try await start.run(
+                    personaID: persona.id, body: message, now: now,
+                    initiate: { route in
+                        let started = try Proton.initiate(persona: keys, invite: invite, ourRoutes: [route], body: message, now: now, random: SystemRandom())
+                        return (started.proton, started.initialMessage)
+                    },
+                    record: { tx, id in try tx.recordAcceptedInvite(invite, protonID: id, now: now) })
+            }
         }
     }
 
@@ -187,5 +201,34 @@ extension Profile {
                 return AcceptedReply(proton: started.proton, protonID: started.protonID, body: started.body)
             }
         }
+    }
+}
+
+extension Profile {
+    // MARK: - Pairing (ProtonPairing runs the handshake; the profile gives and keeps what it needs)
+
+    /// A persona's keys, for a handshake run outside the profile (`ProtonPairing.Pairing`).
+    public func keys(of persona: StoredPersona) throws(ProfileError) -> Persona {
+        try ProfileError.classifying { try store.persona(persona.id) }
+    }
+
+    /// A fresh address at one of our receiving services, to give a peer in a pairing. If the
+    /// pairing does not end in a stored relationship, `retireUnused` retires it again.
+    public func freshAddress() async throws(ProfileError) -> OwnRoute {
+        let issuer = try issuer()
+        return try await ProfileError.classifying { try await issuer.createRoute(after: nil, now: Date()) }
+    }
+
+    /// Retires an address from `freshAddress` that no relationship uses, so that no unused
+    /// mailbox is left at the service. Best effort: a service that cannot be reached keeps it
+    /// until its messages expire.
+    public func retireUnused(_ route: OwnRoute) async {
+        guard let endpoint = try? receivingEndpoints().first(where: { $0.serviceURI == route.route.serviceURI }) else { return }
+        try? await endpoint.mailbox.retire(route.ownedAddress)
+    }
+
+    /// Stores a relationship a pairing made.
+    public func addPaired(_ proton: Proton, as persona: StoredPersona) throws(ProfileError) -> ProtonID {
+        try ProfileError.classifying { try store.addProton(proton, personaID: persona.id) }
     }
 }

@@ -11,23 +11,28 @@ extension Profile {
     /// turn to rotate, a fresh address of ours goes with it. A message that cannot be
     /// delivered now stays in the outbox (`SendReport.delivered` is false) for `flush`.
     public func send(_ body: [UInt8], to contact: ProtonID) async throws(ProfileError) -> SendReport {
-        let agent = try sendAgent()
-        return try await ProfileError.classifying { try await agent.send(body, to: contact, now: Date(), ignoringBackoff: true) }
+        try await usingOutbox { () throws(ProfileError) in
+            let agent = try sendAgent()
+            return try await ProfileError.classifying { try await agent.send(body, to: contact, now: Date(), ignoringBackoff: true) }
+        }
     }
 
     /// Tries again what waits in the outbox and whose retry time has come (nothing without a
     /// sending service). A profile whose files were replaced underneath is not written to again.
     public func flush() async throws(ProfileError) -> [DeliveryEvent] {
-        do throws(StoreError) { try store.checkFiles() } catch { throw .store(error) }
-        guard !services.sending.isEmpty else { return [] }
-        return await (try sendAgent()).flush(now: Date())
+        try await usingOutbox { () throws(ProfileError) in
+            do throws(StoreError) { try store.checkFiles() } catch { throw .store(error) }
+            guard !services.sending.isEmpty else { return [] }
+            return await (try sendAgent()).flush(now: Date())
+        }
     }
 
     /// Keeps a few addresses registered at our receiving services for offline invites and
     /// replies. Returns why none could be made, if so.
     @discardableResult
     public func replenishSpareAddresses() async -> String? {
-        guard let issuer = try? issuer() else { return nil }
+        let issuer: AddressIssuer
+        do { issuer = try self.issuer() } catch { return error.description }
         return await SpareAddresses.replenish(store: store, issuer: issuer, now: Date())
     }
 
@@ -36,8 +41,10 @@ extension Profile {
     /// recorded with its ratchet step before it is acknowledged. A profile whose files were
     /// replaced underneath is not written to again.
     public func receive(wait: Int = 0) async throws(ProfileError) -> [ReceiveEvent] {
-        do throws(StoreError) { try store.checkFiles() } catch { throw .store(error) }
-        return await (try receiveAgent()).poll(wait: wait, now: Date())
+        try await receiving { () throws(ProfileError) in
+            do throws(StoreError) { try store.checkFiles() } catch { throw .store(error) }
+            return await (try receiveAgent()).poll(wait: wait, now: Date())
+        }
     }
 
     /// What `events` yields.
@@ -49,15 +56,17 @@ extension Profile {
     /// Rounds of `flush` and `receive` until the stream's consumer stops: everything that
     /// happens, as it happens. A round that fails (a service down, a full disk) is yielded as
     /// its events and retried after two seconds; an error that cannot get better (the
-    /// profile's files replaced, no receiving service) ends the stream.
+    /// profile's files replaced, no receiving service, the profile closed) ends the stream.
+    /// `wait` is at least one second, so that a stream never spins.
     public nonisolated func events(wait: Int = 25) -> AsyncThrowingStream<Event, any Error> {
-        AsyncThrowingStream { continuation in
+        let wait = max(1, wait)
+        return AsyncThrowingStream { continuation in
             let task = Task {
                 await self.replenishSpareAddresses()
                 while !Task.isCancelled {
                     let events: [ReceiveEvent]
                     do {
-                        for event in try await self.flush() { continuation.yield(.delivery(event)) }
+                        for event in try await self.flush() { continuation.yield(Event.delivery(event)) }
                         events = try await self.receive(wait: wait)
                     } catch {
                         continuation.finish(throwing: error)
@@ -65,7 +74,7 @@ extension Profile {
                     }
                     var failed = false
                     for event in events {
-                        continuation.yield(.received(event))
+                        continuation.yield(Event.received(event))
                         switch event {
                         case .serviceFailed, .storeFailed: failed = true
                         default: break
@@ -94,6 +103,7 @@ extension Profile {
     /// receiving service, which answers their deliveries with 410 Gone. No identity changes
     /// and no other relationship is touched.
     public func block(_ contact: ProtonID) async throws(ProfileError) -> BlockReport {
+        try checkOpen()
         let now = Date()
         let retired: [OwnRoute]? = try ProfileError.classifying {
             try store.transaction { tx in
@@ -130,12 +140,17 @@ extension Profile {
         let fresh = try await ProfileError.classifying {
             try await AddressIssuer(services: endpoints).createRoute(after: current.ownRoutes.last?.route.serviceURI, now: now)
         }
-        try ProfileError.classifying {
+        do {
             try store.transaction { tx in
                 var proton = try tx.proton(contact)
                 try proton.issue(fresh.route, authKey: fresh.authKey, now: now)
                 try tx.updateProton(contact, to: proton, now: now)
             }
+        } catch {
+            // Registered but not given to anyone (blocked meanwhile, too many pending updates):
+            // kept for a later relationship rather than leaked.
+            try? store.addSpareAddress(fresh, now: now)
+            throw ProfileError(error)
         }
         return fresh
     }

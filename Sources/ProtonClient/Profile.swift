@@ -3,6 +3,7 @@ import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonStore
+import Synchronization
 
 /// One person's Proton profile, opened: their personas, their relationships (contacts), their
 /// own services, and every step a client takes with them. An application holds one `Profile`
@@ -12,20 +13,97 @@ import ProtonStore
 /// The profile's storage is `ProfileStore` (SQLite, secrets sealed under the passphrase when
 /// there is one); the agents (`SendAgent`, `ReceiveAgent`) are made from its services and kept
 /// while the profile is open, so that a long-running receiver keeps its hold-back state.
+///
+/// An actor's methods interleave at their suspension points; the steps that must not run
+/// twice at once do not: one round of receiving at a time, and one use of the outbox (a send,
+/// a flush, a start's first delivery) at a time. A second caller waits for the first.
 public actor Profile {
     /// The profile directory.
     public nonisolated let directory: URL
     /// The storage underneath, for what this API does not cover yet.
     public nonisolated let store: ProfileStore
-    /// Our sending and receiving services, as `services.json` holds them.
+    /// Our sending and receiving services, as `services.json` holds them (empty when the file
+    /// could not be read: `checkServices()` then says why, and every step that needs a
+    /// service throws it).
     public private(set) var services: ServicesConfiguration
+    private let servicesError: AgentError?
     private var sender: SendAgent?
     private var receiver: ReceiveAgent?
+    private let closed = Mutex(false)
+    /// The steps that wait their turn (see the type's comment), and who waits for each.
+    enum Turn: Hashable {
+        case receiving
+        case outbox
+    }
 
-    private init(store: ProfileStore, services: ServicesConfiguration) {
+    private var turns: [Turn: (held: Bool, waiters: [CheckedContinuation<Void, Never>])] = [:]
+
+    private init(store: ProfileStore) {
         self.directory = store.directory
         self.store = store
-        self.services = services
+        do throws(AgentError) {
+            services = try ServicesConfiguration.load(from: store.directory)
+            servicesError = nil
+        } catch {
+            services = ServicesConfiguration()
+            servicesError = error
+        }
+    }
+
+    /// Throws when the profile was closed.
+    func checkOpen() throws(ProfileError) {
+        if closed.withLock({ $0 }) { throw .closed }
+    }
+
+    /// Throws why `services.json` could not be read, or a receiving service whose pinned key
+    /// is damaged.
+    public func checkServices() throws(ProfileError) {
+        if let servicesError { throw .agent(servicesError) }
+        _ = try receivingEndpoints()
+    }
+
+    /// The services as `services.json` holds them, or why it could not be read.
+    public func servicesFile() throws(ProfileError) -> ServicesConfiguration {
+        if let servicesError { throw .agent(servicesError) }
+        return services
+    }
+
+    /// Waits, in order, until no other caller holds `turn`, then holds it.
+    func acquire(_ turn: Turn) async {
+        guard turns[turn]?.held == true else {
+            turns[turn] = (true, turns[turn]?.waiters ?? [])
+            return
+        }
+        await withCheckedContinuation { turns[turn]!.waiters.append($0) }
+    }
+
+    /// Hands `turn` to the next waiter, if any, else frees it.
+    func release(_ turn: Turn) {
+        guard var state = turns[turn] else { return }
+        if state.waiters.isEmpty {
+            state.held = false
+            turns[turn] = state
+        } else {
+            let next = state.waiters.removeFirst()
+            turns[turn] = state
+            next.resume()
+        }
+    }
+
+    /// Runs `body` as the only round of receiving in progress.
+    func receiving<T>(_ body: () async throws(ProfileError) -> T) async throws(ProfileError) -> T {
+        await acquire(.receiving)
+        defer { release(.receiving) }
+        try checkOpen()
+        return try await body()
+    }
+
+    /// Runs `body` as the only use of the outbox in progress.
+    func usingOutbox<T>(_ body: () async throws(ProfileError) -> T) async throws(ProfileError) -> T {
+        await acquire(.outbox)
+        defer { release(.outbox) }
+        try checkOpen()
+        return try await body()
     }
 
     // MARK: - Opening
@@ -39,18 +117,13 @@ public actor Profile {
             throw .unusableName(error)
         }
         let store = try ProfileError.classifying { try ProfileStore.create(at: directory, persona: persona, passphrase: passphrase) }
-        return Profile(store: store, services: ServicesConfiguration())
+        return Profile(store: store)
     }
 
     /// Opens the profile in `directory` for reading and writing.
     public static func open(at directory: URL, passphrase: SecureBytes?) throws(ProfileError) -> Profile {
         let store = try ProfileError.classifying { try ProfileStore.open(at: directory, passphrase: passphrase) }
-        do throws(AgentError) {
-            return Profile(store: store, services: try ServicesConfiguration.load(from: store.directory))
-        } catch {
-            try? store.close()
-            throw .agent(error)
-        }
+        return Profile(store: store)
     }
 
     /// Opens the profile in `directory` only to read it: a profile that cannot be written (a
@@ -58,21 +131,28 @@ public actor Profile {
     /// that writes fails with `StoreError.notWritable`.
     public static func openForReading(at directory: URL, passphrase: SecureBytes?) throws(ProfileError) -> Profile {
         let store = try ProfileError.classifying { try ProfileStore.openForReading(at: directory, passphrase: passphrase) }
-        do throws(AgentError) {
-            return Profile(store: store, services: try ServicesConfiguration.load(from: store.directory))
-        } catch {
-            try? store.close()
-            throw .agent(error)
-        }
+        return Profile(store: store)
     }
 
-    /// Closes the storage. Nothing else may be called afterwards.
-    public nonisolated func close() { try? store.close() }
+    /// Closes the storage. Every later call throws `.closed`, and an `events()` stream ends.
+    public nonisolated func close() {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        if !wasClosed { try? store.close() }
+    }
+
+    /// Checks a display name before anything is opened or created.
+    public static func validateDisplayName(_ name: String) throws(ProfileError) {
+        do throws(WireError) { _ = try Persona(displayName: name, random: SystemRandom()) } catch { throw .unusableName(error) }
+    }
 
     // MARK: - Personas
 
     public func personas() throws(ProfileError) -> [StoredPersona] {
-        try ProfileError.classifying { try store.personas() }
+        try checkOpen()
+        return try ProfileError.classifying { try store.personas() }
     }
 
     /// The persona `query` names: a display name (any case), else an id prefix; the first
@@ -152,22 +232,31 @@ public actor Profile {
     /// pinned: every address made there carries it. Returns the URI as stored.
     @discardableResult
     public func addService(_ kind: ServiceKind, uri: String) async throws(ProfileError) -> String {
+        try checkOpen()
+        if let servicesError { throw .agent(servicesError) }
+        // The key is asked for first: from here to the save nothing suspends, so a change made
+        // meanwhile by another call is never overwritten.
+        var key: SealedBox.PublicKey?
+        if kind == .receiving {
+            let normalized: String
+            do throws(AgentError) { normalized = try ServicesConfiguration.normalize(uri) } catch { throw .agent(error) }
+            key = try await ProfileError.classifying { try await ReceivingServiceClient(serviceURI: normalized).serviceKey() }
+        }
         var updated = services
         let now = Date()
         let stored: String
-        do {
-            switch kind {
-            case .sending:
-                try updated.addSending(uri, now: now)
-                stored = updated.sending.last!.uri
-            case .receiving:
+        do throws(AgentError) {
+            switch (kind, key) {
+            case (.receiving, let key?):
                 let normalized = try ServicesConfiguration.normalize(uri)
-                let key = try await ReceivingServiceClient(serviceURI: normalized).serviceKey()
                 try updated.addReceiving(normalized, publicKey: key, now: now)
                 stored = normalized
+            default:
+                try updated.addSending(uri, now: now)
+                stored = updated.sending.last!.uri
             }
             try updated.save(to: directory)
-        } catch { throw ProfileError(error) }
+        } catch { throw .agent(error) }
         services = updated
         sender = nil
         receiver = nil
@@ -177,6 +266,8 @@ public actor Profile {
     /// Removes one of our services by URI. Addresses given out there stay there, unpolled;
     /// rotation moves each relationship to our other services.
     public func removeService(uri: String) throws(ProfileError) {
+        try checkOpen()
+        if let servicesError { throw .agent(servicesError) }
         var updated = services
         do throws(AgentError) {
             try updated.remove(uri)
@@ -190,6 +281,8 @@ public actor Profile {
     // MARK: - Agents
 
     func sendAgent() throws(ProfileError) -> SendAgent {
+        try checkOpen()
+        if let servicesError { throw .agent(servicesError) }
         if let sender { return sender }
         guard !services.sending.isEmpty else { throw .agent(.noSendingService) }
         let agent = SendAgent(store: store, relays: services.relays(), receivingServices: try receivingEndpoints())
@@ -198,6 +291,8 @@ public actor Profile {
     }
 
     func receiveAgent() throws(ProfileError) -> ReceiveAgent {
+        try checkOpen()
+        if let servicesError { throw .agent(servicesError) }
         if let receiver { return receiver }
         guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
         let agent = try ProfileError.classifying {
@@ -208,6 +303,7 @@ public actor Profile {
     }
 
     func receivingEndpoints() throws(ProfileError) -> [ReceivingEndpoint] {
+        if let servicesError { throw .agent(servicesError) }
         do throws(AgentError) { return try services.receivingEndpoints() } catch { throw .agent(error) }
     }
 
@@ -215,3 +311,4 @@ public actor Profile {
         AddressIssuer(services: try receivingEndpoints())
     }
 }
+

@@ -15,6 +15,8 @@ public enum ProfileError: Error, Sendable, Equatable {
     case service(RelayError)
     /// An invite, or a reply to one, was refused by the rules (expired, used, our own…).
     case invite(InviteError)
+    /// An attesting directory refused, failed or misbehaved, or the directory trust state did.
+    case directory(DirectoryError)
     /// The relationship refused the step (blocked, a body too large, too many pending updates…).
     case relationship(Proton.Error)
     /// Text that should be an invite is not one. `isReply` when it is a reply to an invite.
@@ -45,6 +47,12 @@ public enum ProfileError: Error, Sendable, Equatable {
     case unusableName(WireError)
     /// Data read from outside is malformed.
     case invalidData(WireError)
+    /// The profile was closed.
+    case closed
+    /// The step was cancelled.
+    case cancelled
+    /// The invite's expiry is not in the future, or further away than allowed.
+    case invalidExpiry(maximumSeconds: Int)
     /// Anything else, described.
     case unexpected(String)
 
@@ -56,8 +64,11 @@ public enum ProfileError: Error, Sendable, Equatable {
         case let error as AgentError: self = .agent(error)
         case let error as RelayError: self = .service(error)
         case let error as InviteError: self = .invite(error)
+        case let error as DirectoryError: self = .directory(error)
+        case let error as DirectoryClient.Failure: self = .directory(.client(error))
         case let error as Proton.Error: self = .relationship(error)
         case let error as WireError: self = .invalidData(error)
+        case is CancellationError: self = .cancelled
         default: self = .unexpected(String(describing: error))
         }
     }
@@ -81,6 +92,7 @@ extension ProfileError: CustomStringConvertible {
         case .agent(let error): error.description
         case .service(let error): error.description
         case .invite(let error): error.description
+        case .directory(let error): error.description
         case .relationship(let error): "the relationship refused the step: \(error)"
         case .notAnInvite(let reason, let isReply):
             isReply ? "this is a reply to an invite, not an invite" : "this is not a valid invite: \(reason)"
@@ -98,6 +110,9 @@ extension ProfileError: CustomStringConvertible {
         case .personaExists(let name): "a persona named \"\(name)\" already exists in this profile"
         case .unusableName(let error): "the display name cannot be used: \(error)"
         case .invalidData(let error): "the data is invalid: \(error)"
+        case .closed: "the profile is closed"
+        case .cancelled: "the step was cancelled"
+        case .invalidExpiry(let maximum): "an invite's expiry must be in the future and at most \(maximum / 86_400) days away"
         case .unexpected(let text): "unexpected internal error: \(text)"
         }
     }

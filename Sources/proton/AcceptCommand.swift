@@ -87,6 +87,7 @@ struct AcceptCommand: AsyncParsableCommand {
     // MARK: - Accepting an invite
 
     private func accept(_ invite: Invite, in opened: Profile) async throws {
+        try await opened.checkAcceptable(invite)
         let stored = try await opened.persona(matching: persona)
         let body = Array((message ?? "").utf8)
 

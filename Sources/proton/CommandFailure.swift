@@ -24,6 +24,8 @@ enum ExitStatus: Int32 {
 struct CommandFailure: Error {
     let status: ExitStatus
     let message: String
+    /// What to show before the sentence (a directory's misbehaviour, in several lines).
+    var report: (@Sendable () -> Void)?
 
     init(status: ExitStatus, message: String) {
         self.status = status
@@ -85,6 +87,8 @@ struct CommandFailure: Error {
                 }
             let advice = error == .noSpareAddress ? "; run 'proton receive' once while online" : ""
             self.init(status: status, message: (error.description + advice).sentence)
+        case .directory(let error):
+            self.init(directory: error)
         case .relationship(let error):
             switch error {
             case .blocked:
@@ -152,8 +156,77 @@ struct CommandFailure: Error {
             self.init(status: .usage, message: "The persona name is not usable: \(why).")
         case .invalidData(let error):
             self.init(status: .dataError, message: "The data is invalid: \(error).")
+        case .closed, .cancelled:
+            self.init(status: .software, message: error.description.sentence)
+        case .invalidExpiry:
+            self.init(status: .usage, message: error.description.sentence)
         case .unexpected(let text):
             self.init(status: .software, message: "Unexpected internal error: \(text).")
+        }
+    }
+
+    private init(directory error: DirectoryError) {
+        let pin = "pin one with 'proton directory add URL --key KEY'"
+        switch error {
+        case .client(let failure):
+            let status: ExitStatus =
+                switch failure {
+                case .unavailable: .unavailable
+                case .refused(404, _, _): .noUser
+                case .refused: .dataError
+                case .invalidResponse: .directoryMisbehaved
+                }
+            self.init(status: status, message: failure.description.sentence)
+        case .forked(let misbehaviour):
+            self.init(status: .directoryMisbehaved, message: "The directory at \(misbehaviour.directory) misbehaved: \(misbehaviour.summary).")
+            report = { misbehaviour.report() }
+        case .misbehaved(_, let reason):
+            self.init(status: .directoryMisbehaved, message: reason.sentence)
+        case .keyMismatch(let url, let reported):
+            self.init(status: .directoryMisbehaved, message: "\(url) reports the key \(reported), not the one you gave; nothing was pinned.")
+        case .notPinned(let namespace):
+            self.init(status: .usage, message: "No directory is pinned for \(namespace); \(pin).")
+        case .nonePinned:
+            self.init(status: .usage, message: "No directory is pinned; \(pin).")
+        case .severalPinned:
+            self.init(status: .usage, message: "Several directories are pinned; write the name as NAME@NAMESPACE.")
+        case .alreadyPinned(let what):
+            self.init(status: .usage, message: "\(what) is pinned already; 'proton directory list' shows it.".sentence)
+        case .invalidQualifiedName, .invalidName, .invalidURL:
+            self.init(status: .usage, message: error.description.sentence)
+        case .invalidVerifierKey(let reason):
+            self.init(status: .usage, message: "--key is not a C2SP verifier key (NAME+KEYID+BASE64): \(reason).")
+        case .revoked:
+            self.init(status: .noUser, message: error.description.sentence)
+        case .attestationDoesNotVerify(let name, let persona, let reason):
+            self.init(
+                status: .dataError,
+                message: "The stored attestation of \(name) does not verify (\(reason)); register the name again with 'proton directory register \(name) --persona \(persona)'.")
+        case .noAttestation(let name, let persona, let alternatives):
+            self.init(
+                status: .usage,
+                message: "No attestation of \(name) is stored for \(persona)'s key; register it with 'proton directory register \(name) --persona \(persona)'"
+                    + (alternatives.isEmpty ? "." : " or choose one of \(alternatives.joined(separator: ", "))."))
+        case .noOwnAttestation(let persona):
+            self.init(status: .noInput, message: "No verified attestation of \(persona)'s key is stored; register a name first.")
+        case .notRegisteredHere(let name):
+            self.init(status: .usage, message: "\(name) was not registered from this profile ('proton directory register').")
+        case .registeredNames(let count):
+            self.init(
+                status: .usage,
+                message: count == 0
+                    ? "No name was registered from this profile; register one with 'proton directory register NAME'."
+                    : "Several names were registered from this profile; choose one with --name NAME@NAMESPACE.")
+        case .registrantGone, .damaged:
+            self.init(status: .dataError, message: error.description.sentence)
+        case .ownName, .alreadyConnected:
+            self.init(status: .usage, message: error.description.sentence)
+        case .approvalPending(let name, let requestID):
+            self.init(
+                status: .temporaryFailure,
+                message: "\(name) approves each contact: your request \(requestID) waits for them; run 'proton connect \(name)' again once they approve it.")
+        case .cannotSave:
+            self.init(status: .ioError, message: error.description.sentence)
         }
     }
 
@@ -204,6 +277,7 @@ struct CommandFailure: Error {
 
     /// Prints the sentence on stderr and exits with the status.
     func exit() -> Never {
+        report?()
         let line = "proton: " + TerminalText.neutralised(message.replacingOccurrences(of: "\n", with: " ")) + "\n"
         FileHandle.standardError.write(Data(line.utf8))
         Foundation.exit(status.rawValue)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 import ProtonStore
 
 /// `proton connect NAME@NS`: starts a relationship from the key package a brokered directory
@@ -68,106 +68,47 @@ struct ConnectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let store = context.store
-        var state = try DirectoryState.load(from: store.directory)
-        let (bare, pinned) = try QualifiedName.resolve(name, in: state)
-        let qualified = bare + "@" + pinned.namespace
-        let stored = try PersonaChoice.choose(persona, in: store)
-        let keys = try store.persona(stored.id)
-        guard !context.services.receiving.isEmpty else {
-            throw CommandFailure(
-                status: .unavailable,
-                message: "No receiving service is configured, so \(qualified) would have no address of yours; add one with 'proton services add receiving URL'.")
-        }
-        let now = Date()
-
-        // The key the name is attested to: the package must be signed by it.
-        let attested = try await DirectoryLookup.runSaving(name: bare, pinned: pinned, state: &state, now: now, profile: store.directory).bundle
-        let peerKey = attested.attestation.identityKey
-        if try store.personas().contains(where: { $0.identityKey == peerKey }) {
-            throw CommandFailure(status: .usage, message: "\(qualified) is one of your own personas.")
-        }
-
-        // Before the fetch, which uses up a one-time prekey and a request of the rate limit.
-        if let existing = try store.protons().first(where: { $0.personaID == stored.id && $0.peerIdentity == peerKey }) {
-            throw CommandFailure(
-                status: .usage, message: "\(stored.displayName) already has a relationship (\(existing.relationshipID)) with \(qualified).")
-        }
-
-        // Our own attestation, for an owner whose rule is 'attested': by default the one from
-        // this directory, which learns nothing new from it (it attested the key itself).
-        let ownBundle: AttestationBundle?
-        if noAttestation {
-            ownBundle = nil
-        } else if let attestation {
-            ownBundle = try state.bundleToPresent(
-                for: keys.identityKey.publicKey, persona: stored.displayName, choice: try QualifiedName.qualified(attestation, in: state), now: now)
-        } else {
-            ownBundle = state.verifiedAttestations(of: keys.identityKey.publicKey, now: now).verified
-                .last { $0.bundle.attestation.namespace == pinned.namespace }?.bundle
-        }
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
-        let fetched = try await Self.fetch { try await client.fetchKeyPackage(name: bare, key: keys.identityKey, attestation: ownBundle, now: now) }
-        guard let encoded = fetched.keyPackage else {
-            let request = fetched.requestID ?? "?"
-            if json {
+        let opened = try profile.open()
+        defer { opened.close() }
+        let stored = try await opened.persona(matching: persona)
+        let choice: Profile.AttestationChoice = noAttestation ? .none : attestation.map { .named($0) } ?? .fromSameDirectory
+        let connected: Profile.Connected
+        do {
+            connected = try await opened.connect(to: name, as: stored, message: Array((message ?? "").utf8), attestation: choice)
+        } catch {
+            let failure = error as ProfileError
+            if failure == .agent(.noReceivingService) {
+                throw CommandFailure(
+                    status: .unavailable,
+                    message: "No receiving service is configured, so \(name) would have no address of yours; add one with 'proton services add receiving URL'.")
+            }
+            // The refusals of a fetch a requester can act on get statuses of their own.
+            if case .directory(.client(let refusal)) = failure, case .refused(let status, _, _) = refusal, status == 429 || status == 403 {
+                throw CommandFailure(status: status == 429 ? .temporaryFailure : .noPermission, message: refusal.description.sentence)
+            }
+            if json, case .directory(.approvalPending(let qualified, let requestID)) = failure {
                 try Output.json(
                     Report(
                         state: "pending", name: qualified, relationshipID: nil, safetyNumber: nil, oneTimePrekeyUsed: nil, delivered: nil,
-                        requestID: request))
+                        requestID: requestID))
             }
-            throw CommandFailure(
-                status: .temporaryFailure,
-                message: "\(qualified) approves each contact: your request \(request) waits for them; run 'proton connect \(qualified)' again once they approve it.")
+            throw failure
         }
-        let package = try VendedKeyPackage.verify(encoded, attestedKey: peerKey, name: qualified, url: pinned.url, now: now)
-        guard package.route != nil else {
-            throw CommandFailure(status: .dataError, message: "The key package of \(qualified) has no first-contact address to write to.")
-        }
-
-        let body = Array((message ?? "").utf8)
-        let started = try await CommandFailure.mapping {
-            try await InitiatorStart(context: context).run(
-                personaID: stored.id, body: body, now: now,
-                initiate: { route in
-                    let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: body, now: now, random: SystemRandom())
-                    return (started.proton, started.initialMessage)
-                },
-                failure: { error in
-                    if case StoreError.duplicateRelationship(let relationshipID) = error {
-                        return CommandFailure(status: .usage, message: "\(stored.displayName) already has a relationship (\(relationshipID)) with \(qualified).")
-                    }
-                    return CommandFailure(status: .dataError, message: "The key package of \(qualified) could not start a relationship: \(error).")
-                })
-        }
-        let proton = started.proton
-
+        let proton = connected.started.proton
+        let qualified = connected.qualifiedName
         if json {
             try Output.json(
                 Report(
                     state: "started", name: qualified, relationshipID: proton.relationshipID, safetyNumber: proton.safetyNumber.description,
-                    oneTimePrekeyUsed: !package.oneTimePrekeys.isEmpty, delivered: started.delivered, requestID: nil))
+                    oneTimePrekeyUsed: connected.usedOneTimePrekey, delivered: connected.started.delivered, requestID: nil))
         } else {
             print(
                 "Connected to \(qualified) as \(stored.displayName): relationship \(proton.relationshipID), "
-                    + "with the key attested at log index \(attested.attestation.logIndex)"
-                    + (package.oneTimePrekeys.isEmpty ? " (its one-time prekeys ran out: the signed prekey alone)." : " and a one-time prekey."))
+                    + "with the key attested at log index \(connected.attested.attestation.logIndex)"
+                    + (connected.usedOneTimePrekey ? " and a one-time prekey." : " (its one-time prekeys ran out: the signed prekey alone)."))
             print("Safety number (compare it with theirs): \(proton.safetyNumber)")
-            if started.delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
+            if connected.started.delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
         }
-        if let failure = started.undeliveredFailure() { throw failure }
-    }
-
-    /// The fetch, with the refusals a requester can act on given their own statuses.
-    private static func fetch(_ body: () async throws -> BrokerAPI.FetchResult) async throws -> BrokerAPI.FetchResult {
-        do { return try await body() } catch let failure as DirectoryClient.Failure {
-            switch failure {
-            case .refused(429, _, _): throw CommandFailure(status: .temporaryFailure, message: failure.description.sentence)
-            case .refused(403, _, _): throw CommandFailure(status: .noPermission, message: failure.description.sentence)
-            default: return try await CommandFailure.directory { throw failure }
-            }
-        }
+        if let failure = connected.started.undeliveredFailure() { throw failure }
     }
 }

@@ -24,7 +24,7 @@ struct ContactsCommand: AsyncParsableCommand {
         let opened = try profile.openForReading()
         defer { opened.close() }
         let now = Date()
-        let directories = (try? DirectoryState.load(from: opened.directory)) ?? DirectoryState()
+        let directories = (try? await opened.directoryTrust()) ?? DirectoryTrust()
         let entries = try await opened.contacts().map {
             ContactListEntry($0, now: now, verifiedName: directories.verifiedName(of: $0.proton.peerIdentity, now: now))
         }

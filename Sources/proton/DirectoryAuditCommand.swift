@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 
 /// `proton directory audit`.
 struct DirectoryAuditCommand: AsyncParsableCommand {
@@ -34,43 +34,31 @@ struct DirectoryAuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try profile.openStore()
-        let directory = store.directory
-        try? store.close()
-        var state = try DirectoryState.load(from: directory)
-        guard !state.directories.isEmpty else {
-            throw CommandFailure(status: .usage, message: "No directory is pinned; pin one with 'proton directory add URL --key KEY'.")
-        }
-        let now = Date()
+        let opened = try profile.open()
+        defer { opened.close() }
         var entries = [Entry]()
         var worst: ExitStatus?
-        for index in state.directories.indices {
-            var pinned = state.directories[index]
-            let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
-            do {
-                let note = try await client.checkpoint()
-                let outcome = try await DirectoryAuditor(client: client, now: now).accept(note, into: &pinned)
-                switch outcome {
-                case .first(let checkpoint): entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "first", size: checkpoint.size, detail: nil))
-                case .unchanged(let checkpoint): entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "unchanged", size: checkpoint.size, detail: nil))
-                case .extended(let from, let checkpoint):
-                    entries.append(
-                        Entry(namespace: pinned.namespace, url: pinned.url, result: "consistent", size: checkpoint.size, detail: "grew from \(from)"))
-                case .behind(let checkpoint):
-                    entries.append(
-                        Entry(namespace: pinned.namespace, url: pinned.url, result: "behind", size: checkpoint.size, detail: "an older state, consistent"))
-                }
-            } catch let misbehaviour as DirectoryAuditor.Misbehaviour {
+        for audited in try await opened.auditDirectories() {
+            let pinned = audited.pinned
+            switch audited.outcome {
+            case .success(.first(let checkpoint)):
+                entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "first", size: checkpoint.size, detail: nil))
+            case .success(.unchanged(let checkpoint)):
+                entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "unchanged", size: checkpoint.size, detail: nil))
+            case .success(.extended(let from, let checkpoint)):
+                entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "consistent", size: checkpoint.size, detail: "grew from \(from)"))
+            case .success(.behind(let checkpoint)):
+                entries.append(
+                    Entry(namespace: pinned.namespace, url: pinned.url, result: "behind", size: checkpoint.size, detail: "an older state, consistent"))
+            case .failure(.forked(let misbehaviour)):
                 misbehaviour.report()
                 entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "FORK", size: nil, detail: misbehaviour.summary))
                 worst = .directoryMisbehaved
-            } catch let failure as DirectoryClient.Failure {
-                entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "unreachable", size: nil, detail: failure.description))
+            case .failure(let error):
+                entries.append(Entry(namespace: pinned.namespace, url: pinned.url, result: "unreachable", size: nil, detail: error.description))
                 if worst == nil { worst = .unavailable }
             }
-            state.directories[index] = pinned
         }
-        try state.save(to: directory)
         if json {
             try Output.json(entries)
         } else {

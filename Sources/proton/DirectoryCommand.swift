@@ -31,22 +31,6 @@ struct DirectoryCommand: AsyncParsableCommand {
 }
 
 extension CommandFailure {
-    /// Runs a directory client call, turning its failures into sentences and statuses.
-    static func directory<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let failure as DirectoryClient.Failure {
-            switch failure {
-            case .unavailable: throw CommandFailure(status: .unavailable, message: failure.description.sentence)
-            case .refused(let status, _, _) where status == 404:
-                throw CommandFailure(status: .noUser, message: failure.description.sentence)
-            case .refused: throw CommandFailure(status: .dataError, message: failure.description.sentence)
-            case .invalidResponse: throw CommandFailure(status: .directoryMisbehaved, message: failure.description.sentence)
-            }
-        } catch let misbehaviour as DirectoryAuditor.Misbehaviour {
-            misbehaviour.report()
-            throw CommandFailure(status: .directoryMisbehaved, message: "The directory at \(misbehaviour.directory) misbehaved: \(misbehaviour.summary).")
-        }
-    }
-
     static func operatorCall<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let refusal as DirectoryRefusal {
             throw CommandFailure(status: .dataError, message: refusal.description.sentence)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 
 /// `proton directory list`.
 struct DirectoryListCommand: AsyncParsableCommand {
@@ -25,10 +25,9 @@ struct DirectoryListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try profile.openStore()
-        let directory = store.directory
-        try? store.close()
-        let state = try DirectoryState.load(from: directory)
+        let opened = try profile.openForReading()
+        defer { opened.close() }
+        let state = try await opened.directoryTrust()
         let entries = try state.directories.map { pinned in
             Entry(
                 namespace: pinned.namespace, url: pinned.url, verifierKey: pinned.verifierKey, checkpointSize: try pinned.storedCheckpoint()?.size,

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 
 /// `proton directory lookup NAME@NS`.
 struct DirectoryLookupCommand: AsyncParsableCommand {
@@ -41,13 +41,9 @@ struct DirectoryLookupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try profile.openStore()
-        let directory = store.directory
-        try? store.close()
-        var state = try DirectoryState.load(from: directory)
-        let (bare, pinned) = try QualifiedName.resolve(name, in: state)
-        let now = Date()
-        let result = try await DirectoryLookup.runSaving(name: bare, pinned: pinned, state: &state, now: now, profile: directory)
+        let opened = try profile.open()
+        defer { opened.close() }
+        let (result, pinned) = try await opened.lookUp(name)
         let attestation = result.bundle.attestation
         let entry = Entry(
             name: attestation.qualifiedName, identityKey: Base64URL.encode(attestation.identityKey.rawRepresentation),

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 import ProtonStore
 
 /// `proton directory publish`: a key package for one of our attested names at a brokered
@@ -70,48 +70,20 @@ struct DirectoryPublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
-        let store = context.store
-        let owned = try OwnedName.resolve(name, in: store)
-        guard !context.services.receiving.isEmpty else {
+        let opened = try profile.open()
+        defer { opened.close() }
+        let owned = try await opened.ownedName(name)
+        guard try await !opened.servicesFile().receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and a key package must carry an address at one; add one with 'proton services add receiving URL'.")
         }
-        let now = Date()
-        let signedPrekey = X25519.PrivateKey()
-        let oneTimePrekeys = (0..<prekeys).map { _ in X25519.PrivateKey() }
-        let issuer = AddressIssuer(services: try context.receivingEndpoints())
-        let route = try await CommandFailure.mapping { try await issuer.createRoute(after: nil, now: now) }
-        let package: KeyPackage
-        let id: KeyPackageID
-        do {
-            package = try KeyPackage(
-                identity: owned.key, signedPrekey: signedPrekey.publicKey, oneTimePrekeys: oneTimePrekeys.map(\.publicKey),
-                route: route.route, expires: now.addingTimeInterval(InviteCommand.duration(expires)!))
-            id = try store.transaction { tx in
-                try tx.insertPublishedKeyPackage(
-                    personaID: owned.personaID, name: owned.qualifiedName, package: package, signedPrekey: signedPrekey,
-                    oneTimePrekeys: oneTimePrekeys, route: route, now: now)
-            }
-        } catch {
-            try? store.addSpareAddress(route, now: now)
-            throw error
-        }
-        let published: BrokerAPI.Published
-        do {
-            published = try await CommandFailure.directory {
-                try await owned.client.publish(name: owned.name, package: package, rule: rule, trustedDirectories: trust, key: owned.key, now: now)
-            }
-        } catch {
-            // Not published: nobody can have fetched it, so its keys go and its address is kept for later.
-            if let route = try? store.removeKeyPackage(id) { try? store.addSpareAddress(route, now: now) }
-            throw error
-        }
+        let result = try await opened.publishKeyPackage(
+            name: owned.qualifiedName, prekeys: prekeys, expires: Date().addingTimeInterval(InviteCommand.duration(expires)!), rule: rule,
+            trustedDirectories: trust)
         let report = Report(
-            name: owned.qualifiedName, oneTimePrekeys: published.oneTimePrekeys, rule: published.rule.rawValue, expires: package.expires,
-            address: route.address.hex)
+            name: result.name, oneTimePrekeys: result.published.oneTimePrekeys, rule: result.published.rule.rawValue,
+            expires: result.package.expires, address: result.address.hex)
         if json { return try Output.json(report) }
         print(
             "Published a key package for \(report.name): \(report.oneTimePrekeys) one-time prekeys, contact rule \(report.rule), "

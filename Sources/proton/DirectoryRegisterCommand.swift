@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 
 /// `proton directory register NAME`.
 struct DirectoryRegisterCommand: AsyncParsableCommand {
@@ -30,32 +30,19 @@ struct DirectoryRegisterCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try profile.openStore()
-        defer { try? store.close() }
-        var state = try DirectoryState.load(from: store.directory)
-        let (bare, pinned) = try QualifiedName.resolve(name, in: state)
-        let stored = try PersonaChoice.choose(persona, in: store)
-        let keys = try store.persona(stored.id)
-        let client = DirectoryClient(baseURL: pinned.url, client: AgentHTTPClient.client(isolating: "directory|\(pinned.url)"))
-        let now = Date()
-        let (_, status) = try await CommandFailure.directory {
-            try await client.register(name: bare, namespace: pinned.namespace, key: keys.identityKey, now: now)
-        }
-        if status.state == .pending {
+        let opened = try profile.open()
+        defer { opened.close() }
+        let stored = try await opened.persona(matching: persona)
+        switch try await opened.registerName(name, as: stored) {
+        case .pending(let status, let qualified):
             if json { return try Output.json(status) }
-            return print("Asked for \(bare)@\(pinned.namespace); the directory's operator must approve it ('proton directory approve \(bare)').")
+            let bare = qualified.split(separator: "@").first.map(String.init) ?? qualified
+            print("Asked for \(qualified); the directory's operator must approve it ('proton directory approve \(bare)').")
+        case .attested(let status, let result, let qualified):
+            if json { return try Output.json(status) }
+            print(
+                "\(qualified) is attested for \(stored.displayName) (log index \(result.bundle.attestation.logIndex), "
+                    + "expires \(Output.date(result.bundle.attestation.expires)); inclusion verified in a log of \(Output.entries(result.checkpoint.size))).")
         }
-        let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
-        let registration = DirectoryState.Registered(
-            name: bare, namespace: pinned.namespace, identityKey: Base64URL.encode(keys.identityKey.publicKey.rawRepresentation))
-        if !(state.registered ?? []).contains(registration) { state.registered = (state.registered ?? []) + [registration] }
-        try state.save(to: store.directory)
-        guard result.bundle.attestation.identityKey == keys.identityKey.publicKey else {
-            throw CommandFailure(status: .directoryMisbehaved, message: "The directory attests another key for \(bare)@\(pinned.namespace).")
-        }
-        if json { return try Output.json(status) }
-        print(
-            "\(bare)@\(pinned.namespace) is attested for \(stored.displayName) (log index \(result.bundle.attestation.logIndex), "
-                + "expires \(Output.date(result.bundle.attestation.expires)); inclusion verified in a log of \(Output.entries(result.checkpoint.size))).")
     }
 }

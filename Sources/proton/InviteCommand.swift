@@ -81,11 +81,9 @@ struct InviteCommand: AsyncParsableCommand {
     }
 
     /// The attestation --attestation names, checked before an address is created for the invite.
-    private func attestationToPresent(persona stored: StoredPersona, directory: URL, now: Date) throws -> AttestationBundle? {
+    private func attestationToPresent(persona stored: StoredPersona, in opened: Profile) async throws -> AttestationBundle? {
         guard let attestation else { return nil }
-        let state = try DirectoryState.load(from: directory)
-        let bundle = try state.bundleToPresent(
-            for: stored.identityKey, persona: stored.displayName, choice: try QualifiedName.qualified(attestation, in: state), now: now)
+        let bundle = try await opened.attestationToPresent(for: stored, choice: attestation)
         if let bundle, bundle.encoded().count > Invite.maximumAttestationByteCount {
             throw CommandFailure(
                 status: .dataError,
@@ -110,13 +108,13 @@ struct InviteCommand: AsyncParsableCommand {
         let opened = try profile.open()
         defer { opened.close() }
         let stored = try await opened.persona(matching: persona)
-        guard await !opened.services.receiving.isEmpty else {
+        guard try await !opened.servicesFile().receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and an invite must carry an address at one; add one with 'proton services add receiving URL'.")
         }
         let now = Date()
-        let presented = try attestationToPresent(persona: stored, directory: opened.directory, now: now)
+        let presented = try await attestationToPresent(persona: stored, in: opened)
         let issued = try await opened.invite(
             as: stored, expires: now.addingTimeInterval(Self.duration(expires)!), offline: offline, attestation: presented?.encoded(),
             maximumVersion: presented == nil ? Self.maximumVersion : Self.maximumAttestedVersion)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtonClient
 import ProtonAgents
 import ProtonBluetooth
 import ProtonCore
@@ -121,38 +122,32 @@ struct PairCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AgentContext(profile: profile)
-        defer { context.close() }
+        let opened = try profile.open()
+        defer { opened.close() }
         let terminal = PairTerminal(json: json)
 
         // Everything that needs no radio first, so that a missing service or persona is reported
         // before anyone waits for a device.
-        let stored = try PersonaChoice.choose(persona, in: context.store)
-        guard !context.services.receiving.isEmpty else {
+        let stored = try await opened.persona(matching: persona)
+        guard try await !opened.servicesFile().receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and pairing must give the other person an address at one; add one with 'proton services add receiving URL'.")
         }
-        let endpoints = try context.receivingEndpoints()
-        let personaKeys = try context.store.persona(stored.id)
-        let presented = try attestationToPresent(persona: stored, store: context.store)
+        let personaKeys = try await opened.keys(of: stored)
+        let presented = try await attestationToPresent(persona: stored, in: opened)
         let adapter: BluetoothAdapter? =
             unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
-        let route: OwnRoute
-        do {
-            route = try await AddressIssuer(services: endpoints).createRoute(after: nil, now: Date())
-        } catch {
-            throw CommandFailure(error)
-        }
+        let route = try await opened.freshAddress()
         // From here on the address exists at our service; if the pairing does not end in a
         // stored contact, it is retired again so that no unused mailbox is left behind.
         let report: PairReport
         do {
             report = try await pairAndStore(
-                route: route, adapter: adapter, persona: stored, keys: personaKeys, attestation: presented, store: context.store,
+                route: route, adapter: adapter, persona: stored, keys: personaKeys, attestation: presented, in: opened,
                 terminal: terminal)
         } catch {
-            await Self.retire(route, at: endpoints)
+            await opened.retireUnused(route)
             throw error
         }
         if json {
@@ -168,7 +163,7 @@ struct PairCommand: AsyncParsableCommand {
     /// Connects (or waits), runs the handshake, and stores the proton once both people said yes.
     private func pairAndStore(
         route: OwnRoute, adapter: BluetoothAdapter?, persona stored: StoredPersona, keys personaKeys: Persona,
-        attestation: AttestationBundle?, store: ProfileStore, terminal: PairTerminal
+        attestation: AttestationBundle?, in opened: Profile, terminal: PairTerminal
     ) async throws -> PairReport {
         var pairing = Pairing(persona: personaKeys, routes: [route], attestation: attestation?.encoded())
         pairing.confirmationTimeout = .seconds(timeout)
@@ -221,9 +216,9 @@ struct PairCommand: AsyncParsableCommand {
         }
         let handshakeMilliseconds = Self.milliseconds(handshakeStart.duration(to: clock.now))
 
-        let protonID = try store.addProton(result.proton, personaID: stored.id)
+        let protonID = try await opened.addPaired(result.proton, as: stored)
         let name = result.proton.peerDisplayName ?? "(no name)"
-        let peerAttestation = PresentedAttestationCheck.checkAndStore(result.peerAttestation, by: result.peerIdentity, profile: store.directory)
+        let peerAttestation = await opened.checkPresentedAttestation(result.peerAttestation, by: result.peerIdentity)
         let report = PairReport(
             role: role, contact: name, relationshipID: result.proton.relationshipID, protonID: protonID.rawValue,
             persona: stored.displayName, peerIdentityKey: result.peerIdentity.rawRepresentation.base64URL,
@@ -234,11 +229,6 @@ struct PairCommand: AsyncParsableCommand {
     }
 
     /// Best effort: the pairing failed, so the address made for it will never be used.
-    private static func retire(_ route: OwnRoute, at endpoints: [ReceivingEndpoint]) async {
-        guard let endpoint = endpoints.first(where: { $0.serviceURI == route.route.serviceURI }) else { return }
-        try? await endpoint.mailbox.retire(route.ownedAddress)
-    }
-
     // MARK: - The three ways to a connection
 
     private func acceptOne(on adapter: BluetoothAdapter, terminal: PairTerminal) async throws -> PairingConnection {
@@ -323,12 +313,9 @@ struct PairCommand: AsyncParsableCommand {
     // MARK: - Helpers
 
     /// The persona's attestation to send, checked before any radio is used.
-    private func attestationToPresent(persona stored: StoredPersona, store: ProfileStore) throws -> AttestationBundle? {
+    private func attestationToPresent(persona stored: StoredPersona, in opened: Profile) async throws -> AttestationBundle? {
         if noAttestation { return nil }
-        let state = try DirectoryState.load(from: store.directory)
-        let bundle = try state.bundleToPresent(
-            for: stored.identityKey, persona: stored.displayName, choice: try attestation.map { try QualifiedName.qualified($0, in: state) },
-            now: Date())
+        let bundle = try await opened.attestationToPresent(for: stored, choice: attestation)
         if let bundle, bundle.encoded().count > Pairing.maximumAttestationByteCount {
             throw CommandFailure(
                 status: .dataError,

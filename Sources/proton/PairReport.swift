@@ -1,3 +1,4 @@
+import ProtonClient
 /// What `proton pair --json` prints once both people confirmed and the contact is stored.
 struct PairReport: Encodable {
     enum Role: String, Encodable {

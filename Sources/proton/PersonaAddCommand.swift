@@ -16,6 +16,7 @@ struct PersonaAddCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
+        try Profile.validateDisplayName(name)
         let opened = try profile.open()
         defer { opened.close() }
         let persona = try await opened.addPersona(displayName: name)

@@ -46,8 +46,9 @@ struct ReceiveCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.open()
         defer { opened.close() }
-        let receiving = await opened.services.receiving.map(\.uri)
+        let receiving = try await opened.servicesFile().receiving.map(\.uri)
         guard !receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
+        try await opened.checkServices()
         var summaries = Dictionary(uniqueKeysWithValues: try await opened.summaries().map { ($0.id, $0) })
         // Keep a few addresses registered for offline invites and replies (see 'proton accept --offline').
         await opened.replenishSpareAddresses()

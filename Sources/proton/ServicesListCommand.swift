@@ -16,7 +16,7 @@ struct ServicesListCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.openForReading()
         defer { opened.close() }
-        let services = await opened.services
+        let services = try await opened.servicesFile()
         if json {
             try Output.json(services)
             return

@@ -4,7 +4,6 @@ import ProtonClient
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
-import ProtonServices
 
 /// `proton verify CONTACT`: is this contact's identity key the one a pinned directory attests?
 struct VerifyCommand: AsyncParsableCommand {
@@ -54,53 +53,13 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try profile.openStore()
-        defer { try? store.close() }
-        let summary = try Contact.resolve(contact, in: store.protons())
-        let proton = try store.proton(summary.id)
-        let peerKey = proton.peerIdentity
-        let label = proton.peerDisplayName ?? summary.relationshipID
-        var state = try DirectoryState.load(from: store.directory)
-        let now = Date()
-
-        var lookups = [(String, DirectoryState.Pinned)]()
-        if let name {
-            let resolved = try QualifiedName.resolve(name, in: state)
-            lookups.append(resolved)
-        }
-        if online {
-            for stored in state.bundles where stored.identityKey == Base64URL.encode(peerKey.rawRepresentation) {
-                if let pinned = state.directory(namespace: stored.namespace), !lookups.contains(where: { $0.0 == stored.name && $0.1.url == pinned.url }) {
-                    lookups.append((stored.name, pinned))
-                }
-            }
-        }
-        var failures = [String]()
-        for (bare, pinned) in lookups {
-            do {
-                let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
-                if result.bundle.attestation.identityKey != peerKey {
-                    // The name now belongs to another key: the stored bundle for this key is stale.
-                    state.bundles.removeAll {
-                        $0.identityKey == Base64URL.encode(peerKey.rawRepresentation) && $0.name == bare && $0.namespace == pinned.namespace
-                    }
-                    failures.append(
-                        "\(bare)@\(pinned.namespace) is attested for another key (\(result.bundle.attestation.identityKey)), not \(label)'s \(peerKey)")
-                }
-            } catch let failure as CommandFailure where failure.status == .noUser {
-                state.bundles.removeAll {
-                    $0.identityKey == Base64URL.encode(peerKey.rawRepresentation) && $0.name == bare && $0.namespace == pinned.namespace
-                }
-                failures.append(failure.message)
-            } catch {
-                try? state.save(to: store.directory)
-                throw error
-            }
-        }
-        try state.save(to: store.directory)
-
-        let (verified, offlineFailures) = state.verifiedAttestations(of: peerKey, now: now)
-        failures += offlineFailures
+        let opened = try profile.open()
+        defer { opened.close() }
+        let summary = try await opened.contact(matching: contact)
+        let label = summary.peerDisplayName ?? summary.relationshipID
+        let peerKey = summary.peerIdentity
+        let verification = try await opened.verifyContact(summary.id, name: name, online: online)
+        let (verified, failures) = (verification.verified, verification.failures)
         let entry = Entry(
             contact: label, identityKey: Base64URL.encode(peerKey.rawRepresentation), verified: !verified.isEmpty && failures.isEmpty,
             names: verified.map {

@@ -2,6 +2,7 @@ import Foundation
 import ProtonAgents
 import ProtonClient
 import ProtonCore
+import ProtonCrypto
 import ProtonServices
 import ProtonStore
 import Testing
@@ -63,6 +64,22 @@ struct ProfileConversationTests {
             return (aliceSide, bobSide)
         }
 
+        /// `body`'s value, or a failure (not a hang) after `limit`.
+        static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let value = try await group.next() ?? nil else { throw TimedOut() }
+                return value
+            }
+        }
+
+        struct TimedOut: Error {}
+
         static func bodies(_ events: [ReceiveEvent]) -> [String] {
             events.compactMap { event in
                 if case .received(_, _, let body, _, _) = event, !body.isEmpty { String(decoding: body, as: UTF8.self) } else { nil }
@@ -93,7 +110,12 @@ struct ProfileConversationTests {
         #expect(try await world.bob.block(bobSide.id).alreadyBlocked)
         let afterBlock = try await world.alice.send(Array("are you there?".utf8), to: aliceSide.id)
         #expect(!afterBlock.delivered)
-        #expect(World.bodies(try await world.bob.receive(wait: 0)).isEmpty)
+        // The service itself refuses every retired address: a delivery straight to it is 410.
+        for route in block.retired {
+            await #expect(throws: RelayError.addressRetired(route.address)) {
+                try await DirectRelay().deliver(Envelope(sealing: [1], to: route.route, random: SystemRandom()), to: route.route)
+            }
+        }
         await #expect(throws: ProfileError.relationship(.blocked)) {
             _ = try await world.bob.send(Array("x".utf8), to: bobSide.id)
         }
@@ -115,9 +137,11 @@ struct ProfileConversationTests {
         }
         // Sent once Bob's round is waiting at the service for an address Alice writes to.
         let aliceWritesTo = Set(try await world.alice.contact(aliceSide.id).proton.sendingRoutes.map(\.address))
-        for await address in world.longPollWaits where aliceWritesTo.contains(address) { break }
+        try await World.within(.seconds(15)) {
+            for await address in world.longPollWaits where aliceWritesTo.contains(address) { break }
+        }
         _ = try await world.alice.send(Array("while you wait".utf8), to: aliceSide.id)
-        #expect(try await received.value == "while you wait")
+        #expect(try await World.within(.seconds(15)) { try await received.value } == "while you wait")
         // Well inside the 20 s the poll would otherwise wait out.
         #expect(Date().timeIntervalSince(started) < 15)
     }
@@ -132,11 +156,16 @@ struct ProfileConversationTests {
         await #expect(throws: ProfileError.invite(.ownInvite)) {
             _ = try await world.alice.accept(issued.invite, as: try await world.alice.persona(matching: nil))
         }
-        // Text that is not an invite; one character changed in the signed part.
-        #expect(throws: ProfileError.self) { _ = try Profile.parseInvite("NOT AN INVITE") }
-        var text = Array(issued.invite.qrText)
-        text[text.count / 2] = text[text.count / 2] == "A" ? "B" : "A"
-        #expect(throws: ProfileError.self) { _ = try Profile.parseInvite(String(text)) }
+        // Text that is not an invite; one bit of the signature changed; one of the signed bytes changed.
+        #expect { _ = try Profile.parseInvite("NOT AN INVITE") } throws: { error in
+            if case ProfileError.notAnInvite(_, isReply: false) = error { true } else { false }
+        }
+        var bytes = issued.invite.encoded()
+        bytes[bytes.count - 1] ^= 1
+        #expect(throws: ProfileError.forgedInvite) { _ = try Profile.parseInvite(Base45.encode(bytes)) }
+        bytes = issued.invite.encoded()
+        bytes[bytes.count - 70] ^= 1
+        #expect(throws: ProfileError.forgedInvite) { _ = try Profile.parseInvite(Base45.encode(bytes)) }
 
         // Accepted once; the second time is refused and stores nothing.
         let bobPersona = try await world.bob.persona(matching: nil)
@@ -148,6 +177,13 @@ struct ProfileConversationTests {
             if case ProfileError.invite(.alreadyAccepted) = error { true } else { false }
         }
         #expect(try await world.bob.contacts().count == before)
+        // An expiry past the limit is refused before any address is made.
+        let spares = try world.alice.store.spareAddressCounts().values.reduce(0, +)
+        await #expect(throws: ProfileError.invalidExpiry(maximumSeconds: 7 * 86_400)) {
+            _ = try await world.alice.invite(
+                as: try await world.alice.persona(matching: nil), expires: Date().addingTimeInterval(30 * 86_400), offline: true)
+        }
+        #expect(try world.alice.store.spareAddressCounts().values.reduce(0, +) == spares)
 
         await #expect(throws: ProfileError.noSuchContact("nobody")) { _ = try await world.bob.contact(matching: "nobody") }
         await #expect(throws: ProfileError.noSuchPersona("nobody")) { _ = try await world.bob.persona(matching: "nobody") }
@@ -163,6 +199,25 @@ struct ProfileConversationTests {
         } throws: { error in
             if case ProfileError.invite(.expired) = error { true } else { false }
         }
+    }
+
+    /// A closed profile refuses every step, and its event stream ends instead of retrying.
+    @Test func aClosedProfileRefusesAndItsStreamEnds() async throws {
+        let world = try await World()
+        defer { Task { await world.stop() } }
+        let stream = world.bob.events(wait: 20)
+        world.bob.close()
+        await #expect(throws: ProfileError.closed) { _ = try await world.bob.personas() }
+        await #expect(throws: ProfileError.closed) { _ = try await world.bob.receive() }
+        let ended = try await World.within(.seconds(30)) { () -> Bool in
+            do {
+                for try await _ in stream {}
+                return false
+            } catch {
+                return (error as? ProfileError) == .closed
+            }
+        }
+        #expect(ended)
     }
 
     /// The offline path: a spare address, an invite with no network, a reply QR, read back.

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonClient
 import ProtonTestSupport
 import ProtonCore
 import ProtonCrypto

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonClient
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonClient
 import GRDB
 import ProtonCore
 import ProtonCrypto

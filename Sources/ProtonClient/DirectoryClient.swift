@@ -7,8 +7,7 @@ import ProtonDirectory
 
 /// A client of one attesting directory. It checks nothing about trust by itself: callers verify
 /// what it returns against the key they pinned (`AttestationBundle.verify`, `SignedCheckpoint`,
-/// `Audit.check`). It lives beside the service because the agents' module does not link the
-/// transparency log.
+/// `Audit.check`); `DirectoryTrust` and `Profile`'s directory steps do.
 public struct DirectoryClient: Sendable {
     public let baseURL: String
     private let client: HTTPClient

@@ -1,0 +1,278 @@
+import Foundation
+import ProtonAgents
+import ProtonCore
+import ProtonCrypto
+import ProtonDirectory
+
+/// What a profile trusts about attesting directories, in `directories.json` in the profile
+/// (mode 0600, written whole and renamed): the directories pinned by key, the last checkpoint
+/// seen from each (the audit's memory), the evidence of any fork, the attestation bundles
+/// fetched for contacts' identity keys (so that a contact verifies offline), and the names
+/// registered from this profile.
+public struct DirectoryTrust: Codable, Sendable {
+    public static let fileName = "directories.json"
+    /// Bounds on what a hostile directory can make us store.
+    public static let maximumBundles = 10_000
+    public static let maximumEvidence = 16
+
+    public struct Pinned: Codable, Sendable {
+        public var url: String
+        public var namespace: String
+        /// The C2SP verifier key, `<origin>+<key id>+<base64 key>`.
+        public var verifierKey: String
+        public var added: Date
+        /// The newest signed checkpoint verified and proven consistent with every earlier one.
+        public var checkpoint: String?
+        public var checkpointSeen: Date?
+        public var evidence: [ForkEvidence]
+
+        public func verifier() throws(DirectoryError) -> NoteVerifier {
+            do { return try NoteVerifier(verifierKey: verifierKey) } catch {
+                throw .damaged(what: "the pinned key of \(url) in \(DirectoryTrust.fileName)", reason: "\(error)")
+            }
+        }
+
+        public var origin: String { (try? verifier().name) ?? "" }
+
+        /// The stored checkpoint, which was verified when stored.
+        public func storedCheckpoint() throws(DirectoryError) -> Checkpoint? {
+            guard let checkpoint else { return nil }
+            let verifier = try verifier()
+            do { return try SignedCheckpoint(verifying: checkpoint, verifier: verifier).checkpoint } catch {
+                throw .damaged(what: "the stored checkpoint of \(url)", reason: "it does not verify: \(error)")
+            }
+        }
+    }
+
+    /// Two signed checkpoints that cannot both be the directory's one log: proof to show others.
+    public struct ForkEvidence: Codable, Sendable, Equatable {
+        public var detected: Date
+        public var reason: String
+        public var stored: String
+        public var new: String
+    }
+
+    public struct StoredBundle: Codable, Sendable {
+        /// The identity key the bundle attests, base64url.
+        public var identityKey: String
+        public var name: String
+        public var namespace: String
+        /// `AttestationBundle` wire format, base64url.
+        public var bundle: String
+        public var fetched: Date
+
+        public var qualifiedName: String { name + "@" + namespace }
+
+        public func decoded() throws(DirectoryError) -> AttestationBundle {
+            guard let bytes = try? Base64URL.decode(bundle, limit: AttestationBundle.maximumByteCount) else {
+                throw .damaged(what: "a stored attestation for \(qualifiedName)", reason: "it is not base64url")
+            }
+            do { return try AttestationBundle(decoding: bytes) } catch {
+                throw .damaged(what: "a stored attestation for \(qualifiedName)", reason: "\(error)")
+            }
+        }
+    }
+
+    /// Names registered from this profile, for contact requests.
+    public struct Registered: Codable, Sendable, Equatable {
+        public var name: String
+        public var namespace: String
+        /// The persona's identity key, base64url.
+        public var identityKey: String
+
+        public var qualifiedName: String { name + "@" + namespace }
+    }
+
+    public var directories: [Pinned] = []
+    public var bundles: [StoredBundle] = []
+    public var registered: [Registered]? = []
+    /// One `BundleVerifier` per pinned key while this value lives, so that listing many
+    /// contacts verifies each directory checkpoint's signature once. Not stored.
+    private let verifiers = Verifiers()
+
+    enum CodingKeys: String, CodingKey {
+        case directories, bundles, registered
+    }
+
+    private final class Verifiers: @unchecked Sendable {
+        private let lock = NSLock()
+        private var byKey: [String: BundleVerifier] = [:]
+
+        func withVerifier<T>(_ key: String, make: () throws -> BundleVerifier, _ body: (inout BundleVerifier) throws -> T) throws -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            var verifier = try byKey[key] ?? make()
+            defer { byKey[key] = verifier }
+            return try body(&verifier)
+        }
+    }
+
+    public init() {}
+
+    // MARK: - File
+
+    static func url(in profile: URL) -> URL { profile.appendingPathComponent(fileName) }
+
+    /// The trust state of the profile in `profile`; an empty one when there is none yet.
+    public static func load(from profile: URL) throws(DirectoryError) -> DirectoryTrust {
+        let url = url(in: profile)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return DirectoryTrust() }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(DirectoryTrust.self, from: data) } catch {
+            throw .damaged(what: url.path, reason: "it is not a valid directories file")
+        }
+    }
+
+    public func save(to profile: URL) throws(DirectoryError) {
+        let url = Self.url(in: profile)
+        do throws(AgentError) { try JSONFile.write(self, to: url) } catch {
+            throw .cannotSave(reason: error.description)
+        }
+    }
+
+    // MARK: - Queries
+
+    public func directory(namespace: String) -> Pinned? { directories.first { $0.namespace == namespace } }
+
+    public func index(of url: String) -> Int? { directories.firstIndex { $0.url == url } }
+
+    /// The pinned directory for `namespace`.
+    public func requireDirectory(namespace: String) throws(DirectoryError) -> Pinned {
+        guard let pinned = directory(namespace: namespace) else { throw .notPinned(namespace: namespace) }
+        return pinned
+    }
+
+    /// Keeps the newest bundle per identity key and name.
+    public mutating func store(_ bundle: AttestationBundle, now: Date) {
+        let attestation = bundle.attestation
+        let key = Base64URL.encode(attestation.identityKey.rawRepresentation)
+        bundles.removeAll { $0.identityKey == key && $0.name == attestation.name && $0.namespace == attestation.namespace }
+        bundles.append(
+            StoredBundle(
+                identityKey: key, name: attestation.name, namespace: attestation.namespace, bundle: Base64URL.encode(bundle.encoded()),
+                fetched: now))
+        if bundles.count > Self.maximumBundles { bundles.removeFirst(bundles.count - Self.maximumBundles) }
+    }
+
+    /// A stored attestation of `identityKey` that verifies offline now, against its pinned
+    /// directory: the validity window, and inclusion in a checkpoint signed by the directory's
+    /// pinned key (`BundleVerifier`: each checkpoint's signature is verified once).
+    public struct Verified: Sendable {
+        public let stored: StoredBundle
+        public let bundle: AttestationBundle
+        public let checkpoint: Checkpoint
+        public let pinned: Pinned
+    }
+
+    public func verifiedAttestations(of identityKey: Ed25519.PublicKey, now: Date) -> (verified: [Verified], failures: [String]) {
+        let key = Base64URL.encode(identityKey.rawRepresentation)
+        var verified = [Verified]()
+        var failures = [String]()
+        for stored in bundles where stored.identityKey == key {
+            guard let pinned = directory(namespace: stored.namespace) else {
+                failures.append("\(stored.qualifiedName): no directory is pinned for \(stored.namespace)")
+                continue
+            }
+            do {
+                let bundle = try stored.decoded()
+                let checkpoint = try verifiers.withVerifier(pinned.verifierKey, make: { BundleVerifier(directory: try pinned.verifier()) }) {
+                    try $0.verify(bundle, binding: identityKey, now: now)
+                }
+                guard bundle.attestation.name == stored.name, bundle.attestation.namespace == stored.namespace else {
+                    failures.append("\(stored.qualifiedName): the attestation is about another name")
+                    continue
+                }
+                verified.append(Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned))
+            } catch {
+                failures.append("\(stored.qualifiedName): \(error)")
+            }
+        }
+        return (verified, failures)
+    }
+
+    /// The attestation a persona presents in an invite or a pairing: `choice` (NAME@NS) when
+    /// given, which must be stored for the persona's key and verify now; otherwise the one
+    /// that verifies, if there is exactly one, else none.
+    public func bundleToPresent(for identityKey: Ed25519.PublicKey, persona: String, choice: String?, now: Date) throws(DirectoryError)
+        -> AttestationBundle?
+    {
+        let (verified, failures) = verifiedAttestations(of: identityKey, now: now)
+        guard let choice else { return verified.count == 1 ? verified[0].bundle : nil }
+        if let chosen = verified.first(where: { $0.stored.qualifiedName == choice }) { return chosen.bundle }
+        if let failure = failures.first(where: { $0.hasPrefix(choice + ":") }) {
+            throw .attestationDoesNotVerify(name: choice, persona: persona, reason: String(failure.dropFirst(choice.count + 1)).trimmingCharacters(in: .whitespaces))
+        }
+        throw .noAttestation(name: choice, persona: persona, alternatives: verified.map(\.stored.qualifiedName))
+    }
+
+    /// Checks an attestation bundle the holder of `peerKey` presented (in an invite or a
+    /// pairing) against the directories pinned here. A verified one is stored exactly as a
+    /// lookup stores one, so the contact verifies offline from then on.
+    public mutating func checkPresented(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, now: Date) -> PresentedAttestationCheck {
+        guard let bytes else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: "no attestation was presented") }
+        do {
+            let (bundle, _) = try AttestationBundle.verifyPresented(bytes, by: peerKey, now: now) { namespace in
+                try? directory(namespace: namespace)?.verifier()
+            }
+            store(bundle, now: now)
+            return PresentedAttestationCheck(presented: true, verifiedName: bundle.attestation.qualifiedName, reason: nil)
+        } catch {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
+        }
+    }
+
+    /// The verified name for a contact's key.
+    public func verifiedName(of identityKey: Ed25519.PublicKey, now: Date) -> String? {
+        verifiedAttestations(of: identityKey, now: now).verified.last?.stored.qualifiedName
+    }
+
+    // MARK: - Names
+
+    /// Parses `NAME` or `NAME@NS`; a bare name needs exactly one pinned directory.
+    public func resolve(_ text: String) throws(DirectoryError) -> (name: String, pinned: Pinned) {
+        if text.contains("@") {
+            guard let (name, namespace) = DirectoryNames.split(text) else { throw .invalidQualifiedName(text) }
+            return (name, try requireDirectory(namespace: namespace))
+        }
+        guard DirectoryNames.isValidName(text) else { throw .invalidName(text) }
+        guard directories.count == 1 else { throw directories.isEmpty ? .nonePinned : .severalPinned }
+        return (text, directories[0])
+    }
+
+    /// `NAME` or `NAME@NS` as `name@namespace`, under the same rules as `resolve`.
+    public func qualified(_ text: String) throws(DirectoryError) -> String {
+        let (name, pinned) = try resolve(text)
+        return name + "@" + pinned.namespace
+    }
+}
+
+/// What an invite or a pairing proved about the peer's name.
+public struct PresentedAttestationCheck: Encodable, Sendable {
+    /// Whether the peer presented an attestation at all.
+    public let presented: Bool
+    /// `name@namespace`, when the attestation verified.
+    public let verifiedName: String?
+    /// Why the contact stays unverified, otherwise.
+    public let reason: String?
+
+    /// Checks what the holder of `peerKey` presented against the profile's pinned directories
+    /// and stores it when it verifies. The relationship is already stored: nothing here fails it.
+    public static func checkAndStore(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, profile: URL) -> PresentedAttestationCheck {
+        guard bytes != nil else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: nil) }
+        do throws(DirectoryError) {
+            var state = try DirectoryTrust.load(from: profile)
+            let check = state.checkPresented(bytes, by: peerKey, now: Date())
+            if check.verifiedName != nil { try state.save(to: profile) }
+            return check
+        } catch {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
+        }
+    }
+
+    /// One line for a person.
+    public var sentence: String {
+        if let verifiedName { return "Verified: the directory for \(verifiedName.split(separator: "@").last ?? "") attests this contact's key as \(verifiedName)." }
+        return "Unverified: \(reason ?? "no attestation was presented")."
+    }
+}
