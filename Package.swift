@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "ProtonClient",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR", "ProtonDirectory",
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR", "ProtonDirectory", "ProtonPairing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -118,7 +118,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtonClientTests",
-            dependencies: ["ProtonTestSupport", "ProtonClient", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto"]
+            dependencies: [
+                "ProtonTestSupport", "ProtonClient", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto", "ProtonPairing",
+            ]
         ),
         .testTarget(
             name: "ProtonAgentsTests",

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonStore
 
 /// The agents' small JSON files in the profile directory: written whole to a temporary file
 /// and renamed into place, so a crash leaves the old file or the new one, never half of one;
@@ -64,5 +65,30 @@ public enum JSONFile {
         }
         if let failure { return failure }
         return fsync(descriptor) == 0 ? nil : errno
+    }
+}
+
+extension ProfileStore {
+    /// The stored document decoded, or nil when there is none (`document(_:)` takes in an
+    /// earlier version's file first). A store failure is thrown as the store's error.
+    public func decodedDocument<T: Decodable>(_ type: T.Type, _ name: Document) throws -> T? {
+        guard let data = try document(name) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(type, from: data) } catch {
+            throw AgentError.configuration(path: "the \(name.rawValue) stored in the profile", reason: "it is not valid JSON of the expected shape")
+        }
+    }
+
+    /// Stores `value` as the document, encoded as the files were.
+    public func saveEncodedDocument(_ value: some Encodable, as name: Document) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data: Data
+        do { data = try encoder.encode(value) } catch {
+            throw AgentError.configuration(path: "the \(name.rawValue) stored in the profile", reason: "it could not be encoded")
+        }
+        try saveDocument(name, data)
     }
 }

@@ -2,8 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import ProtonCore
 import ProtonCrypto
+import ProtonStore
 
-/// Our own services, kept in `services.json` in the profile directory (mode 0600): the sending
+/// Our own services, kept in the profile's database (`ProfileStore.Document.services`; in
+/// `services.json` beside it before profile format 3): the sending
 /// services the send agent relays through, and the receiving services where our addresses live,
 /// each with the public key pinned when it was added.
 public struct ServicesConfiguration: Codable, Sendable, Equatable {
@@ -81,7 +83,19 @@ public struct ServicesConfiguration: Codable, Sendable, Equatable {
         guard sending.count + receiving.count < before else { throw .unknownService(uri) }
     }
 
-    // MARK: - File
+    // MARK: - Storage
+
+    /// The services stored in the profile (an earlier version's services.json is taken in
+    /// first); an empty configuration when there are none.
+    public static func load(from store: ProfileStore) throws -> ServicesConfiguration {
+        try store.decodedDocument(ServicesConfiguration.self, .services) ?? ServicesConfiguration()
+    }
+
+    public func save(to store: ProfileStore) throws {
+        try store.saveEncodedDocument(self, as: .services)
+    }
+
+    // MARK: - File (an earlier version's services.json)
 
     public static func url(in directory: URL) -> URL { directory.appendingPathComponent(fileName, isDirectory: false) }
 

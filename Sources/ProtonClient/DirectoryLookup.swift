@@ -16,20 +16,6 @@ public enum DirectoryLookup {
         DirectoryClient(baseURL: url, client: AgentHTTPClient.client(isolating: "directory|\(url)"))
     }
 
-    /// `run`, then writes `state` to the profile whatever the outcome: what the lookup learnt
-    /// (a newer checkpoint, fork evidence) is kept even when the lookup fails.
-    public static func runSaving(name: String, pinned: DirectoryTrust.Pinned, state: inout DirectoryTrust, now: Date, profile: URL)
-        async throws(DirectoryError) -> Result
-    {
-        let result: Result
-        do { result = try await run(name: name, pinned: pinned, state: &state, now: now) } catch {
-            try? state.save(to: profile)
-            throw error
-        }
-        try state.save(to: profile)
-        return result
-    }
-
     /// Looks `name` up at `pinned`; verifies the bundle against the pinned key, its name and
     /// namespace, and its checkpoint against the audit's stored one. Updates `state`.
     public static func run(name: String, pinned: DirectoryTrust.Pinned, state: inout DirectoryTrust, now: Date) async throws(DirectoryError)

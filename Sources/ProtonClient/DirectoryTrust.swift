@@ -3,14 +3,15 @@ import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
+import ProtonStore
 
-/// What a profile trusts about attesting directories, in `directories.json` in the profile
-/// (mode 0600, written whole and renamed): the directories pinned by key, the last checkpoint
+/// What a profile trusts about attesting directories, stored whole in the profile's database
+/// (`ProfileStore.Document.directoryTrust`; `directories.json` beside it before profile format
+/// 3): the directories pinned by key, the last checkpoint
 /// seen from each (the audit's memory), the evidence of any fork, the attestation bundles
 /// fetched for contacts' identity keys (so that a contact verifies offline), and the names
 /// registered from this profile.
 public struct DirectoryTrust: Codable, Sendable {
-    public static let fileName = "directories.json"
     /// Bounds on what a hostile directory can make us store.
     public static let maximumBundles = 10_000
     public static let maximumEvidence = 16
@@ -28,7 +29,7 @@ public struct DirectoryTrust: Codable, Sendable {
 
         public func verifier() throws(DirectoryError) -> NoteVerifier {
             do { return try NoteVerifier(verifierKey: verifierKey) } catch {
-                throw .damaged(what: "the pinned key of \(url) in \(DirectoryTrust.fileName)", reason: "\(error)")
+                throw .damaged(what: "the pinned key of \(url)", reason: "\(error)")
             }
         }
 
@@ -111,24 +112,16 @@ public struct DirectoryTrust: Codable, Sendable {
 
     // MARK: - File
 
-    static func url(in profile: URL) -> URL { profile.appendingPathComponent(fileName) }
-
-    /// The trust state of the profile in `profile`; an empty one when there is none yet.
-    public static func load(from profile: URL) throws(DirectoryError) -> DirectoryTrust {
-        let url = url(in: profile)
-        guard let data = FileManager.default.contents(atPath: url.path) else { return DirectoryTrust() }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do { return try decoder.decode(DirectoryTrust.self, from: data) } catch {
-            throw .damaged(what: url.path, reason: "it is not a valid directories file")
+    /// The trust state stored in `store` (an earlier version's directories.json is taken in
+    /// first); an empty one when there is none yet.
+    public static func load(from store: ProfileStore) throws(DirectoryError) -> DirectoryTrust {
+        do { return try store.decodedDocument(DirectoryTrust.self, .directoryTrust) ?? DirectoryTrust() } catch {
+            throw .damaged(what: "the directory trust state stored in the profile", reason: "\(error)")
         }
     }
 
-    public func save(to profile: URL) throws(DirectoryError) {
-        let url = Self.url(in: profile)
-        do throws(AgentError) { try JSONFile.write(self, to: url) } catch {
-            throw .cannotSave(reason: error.description)
-        }
+    public func save(to store: ProfileStore) throws(DirectoryError) {
+        do { try store.saveEncodedDocument(self, as: .directoryTrust) } catch { throw .cannotSave(reason: "\(error)") }
     }
 
     // MARK: - Queries
@@ -258,12 +251,12 @@ public struct PresentedAttestationCheck: Encodable, Sendable {
 
     /// Checks what the holder of `peerKey` presented against the profile's pinned directories
     /// and stores it when it verifies. The relationship is already stored: nothing here fails it.
-    public static func checkAndStore(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, profile: URL) -> PresentedAttestationCheck {
+    public static func checkAndStore(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, store: ProfileStore) -> PresentedAttestationCheck {
         guard bytes != nil else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: nil) }
         do throws(DirectoryError) {
-            var state = try DirectoryTrust.load(from: profile)
+            var state = try DirectoryTrust.load(from: store)
             let check = state.checkPresented(bytes, by: peerKey, now: Date())
-            if check.verifiedName != nil { try state.save(to: profile) }
+            if check.verifiedName != nil { try state.save(to: store) }
             return check
         } catch {
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)

@@ -1,6 +1,7 @@
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
+import ProtonPairing
 import ProtonQR
 import ProtonStore
 
@@ -34,3 +35,7 @@ public typealias SecureBytes = ProtonCrypto.SecureBytes
 public typealias QRCode = ProtonQR.QRCode
 /// The text encoding of QR codes' alphanumeric mode (invites and replies).
 public typealias Base45 = ProtonCore.Base45
+/// A stream of pairing frames (an RFCOMM connection, a socket) for `Profile.pair`.
+public typealias PairingChannel = ProtonPairing.PairingChannel
+/// Why a pairing stopped (`ProfileError.pairing`).
+public typealias PairingError = ProtonPairing.PairingError

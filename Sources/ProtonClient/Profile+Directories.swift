@@ -12,17 +12,17 @@ import ProtonStore
 extension Profile {
     /// The trust state as stored now.
     public func directoryTrust() throws(ProfileError) -> DirectoryTrust {
-        do throws(DirectoryError) { return try DirectoryTrust.load(from: directory) } catch { throw .directory(error) }
+        do throws(DirectoryError) { return try DirectoryTrust.load(from: store) } catch { throw .directory(error) }
     }
 
     private func saving<T>(_ body: (inout DirectoryTrust) async throws(DirectoryError) -> T) async throws(ProfileError) -> T {
         var state = try directoryTrust()
         do {
             let value = try await body(&state)
-            try state.save(to: directory)
+            try state.save(to: store)
             return value
         } catch {
-            try? state.save(to: directory)
+            try? state.save(to: store)
             throw .directory(error)
         }
     }
@@ -145,7 +145,7 @@ extension Profile {
 
     /// Checks an attestation the holder of `peerKey` presented and stores it when it verifies.
     public func checkPresentedAttestation(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey) -> PresentedAttestationCheck {
-        PresentedAttestationCheck.checkAndStore(bytes, by: peerKey, profile: directory)
+        PresentedAttestationCheck.checkAndStore(bytes, by: peerKey, store: store)
     }
 
     /// Which of our attestations a connection presents to the name's owner.

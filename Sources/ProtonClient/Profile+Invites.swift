@@ -203,32 +203,3 @@ extension Profile {
         }
     }
 }
-
-extension Profile {
-    // MARK: - Pairing (ProtonPairing runs the handshake; the profile gives and keeps what it needs)
-
-    /// A persona's keys, for a handshake run outside the profile (`ProtonPairing.Pairing`).
-    public func keys(of persona: StoredPersona) throws(ProfileError) -> Persona {
-        try ProfileError.classifying { try store.persona(persona.id) }
-    }
-
-    /// A fresh address at one of our receiving services, to give a peer in a pairing. If the
-    /// pairing does not end in a stored relationship, `retireUnused` retires it again.
-    public func freshAddress() async throws(ProfileError) -> OwnRoute {
-        let issuer = try issuer()
-        return try await ProfileError.classifying { try await issuer.createRoute(after: nil, now: Date()) }
-    }
-
-    /// Retires an address from `freshAddress` that no relationship uses, so that no unused
-    /// mailbox is left at the service. Best effort: a service that cannot be reached keeps it
-    /// until its messages expire.
-    public func retireUnused(_ route: OwnRoute) async {
-        guard let endpoint = try? receivingEndpoints().first(where: { $0.serviceURI == route.route.serviceURI }) else { return }
-        try? await endpoint.mailbox.retire(route.ownedAddress)
-    }
-
-    /// Stores a relationship a pairing made.
-    public func addPaired(_ proton: Proton, as persona: StoredPersona) throws(ProfileError) -> ProtonID {
-        try ProfileError.classifying { try store.addProton(proton, personaID: persona.id) }
-    }
-}

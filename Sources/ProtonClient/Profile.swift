@@ -22,11 +22,11 @@ public actor Profile {
     public nonisolated let directory: URL
     /// The storage underneath, for what this API does not cover yet.
     public nonisolated let store: ProfileStore
-    /// Our sending and receiving services, as `services.json` holds them (empty when the file
-    /// could not be read: `checkServices()` then says why, and every step that needs a
-    /// service throws it).
+    /// Our sending and receiving services, as the profile stores them (empty when they could
+    /// not be read: `checkServices()` then says why, and every step that needs a service
+    /// throws it).
     public private(set) var services: ServicesConfiguration
-    private let servicesError: AgentError?
+    private let servicesError: ProfileError?
     private var sender: SendAgent?
     private var receiver: ReceiveAgent?
     private let closed = Mutex(false)
@@ -41,12 +41,12 @@ public actor Profile {
     private init(store: ProfileStore) {
         self.directory = store.directory
         self.store = store
-        do throws(AgentError) {
-            services = try ServicesConfiguration.load(from: store.directory)
+        do {
+            services = try ServicesConfiguration.load(from: store)
             servicesError = nil
         } catch {
             services = ServicesConfiguration()
-            servicesError = error
+            servicesError = ProfileError(error)
         }
     }
 
@@ -55,16 +55,16 @@ public actor Profile {
         if closed.withLock({ $0 }) { throw .closed }
     }
 
-    /// Throws why `services.json` could not be read, or a receiving service whose pinned key
+    /// Throws why the services could not be read, or a receiving service whose pinned key
     /// is damaged.
     public func checkServices() throws(ProfileError) {
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         _ = try receivingEndpoints()
     }
 
-    /// The services as `services.json` holds them, or why it could not be read.
+    /// The services as stored, or why they could not be read.
     public func servicesFile() throws(ProfileError) -> ServicesConfiguration {
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         return services
     }
 
@@ -233,7 +233,7 @@ public actor Profile {
     @discardableResult
     public func addService(_ kind: ServiceKind, uri: String) async throws(ProfileError) -> String {
         try checkOpen()
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         // The key is asked for first: from here to the save nothing suspends, so a change made
         // meanwhile by another call is never overwritten.
         var key: SealedBox.PublicKey?
@@ -245,7 +245,7 @@ public actor Profile {
         var updated = services
         let now = Date()
         let stored: String
-        do throws(AgentError) {
+        do {
             switch (kind, key) {
             case (.receiving, let key?):
                 let normalized = try ServicesConfiguration.normalize(uri)
@@ -255,8 +255,8 @@ public actor Profile {
                 try updated.addSending(uri, now: now)
                 stored = updated.sending.last!.uri
             }
-            try updated.save(to: directory)
-        } catch { throw .agent(error) }
+            try updated.save(to: store)
+        } catch { throw ProfileError(error) }
         services = updated
         sender = nil
         receiver = nil
@@ -267,12 +267,12 @@ public actor Profile {
     /// rotation moves each relationship to our other services.
     public func removeService(uri: String) throws(ProfileError) {
         try checkOpen()
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         var updated = services
-        do throws(AgentError) {
+        do {
             try updated.remove(uri)
-            try updated.save(to: directory)
-        } catch { throw .agent(error) }
+            try updated.save(to: store)
+        } catch { throw ProfileError(error) }
         services = updated
         sender = nil
         receiver = nil
@@ -282,7 +282,7 @@ public actor Profile {
 
     func sendAgent() throws(ProfileError) -> SendAgent {
         try checkOpen()
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         if let sender { return sender }
         guard !services.sending.isEmpty else { throw .agent(.noSendingService) }
         let agent = SendAgent(store: store, relays: services.relays(), receivingServices: try receivingEndpoints())
@@ -292,7 +292,7 @@ public actor Profile {
 
     func receiveAgent() throws(ProfileError) -> ReceiveAgent {
         try checkOpen()
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         if let receiver { return receiver }
         guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
         let agent = try ProfileError.classifying {
@@ -303,7 +303,7 @@ public actor Profile {
     }
 
     func receivingEndpoints() throws(ProfileError) -> [ReceivingEndpoint] {
-        if let servicesError { throw .agent(servicesError) }
+        if let servicesError { throw servicesError }
         do throws(AgentError) { return try services.receivingEndpoints() } catch { throw .agent(error) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ProtonAgents
 import ProtonCore
+import ProtonPairing
 import ProtonStore
 
 /// Why a `Profile` refused or failed. Each case says what is wrong in the library's words;
@@ -17,6 +18,11 @@ public enum ProfileError: Error, Sendable, Equatable {
     case invite(InviteError)
     /// An attesting directory refused, failed or misbehaved, or the directory trust state did.
     case directory(DirectoryError)
+    /// A pairing stopped: the other device went away, the digits were not confirmed, or the
+    /// exchange did not check out (possibly someone in the middle). Nothing was stored.
+    case pairing(PairingError)
+    /// An attestation too large for a pairing to carry.
+    case attestationTooLarge(name: String, bytes: Int, maximum: Int)
     /// The relationship refused the step (blocked, a body too large, too many pending updates…).
     case relationship(Proton.Error)
     /// Text that should be an invite is not one. `isReply` when it is a reply to an invite.
@@ -67,6 +73,7 @@ public enum ProfileError: Error, Sendable, Equatable {
         case let error as DirectoryError: self = .directory(error)
         case let error as DirectoryClient.Failure: self = .directory(.client(error))
         case let error as Proton.Error: self = .relationship(error)
+        case let error as PairingError: self = .pairing(error)
         case let error as WireError: self = .invalidData(error)
         case is CancellationError: self = .cancelled
         default: self = .unexpected(String(describing: error))
@@ -93,6 +100,8 @@ extension ProfileError: CustomStringConvertible {
         case .service(let error): error.description
         case .invite(let error): error.description
         case .directory(let error): error.description
+        case .pairing(let error): "the pairing stopped: \(error)"
+        case .attestationTooLarge(let name, let bytes, let maximum): "the attestation of \(name) is \(bytes) bytes, more than the \(maximum) a pairing carries"
         case .relationship(let error): "the relationship refused the step: \(error)"
         case .notAnInvite(let reason, let isReply):
             isReply ? "this is a reply to an invite, not an invite" : "this is not a valid invite: \(reason)"

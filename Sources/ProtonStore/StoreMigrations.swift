@@ -7,7 +7,9 @@ enum StoreMigrations {
     /// Bumped only when a migration changes what the columns mean, not for every new table.
     /// 2: proton states may be of version 3 (`Proton+State`, `DoubleRatchet+State`), which an
     /// older release would take for damage.
-    static let formatVersion = 2
+    /// 3: the services and the directory trust state live in the database (`documents`); an
+    /// older release would find no services.json or directories.json and start empty.
+    static let formatVersion = 3
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -193,6 +195,21 @@ enum StoreMigrations {
                         recorded INTEGER NOT NULL DEFAULT 0,
                         acknowledged INTEGER NOT NULL DEFAULT 0
                     ) WITHOUT ROWID
+                    """)
+        }
+
+        migrator.registerMigration("v8 documents") { db in
+            // Were services.json and directories.json beside the database (each written whole
+            // and renamed); `ProfileStore.document(_:)` takes each file in once, in a
+            // transaction, and deletes it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE documents (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        value BLOB NOT NULL,
+                        updated DATETIME NOT NULL
+                    ) WITHOUT ROWID;
+                    UPDATE profile SET format_version = 3;
                     """)
         }
 

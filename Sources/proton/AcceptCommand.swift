@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
-import ProtonCrypto
-import ProtonQR
-import ProtonStore
 
 struct AcceptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +88,7 @@ struct AcceptCommand: AsyncParsableCommand {
 
         if offline {
             let offlineReply = try await opened.acceptOffline(invite, as: stored, message: body)
-            let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: opened.directory)
+            let check = await opened.checkPresentedAttestation(invite.attestation, by: invite.identityKey)
             try printReply(proton: offlineReply.proton, initial: offlineReply.reply, code: offlineReply.code, check: check)
             return
         }
@@ -106,7 +101,7 @@ struct AcceptCommand: AsyncParsableCommand {
                 message: "No receiving service is configured, so the inviter would have no address of yours; add one with 'proton services add receiving URL', or use --offline.")
         }
         let proton = started.proton
-        let check = PresentedAttestationCheck.checkAndStore(invite.attestation, by: invite.identityKey, profile: opened.directory)
+        let check = await opened.checkPresentedAttestation(invite.attestation, by: invite.identityKey)
 
         if json {
             try Output.json(

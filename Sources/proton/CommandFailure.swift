@@ -104,6 +104,10 @@ struct CommandFailure: Error {
             default:
                 self.init(status: .dataError, message: "The relationship refused the step: \(error).")
             }
+        case .pairing(let error):
+            self.init(pairing: error)
+        case .attestationTooLarge:
+            self.init(status: .dataError, message: error.description.sentence)
         case .notAnInvite(_, isReply: true):
             self.init(status: .usage, message: "This is a reply to an invite, not an invite; read it with 'proton accept --reply'.")
         case .notAnInvite(let reason, isReply: false):

@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
-import ProtonCrypto
-import ProtonDirectory
-import ProtonStore
 
 /// `proton connect NAME@NS`: starts a relationship from the key package a brokered directory
 /// vends for an attested name, asynchronously: the first message goes out through the send

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
-import ProtonCrypto
-import ProtonDirectory
 
 /// `proton directory audit`.
 struct DirectoryAuditCommand: AsyncParsableCommand {

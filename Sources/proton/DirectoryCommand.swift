@@ -17,7 +17,7 @@ struct DirectoryCommand: AsyncParsableCommand {
             binding, and appends it to a public append-only log (RFC 9162 Merkle tree, C2SP \
             signed checkpoints). The client pins the directory's key, checks every attestation's \
             inclusion in a signed checkpoint, and checks that each new checkpoint extends the \
-            last one it saw. What it keeps is in directories.json in the profile.
+            last one it saw. What it keeps is in the profile's database.
 
             Exit status as for every command, and: 76 when a directory misbehaved (a forked or \
             rolled-back log, a checkpoint or attestation that does not verify under the pinned \

@@ -9,7 +9,7 @@ extension DirectoryAuditor.Misbehaviour {
             "!!! proton: DIRECTORY MISBEHAVIOUR at \(directory)",
             "!!! \(summary).",
             "!!! \(detail)",
-            "!!! Both signed checkpoints are kept as evidence in \(DirectoryTrust.fileName); the stored checkpoint was not replaced.",
+            "!!! Both signed checkpoints are kept as evidence in the profile ('proton directory list'); the stored checkpoint was not replaced.",
             "!!! Do not trust names from this directory until this is explained.",
             "",
         ]

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonCore
-import ProtonCrypto
-import ProtonStore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

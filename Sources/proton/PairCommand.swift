@@ -1,13 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
 import ProtonBluetooth
-import ProtonCore
-import ProtonCrypto
-import ProtonDirectory
-import ProtonPairing
-import ProtonStore
 
 /// `proton pair`: a relationship with someone in the same room, over Bluetooth RFCOMM. One side
 /// listens, the other connects to it (by address, or by picking it from a scan); both run the
@@ -127,29 +121,43 @@ struct PairCommand: AsyncParsableCommand {
         let terminal = PairTerminal(json: json)
 
         // Everything that needs no radio first, so that a missing service or persona is reported
-        // before anyone waits for a device.
+        // before anyone waits for a device. From then on an address exists at our service; if
+        // the pairing does not end in a stored contact, it is retired again.
         let stored = try await opened.persona(matching: persona)
-        guard try await !opened.servicesFile().receiving.isEmpty else {
-            throw CommandFailure(
-                status: .unavailable,
-                message: "No receiving service is configured, and pairing must give the other person an address at one; add one with 'proton services add receiving URL'.")
-        }
-        let personaKeys = try await opened.keys(of: stored)
-        let presented = try await attestationToPresent(persona: stored, in: opened)
-        let adapter: BluetoothAdapter? =
-            unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
-        let route = try await opened.freshAddress()
-        // From here on the address exists at our service; if the pairing does not end in a
-        // stored contact, it is retired again so that no unused mailbox is left behind.
-        let report: PairReport
+        let presented = noAttestation ? nil : try await opened.attestationToPresent(for: stored, choice: attestation)
+        let prepared = try await opened.preparePairing(as: stored, presenting: presented, confirmationTimeout: .seconds(timeout))
+        let adapter: BluetoothAdapter?
         do {
-            report = try await pairAndStore(
-                route: route, adapter: adapter, persona: stored, keys: personaKeys, attestation: presented, in: opened,
-                terminal: terminal)
+            adapter = unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
         } catch {
-            await opened.retireUnused(route)
+            await opened.cancelPairing(prepared)
             throw error
         }
+        if let adapter { terminal.info("Adapter: \(adapter)") }
+        terminal.info("Pairing as \(stored.displayName) (\(stored.identityKey))")
+        if let presented { terminal.info("Presenting the attestation of \(presented.attestation.qualifiedName)") }
+        let clock = ContinuousClock()
+        let connectStart = clock.now
+        let (connection, role): (PairingConnection, Profile.PairingRole)
+        do { (connection, role) = try await link(adapter: adapter, terminal: terminal) } catch {
+            await opened.cancelPairing(prepared)
+            throw error
+        }
+        defer { connection.close() }
+        let connectMilliseconds = Self.milliseconds(connectStart.duration(to: clock.now))
+        terminal.info("Connected to \(connection.peerDescription); running the handshake")
+
+        let handshakeStart = clock.now
+        let paired = try await opened.pair(
+            prepared, over: connection.pairingChannel(timeout: .seconds(min(timeout, 30))), role: role
+        ) { [yes, terminal] sas in await terminal.confirm(sas: sas, assumeYes: yes) }
+        let report = PairReport(
+            role: role, contact: paired.proton.peerDisplayName ?? "(no name)", relationshipID: paired.proton.relationshipID,
+            protonID: paired.protonID.rawValue, persona: paired.persona.displayName,
+            peerIdentityKey: paired.peerIdentity.rawRepresentation.base64URL, peerFingerprint: paired.peerIdentity.description,
+            safetyNumber: paired.proton.safetyNumber.description, sas: paired.sas, peerAddress: connection.peerAddress?.description,
+            adapter: adapter?.address.description ?? connection.peerDescription, connectMilliseconds: connectMilliseconds,
+            handshakeMilliseconds: Self.milliseconds(handshakeStart.duration(to: clock.now)), peerAttestation: paired.peerAttestation)
         if json {
             try Output.json(report)
         } else {
@@ -160,75 +168,27 @@ struct PairCommand: AsyncParsableCommand {
         }
     }
 
-    /// Connects (or waits), runs the handshake, and stores the proton once both people said yes.
-    private func pairAndStore(
-        route: OwnRoute, adapter: BluetoothAdapter?, persona stored: StoredPersona, keys personaKeys: Persona,
-        attestation: AttestationBundle?, in opened: Profile, terminal: PairTerminal
-    ) async throws -> PairReport {
-        var pairing = Pairing(persona: personaKeys, routes: [route], attestation: attestation?.encoded())
-        pairing.confirmationTimeout = .seconds(timeout)
-        if let adapter { terminal.info("Adapter: \(adapter)") }
-        terminal.info("Pairing as \(stored.displayName) (\(stored.identityKey))")
-        if let attestation { terminal.info("Presenting the attestation of \(attestation.attestation.qualifiedName)") }
-
-        let connection: PairingConnection
-        let connectMilliseconds: Int
-        let role: PairReport.Role
-        let clock = ContinuousClock()
-        let connectStart = clock.now
+    /// Connects to the other device, or waits for it to connect.
+    private func link(adapter: BluetoothAdapter?, terminal: PairTerminal) async throws -> (PairingConnection, Profile.PairingRole) {
         switch (mode, adapter) {
         case (.socket(let path, listen: true), _):
             terminal.info("Waiting for the other side on \(path) (up to \(timeout) s).")
-            connection = try await PairSocket.listen(at: path, timeout: timeout)
-            role = .listener
+            return (try await PairSocket.listen(at: path, timeout: timeout), .listener)
         case (.socket(let path, listen: false), _):
-            connection = try PairSocket.connect(to: path)
-            role = .initiator
+            return (try PairSocket.connect(to: path), .initiator)
         case (.listen, let adapter?):
-            connection = try await acceptOne(on: adapter, terminal: terminal)
-            role = .listener
+            return (try await acceptOne(on: adapter, terminal: terminal), .listener)
         case (.connect(let address), let adapter?):
             let channel = try await channelOf(address, adapter: adapter, terminal: terminal)
-            connection = try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal)
-            role = .initiator
+            return (try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal), .initiator)
         case (.scan, let adapter?):
             let (address, channel) = try await pick(adapter: adapter, terminal: terminal)
-            connection = try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal)
-            role = .initiator
+            return (try await connectTo(address, channel: channel, adapter: adapter, terminal: terminal), .initiator)
         default:
             throw CommandFailure(status: .software, message: "No Bluetooth adapter was chosen.")
         }
-        defer { connection.close() }
-        connectMilliseconds = Self.milliseconds(connectStart.duration(to: clock.now))
-        terminal.info("Connected to \(connection.peerDescription); running the handshake")
-
-        let handshakeStart = clock.now
-        let confirm: Pairing.Confirm = { [yes, terminal] sas in await terminal.confirm(sas: sas, assumeYes: yes) }
-        let channel = connection.pairingChannel(timeout: .seconds(min(timeout, 30)))
-        let result: PairingResult
-        do {
-            switch role {
-            case .listener: result = try await pairing.respond(over: channel, now: Date(), random: SystemRandom(), confirm: confirm)
-            case .initiator: result = try await pairing.initiate(over: channel, now: Date(), random: SystemRandom(), confirm: confirm)
-            }
-        } catch {
-            throw CommandFailure(pairing: error)
-        }
-        let handshakeMilliseconds = Self.milliseconds(handshakeStart.duration(to: clock.now))
-
-        let protonID = try await opened.addPaired(result.proton, as: stored)
-        let name = result.proton.peerDisplayName ?? "(no name)"
-        let peerAttestation = await opened.checkPresentedAttestation(result.peerAttestation, by: result.peerIdentity)
-        let report = PairReport(
-            role: role, contact: name, relationshipID: result.proton.relationshipID, protonID: protonID.rawValue,
-            persona: stored.displayName, peerIdentityKey: result.peerIdentity.rawRepresentation.base64URL,
-            peerFingerprint: result.peerIdentity.description, safetyNumber: result.proton.safetyNumber.description,
-            sas: result.sas, peerAddress: connection.peerAddress?.description, adapter: adapter?.address.description ?? connection.peerDescription,
-            connectMilliseconds: connectMilliseconds, handshakeMilliseconds: handshakeMilliseconds, peerAttestation: peerAttestation)
-        return report
     }
 
-    /// Best effort: the pairing failed, so the address made for it will never be used.
     // MARK: - The three ways to a connection
 
     private func acceptOne(on adapter: BluetoothAdapter, terminal: PairTerminal) async throws -> PairingConnection {
@@ -311,18 +271,6 @@ struct PairCommand: AsyncParsableCommand {
     }
 
     // MARK: - Helpers
-
-    /// The persona's attestation to send, checked before any radio is used.
-    private func attestationToPresent(persona stored: StoredPersona, in opened: Profile) async throws -> AttestationBundle? {
-        if noAttestation { return nil }
-        let bundle = try await opened.attestationToPresent(for: stored, choice: attestation)
-        if let bundle, bundle.encoded().count > Pairing.maximumAttestationByteCount {
-            throw CommandFailure(
-                status: .dataError,
-                message: "The attestation of \(bundle.attestation.qualifiedName) is \(bundle.encoded().count) bytes, more than the \(Pairing.maximumAttestationByteCount) a pairing carries.")
-        }
-        return bundle
-    }
 
     private func bluetooth<T>(_ body: () throws(BluetoothError) -> T) throws -> T {
         do { return try body() } catch { throw CommandFailure(bluetooth: error) }

@@ -1,14 +1,7 @@
 import ProtonClient
 /// What `proton pair --json` prints once both people confirmed and the contact is stored.
 struct PairReport: Encodable {
-    enum Role: String, Encodable {
-        /// Waited with --listen and answered the handshake.
-        case listener
-        /// Connected (--connect or --scan) and started the handshake.
-        case initiator
-    }
-
-    let role: Role
+    let role: Profile.PairingRole
     let contact: String
     let relationshipID: String
     let protonID: String

@@ -1,8 +1,5 @@
 import ArgumentParser
 import ProtonClient
-import ProtonCore
-import ProtonCrypto
-import ProtonStore
 
 struct PersonaAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ProtonStore
 
 struct PersonaListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
-import ProtonCrypto
-import ProtonStore
 
 /// `proton requests list|approve|deny`: the contact requests a brokered directory holds for a
 /// name of yours whose contact rule is `approval`.

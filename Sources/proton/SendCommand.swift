@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
-import ProtonStore
 
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

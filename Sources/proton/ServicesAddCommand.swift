@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
-import ProtonCore
 
 struct ServicesAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,7 +8,7 @@ struct ServicesCommand: AsyncParsableCommand {
         discussion: """
             Sending services relay your messages without learning the recipient's address. \
             Receiving services hold the addresses you give your contacts, one per relationship, \
-            rotating. The list is kept in services.json in the profile directory.
+            rotating. The list is kept in the profile's database.
             """,
         subcommands: [ServicesListCommand.self, ServicesAddCommand.self, ServicesRemoveCommand.self],
         defaultSubcommand: ServicesListCommand.self)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonAgents
 
 struct ServicesRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtonClient
-import ProtonCore
-import ProtonStore
 
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,10 +1,18 @@
 import Foundation
 import ProtonAgents
+import ProtonStore
 import ProtonTestSupport
 import Testing
 
 /// The agent commands of the `proton` binary, run as a subprocess in a scratch profile.
 struct AgentCommandTests {
+    /// The services a profile stores, read the way the agents read them.
+    static func storedServices(_ profile: URL) throws -> ServicesConfiguration {
+        let store = try ProfileStore.open(at: profile)
+        defer { try? store.close() }
+        return try ServicesConfiguration.load(from: store)
+    }
+
     struct Run {
         let status: Int32
         let stdout: String
@@ -54,8 +62,9 @@ struct AgentCommandTests {
         let listed = try await sandbox.run("services", "list", "--json")
         let configuration = try JSONDecoder.iso8601.decode(ServicesConfiguration.self, from: Data(listed.stdout.utf8))
         #expect(configuration.sending.map(\.uri) == ["http://127.0.0.1:9"])
-        let mode = try FileManager.default.attributesOfItem(atPath: ServicesConfiguration.url(in: sandbox.profile).path)[.posixPermissions]
-        #expect(mode as? Int == 0o600)
+        // Kept in the profile's database (0600), not in a file beside it.
+        #expect(!FileManager.default.fileExists(atPath: ServicesConfiguration.url(in: sandbox.profile).path))
+        #expect(try Self.storedServices(sandbox.profile).sending.map(\.uri) == ["http://127.0.0.1:9"])
 
         let duplicate = try await sandbox.run("services", "add", "sending", "http://127.0.0.1:9")
         #expect(duplicate.status == 73)
@@ -70,7 +79,7 @@ struct AgentCommandTests {
         let result = try await sandbox.run("services", "add", "receiving", "http://127.0.0.1:9")
         #expect(result.status == 69)
         #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(try ServicesConfiguration.load(from: sandbox.profile).isEmpty)
+        #expect(try Self.storedServices(sandbox.profile).isEmpty)
     }
 
     @Test func sendWithoutServicesSaysSoInOneSentenceAndExits69() async throws {

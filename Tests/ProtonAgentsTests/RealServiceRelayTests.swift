@@ -78,7 +78,7 @@ struct RealServiceRelayTests {
         let uri = services.receivingURLs[1]
         let added = try await sandbox.run("services", "add", "receiving", uri + "/")
         #expect(added.status == 0, "\(added.stderr)")
-        let configuration = try ServicesConfiguration.load(from: sandbox.profile)
+        let configuration = try AgentCommandTests.storedServices(sandbox.profile)
         let published = try await ReceivingServiceClient(serviceURI: uri).serviceKey()
         #expect(configuration.receiving.map(\.uri) == [uri])
         #expect(try configuration.receiving.first?.key() == published)

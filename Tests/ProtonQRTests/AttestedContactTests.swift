@@ -2,6 +2,7 @@ import Foundation
 import ProtonTestSupport
 import ProtonCore
 import ProtonCrypto
+import ProtonStore
 import Testing
 
 /// Invites and pairings that carry the directory's attestation of the sender's name, through
@@ -60,8 +61,9 @@ struct AttestedContactTests {
     }
 
     static func storedBundles(_ sandbox: InviteSandbox, _ person: String) throws -> Int {
-        let url = sandbox.profile(person).appendingPathComponent("directories.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { return 0 }
+        let store = try ProfileStore.open(at: sandbox.profile(person))
+        defer { try? store.close() }
+        guard let data = try store.document(.directoryTrust) else { return 0 }
         let state = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         return (state["bundles"] as? [Any])?.count ?? 0
     }

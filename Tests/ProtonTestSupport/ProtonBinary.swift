@@ -5,7 +5,7 @@ import Foundation
 public enum ProtonBinary {
     public struct NotBuilt: Error, CustomStringConvertible {
         public let path: String
-        public var description: String { "the proton executable was not built (looked for \(path))" }
+        public var description: String { "the executable \((path as NSString).lastPathComponent) was not built (looked for \(path))" }
     }
 
     public static func url() throws -> URL {

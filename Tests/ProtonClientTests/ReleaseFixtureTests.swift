@@ -1,0 +1,96 @@
+import Foundation
+import ProtonClient
+import ProtonStore
+import Testing
+
+/// Profiles written by the previous release (`Tests/Fixtures/release-1-profiles.tar.gz`, made
+/// with `scripts/make-profile-fixture`: format 2, services.json and directories.json beside
+/// the database) open with this one, which takes both files into the database and keeps every
+/// relationship, message, service and pinned directory.
+struct ReleaseFixtureTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/release-1-profiles.tar.gz")
+
+    /// The fixture unpacked in a fresh temporary directory.
+    static func unpacked() throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ReleaseFixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", fixture.path, "-C", root.path]
+        try tar.run()
+        tar.waitUntilExit()
+        try #require(tar.terminationStatus == 0)
+        return root
+    }
+
+    @Test func aProfileOfThePreviousReleaseMigratesAndKeepsEverything() async throws {
+        let root = try Self.unpacked()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let aliceDirectory = root.appendingPathComponent("alice")
+        let bobDirectory = root.appendingPathComponent("bob")
+        #expect(FileManager.default.fileExists(atPath: aliceDirectory.appendingPathComponent("services.json").path))
+
+        let alice = try Profile.open(at: aliceDirectory, passphrase: nil)
+        defer { alice.close() }
+        let bob = try Profile.open(at: bobDirectory, passphrase: nil)
+        defer { bob.close() }
+
+        // The store is migrated to this release's format, and the files are taken in and gone.
+        #expect(try alice.store.profileInfo().formatVersion == 3)
+        for directory in [aliceDirectory, bobDirectory] {
+            for file in ["services.json", "directories.json"] {
+                #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file) was not taken in")
+            }
+        }
+
+        // Services: one of each, with the receiving service's pinned key.
+        for profile in [alice, bob] {
+            let services = try await profile.servicesFile()
+            #expect(services.sending.count == 1 && services.receiving.count == 1)
+            #expect(try services.receiving[0].key().rawRepresentation.count == 32)
+            try await profile.checkServices()
+        }
+
+        // The relationship, both ways, opened from its sealed state, with every message.
+        let bobAtAlice = try await alice.contact(alice.contact(matching: "Bob").id)
+        let aliceAtBob = try await bob.contact(bob.contact(matching: "Alice").id)
+        #expect(bobAtAlice.proton.relationshipID == aliceAtBob.proton.relationshipID)
+        #expect(bobAtAlice.proton.safetyNumber.description == aliceAtBob.proton.safetyNumber.description)
+        #expect(bobAtAlice.loggedMessages == 3)
+        #expect(aliceAtBob.loggedMessages == 3)
+
+        // The pinned directory, Alice's registered name, and Bob's stored attestation of it,
+        // which still verifies offline against the pinned key.
+        let aliceTrust = try await alice.directoryTrust()
+        #expect(aliceTrust.directories.map(\.namespace) == ["example.org"])
+        #expect(aliceTrust.registered?.map(\.qualifiedName) == ["alice@example.org"])
+        let bobTrust = try await bob.directoryTrust()
+        #expect(bobTrust.directories.count == 1)
+        #expect(bobTrust.directories[0].checkpoint != nil)
+        #expect(bobTrust.verifiedName(of: aliceAtBob.proton.peerIdentity, now: Date()) == "alice@example.org")
+
+        // A write goes to the database, and a second open reads the same.
+        try await alice.removeService(uri: try await alice.servicesFile().sending[0].uri)
+        alice.close()
+        let reopened = try Profile.open(at: aliceDirectory, passphrase: nil)
+        defer { reopened.close() }
+        #expect(try await reopened.servicesFile().sending.isEmpty)
+        #expect(try await reopened.directoryTrust().directories.count == 1)
+    }
+
+    /// A file an older copy left beside a migrated profile never replaces what is stored; it
+    /// is taken away.
+    @Test func anOlderFileNeverReplacesWhatIsStored() async throws {
+        let root = try Self.unpacked()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bobDirectory = root.appendingPathComponent("bob")
+        let store = try ProfileStore.open(at: bobDirectory)
+        // An older copy's file is taken in only when nothing is stored yet.
+        let stored = try #require(try store.document(.directoryTrust))
+        try Data("{\"directories\":[],\"bundles\":[]}".utf8).write(to: bobDirectory.appendingPathComponent("directories.json"))
+        #expect(try store.document(.directoryTrust) == stored)
+        #expect(!FileManager.default.fileExists(atPath: bobDirectory.appendingPathComponent("directories.json").path))
+        try store.close()
+    }
+}
