@@ -48,6 +48,14 @@ let package = Package(
         .target(name: "ProtonCrypto", dependencies: ["CSodium"]),
         .target(name: "ProtonCore", dependencies: ["ProtonCrypto"]),
         .target(name: "ProtonPairing", dependencies: ["ProtonCore", "ProtonCrypto"]),
+        // The one HTTP client path of the agents, the directory client and the forwarder.
+        .target(
+            name: "ProtonHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(name: "ProtonQR", dependencies: ["CQREncode"]),
         .target(name: "ProtonBluetooth", dependencies: ["CBlueZ", "ProtonPairing"]),
         .target(
@@ -61,7 +69,7 @@ let package = Package(
         .target(
             name: "ProtonServices",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonDirectory", .product(name: "GRDB", package: "GRDB.swift"),
+                "ProtonCore", "ProtonCrypto", "ProtonDirectory", "ProtonHTTP", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +80,7 @@ let package = Package(
         .target(
             name: "ProtonAgents",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore",
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -80,7 +88,7 @@ let package = Package(
         .target(
             name: "ProtonClient",
             dependencies: [
-                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR", "ProtonDirectory", "ProtonPairing",
+                "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonQR", "ProtonDirectory", "ProtonPairing", "ProtonHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

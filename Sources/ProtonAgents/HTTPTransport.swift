@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ProtonCore
+import ProtonHTTP
 
 /// The JSON-over-HTTP plumbing the service clients share: one request, its status and body,
 /// and failures turned into `RelayError`s.
@@ -25,39 +26,26 @@ struct HTTPTransport: Sendable {
     }
 
     /// Joins a base URI and an API path; the path with its query is also what gets signed.
-    static func join(_ base: String, _ pathAndQuery: String) -> (url: String, signedPath: String) {
-        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-        let prefix = URL(string: trimmed)?.path ?? ""
-        return (trimmed + pathAndQuery, prefix + pathAndQuery)
-    }
+    static func join(_ base: String, _ pathAndQuery: String) -> (url: String, signedPath: String) { ServiceHTTP.join(base, pathAndQuery) }
 
     func perform(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
         extraTimeout: TimeInterval = 0, isolation: String
     ) async throws(RelayError) -> Response {
-        // Only http and https: AsyncHTTPClient would also follow a peer's route to a Unix
-        // socket (http+unix), which no proxy carries.
-        guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-            throw .rejected(status: 0, reason: "\(url.prefix(200)) is not an http or https URI")
-        }
-        let client = client ?? AgentHTTPClient.client(isolating: isolation)
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for header in headers { request.headers.add(name: header.name, value: header.value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(body)
-        }
+        let response: ServiceHTTP.Response
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64((timeout + extraTimeout) * 1000)))
-            let buffer = try await response.body.collect(upTo: ServiceAPI.maximumBodyByteCount * 64)
-            let serviceTime = response.headers.first(name: RequestSignature.serviceTimeHeader).flatMap { text in
-                text.utf8.count <= 19 && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? Int64(text) : nil
-            }
-            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), serviceTime: serviceTime)
+            response = try await ServiceHTTP.perform(
+                method, url, body: body, headers: headers, client: client ?? AgentHTTPClient.client(isolating: isolation),
+                timeout: timeout + extraTimeout, bodyLimit: ServiceAPI.maximumBodyByteCount * 64)
+        } catch .notHTTP {
+            throw .rejected(status: 0, reason: "\(url.prefix(200)) is not an http or https URI")
         } catch {
-            throw .unavailable(reason: "\(url) could not be reached (\(error))")
+            throw .unavailable(reason: error.description)
         }
+        let serviceTime = response.header(RequestSignature.serviceTimeHeader).flatMap { text in
+            text.utf8.count <= 19 && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? Int64(text) : nil
+        }
+        return Response(status: response.status, body: response.body, serviceTime: serviceTime)
     }
 
     static func encode(_ value: some Encodable) -> [UInt8] {

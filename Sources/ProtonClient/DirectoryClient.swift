@@ -4,6 +4,7 @@ import NIOCore
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
+import ProtonHTTP
 
 /// A client of one attesting directory. It checks nothing about trust by itself: callers verify
 /// what it returns against the key they pinned (`AttestationBundle.verify`, `SignedCheckpoint`,
@@ -128,13 +129,11 @@ public struct DirectoryClient: Sendable {
     private func signed(_ path: String, body: [UInt8], key: Ed25519.PrivateKey, also: Ed25519.PrivateKey? = nil, now: Date) async throws(Failure)
         -> Response
     {
-        let signedPath = (URL(string: baseURL)?.path ?? "") + path
+        let signedPath = ServiceHTTP.join(baseURL, path).signedPath
         let signature = RequestSignature.sign(method: "POST", pathAndQuery: signedPath, body: body, key: key, now: now, random: SystemRandom())
         var headers = signature.headers
         if let also {
-            let second = also.signature(
-                for: RequestSignature.signedBytes(
-                    method: "POST", pathAndQuery: signedPath, body: body, timestamp: signature.timestamp, nonce: signature.nonce))
+            let second = signature.countersignature(by: also, method: "POST", pathAndQuery: signedPath, body: body)
             headers.append((DirectoryAPI.newKeySignatureHeader, Base64URL.encode(second)))
         }
         return try await perform("POST", path, body: body, headers: headers)
@@ -144,20 +143,14 @@ public struct DirectoryClient: Sendable {
     public func perform(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws(Failure)
         -> Response
     {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = .init(rawValue: method)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(body)
-        }
         let response: Response
         do {
-            let answer = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            let buffer = try await answer.body.collect(upTo: 256 * 1024)
-            response = Response(status: Int(answer.status.code), body: Array(buffer.readableBytesView))
+            let answer = try await ServiceHTTP.perform(
+                .init(rawValue: method), baseURL + path, body: body, headers: headers.map { (name: $0.0, value: $0.1) }, client: client,
+                timeout: timeout, bodyLimit: 256 * 1024)
+            response = Response(status: answer.status, body: answer.body)
         } catch {
-            throw .unavailable("\(baseURL) could not be reached (\(error))")
+            throw .unavailable(error.description)
         }
         guard (200..<300).contains(response.status) else {
             let error = try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(response.body))

@@ -8,6 +8,9 @@ public struct RequestSignature: Sendable, Equatable {
     public static let timestampHeader = "Proton-Timestamp"
     public static let nonceHeader = "Proton-Nonce"
     public static let signatureHeader = "Proton-Signature"
+    /// Optional: the signer's public key, so that a service can tell a valid signature by
+    /// another key (403 `not_owner`) from a broken one (docs/api.md).
+    public static let keyHeader = "Proton-Key"
     /// On a `stale_request` refusal: the service's clock, in Unix seconds, so that a client
     /// whose clock is off can sign again with the service's time (`ServiceClock`).
     public static let serviceTimeHeader = "Proton-Service-Time"
@@ -36,6 +39,12 @@ public struct RequestSignature: Sendable, Equatable {
         let signature = key.signature(
             for: signedBytes(method: method, pathAndQuery: pathAndQuery, body: body, timestamp: timestamp, nonce: nonce))
         return RequestSignature(timestamp: timestamp, nonce: nonce, signature: signature)
+    }
+
+    /// The same request signed by a second key with this signature's timestamp and nonce (a
+    /// directory key change is signed by the old key and the new one).
+    public func countersignature(by key: Ed25519.PrivateKey, method: String, pathAndQuery: String, body: [UInt8]) -> [UInt8] {
+        key.signature(for: Self.signedBytes(method: method, pathAndQuery: pathAndQuery, body: body, timestamp: timestamp, nonce: nonce))
     }
 
     public init(timestamp: Int64, nonce: [UInt8], signature: [UInt8]) {

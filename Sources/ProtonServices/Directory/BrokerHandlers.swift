@@ -29,7 +29,7 @@ struct BrokerHandlers: Sendable {
             guard body.trustedDirectories.count <= 16 else {
                 throw ServiceError(.badRequest, code: "too_many_directories", "At most 16 trusted directories.")
             }
-            try directory.verifyPossession(signed, key: package.identityKey)
+            try await directory.verifyPossession(signed, key: package.identityKey)
             let count = try refusing { try broker.publish(name: name, package: package, rule: body.rule, trusted: body.trustedDirectories, now: directory.now()) }
             return try JSONResponse.make(BrokerAPI.Published(name: name, oneTimePrekeys: count, rule: body.rule), status: .created)
         }
@@ -45,7 +45,7 @@ struct BrokerHandlers: Sendable {
                     throw ServiceError(.badRequest, code: "bad_attestation", "The attestation bundle does not parse: \(error).")
                 }
             }
-            try directory.verifyPossession(signed, key: requester)
+            try await directory.verifyPossession(signed, key: requester)
             do {
                 let result = try refusing { try broker.fetch(name: name, requester: requester, attestation: attestation, now: directory.now()) }
                 return try JSONResponse.make(
@@ -59,7 +59,7 @@ struct BrokerHandlers: Sendable {
             let name = try self.name(context)
             let (_, signed) = try await directory.read(request, as: Empty.self, limit: 64)
             let owner = try ownerKey(name)
-            try directory.verifyPossession(signed, key: owner)
+            try await directory.verifyPossession(signed, key: owner)
             return try JSONResponse.make(BrokerAPI.ContactRequests(requests: try refusing { try broker.requests(name: name, owner: owner) }), status: .ok)
         }
         for (verb, approve) in [("approve", true), ("deny", false)] {
@@ -69,7 +69,7 @@ struct BrokerHandlers: Sendable {
                 guard id.utf8.count <= 32 else { throw ServiceError(.badRequest, code: "bad_request_id", "The request id is too long.") }
                 let (_, signed) = try await directory.read(request, as: Empty.self, limit: 64)
                 let owner = try ownerKey(name)
-                try directory.verifyPossession(signed, key: owner)
+                try await directory.verifyPossession(signed, key: owner)
                 try refusing { try broker.decide(name: name, owner: owner, requestID: id, approve: approve) }
                 return Response(status: .noContent)
             }

@@ -76,7 +76,7 @@ struct DirectoryHandlers: Sendable {
             let (body, signed) = try await read(request, as: DirectoryAPI.NameRequest.self)
             let name = try checkNamespaceAndName(body.namespace, body.name)
             let key = try identityKey(body.identityKey, field: "identityKey")
-            try verifyPossession(signed, key: key)
+            try await verifyPossession(signed, key: key)
             let outcome = try refusing { try registry.register(name: name, identityKey: key, policy: policy, now: now()) }
             switch outcome {
             case .pending:
@@ -95,7 +95,7 @@ struct DirectoryHandlers: Sendable {
             let (body, signed) = try await read(request, as: DirectoryAPI.NameRequest.self)
             let name = try checkNamespaceAndName(body.namespace, body.name)
             let key = try identityKey(body.identityKey, field: "identityKey")
-            try verifyPossession(signed, key: key)
+            try await verifyPossession(signed, key: key)
             let binding = try refusing { try registry.revoke(name: name, identityKey: key, now: now()) }
             logger.info("name revoked", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
             return try JSONResponse.make(
@@ -108,7 +108,7 @@ struct DirectoryHandlers: Sendable {
             let name = try checkNamespaceAndName(body.namespace, body.name)
             let oldKey = try identityKey(body.identityKey, field: "identityKey")
             let newKey = try identityKey(body.newIdentityKey, field: "newIdentityKey")
-            try verifyPossession(signed, key: oldKey, newKey: newKey)
+            try await verifyPossession(signed, key: oldKey, newKey: newKey)
             let binding = try refusing { try registry.changeKey(name: name, from: oldKey, to: newKey, now: now()) }
             logger.info("key changed", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
             return try JSONResponse.make(status(binding), status: .created)
@@ -153,12 +153,12 @@ struct DirectoryHandlers: Sendable {
     // MARK: - Requests
 
     func read<T: Decodable>(_ request: Request, as type: T.Type, limit: Int = DirectoryAPI.maximumBodyByteCount) async throws -> (
-        T, OwnerAuthenticator.SignedRequest
+        T, SignedRequest
     ) {
         var request = request
         let bytes = try await request.collectBytes(limit: limit)
         let body = try JSONBody.decode(T.self, from: bytes, what: String(describing: T.self))
-        return (body, OwnerAuthenticator.SignedRequest(method: request.method.rawValue, pathAndQuery: request.pathAndQuery, body: bytes, headers: request.headers))
+        return (body, SignedRequest(request, body: bytes))
     }
 
     func checkNamespaceAndName(_ namespace: String, _ name: String) throws -> String {
@@ -179,33 +179,11 @@ struct DirectoryHandlers: Sendable {
     /// Proof of possession: the request (whose body names the namespace, the name and the key)
     /// is signed by the key being bound, is fresh, and was never seen before. With `newKey`,
     /// the new key must have signed the same bytes too.
-    func verifyPossession(_ request: OwnerAuthenticator.SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) throws {
-        let signature: RequestSignature
-        do {
-            signature = try RequestSignature(
-                timestampHeader: request.header(RequestSignature.timestampHeader),
-                nonceHeader: request.header(RequestSignature.nonceHeader),
-                signatureHeader: request.header(RequestSignature.signatureHeader))
-        } catch {
-            throw ServiceError(.unauthorized, code: "bad_signature", "The proof of possession is missing or malformed: \(error).")
-        }
-        let current = now()
-        guard signature.isFresh(now: current) else { throw ServiceError.staleRequest(now: current, service: "directory") }
-        guard signature.isValid(method: request.method, pathAndQuery: request.pathAndQuery, body: request.body, key: key) else {
-            throw ServiceError(.unauthorized, code: "bad_signature", "The request is not signed by the identity key it names.")
-        }
-        if let newKey {
-            guard let header = request.header(DirectoryAPI.newKeySignatureHeader),
-                let bytes = try? Base64URL.decode(header, limit: Ed25519.signatureByteCount),
-                RequestSignature(timestamp: signature.timestamp, nonce: signature.nonce, signature: bytes)
-                    .isValid(method: request.method, pathAndQuery: request.pathAndQuery, body: request.body, key: newKey)
-            else {
-                throw ServiceError(.unauthorized, code: "bad_signature", "The request is not also signed by the new identity key.")
-            }
-        }
-        let fresh = try registry.recordNonce(
-            signature.nonce, expires: now().addingTimeInterval(2 * RequestSignature.allowedSkew), now: now())
-        guard fresh else { throw ServiceError(.unauthorized, code: "replayed_request", "This request was already made once; sign a new one.") }
+    func verifyPossession(_ request: SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) async throws {
+        let verifier = RequestVerifier(
+            wording: .init(clock: "directory", signature: "The proof of possession", wrongKey: "The request is not signed by the identity key it names."),
+            now: now, recordNonce: { [registry, now] nonce, expires in try registry.recordNonce(nonce, expires: expires, now: now()) })
+        try await verifier.verify(request, key: key, alsoSignedBy: newKey.map { (DirectoryAPI.newKeySignatureHeader, $0) })
     }
 
     private func status(_ binding: DirectoryRegistry.Binding) throws -> DirectoryAPI.NameStatus {

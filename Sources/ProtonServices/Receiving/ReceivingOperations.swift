@@ -15,7 +15,14 @@ struct ReceivingOperations: Sendable {
     let logger: Logger
     var onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil
 
-    var authenticator: OwnerAuthenticator { OwnerAuthenticator(storage: storage, now: now) }
+    /// Requests about an address must be signed by its auth key (docs/api.md); a `Proton-Key`
+    /// header naming the key that signed tells a wrong owner (403) from a broken signature.
+    var verifier: RequestVerifier {
+        RequestVerifier(
+            wording: .init(clock: "service", signature: "The request signature", wrongKey: "The request signature does not verify with the address's key."),
+            now: now, recordNonce: { [storage] nonce, expires in try await storage.recordNonce(nonce, expires: expires) },
+            claimedKeyHeader: RequestSignature.keyHeader)
+    }
 
     func info() -> ServiceAPI.ServiceInfo {
         ServiceAPI.ServiceInfo(
@@ -25,13 +32,13 @@ struct ReceivingOperations: Sendable {
     }
 
     /// `POST /v1/addresses`, signed by the key being registered: the owner proves it holds it.
-    func createAddress(_ request: OwnerAuthenticator.SignedRequest) async throws {
+    func createAddress(_ request: SignedRequest) async throws {
         let body = try JSONBody.decode(ServiceAPI.CreateAddress.self, from: request.body, what: "CreateAddress")
         let addressBytes = try JSONBody.bytes(body.address, field: "address", limit: AddressID.byteCount, tooLong: Self.badAddress)
         guard let address = try? AddressID(bytes: addressBytes) else { throw Self.badAddress }
         let keyBytes = try JSONBody.bytes(body.authKey, field: "authKey", limit: Ed25519.publicKeyByteCount, tooLong: Self.badAuthKey)
         guard let authKey = try? Ed25519.PublicKey(rawRepresentation: keyBytes) else { throw Self.badAuthKey }
-        try await authenticator.verify(request, key: authKey)
+        try await verifier.verify(request, key: authKey)
         guard try await storage.createAddress(address, authKey: authKey, now: now()) else {
             throw ServiceError(.conflict, code: "address_exists", "An address with this id exists (or existed); choose another.")
         }
@@ -115,7 +122,7 @@ struct ReceivingOperations: Sendable {
 
     /// `GET /v1/addresses/{address}/messages?after=ID&wait=SECONDS`: at once if anything is
     /// newer than `after`, else when a delivery arrives or the wait ends.
-    func messages(_ addressText: String, after: Int64, wait: TimeInterval, request: OwnerAuthenticator.SignedRequest) async throws
+    func messages(_ addressText: String, after: Int64, wait: TimeInterval, request: SignedRequest) async throws
         -> ServiceAPI.Messages
     {
         let address = try await authorizedLiveAddress(addressText, request: request)
@@ -137,14 +144,14 @@ struct ReceivingOperations: Sendable {
     }
 
     /// `POST /v1/addresses/{address}/ack`.
-    func acknowledge(_ addressText: String, request: OwnerAuthenticator.SignedRequest) async throws {
+    func acknowledge(_ addressText: String, request: SignedRequest) async throws {
         let address = try await authorizedLiveAddress(addressText, request: request)
         let body = try JSONBody.decode(ServiceAPI.Acknowledge.self, from: request.body, what: "Acknowledge")
         _ = try await storage.acknowledge(address, upTo: body.upTo)
     }
 
     /// `DELETE /v1/addresses/{address}`: idempotent, the tombstone keeps answering 410.
-    func retire(_ addressText: String, request: OwnerAuthenticator.SignedRequest) async throws {
+    func retire(_ addressText: String, request: SignedRequest) async throws {
         let record = try await authorizedRecord(addressText, request: request)
         if !record.isRetired { try await storage.retire(record.address, now: now()) }
     }
@@ -155,7 +162,7 @@ struct ReceivingOperations: Sendable {
             limit: limits.maximumMessagesPerFetch)
     }
 
-    private func authorizedLiveAddress(_ addressText: String, request: OwnerAuthenticator.SignedRequest) async throws -> AddressID {
+    private func authorizedLiveAddress(_ addressText: String, request: SignedRequest) async throws -> AddressID {
         let record = try await authorizedRecord(addressText, request: request)
         guard !record.isRetired else { throw Self.retired }
         return record.address
@@ -163,11 +170,11 @@ struct ReceivingOperations: Sendable {
 
     /// Signature headers and freshness first, so that a request without them learns nothing
     /// about the address; then the owner's key, then the nonce.
-    private func authorizedRecord(_ addressText: String, request: OwnerAuthenticator.SignedRequest) async throws -> AddressRecord {
-        _ = try authenticator.signature(of: request)
+    private func authorizedRecord(_ addressText: String, request: SignedRequest) async throws -> AddressRecord {
+        _ = try verifier.freshSignature(of: request)
         let address = try Self.parseAddress(addressText)
         guard let record = try await storage.address(address) else { throw Self.unknownAddress }
-        try await authenticator.verify(request, key: record.authKey)
+        try await verifier.verify(request, key: record.authKey)
         return record
     }
 

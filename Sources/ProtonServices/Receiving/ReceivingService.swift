@@ -104,11 +104,9 @@ public enum ReceivingService {
         }
     }
 
-    private static func signedRequest(_ request: Request, bodyLimit: Int) async throws -> OwnerAuthenticator.SignedRequest {
+    private static func signedRequest(_ request: Request, bodyLimit: Int) async throws -> SignedRequest {
         var request = request
-        let body = try await request.collectBytes(limit: bodyLimit)
-        return OwnerAuthenticator.SignedRequest(
-            method: request.method.rawValue, pathAndQuery: request.pathAndQuery, body: body, headers: request.headers)
+        return SignedRequest(request, body: try await request.collectBytes(limit: bodyLimit))
     }
 
     /// A non-negative integer query parameter; nil when absent.

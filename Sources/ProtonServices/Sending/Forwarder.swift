@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ProtonHTTP
 import Foundation
 import Logging
 import NIOCore
@@ -218,7 +219,7 @@ actor Forwarder {
         }
         switch status {
         case 200..<300:
-            guard let answer = try? JSONDecoder().decode(ServiceAPI.DeliveryBatchResults.self, from: Data(body.readableBytesView)),
+            guard let answer = try? JSONDecoder().decode(ServiceAPI.DeliveryBatchResults.self, from: Data(body)),
                 answer.results.count == entries.count
             else { return [Outcome](repeating: .unreachable, count: entries.count) }
             return answer.results.map { Outcome(status: $0.status) }
@@ -233,17 +234,12 @@ actor Forwarder {
 
     /// One POST, bounded by `timeout` from connecting to the answer's last byte.
     private static func post(_ value: some Encodable, to url: String, client: HTTPClient, timeout: TimeInterval) async throws
-        -> (status: Int, body: ByteBuffer)
+        -> (status: Int, body: [UInt8])
     {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(value)))
-        let prepared = request
+        let body = Array(try JSONEncoder().encode(value))
         return try await withDeadline(timeout) {
-            let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), body)
+            let response = try await ServiceHTTP.perform(.POST, url, body: body, client: client, timeout: timeout, bodyLimit: 1 << 20)
+            return (response.status, response.body)
         }
     }
 }
