@@ -70,7 +70,7 @@ extension ReceiveEvent: CustomStringConvertible {
         case .retiredAddress(_, let address):
             "dropped a message to the retired address \(address.hex.prefix(8))…"
         case .undecryptable(_, let address, let reason):
-            "dropped a message to \(address.hex.prefix(8))… that does not decrypt (\(reason)); if this profile was restored from an old copy, see 'proton show'"
+            "dropped a message to \(address.hex.prefix(8))… that does not decrypt (\(reason)); this profile may have been restored from an old copy"
         case .addressGone(_, let address):
             "the receiving service has retired the address \(address.hex.prefix(8))… already"
         case .unknownService(_, let uri):

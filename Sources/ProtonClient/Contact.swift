@@ -5,7 +5,7 @@ import ProtonStore
 /// A relationship as an application shows it: the stored proton, opened, with the persona it
 /// belongs to and how many messages it has logged.
 public struct Contact: Sendable {
-    public let summary: ProtonSummary
+    public let summary: ContactSummary
     public let proton: Proton
     public let persona: StoredPersona?
     public let loggedMessages: Int
@@ -20,11 +20,11 @@ public struct Contact: Sendable {
     }
 
     /// These relationships, opened.
-    public static func load(_ summaries: [ProtonSummary], from store: ProfileStore) throws(ProfileError) -> [Contact] {
+    public static func load(_ summaries: [ContactSummary], from store: ProfileStore) throws(ProfileError) -> [Contact] {
         try ProfileError.classifying { try opened(summaries, from: store) }
     }
 
-    private static func opened(_ summaries: [ProtonSummary], from store: ProfileStore) throws -> [Contact] {
+    private static func opened(_ summaries: [ContactSummary], from store: ProfileStore) throws -> [Contact] {
         let personas = Dictionary(uniqueKeysWithValues: try store.personas().map { ($0.id, $0) })
         let counts = try store.messageCounts()
         return try summaries.map { summary in
@@ -36,7 +36,7 @@ public struct Contact: Sendable {
 
     /// The one summary `query` names: a display name (any case), else a prefix of a
     /// relationship id.
-    public static func resolve(_ query: String, in summaries: [ProtonSummary]) throws(ProfileError) -> ProtonSummary {
+    public static func resolve(_ query: String, in summaries: [ContactSummary]) throws(ProfileError) -> ContactSummary {
         let wanted = query.lowercased()
         let byName = summaries.filter { $0.peerDisplayName?.lowercased() == wanted }
         let matches = byName.isEmpty && !wanted.isEmpty ? summaries.filter { $0.relationshipID.hasPrefix(wanted) } : byName

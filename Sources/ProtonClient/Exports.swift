@@ -21,8 +21,8 @@ public typealias ProtonID = ProtonStore.ProtonID
 public typealias PersonaID = ProtonStore.PersonaID
 /// A persona as listed.
 public typealias StoredPersona = ProtonStore.StoredPersona
-/// A relationship as listed, without opening its sealed state.
-public typealias ProtonSummary = ProtonStore.ProtonSummary
+/// A contact as listed, without opening its relationship's sealed state.
+public typealias ContactSummary = ProtonStore.ProtonSummary
 /// What a round of receiving did (`Profile.receive`, `Profile.events`).
 public typealias ReceiveEvent = ProtonAgents.ReceiveEvent
 /// What a delivery attempt did (`Profile.send`, `Profile.flush`).

@@ -92,7 +92,7 @@ extension Profile {
 
     private static func code(_ text: String, bytes: Int, maximumVersion: Int, serviceURI: String?) throws(ProfileError) -> QRCode {
         do { return try QRCode.encode(alphanumeric: text, maximumVersion: maximumVersion) } catch {
-            guard case .tooLarge = error as? QRError else { throw .unexpected("the QR encoder failed: \(error)") }
+            guard case .tooLarge = error else { throw .unexpected("the QR encoder failed: \(error)") }
             throw .tooLargeForQRCode(bytes: bytes, maximumVersion: maximumVersion, serviceURI: serviceURI)
         }
     }

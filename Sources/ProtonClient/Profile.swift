@@ -202,14 +202,14 @@ public actor Profile {
     }
 
     /// Every relationship as listed, without opening its sealed state.
-    public func summaries() throws(ProfileError) -> [ProtonSummary] {
+    public func contactSummaries() throws(ProfileError) -> [ContactSummary] {
         try ProfileError.classifying { try store.protons() }
     }
 
     /// The one contact `query` names: a display name (any case), else a prefix of a
     /// relationship id.
-    public func contact(matching query: String) throws(ProfileError) -> ProtonSummary {
-        try Contact.resolve(query, in: try summaries())
+    public func contact(matching query: String) throws(ProfileError) -> ContactSummary {
+        try Contact.resolve(query, in: try contactSummaries())
     }
 
     /// One relationship, opened.

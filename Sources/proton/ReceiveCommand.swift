@@ -46,7 +46,7 @@ struct ReceiveCommand: AsyncParsableCommand {
         let receiving = try await opened.servicesFile().receiving.map(\.uri)
         guard !receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
         try await opened.checkServices()
-        var summaries = Dictionary(uniqueKeysWithValues: try await opened.summaries().map { ($0.id, $0) })
+        var summaries = Dictionary(uniqueKeysWithValues: try await opened.contactSummaries().map { ($0.id, $0) })
         // Keep a few addresses registered for offline invites and replies (see 'proton accept --offline').
         await opened.replenishSpareAddresses()
         let seconds = wait ?? (watch ? 25 : 0)
@@ -70,7 +70,7 @@ struct ReceiveCommand: AsyncParsableCommand {
                     if body.isEmpty { continue }
                     if summaries[protonID]?.peerDisplayName == nil {
                         // The peer's name comes with their first message.
-                        summaries = Dictionary(uniqueKeysWithValues: try await opened.summaries().map { ($0.id, $0) })
+                        summaries = Dictionary(uniqueKeysWithValues: try await opened.contactSummaries().map { ($0.id, $0) })
                     }
                     let summary = summaries[protonID]
                     let entry = Received(
@@ -99,6 +99,8 @@ struct ReceiveCommand: AsyncParsableCommand {
                     if !json { try await announce(protonID, "\(name ?? "Someone") connected to \(ownName)", in: opened) }
                 case .duplicateDropped, .addressRetiredAtService:
                     break
+                case .undecryptable:
+                    note(event.description + "; 'proton show' tells whether this profile is an old copy")
                 case .relationshipDamaged(let protonID, _):
                     damaged.insert(protonID.rawValue)
                     note(event.description)
