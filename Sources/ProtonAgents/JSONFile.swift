@@ -72,9 +72,17 @@ extension ProfileStore {
     /// The stored document decoded, or nil when there is none (`document(_:)` takes in an
     /// earlier version's file first). A store failure is thrown as the store's error.
     public func decodedDocument<T: Decodable>(_ type: T.Type, _ name: Document) throws -> T? {
-        guard let data = try document(name) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        let legacy = directory.appendingPathComponent(name.legacyFileName).path
+        // An earlier version's file is taken in only if it decodes; otherwise it stays, and
+        // the error names the file to mend or remove.
+        let data = try document(name) { data in
+            guard (try? decoder.decode(type, from: data)) != nil else {
+                throw AgentError.configuration(path: legacy, reason: "it is not valid JSON of the expected shape")
+            }
+        }
+        guard let data else { return nil }
         do { return try decoder.decode(type, from: data) } catch {
             throw AgentError.configuration(path: "the \(name.rawValue) stored in the profile", reason: "it is not valid JSON of the expected shape")
         }

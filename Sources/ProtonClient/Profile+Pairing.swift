@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
@@ -17,11 +18,24 @@ extension Profile {
     /// wrong attestation is told before anyone waits: the persona's keys, the attestation it
     /// presents and a fresh address for the peer at one of our receiving services. Used by
     /// one `pair`; `cancelPairing` retires the address when no pairing follows.
-    public struct PreparedPairing: Sendable {
+    public final class PreparedPairing: Sendable {
         public let persona: StoredPersona
         public let attestation: AttestationBundle?
         let pairing: Pairing
         let route: OwnRoute
+        /// Set once by the first `pair` or `cancelPairing`: its address is given to one peer
+        /// at most, and never retired under a relationship that uses it.
+        private let used = Mutex(false)
+
+        init(persona: StoredPersona, attestation: AttestationBundle?, pairing: Pairing, route: OwnRoute) {
+            self.persona = persona
+            self.attestation = attestation
+            self.pairing = pairing
+            self.route = route
+        }
+
+        /// True the first time only.
+        func take() -> Bool { used.withLock { used in defer { used = true }; return !used } }
     }
 
     /// A relationship a pairing made, stored.
@@ -42,7 +56,7 @@ extension Profile {
         as persona: StoredPersona, presenting attestation: AttestationBundle?, confirmationTimeout: Duration = .seconds(300)
     ) async throws(ProfileError) -> PreparedPairing {
         try checkOpen()
-        guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
+        guard try !storedServices().receiving.isEmpty else { throw .agent(.noReceivingService) }
         if let attestation, attestation.encoded().count > Pairing.maximumAttestationByteCount {
             throw .attestationTooLarge(
                 name: attestation.attestation.qualifiedName, bytes: attestation.encoded().count, maximum: Pairing.maximumAttestationByteCount)
@@ -61,6 +75,7 @@ extension Profile {
     public func pair(
         _ prepared: PreparedPairing, over channel: some PairingChannel, role: PairingRole, confirm: @escaping Pairing.Confirm
     ) async throws(ProfileError) -> Paired {
+        guard prepared.take() else { throw .pairingAlreadyUsed }
         do throws(ProfileError) {
             try checkOpen()
             let result: PairingResult
@@ -77,7 +92,7 @@ extension Profile {
                 proton: result.proton, protonID: protonID, persona: prepared.persona, peerIdentity: result.peerIdentity, sas: result.sas,
                 peerAttestation: check)
         } catch {
-            await cancelPairing(prepared)
+            await retire(prepared.route)
             throw error
         }
     }
@@ -85,8 +100,14 @@ extension Profile {
     /// Retires the address of a prepared pairing that did not happen, so that no unused
     /// mailbox is left at the service. Best effort: a service that cannot be reached keeps it
     /// until its messages expire.
+    /// Does nothing once the prepared pairing was used by `pair`.
     public func cancelPairing(_ prepared: PreparedPairing) async {
-        guard let endpoint = try? receivingEndpoints().first(where: { $0.serviceURI == prepared.route.route.serviceURI }) else { return }
-        try? await endpoint.mailbox.retire(prepared.route.ownedAddress)
+        guard prepared.take() else { return }
+        await retire(prepared.route)
+    }
+
+    private func retire(_ route: OwnRoute) async {
+        guard let endpoint = try? receivingEndpoints().first(where: { $0.serviceURI == route.route.serviceURI }) else { return }
+        try? await endpoint.mailbox.retire(route.ownedAddress)
     }
 }

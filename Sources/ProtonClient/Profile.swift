@@ -48,6 +48,9 @@ public actor Profile {
             services = ServicesConfiguration()
             servicesError = ProfileError(error)
         }
+        // An earlier version's directories.json is taken in now too, so that a migrated
+        // profile has no file left beside it; a damaged one stays and is reported when used.
+        _ = try? DirectoryTrust.load(from: store)
     }
 
     /// Throws when the profile was closed.
@@ -63,7 +66,7 @@ public actor Profile {
     }
 
     /// The services as stored, or why they could not be read.
-    public func servicesFile() throws(ProfileError) -> ServicesConfiguration {
+    public func storedServices() throws(ProfileError) -> ServicesConfiguration {
         if let servicesError { throw servicesError }
         return services
     }

@@ -21,6 +21,8 @@ public enum ProfileError: Error, Sendable, Equatable {
     /// A pairing stopped: the other device went away, the digits were not confirmed, or the
     /// exchange did not check out (possibly someone in the middle). Nothing was stored.
     case pairing(PairingError)
+    /// A prepared pairing was used already (by `pair` or `cancelPairing`).
+    case pairingAlreadyUsed
     /// An attestation too large for a pairing to carry.
     case attestationTooLarge(name: String, bytes: Int, maximum: Int)
     /// The relationship refused the step (blocked, a body too large, too many pending updates…).
@@ -101,6 +103,7 @@ extension ProfileError: CustomStringConvertible {
         case .invite(let error): error.description
         case .directory(let error): error.description
         case .pairing(let error): "the pairing stopped: \(error)"
+        case .pairingAlreadyUsed: "this prepared pairing was used already; prepare a new one"
         case .attestationTooLarge(let name, let bytes, let maximum): "the attestation of \(name) is \(bytes) bytes, more than the \(maximum) a pairing carries"
         case .relationship(let error): "the relationship refused the step: \(error)"
         case .notAnInvite(let reason, let isReply):

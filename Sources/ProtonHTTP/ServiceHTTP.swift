@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The one way Proton's clients talk to a service over HTTP: the agents (to receiving and
 /// sending services), the directory client, and the sending service forwarding to receiving
@@ -22,13 +23,15 @@ public enum ServiceHTTP {
         /// The URI is not http or https (AsyncHTTPClient would also follow a Unix-socket URI,
         /// which no proxy carries and no service should hand out).
         case notHTTP(url: String)
-        /// No connection, no answer in time, or an answer larger than allowed.
-        case unreachable(url: String, reason: String)
+        /// No connection, no whole answer in time, or an answer larger than allowed.
+        /// `atConnect`: the connection itself failed (refused, unreachable, timed out), so
+        /// nothing was sent.
+        case unreachable(url: String, reason: String, atConnect: Bool)
 
         public var description: String {
             switch self {
             case .notHTTP(let url): "\(url.prefix(200)) is not an http or https URI"
-            case .unreachable(let url, let reason): "\(url.prefix(200)) could not be reached (\(reason))"
+            case .unreachable(let url, let reason, _): "\(url.prefix(200)) could not be reached (\(reason))"
             }
         }
     }
@@ -42,7 +45,9 @@ public enum ServiceHTTP {
     }
 
     /// One request. A JSON `body` is sent with its content type; the answer's body is read up
-    /// to `bodyLimit` bytes, all within `timeout`.
+    /// to `bodyLimit` bytes. The whole exchange, from connecting to the answer's last byte, must
+    /// end within `timeout` (AsyncHTTPClient's own deadline stops at the answer's head, after
+    /// which a peer could drip the body for as long as its idle timeout allows).
     public static func perform(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
         client: HTTPClient, timeout: TimeInterval, bodyLimit: Int
@@ -57,12 +62,37 @@ public enum ServiceHTTP {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(body)
         }
+        let prepared = request
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            let buffer = try await response.body.collect(upTo: bodyLimit)
-            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                group.addTask {
+                    let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
+                    let buffer = try await response.body.collect(upTo: bodyLimit)
+                    return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(Int64(max(0, timeout) * 1000)))
+                    throw TimedOut()
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw TimedOut() }
+                return first
+            }
+        } catch is TimedOut {
+            throw .unreachable(url: url, reason: "no whole answer within \(Int(timeout.rounded())) s", atConnect: false)
         } catch {
-            throw .unreachable(url: url, reason: "\(error)")
+            throw .unreachable(url: url, reason: "\(error)", atConnect: isConnectFailure(error))
         }
+    }
+
+    private struct TimedOut: Error {}
+
+    /// Whether the connection itself failed, so that nothing reached the service.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if error is NIOConnectionError { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        if let error = error as? IOError { return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT].contains(error.errnoCode) }
+        return false
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 
 /// Small documents a profile keeps whole, each read and written in one piece: the services
@@ -24,29 +25,34 @@ extension ProfileStore {
     public static let maximumDocumentByteCount = 64 << 20
 
     /// The stored document, or nil when there is none. An earlier version's file beside the
-    /// database is taken in first (once, in a transaction, then deleted); a profile opened
-    /// for reading only reads the file instead.
-    public func document(_ name: Document) throws -> Data? {
+    /// database is taken in first, once and in a transaction, but only when `validate` accepts
+    /// its bytes: a file that does not (damaged, edited by hand) stays where it is and
+    /// `validate`'s error is thrown, so that it can be mended or removed as before. When a
+    /// document is stored already, the file is not taken in but kept, renamed with
+    /// `.superseded`. A profile opened for reading only reads the file without taking it in.
+    public func document(_ name: Document, validate: (Data) throws -> Void = { _ in }) throws -> Data? {
         let legacy = directory.appendingPathComponent(name.legacyFileName)
-        if FileManager.default.fileExists(atPath: legacy.path) {
-            let data = try Self.readLegacy(legacy)
+        if let data = try Self.readLegacy(legacy) {
             if isReadOnly {
-                return try storedDocument(name) ?? data
+                if let stored = try storedDocument(name) { return stored }
+                try validate(data)
+                return data
             }
-            try transaction { tx in
-                if try Self.fetchDocument(name, tx.db) == nil { try Self.write(name, data, tx.db) }
+            try validate(data)
+            let alreadyStored = try transaction { tx -> Bool in
+                if try Self.fetchDocument(name, tx.db) != nil { return true }
+                try Self.write(name, data, tx.db)
+                return false
             }
-            try? FileManager.default.removeItem(at: legacy)
+            if alreadyStored {
+                let kept = legacy.appendingPathExtension("superseded")
+                try? FileManager.default.removeItem(at: kept)
+                try? FileManager.default.moveItem(at: legacy, to: kept)
+            } else {
+                try? FileManager.default.removeItem(at: legacy)
+            }
         }
         return try storedDocument(name)
-    }
-
-    /// Takes in every document an earlier version kept in a file (at open, so that a migrated
-    /// profile has no such file left). A file that cannot be taken in stays, and reading that
-    /// document reports why.
-    func takeInLegacyDocuments() {
-        guard !isReadOnly else { return }
-        for name in Document.allCases { _ = try? document(name) }
     }
 
     /// Replaces the document.
@@ -73,11 +79,39 @@ extension ProfileStore {
                 """, arguments: [name.rawValue, data, Date()])
     }
 
-    private static func readLegacy(_ url: URL) throws -> Data {
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        guard size <= maximumDocumentByteCount, let data = FileManager.default.contents(atPath: url.path) else {
-            throw StoreError.corrupt(what: "\(url.path) (unreadable, or larger than \(maximumDocumentByteCount) bytes)")
+    /// The file's bytes, or nil when there is none. Only a regular file is read, through one
+    /// descriptor opened without following a link and without blocking (a link or a FIFO
+    /// planted in the profile directory is refused, never followed or waited on), and at most
+    /// `maximumDocumentByteCount` bytes of it.
+    static func readLegacy(_ url: URL) throws -> Data? {
+        let descriptor = Glibc.open(url.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            let why = code == ELOOP ? "it is a symbolic link" : String(cString: strerror(code))
+            throw StoreError.corrupt(what: "\(url.path) (cannot be read: \(why))")
         }
-        return data
+        defer { _ = Glibc.close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw StoreError.corrupt(what: "\(url.path) (not a regular file)")
+        }
+        let limit = maximumDocumentByteCount
+        guard status.st_size <= limit else {
+            throw StoreError.corrupt(what: "\(url.path) (\(status.st_size) bytes, more than \(limit))")
+        }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var count = 0
+        while count <= limit {
+            let done = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, limit + 1 - count) }
+            if done < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.corrupt(what: "\(url.path) (cannot be read: \(String(cString: strerror(errno))))")
+            }
+            if done == 0 { break }
+            count += done
+        }
+        guard count <= limit else { throw StoreError.corrupt(what: "\(url.path) (more than \(limit) bytes)") }
+        return Data(bytes[..<count])
     }
 }

@@ -112,7 +112,6 @@ public final class ProfileStore: Sendable {
             guard profile.formatVersion <= StoreMigrations.formatVersion else { throw StoreError.newerFormat }
             let store = ProfileStore(directory: directory, pool: pool, sealer: try sealer(for: profile, passphrase: passphrase))
             try store.restrictFileModes()
-            store.takeInLegacyDocuments()
             return store
         } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
             try? pool.close()

@@ -108,6 +108,8 @@ struct CommandFailure: Error {
             self.init(pairing: error)
         case .attestationTooLarge:
             self.init(status: .dataError, message: error.description.sentence)
+        case .pairingAlreadyUsed:
+            self.init(status: .software, message: error.description.sentence)
         case .notAnInvite(_, isReply: true):
             self.init(status: .usage, message: "This is a reply to an invite, not an invite; read it with 'proton accept --reply'.")
         case .notAnInvite(let reason, isReply: false):

@@ -73,7 +73,7 @@ struct DirectoryPublishCommand: AsyncParsableCommand {
         let opened = try profile.open()
         defer { opened.close() }
         let owned = try await opened.ownedName(name)
-        guard try await !opened.servicesFile().receiving.isEmpty else {
+        guard try await !opened.storedServices().receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and a key package must carry an address at one; add one with 'proton services add receiving URL'.")

@@ -108,7 +108,7 @@ struct InviteCommand: AsyncParsableCommand {
         let opened = try profile.open()
         defer { opened.close() }
         let stored = try await opened.persona(matching: persona)
-        guard try await !opened.servicesFile().receiving.isEmpty else {
+        guard try await !opened.storedServices().receiving.isEmpty else {
             throw CommandFailure(
                 status: .unavailable,
                 message: "No receiving service is configured, and an invite must carry an address at one; add one with 'proton services add receiving URL'.")

@@ -125,14 +125,10 @@ struct PairCommand: AsyncParsableCommand {
         // the pairing does not end in a stored contact, it is retired again.
         let stored = try await opened.persona(matching: persona)
         let presented = noAttestation ? nil : try await opened.attestationToPresent(for: stored, choice: attestation)
+        guard try await !opened.storedServices().receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
+        let adapter: BluetoothAdapter? =
+            unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
         let prepared = try await opened.preparePairing(as: stored, presenting: presented, confirmationTimeout: .seconds(timeout))
-        let adapter: BluetoothAdapter?
-        do {
-            adapter = unixSocket != nil ? nil : try bluetooth { () throws(BluetoothError) in try BluetoothAdapter.find(self.adapter) }
-        } catch {
-            await opened.cancelPairing(prepared)
-            throw error
-        }
         if let adapter { terminal.info("Adapter: \(adapter)") }
         terminal.info("Pairing as \(stored.displayName) (\(stored.identityKey))")
         if let presented { terminal.info("Presenting the attestation of \(presented.attestation.qualifiedName)") }

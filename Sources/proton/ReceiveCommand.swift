@@ -43,7 +43,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.open()
         defer { opened.close() }
-        let receiving = try await opened.servicesFile().receiving.map(\.uri)
+        let receiving = try await opened.storedServices().receiving.map(\.uri)
         guard !receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
         try await opened.checkServices()
         var summaries = Dictionary(uniqueKeysWithValues: try await opened.contactSummaries().map { ($0.id, $0) })

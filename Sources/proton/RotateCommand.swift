@@ -21,7 +21,7 @@ struct RotateCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.open()
         defer { opened.close() }
-        guard try await !opened.servicesFile().receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
+        guard try await !opened.storedServices().receiving.isEmpty else { throw CommandFailure(profile: .agent(.noReceivingService)) }
         let summary = try await opened.contact(matching: contact)
         let fresh = try await opened.rotate(summary.id)
         let name = summary.peerDisplayName ?? summary.relationshipID

@@ -39,7 +39,7 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.open()
         defer { opened.close() }
-        guard try await !opened.servicesFile().sending.isEmpty else { throw CommandFailure(profile: .agent(.noSendingService)) }
+        guard try await !opened.storedServices().sending.isEmpty else { throw CommandFailure(profile: .agent(.noSendingService)) }
         let summary = try await opened.contact(matching: contact)
         let body = try readBody()
         let sent = try await opened.send(Array(body.utf8), to: summary.id)

@@ -14,7 +14,7 @@ struct ServicesListCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try profile.openForReading()
         defer { opened.close() }
-        let services = try await opened.servicesFile()
+        let services = try await opened.storedServices()
         if json {
             try Output.json(services)
             return

@@ -159,4 +159,77 @@ struct OpenAPIConformanceTests {
         let unknown = try await sending.sendStatus(path: .init(id: "AAAAAAAAAAAAAAAAAAAAAA"))
         #expect(try unknown.notFound.body.json.code == .unknown_send)
     }
+
+    @Test func aNameIsRegisteredLookedUpAndProvedAsTheSpecSays() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("OpenAPIDirectory-\(UUID().uuidString)")
+        var logger = Logger(label: "test.directory")
+        logger.logLevel = .warning
+        let directory = try await DirectoryService.start(
+            configuration: DirectoryServiceConfiguration(namespace: "example.org", dataDirectory: root, logger: logger))
+        defer {
+            Task {
+                await directory.stop()
+                try? FileManager.default.removeItem(at: root)
+            }
+        }
+        let alice = Ed25519.PrivateKey()
+        let aliceKey = Base64URL.encode(alice.publicKey.rawRepresentation)
+        let client = { (key: Ed25519.PrivateKey?) in
+            Client(
+                serverURL: URL(string: directory.baseURL)!, transport: AsyncHTTPClientTransport(),
+                middlewares: key.map { [OwnerSigning(key: $0)] } ?? [])
+        }
+
+        let info = try await client(nil).directoryInfo().ok.body.json
+        #expect(info.namespace == "example.org")
+        let registered = try await client(alice).registerName(body: .json(.init(namespace: "example.org", name: "alice", identityKey: aliceKey)))
+        let status = try registered.created.body.json
+        #expect(status.state == .attested && status.identityKey == aliceKey)
+        let again = try await client(alice).registerName(body: .json(.init(namespace: "example.org", name: "alice", identityKey: aliceKey)))
+        #expect(try again.ok.body.json.logIndex == status.logIndex)
+
+        // Someone else's key for a held name, and a name that breaks the rules.
+        let mallory = Ed25519.PrivateKey()
+        let taken = try await client(mallory).registerName(
+            body: .json(.init(namespace: "example.org", name: "alice", identityKey: Base64URL.encode(mallory.publicKey.rawRepresentation))))
+        #expect(try taken.conflict.body.json.code == .name_taken)
+        let invalid = try await client(alice).registerName(body: .json(.init(namespace: "example.org", name: "Alice!", identityKey: aliceKey)))
+        #expect(try invalid.badRequest.body.json.code == .invalid_name)
+
+        // The lookup, the checkpoint and an inclusion proof of the name's entry.
+        let looked = try await client(nil).lookUpName(path: .init(name: "alice")).ok.body.json
+        #expect(looked.bundle != nil && looked.logIndex == status.logIndex)
+        let note = try await String(collecting: client(nil).checkpoint().ok.body.plainText, upTo: 4096)
+        let lines = note.split(separator: "\n")
+        #expect(lines.first.map(String.init) == info.origin)
+        let size = try #require(lines.count > 1 ? Int(lines[1]) : nil)
+        let proof = try await client(nil).inclusionProof(query: .init(index: try #require(status.logIndex), size: size))
+        _ = try proof.ok
+        let unknown = try await client(nil).lookUpName(path: .init(name: "nobody"))
+        #expect(try unknown.notFound.body.json.code == .not_registered)
+    }
+
+    /// Every error code the services can send is in the spec's list (a generated client
+    /// refuses an error body whose code is not), read from the services' sources.
+    @Test func everyErrorCodeTheServicesSendIsInTheSpec() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/ProtonServices")
+        var codes = Set<String>()
+        let pattern = try NSRegularExpression(pattern: #"code: "([a-z_]+)""#)
+        let middleware = try NSRegularExpression(pattern: #"(?:case [^:]+:|\?|:) "([a-z_]+)""#)
+        for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
+        where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            // `code: "…"` everywhere; the error middleware's own codes are bare cases.
+            let patterns = file.lastPathComponent == "ErrorMiddleware.swift" ? [pattern, middleware] : [pattern]
+            for pattern in patterns {
+                for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                    codes.insert(String(text[Range(match.range(at: 1), in: text)!]))
+                }
+            }
+        }
+        #expect(codes.count >= 40, "the scan found only \(codes.count) codes")
+        let missing = codes.filter { Components.Schemas.ErrorBody.codePayload(rawValue: $0) == nil }.sorted()
+        #expect(missing.isEmpty, "error codes the services send but docs/openapi.yaml does not list: \(missing)")
+    }
 }

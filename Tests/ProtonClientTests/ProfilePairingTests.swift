@@ -77,7 +77,7 @@ struct ProfilePairingTests {
     @Test func aConfirmedPairingStoresTheRelationshipOnBothSidesAndItCarriesMessages() async throws {
         let world = try await World()
         defer { Task { await world.stop() } }
-        let (alice, bob, _, digits) = try await Self.pair(world)
+        let (alice, bob, prepared, digits) = try await Self.pair(world)
         let aliceSide = try alice.get()
         let bobSide = try bob.get()
 
@@ -95,6 +95,17 @@ struct ProfilePairingTests {
         #expect(World.bodies(try await world.bob.receive(wait: 5)) == ["paired, Bob"])
         #expect(try await world.bob.send(Array("paired, Alice".utf8), to: bobSide.protonID).delivered)
         #expect(World.bodies(try await world.alice.receive(wait: 5)) == ["paired, Alice"])
+
+        // A prepared pairing serves once: used again it is refused, and cancelled after its
+        // pairing it retires nothing (the relationship's address still takes messages).
+        let unused = Link()
+        defer { unused.close() }
+        await #expect(throws: ProfileError.pairingAlreadyUsed) {
+            _ = try await world.alice.pair(prepared.alice, over: unused.listener, role: .listener) { _ in true }
+        }
+        await world.alice.cancelPairing(prepared.alice)
+        #expect(try await world.bob.send(Array("still here".utf8), to: bobSide.protonID).delivered)
+        #expect(World.bodies(try await world.alice.receive(wait: 5)) == ["still here"])
     }
 
     @Test func digitsThatDoNotMatchStoreNothingAndRetireTheAddresses() async throws {

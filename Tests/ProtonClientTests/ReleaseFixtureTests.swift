@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ProtonClient
 import ProtonStore
 import Testing
@@ -46,7 +47,7 @@ struct ReleaseFixtureTests {
 
         // Services: one of each, with the receiving service's pinned key.
         for profile in [alice, bob] {
-            let services = try await profile.servicesFile()
+            let services = try await profile.storedServices()
             #expect(services.sending.count == 1 && services.receiving.count == 1)
             #expect(try services.receiving[0].key().rawRepresentation.count == 32)
             try await profile.checkServices()
@@ -71,26 +72,81 @@ struct ReleaseFixtureTests {
         #expect(bobTrust.verifiedName(of: aliceAtBob.proton.peerIdentity, now: Date()) == "alice@example.org")
 
         // A write goes to the database, and a second open reads the same.
-        try await alice.removeService(uri: try await alice.servicesFile().sending[0].uri)
+        try await alice.removeService(uri: try await alice.storedServices().sending[0].uri)
         alice.close()
         let reopened = try Profile.open(at: aliceDirectory, passphrase: nil)
         defer { reopened.close() }
-        #expect(try await reopened.servicesFile().sending.isEmpty)
+        #expect(try await reopened.storedServices().sending.isEmpty)
         #expect(try await reopened.directoryTrust().directories.count == 1)
     }
 
     /// A file an older copy left beside a migrated profile never replaces what is stored; it
-    /// is taken away.
+    /// is kept, renamed, not taken in.
     @Test func anOlderFileNeverReplacesWhatIsStored() async throws {
         let root = try Self.unpacked()
         defer { try? FileManager.default.removeItem(at: root) }
         let bobDirectory = root.appendingPathComponent("bob")
         let store = try ProfileStore.open(at: bobDirectory)
-        // An older copy's file is taken in only when nothing is stored yet.
         let stored = try #require(try store.document(.directoryTrust))
-        try Data("{\"directories\":[],\"bundles\":[]}".utf8).write(to: bobDirectory.appendingPathComponent("directories.json"))
+        let older = Data("{\"directories\":[],\"bundles\":[]}".utf8)
+        try older.write(to: bobDirectory.appendingPathComponent("directories.json"))
         #expect(try store.document(.directoryTrust) == stored)
         #expect(!FileManager.default.fileExists(atPath: bobDirectory.appendingPathComponent("directories.json").path))
+        #expect(FileManager.default.contents(atPath: bobDirectory.appendingPathComponent("directories.json.superseded").path) == older)
         try store.close()
+    }
+
+    /// A profile whose services.json was damaged before the upgrade: the file is not taken
+    /// in, it stays, the error names it, and removing it mends the profile.
+    @Test func aDamagedFileStaysAndIsNamed() async throws {
+        let root = try Self.unpacked()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let aliceDirectory = root.appendingPathComponent("alice")
+        let file = aliceDirectory.appendingPathComponent("services.json")
+        try Data("{\"sending\": [".utf8).write(to: file)
+        let alice = try Profile.open(at: aliceDirectory, passphrase: nil)
+        await #expect {
+            _ = try await alice.storedServices()
+        } throws: { error in
+            if case ProfileError.agent(.configuration(let path, _)) = error { path == file.path } else { false }
+        }
+        #expect(FileManager.default.fileExists(atPath: file.path))
+        alice.close()
+        try FileManager.default.removeItem(at: file)
+        let mended = try Profile.open(at: aliceDirectory, passphrase: nil)
+        defer { mended.close() }
+        #expect(try await mended.storedServices().receiving.isEmpty)
+        try await mended.addService(.sending, uri: "http://127.0.0.1:9")
+        #expect(try await mended.storedServices().sending.count == 1)
+    }
+
+    /// A link or a FIFO planted where an earlier version kept a file is refused: never
+    /// followed (the target's bytes are not copied into the profile), never waited on.
+    @Test func aPlantedLinkOrFIFOIsRefusedNotFollowed() async throws {
+        let root = try Self.unpacked()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let aliceDirectory = root.appendingPathComponent("alice")
+        let secret = root.appendingPathComponent("secret")
+        try Data("{\"sending\":[],\"receiving\":[]}".utf8).write(to: secret)
+        for name in ["services.json", "directories.json"] { try FileManager.default.removeItem(at: aliceDirectory.appendingPathComponent(name)) }
+        try FileManager.default.createSymbolicLink(
+            at: aliceDirectory.appendingPathComponent("services.json"), withDestinationURL: secret)
+        #expect(mkfifo(aliceDirectory.appendingPathComponent("directories.json").path, 0o600) == 0)
+
+        let alice = try await ProfileConversationTests.World.within(.seconds(30)) {
+            try Profile.open(at: aliceDirectory, passphrase: nil)
+        }
+        defer { alice.close() }
+        await #expect {
+            _ = try await alice.storedServices()
+        } throws: { error in
+            if case ProfileError.store(.corrupt(let what)) = error { what.contains("symbolic link") } else { false }
+        }
+        await #expect {
+            _ = try await alice.directoryTrust()
+        } throws: { error in "\(error)".contains("not a regular file") }
+        // Nothing of the link's target was stored.
+        try FileManager.default.removeItem(at: aliceDirectory.appendingPathComponent("services.json"))
+        #expect(try alice.store.document(.services) == nil)
     }
 }

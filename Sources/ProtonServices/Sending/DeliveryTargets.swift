@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ProtonHTTP
 import NIOCore
 import NIOPosix
 import ProtonCore
@@ -240,29 +241,20 @@ public actor DeliveryTargets {
 
     /// `GET /v1/info` at the target: the X25519 key it publishes.
     private static func fetchKey(from target: TargetURI, client: HTTPClient, timeout: TimeInterval) async -> Result<[UInt8], KeyFetchFailure> {
-        let answer: (status: UInt, body: ByteBuffer)
+        let answer: ServiceHTTP.Response
         do {
-            answer = try await withDeadline(timeout) {
-                let response = try await client.execute(HTTPClientRequest(url: target.base + "/v1/info"), timeout: .milliseconds(Int64(timeout * 1000)))
-                return (response.status.code, try await response.body.collect(upTo: 16 << 10))
-            }
+            answer = try await ServiceHTTP.perform(.GET, target.base + "/v1/info", client: client, timeout: timeout, bodyLimit: 16 << 10)
+        } catch .unreachable(_, _, let atConnect) {
+            return .failure(.unreachable(atConnect: atConnect))
         } catch {
-            return .failure(.unreachable(atConnect: Self.isConnectFailure(error)))
+            return .failure(.unreachable(atConnect: false))
         }
         if answer.status >= 500 || answer.status == 429 { return .failure(.unreachable(atConnect: false)) }
         guard answer.status == 200,
-            let info = try? JSONDecoder().decode(ServiceAPI.ServiceInfo.self, from: Data(answer.body.readableBytesView)),
+            let info = try? JSONDecoder().decode(ServiceAPI.ServiceInfo.self, from: Data(answer.body)),
             let key = try? Base64URL.decode(info.publicKey, limit: 32), key.count == 32
         else { return .failure(.notAService) }
         return .success(key)
-    }
-
-    private static func isConnectFailure(_ error: any Error) -> Bool {
-        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
-        if error is NIOConnectionError { return true }
-        if let error = error as? ChannelError, case .connectTimeout = error { return true }
-        if let error = error as? IOError { return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT].contains(error.errnoCode) }
-        return false
     }
 
     /// Bounded memory: past `maximumRemembered` entries the expired ones are dropped, and if

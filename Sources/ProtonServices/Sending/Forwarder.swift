@@ -236,11 +236,9 @@ actor Forwarder {
     private static func post(_ value: some Encodable, to url: String, client: HTTPClient, timeout: TimeInterval) async throws
         -> (status: Int, body: [UInt8])
     {
-        let body = Array(try JSONEncoder().encode(value))
-        return try await withDeadline(timeout) {
-            let response = try await ServiceHTTP.perform(.POST, url, body: body, client: client, timeout: timeout, bodyLimit: 1 << 20)
-            return (response.status, response.body)
-        }
+        let response = try await ServiceHTTP.perform(
+            .POST, url, body: Array(try JSONEncoder().encode(value)), client: client, timeout: timeout, bodyLimit: 1 << 20)
+        return (response.status, response.body)
     }
 }
 
