@@ -25,9 +25,6 @@ struct HTTPTransport: Sendable {
         var errorCode: String? { (try? JSONDecoder().decode(ServiceAPI.ErrorBody.self, from: Data(body)))?.code }
     }
 
-    /// Joins a base URI and an API path; the path with its query is also what gets signed.
-    static func join(_ base: String, _ pathAndQuery: String) -> (url: String, signedPath: String) { ServiceHTTP.join(base, pathAndQuery) }
-
     func perform(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
         extraTimeout: TimeInterval = 0, isolation: String

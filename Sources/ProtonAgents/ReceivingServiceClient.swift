@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ProtonHTTP
 import NIOHTTP1
 import ProtonCore
 import ProtonCrypto
@@ -21,7 +22,7 @@ public struct ReceivingServiceClient: Mailbox {
 
     /// `GET /v1/info`.
     public func info() async throws(RelayError) -> ServiceAPI.ServiceInfo {
-        let response = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/info").url, isolation: "service|\(serviceURI)")
+        let response = try await transport.perform(.GET, ServiceHTTP.join(serviceURI, "/v1/info").url, isolation: "service|\(serviceURI)")
         guard (200..<300).contains(response.status) else { throw HTTPTransport.failure(response, address: nil) }
         return try HTTPTransport.decode(ServiceAPI.ServiceInfo.self, from: response)
     }
@@ -61,7 +62,7 @@ public struct ReceivingServiceClient: Mailbox {
     private func signed(
         _ method: HTTPMethod, _ path: String, body: [UInt8]?, _ address: OwnedAddress, extraTimeout: TimeInterval = 0
     ) async throws(RelayError) -> HTTPTransport.Response {
-        let (url, signedPath) = HTTPTransport.join(serviceURI, path)
+        let (url, signedPath) = ServiceHTTP.join(serviceURI, path)
         func attempt(offset: TimeInterval) async throws(RelayError) -> HTTPTransport.Response {
             let signature = RequestSignature.sign(
                 method: method.rawValue, pathAndQuery: signedPath, body: body ?? [], key: address.authKey,

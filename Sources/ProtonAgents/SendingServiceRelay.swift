@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ProtonHTTP
 import ProtonCore
 
 /// A relay through one of our sending services: `POST /v1/send`, then `GET /v1/send/{id}`
@@ -43,7 +44,7 @@ public struct SendingServiceRelay: Relay {
         // One isolation key per destination address: through a proxy, sends to different
         // addresses leave by different circuits.
         let isolation = "send|\(serviceURI)|\(route.serviceURI)|\(Base64URL.encode(route.address.bytes))"
-        let accepted = try await transport.perform(.POST, HTTPTransport.join(serviceURI, "/v1/send").url, body: body, isolation: isolation)
+        let accepted = try await transport.perform(.POST, ServiceHTTP.join(serviceURI, "/v1/send").url, body: body, isolation: isolation)
         // A 4xx from the sending service itself says nothing about the address: not a 410.
         guard (200..<300).contains(accepted.status) else { throw Self.failure(accepted) }
         var status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: accepted)
@@ -62,7 +63,7 @@ public struct SendingServiceRelay: Relay {
             do { try await Task.sleep(for: pause) } catch { throw .unavailable(reason: "the send was cancelled") }
             pause = min(pause * 2, .milliseconds(250))
             let id = status.id.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? status.id
-            let polled = try await transport.perform(.GET, HTTPTransport.join(serviceURI, "/v1/send/\(id)").url, isolation: isolation)
+            let polled = try await transport.perform(.GET, ServiceHTTP.join(serviceURI, "/v1/send/\(id)").url, isolation: isolation)
             guard (200..<300).contains(polled.status) else { throw Self.failure(polled) }
             status = try HTTPTransport.decode(ServiceAPI.SendStatus.self, from: polled)
         }

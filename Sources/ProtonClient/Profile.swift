@@ -50,7 +50,8 @@ public actor Profile {
         }
         // An earlier version's directories.json is taken in now too, so that a migrated
         // profile has no file left beside it; a damaged one stays and is reported when used.
-        _ = try? DirectoryTrust.load(from: store)
+        let legacyTrust = store.directory.appendingPathComponent(ProfileStore.Document.directoryTrust.legacyFileName)
+        if FileManager.default.fileExists(atPath: legacyTrust.path) { _ = try? DirectoryTrust.load(from: store) }
     }
 
     /// Throws when the profile was closed.

@@ -64,28 +64,17 @@ public enum ServiceHTTP {
         }
         let prepared = request
         do {
-            return try await withThrowingTaskGroup(of: Response.self) { group in
-                group.addTask {
-                    let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
-                    let buffer = try await response.body.collect(upTo: bodyLimit)
-                    return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
-                }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(Int64(max(0, timeout) * 1000)))
-                    throw TimedOut()
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw TimedOut() }
-                return first
+            return try await withDeadline(timeout) {
+                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
+                let buffer = try await response.body.collect(upTo: bodyLimit)
+                return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
             }
-        } catch is TimedOut {
+        } catch is DeadlineExceeded {
             throw .unreachable(url: url, reason: "no whole answer within \(Int(timeout.rounded())) s", atConnect: false)
         } catch {
             throw .unreachable(url: url, reason: "\(error)", atConnect: isConnectFailure(error))
         }
     }
-
-    private struct TimedOut: Error {}
 
     /// Whether the connection itself failed, so that nothing reached the service.
     static func isConnectFailure(_ error: any Error) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import ProtonHTTP
 import Hummingbird
 import NIOCore
 import ProtonCore

@@ -1,13 +1,15 @@
 import Foundation
 
 /// An operation ran out of its time and was cancelled.
-struct DeadlineExceeded: Error {}
+public struct DeadlineExceeded: Error {
+    public init() {}
+}
 
 /// Runs `operation`, cancelling it if it has not finished after `seconds`. AsyncHTTPClient's own
 /// deadline ends when the response head arrives, so a peer that sends its headers and then
 /// trickles or withholds the body would hold a request forever; this bounds the whole exchange,
 /// body included (the body's iterator stops the request when its task is cancelled).
-func withDeadline<Value: Sendable>(_ seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
+public func withDeadline<Value: Sendable>(_ seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
     try await withThrowingTaskGroup(of: Value.self) { group in
         group.addTask { try await operation() }
         group.addTask {
