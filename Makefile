@@ -38,7 +38,8 @@ FUZZ_SMOKE_SECONDS ?= 3
 fuzz: bootstrap
 	SWIFT=$(SWIFT) scripts/fuzz run release $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
-# The fault-injection run at full size: FAULT_MESSAGES each way per fault kind, figures
+# The fault-injection run at full size, on the release `proton` that users install (the suite
+# runs the debug one): FAULT_MESSAGES each way per fault kind, figures
 # appended to FAULT_FIGURES (docs/reliability.md); FAULT_KINDS=fullDisk,clockSkew runs some
 # kinds only.
 FAULT_MESSAGES ?= 10000
@@ -46,7 +47,8 @@ FAULT_FIGURES ?= fault-figures.md
 FAULT_KINDS ?=
 faults: bootstrap
 	$(SWIFT) build --build-tests
-	PROTON_FAULT_MESSAGES=$(FAULT_MESSAGES) PROTON_FAULT_FIGURES=$(abspath $(FAULT_FIGURES)) $(if $(FAULT_KINDS),PROTON_FAULT_KINDS=$(FAULT_KINDS)) $(SWIFT) test --skip-build --filter FaultInjectionTests
+	$(SWIFT) build -c release --product proton
+	PROTON_CLI="$$($(SWIFT) build -c release --show-bin-path)/proton" PROTON_FAULT_MESSAGES=$(FAULT_MESSAGES) PROTON_FAULT_FIGURES=$(abspath $(FAULT_FIGURES)) $(if $(FAULT_KINDS),PROTON_FAULT_KINDS=$(FAULT_KINDS)) $(SWIFT) test --skip-build --filter FaultInjectionTests
 
 # A release `proton` in $(DESTDIR)$(PREFIX)/bin, with bash, zsh and fish completions and a
 # man page (scripts/install); `make uninstall` removes exactly those files.

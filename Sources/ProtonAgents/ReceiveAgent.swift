@@ -173,34 +173,44 @@ public actor ReceiveAgent {
 
     /// Fetches `indices` of `targets`, at most `maximumConcurrentFetches` at a time.
     private static func fetch(_ indices: [Int], of targets: [Target], wait: Int, stopAtFirstMessage: Bool) async -> FetchResults {
-        await withTaskGroup(of: (Int, Result<[ServiceAPI.StoredMessage], RelayError>).self) { group in
+        await withTaskGroup(of: FetchResult.self) { group in
             var pending = indices.makeIterator()
-            func start(_ index: Int) {
-                let target = targets[index]
-                group.addTask {
-                    do throws(RelayError) {
-                        return (index, .success(try await target.mailbox.fetch(target.owned, after: target.after, wait: wait)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
-            }
             for _ in 0..<maximumConcurrentFetches {
                 guard let index = pending.next() else { break }
-                start(index)
+                startFetch(index, of: targets[index], wait: wait, in: &group)
             }
             var results: FetchResults = [:]
             var cancelled = false
-            for await (index, result) in group {
-                if cancelled, case .failure = result { continue }
-                results[index] = result
-                if stopAtFirstMessage, !cancelled, case .success(let messages) = result, !messages.isEmpty {
+            for await answer in group {
+                if cancelled, case .failure = answer.result { continue }
+                results[answer.index] = answer.result
+                if stopAtFirstMessage, !cancelled, case .success(let messages) = answer.result, !messages.isEmpty {
                     cancelled = true
                     group.cancelAll()
                 }
-                if !cancelled, let next = pending.next() { start(next) }
+                if !cancelled, let next = pending.next() { startFetch(next, of: targets[next], wait: wait, in: &group) }
             }
             return results
+        }
+    }
+
+    struct FetchResult: Sendable {
+        let index: Int
+        let result: Result<[ServiceAPI.StoredMessage], RelayError>
+    }
+
+    /// One fetch as a child task. A function of its own, not a closure nested in the task
+    /// group's body: with Swift 6.3.1 at -O, a nested function that captured the group and
+    /// called `addTask` handed the child tasks a garbage `index` (pointer-sized values in place
+    /// of 1 and 2), so the fetched messages were matched to no address and silently left at
+    /// the service (docs/reliability.md, "Found by the release build").
+    private static func startFetch(_ index: Int, of target: Target, wait: Int, in group: inout TaskGroup<FetchResult>) {
+        group.addTask {
+            do throws(RelayError) {
+                return FetchResult(index: index, result: .success(try await target.mailbox.fetch(target.owned, after: target.after, wait: wait)))
+            } catch {
+                return FetchResult(index: index, result: .failure(error))
+            }
         }
     }
 

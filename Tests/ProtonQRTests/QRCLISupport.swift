@@ -23,6 +23,8 @@ final class InviteSandbox {
     private var services: [String: (process: ChildProcess, url: String, data: URL)] = [:]
     /// More arguments for `proton serve KIND`, used from the next (re)start on.
     var serviceArguments: [String: [String]] = [:]
+    /// Leave everything in place when done (a failed long run keeps its evidence).
+    var keep = false
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonQRTests-\(UUID().uuidString)", isDirectory: true)
@@ -36,7 +38,7 @@ final class InviteSandbox {
 
     deinit {
         stopServices()
-        try? FileManager.default.removeItem(at: root)
+        if !keep { try? FileManager.default.removeItem(at: root) }
     }
 
     var receivingURL: String { services["receiving"]!.url }
