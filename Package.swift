@@ -111,7 +111,7 @@ let package = Package(
         ),
         // The five-minute example of docs/library.md, run by `make test`.
         .executableTarget(name: "TwoProfilesExample", dependencies: ["ProtonClient", "ProtonServices"], path: "Examples/TwoProfiles"),
-        .target(name: "ProtonFuzzTargets", dependencies: ["ProtonCore", "ProtonCrypto", "ProtonPairing", "ProtonDirectory"]),
+        .target(name: "ProtonFuzzTargets", dependencies: ["ProtonCore", "ProtonCrypto", "ProtonPairing", "ProtonDirectory", "ProtonStore"]),
         // What several test targets share: running the `proton` binary and other processes.
         .target(name: "ProtonTestSupport", path: "Tests/ProtonTestSupport"),
         .testTarget(name: "ProtonCryptoTests", dependencies: ["ProtonCrypto"]),

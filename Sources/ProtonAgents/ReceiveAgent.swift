@@ -199,11 +199,12 @@ public actor ReceiveAgent {
         let result: Result<[ServiceAPI.StoredMessage], RelayError>
     }
 
-    /// One fetch as a child task. A function of its own, not a closure nested in the task
-    /// group's body: with Swift 6.3.1 at -O, a nested function that captured the group and
-    /// called `addTask` handed the child tasks a garbage `index` (pointer-sized values in place
-    /// of 1 and 2), so the fetched messages were matched to no address and silently left at
-    /// the service (docs/reliability.md, "Found by the release build").
+    /// One fetch as a child task. Its answer is a struct, never a tuple: Swift 6.3.1 at -O loses
+    /// the captured element of a tuple built as `(index, try await …)` inside `do`/`catch` in a
+    /// child task (LLVM's dead-store elimination drops the store made before the suspension),
+    /// so the tasks answered with indices 0 or leftover memory in place of 1 and 2, and the
+    /// messages they fetched were matched to no address and silently left at the service
+    /// (docs/reliability.md, "Found by the release build").
     private static func startFetch(_ index: Int, of target: Target, wait: Int, in group: inout TaskGroup<FetchResult>) {
         group.addTask {
             do throws(RelayError) {

@@ -91,10 +91,14 @@ enum PairingTargets {
 /// goes nowhere.
 final class ReplayChannel: PairingChannel, @unchecked Sendable {
     private let bytes: [UInt8]
+    private let limit: Int
     private var offset = 0
     private let lock = NSLock()
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8], limit: Int = PairingFrame.defaultMaximumPayloadByteCount) {
+        self.bytes = bytes
+        self.limit = limit
+    }
 
     func send(_ frame: PairingFrame) async throws(PairingError) {
         guard frame.payload.count <= PairingFrame.defaultMaximumPayloadByteCount else {
@@ -111,9 +115,7 @@ final class ReplayChannel: PairingChannel, @unchecked Sendable {
             guard bytes.count - offset >= PairingFrame.headerByteCount else { throw .truncated }
             let kind = bytes[offset]
             let length = Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
-            guard length <= PairingFrame.defaultMaximumPayloadByteCount else {
-                throw .oversized(limit: PairingFrame.defaultMaximumPayloadByteCount, actual: length)
-            }
+            guard length <= limit else { throw .oversized(limit: limit, actual: length) }
             let start = offset + PairingFrame.headerByteCount
             guard bytes.count - start >= length else { throw .truncated }
             offset = start + length

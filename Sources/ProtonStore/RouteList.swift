@@ -2,15 +2,16 @@ import Foundation
 import ProtonCore
 import ProtonCrypto
 
-/// How the outbox stores a list of routes: JSON, keys and addresses in hex.
-enum RouteList {
+/// How the outbox stores a list of routes: JSON, keys and addresses in hex. `package` for
+/// the fuzz targets.
+package enum RouteList {
     private struct Entry: Codable {
         var serviceURI: String
         var serviceKey: String
         var address: String
     }
 
-    static func encode(_ routes: [Route]) -> [UInt8] {
+    package static func encode(_ routes: [Route]) -> [UInt8] {
         let entries = routes.map {
             Entry(serviceURI: $0.serviceURI, serviceKey: Hex.encode($0.serviceKey.rawRepresentation), address: $0.address.hex)
         }
@@ -18,7 +19,7 @@ enum RouteList {
         return Array(try! JSONEncoder().encode(entries))
     }
 
-    static func decode(_ bytes: [UInt8]) throws(StoreError) -> [Route] {
+    package static func decode(_ bytes: [UInt8]) throws(StoreError) -> [Route] {
         do {
             return try JSONDecoder().decode([Entry].self, from: Data(bytes)).map { entry in
                 guard let key = Hex.decode(entry.serviceKey) else { throw StoreError.corrupt(what: "outbox routes") }
