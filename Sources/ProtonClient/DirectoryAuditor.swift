@@ -1,5 +1,6 @@
 import Foundation
 import ProtonCore
+import ProtonCrypto
 import ProtonDirectory
 
 /// Moves the client's view of one directory's log forward: every new signed checkpoint must be
@@ -47,8 +48,11 @@ public struct DirectoryAuditor: Sendable {
     }
 
     /// Verifies `note` under the pinned key and reconciles it with the stored checkpoint.
-    /// Updates `pinned` (checkpoint or evidence).
-    public func accept(_ note: String, into pinned: inout DirectoryTrust.Pinned) async throws(DirectoryError) -> Outcome {
+    /// Updates `pinned` (checkpoint or evidence). `attestation`: the bundle (base64url) the note
+    /// came in, when someone other than the directory presented it, kept with any evidence.
+    public func accept(_ note: String, into pinned: inout DirectoryTrust.Pinned, attestation: String? = nil) async throws(DirectoryError)
+        -> Outcome
+    {
         let verifier = try pinned.verifier()
         let new: SignedCheckpoint
         do { new = try SignedCheckpoint(verifying: note, verifier: verifier) } catch {
@@ -67,7 +71,10 @@ public struct DirectoryAuditor: Sendable {
             let proof = try await proof(from: new.checkpoint.size, to: stored.size)
             let reverse = Audit.check(stored: new.checkpoint, new: stored, proof: proof)
             guard reverse.isConsistent else {
-                throw .forked(misbehaviour(.rollback(storedSize: stored.size, newSize: new.checkpoint.size), storedNote, note, &pinned))
+                throw .forked(
+                    misbehaviour(
+                        .rollback(storedSize: stored.size, newSize: new.checkpoint.size), storedNote, note, proof: proof, attestation: attestation,
+                        &pinned))
             }
             return .behind(new.checkpoint)
         }
@@ -82,7 +89,7 @@ public struct DirectoryAuditor: Sendable {
             pinned.checkpointSeen = now
             return .extended(from: from, to: new.checkpoint)
         default:
-            throw .forked(misbehaviour(result, storedNote, note, &pinned))
+            throw .forked(misbehaviour(result, storedNote, note, proof: proof, attestation: attestation, &pinned))
         }
     }
 
@@ -95,9 +102,10 @@ public struct DirectoryAuditor: Sendable {
         }
     }
 
-    private func misbehaviour(_ result: Audit.Result, _ storedNote: String, _ newNote: String, _ pinned: inout DirectoryTrust.Pinned)
-        -> Misbehaviour
-    {
+    private func misbehaviour(
+        _ result: Audit.Result, _ storedNote: String, _ newNote: String, proof: [[UInt8]], attestation: String?,
+        _ pinned: inout DirectoryTrust.Pinned
+    ) -> Misbehaviour {
         let (kind, summary, detail): (Misbehaviour.Kind, String, String)
         switch result {
         case .fork(.sameSizeDifferentRoots(let size, let stored, let new)):
@@ -122,9 +130,13 @@ public struct DirectoryAuditor: Sendable {
             summary = "an inconsistent checkpoint"
             detail = "\(result)"
         }
-        let evidence = DirectoryTrust.ForkEvidence(detected: now, reason: summary, stored: storedNote, new: newNote)
-        pinned.evidence.append(evidence)
-        if pinned.evidence.count > DirectoryTrust.maximumEvidence { pinned.evidence.removeFirst() }
+        let evidence = DirectoryTrust.ForkEvidence(
+            detected: now, reason: summary, stored: storedNote, new: newNote, proof: proof.isEmpty ? nil : proof.map(Base64URL.encode),
+            attestation: attestation)
+        if !pinned.evidence.contains(where: { $0.stored == storedNote && $0.new == newNote }) {
+            pinned.evidence.append(evidence)
+            if pinned.evidence.count > DirectoryTrust.maximumEvidence { pinned.evidence.removeFirst() }
+        }
         return Misbehaviour(directory: pinned.url, kind: kind, summary: summary, detail: detail, evidence: evidence)
     }
 }

@@ -46,7 +46,8 @@ public enum DirectoryLookup {
             throw error
         }
         state.directories[index] = updated
-        state.store(bundle, now: now)
+        // Its checkpoint was reconciled with the stored one just above.
+        state.store(bundle, settled: true, now: now)
         return Result(bundle: bundle, checkpoint: checkpoint)
     }
 }

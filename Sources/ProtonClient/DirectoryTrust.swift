@@ -51,6 +51,12 @@ public struct DirectoryTrust: Codable, Sendable {
         public var reason: String
         public var stored: String
         public var new: String
+        /// The consistency proof the directory gave between the two (base64url hashes), when one
+        /// was asked for; absent when the sizes alone show the fork.
+        public var proof: [String]?
+        /// Where the new checkpoint came from, when not from the directory itself: the
+        /// attestation bundle (base64url) presented in an invite or a pairing.
+        public var attestation: String?
     }
 
     public struct StoredBundle: Codable, Sendable {
@@ -61,6 +67,13 @@ public struct DirectoryTrust: Codable, Sendable {
         /// `AttestationBundle` wire format, base64url.
         public var bundle: String
         public var fetched: Date
+        /// Whether the bundle's checkpoint was proven consistent with the log this profile
+        /// follows for the directory (the stored checkpoint). A bundle from a lookup is, since
+        /// the lookup checks its checkpoint first; one presented in an invite or a pairing is
+        /// not until an online step asks the directory for the proof. Until then it is pending,
+        /// never shown as verified. Absent in profiles of earlier versions: pending, unless its
+        /// checkpoint is the stored one.
+        public var settled: Bool?
 
         public var qualifiedName: String { name + "@" + namespace }
 
@@ -136,16 +149,35 @@ public struct DirectoryTrust: Codable, Sendable {
         return pinned
     }
 
-    /// Keeps the newest bundle per identity key and name.
-    public mutating func store(_ bundle: AttestationBundle, now: Date) {
+    /// Keeps the newest bundle per identity key and name. `settled`: its checkpoint was proven
+    /// consistent with the stored one (a lookup's was; a presented one is not yet).
+    public mutating func store(_ bundle: AttestationBundle, settled: Bool, now: Date) {
         let attestation = bundle.attestation
         let key = Base64URL.encode(attestation.identityKey.rawRepresentation)
         bundles.removeAll { $0.identityKey == key && $0.name == attestation.name && $0.namespace == attestation.namespace }
         bundles.append(
             StoredBundle(
                 identityKey: key, name: attestation.name, namespace: attestation.namespace, bundle: Base64URL.encode(bundle.encoded()),
-                fetched: now))
+                fetched: now, settled: settled))
         if bundles.count > Self.maximumBundles { bundles.removeFirst(bundles.count - Self.maximumBundles) }
+    }
+
+    /// How a checkpoint signed by a pinned directory stands against the stored one, offline.
+    public enum Standing: Sendable, Equatable {
+        /// The stored tree itself.
+        case same
+        /// Another size: only the directory's consistency proof can tell (an online step).
+        case needsProof
+        /// No checkpoint stored yet: the directory's own must come first, never a presented one.
+        case noBaseline
+        /// The same size with another root: two trees that cannot both be the log.
+        case fork
+    }
+
+    public static func standing(of checkpoint: Checkpoint, against pinned: Pinned) -> Standing {
+        guard let stored = try? pinned.storedCheckpoint() else { return .noBaseline }
+        guard checkpoint.size == stored.size else { return .needsProof }
+        return checkpoint.rootHash == stored.rootHash && checkpoint.origin == stored.origin ? .same : .fork
     }
 
     /// A stored attestation of `identityKey` that verifies offline now, against its pinned
@@ -158,9 +190,16 @@ public struct DirectoryTrust: Codable, Sendable {
         public let pinned: Pinned
     }
 
-    public func verifiedAttestations(of identityKey: Ed25519.PublicKey, now: Date) -> (verified: [Verified], failures: [String]) {
+    /// The stored attestations of `identityKey`: `verified` (signature, inclusion, validity and
+    /// a checkpoint consistent with the log this profile follows), `pending` (all of that but
+    /// the consistency, which needs the directory: shown as pending, never as verified), and
+    /// why the others fail.
+    public func verifiedAttestations(of identityKey: Ed25519.PublicKey, now: Date)
+        -> (verified: [Verified], pending: [Verified], failures: [String])
+    {
         let key = Base64URL.encode(identityKey.rawRepresentation)
         var verified = [Verified]()
+        var pending = [Verified]()
         var failures = [String]()
         for stored in bundles where stored.identityKey == key {
             guard let pinned = directory(namespace: stored.namespace) else {
@@ -176,12 +215,17 @@ public struct DirectoryTrust: Codable, Sendable {
                     failures.append("\(stored.qualifiedName): the attestation is about another name")
                     continue
                 }
-                verified.append(Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned))
+                let entry = Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned)
+                if stored.settled == true || Self.standing(of: checkpoint, against: pinned) == .same {
+                    verified.append(entry)
+                } else {
+                    pending.append(entry)
+                }
             } catch {
                 failures.append("\(stored.qualifiedName): \(error)")
             }
         }
-        return (verified, failures)
+        return (verified, pending, failures)
     }
 
     /// The attestation a persona presents in an invite or a pairing: `choice` (NAME@NS) when
@@ -190,7 +234,7 @@ public struct DirectoryTrust: Codable, Sendable {
     public func bundleToPresent(for identityKey: Ed25519.PublicKey, persona: String, choice: String?, now: Date) throws(DirectoryError)
         -> AttestationBundle?
     {
-        let (verified, failures) = verifiedAttestations(of: identityKey, now: now)
+        let (verified, _, failures) = verifiedAttestations(of: identityKey, now: now)
         guard let choice else { return verified.count == 1 ? verified[0].bundle : nil }
         if let chosen = verified.first(where: { $0.stored.qualifiedName == choice }) { return chosen.bundle }
         if let failure = failures.first(where: { $0.hasPrefix(choice + ":") }) {
@@ -200,24 +244,63 @@ public struct DirectoryTrust: Codable, Sendable {
     }
 
     /// Checks an attestation bundle the holder of `peerKey` presented (in an invite or a
-    /// pairing) against the directories pinned here. A verified one is stored exactly as a
-    /// lookup stores one, so the contact verifies offline from then on.
+    /// pairing) against the directories pinned here: the pinned key's signature, inclusion,
+    /// validity and binding. Its checkpoint is then weighed against the stored one: the same
+    /// tree settles it at once; the same size with another root is a fork, kept as evidence
+    /// (the bundle is not stored); anything else is stored as pending, for an online step to
+    /// settle with the directory's consistency proof (`Profile.settleAttestations`).
     public mutating func checkPresented(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey, now: Date) -> PresentedAttestationCheck {
         guard let bytes else { return PresentedAttestationCheck(presented: false, verifiedName: nil, reason: "no attestation was presented") }
+        let bundle: AttestationBundle
+        let checkpoint: Checkpoint
         do {
-            let (bundle, _) = try AttestationBundle.verifyPresented(bytes, by: peerKey, now: now) { namespace in
+            (bundle, checkpoint) = try AttestationBundle.verifyPresented(bytes, by: peerKey, now: now) { namespace in
                 try? directory(namespace: namespace)?.verifier()
             }
-            store(bundle, now: now)
-            return PresentedAttestationCheck(presented: true, verifiedName: bundle.attestation.qualifiedName, reason: nil)
         } catch {
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
         }
+        let name = bundle.attestation.qualifiedName
+        guard let index = directories.firstIndex(where: { $0.namespace == bundle.attestation.namespace }) else {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: "no directory is pinned for \(bundle.attestation.namespace)")
+        }
+        switch Self.standing(of: checkpoint, against: directories[index]) {
+        case .same:
+            store(bundle, settled: true, now: now)
+            return PresentedAttestationCheck(presented: true, verifiedName: name, reason: nil)
+        case .fork:
+            let summary = "FORK: the attestation presented for \(name) is in a tree of size \(checkpoint.size) with another root than the one you hold"
+            let evidence = ForkEvidence(
+                detected: now, reason: summary, stored: directories[index].checkpoint ?? "", new: bundle.checkpoint, proof: nil,
+                attestation: Base64URL.encode(bundle.encoded()))
+            keep(evidence, at: index)
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: summary, fork: summary, directory: directories[index].url)
+        case .needsProof, .noBaseline:
+            store(bundle, settled: false, now: now)
+            return PresentedAttestationCheck(
+                presented: true, verifiedName: nil,
+                reason: "the attestation for \(name) verifies, but its checkpoint is not yet proven consistent with the directory's log",
+                pendingName: name)
+        }
+    }
+
+    /// Keeps `evidence` with the directory at `index`, the newest `maximumEvidence` only.
+    mutating func keep(_ evidence: ForkEvidence, at index: Int) {
+        guard !directories[index].evidence.contains(where: { $0.stored == evidence.stored && $0.new == evidence.new }) else { return }
+        directories[index].evidence.append(evidence)
+        if directories[index].evidence.count > Self.maximumEvidence { directories[index].evidence.removeFirst() }
     }
 
     /// The verified name for a contact's key.
     public func verifiedName(of identityKey: Ed25519.PublicKey, now: Date) -> String? {
         verifiedAttestations(of: identityKey, now: now).verified.last?.stored.qualifiedName
+    }
+
+    /// A contact's name as far as this profile can tell now: verified, or pending until an
+    /// online step proves its checkpoint consistent.
+    public func nameStatus(of identityKey: Ed25519.PublicKey, now: Date) -> (verified: String?, pending: String?) {
+        let (verified, pending, _) = verifiedAttestations(of: identityKey, now: now)
+        return (verified.last?.stored.qualifiedName, verified.isEmpty ? pending.last?.stored.qualifiedName : nil)
     }
 
     // MARK: - Names
@@ -248,6 +331,24 @@ public struct PresentedAttestationCheck: Encodable, Sendable {
     public let verifiedName: String?
     /// Why the contact stays unverified, otherwise.
     public let reason: String?
+    /// `name@namespace`, when the attestation verifies but its checkpoint still waits for the
+    /// directory's consistency proof.
+    public let pendingName: String?
+    /// The directory showed two trees: what was caught (the evidence is in the profile).
+    public let fork: String?
+    /// The directory that forked.
+    public let directory: String?
+
+    public init(
+        presented: Bool, verifiedName: String?, reason: String?, pendingName: String? = nil, fork: String? = nil, directory: String? = nil
+    ) {
+        self.presented = presented
+        self.verifiedName = verifiedName
+        self.reason = reason
+        self.pendingName = pendingName
+        self.fork = fork
+        self.directory = directory
+    }
 
     /// Checks what the holder of `peerKey` presented against the profile's pinned directories
     /// and stores it when it verifies. The relationship is already stored: nothing here fails it.
@@ -256,7 +357,7 @@ public struct PresentedAttestationCheck: Encodable, Sendable {
         do throws(DirectoryError) {
             var state = try DirectoryTrust.load(from: store)
             let check = state.checkPresented(bytes, by: peerKey, now: Date())
-            if check.verifiedName != nil { try state.save(to: store) }
+            if check.verifiedName != nil || check.pendingName != nil || check.fork != nil { try state.save(to: store) }
             return check
         } catch {
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
@@ -266,6 +367,11 @@ public struct PresentedAttestationCheck: Encodable, Sendable {
     /// One line for a person.
     public var sentence: String {
         if let verifiedName { return "Verified: the directory for \(verifiedName.split(separator: "@").last ?? "") attests this contact's key as \(verifiedName)." }
+        if let fork { return "Unverified: \(fork). The directory shows different logs to different people; the evidence is kept ('proton directory list')." }
+        if let pendingName {
+            return "Pending: the attestation for \(pendingName) verifies, but its checkpoint is not yet proven consistent with the directory's log; "
+                + "it is checked at the next online step ('proton directory audit')."
+        }
         return "Unverified: \(reason ?? "no attestation was presented")."
     }
 }

@@ -3,6 +3,7 @@ import ProtonAgents
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
+import ProtonHTTP
 import ProtonStore
 
 /// Attesting directories: pinning one by key, auditing its log, looking names up, registering
@@ -58,13 +59,33 @@ extension Profile {
     }
 
     /// One pinned directory's audit: its log moved forward consistently (or stayed), or it
-    /// misbehaved (`DirectoryError.forked`, with the evidence), or it could not be reached.
+    /// misbehaved (`DirectoryError.forked`, with the evidence), or it could not be reached;
+    /// and what became of the attestations stored for its namespace.
     public struct AuditResult: Sendable {
         public let pinned: DirectoryTrust.Pinned
         public let outcome: Result<DirectoryAuditor.Outcome, DirectoryError>
+        public let attestations: Settlement
     }
 
-    /// Audits every pinned directory: its current checkpoint must extend the stored one.
+    /// What checking the stored attestations' checkpoints against one directory's log found.
+    public struct Settlement: Sendable {
+        /// Attestations whose checkpoints are proven consistent with the log (all, not only
+        /// those settled now).
+        public var consistent = 0
+        /// Attestations proven consistent by this step, which were pending before.
+        public var settled: [String] = []
+        /// Attestations still pending: the directory could not be asked.
+        public var pending: [String] = []
+        /// Checkpoints that are not the log's: each with its evidence kept in the profile; the
+        /// attestations in them are dropped (the evidence keeps them).
+        public var forks: [DirectoryAuditor.Misbehaviour] = []
+        /// Why the directory could not be asked, if it could not.
+        public var unreachable: DirectoryError?
+    }
+
+    /// Audits every pinned directory: its current checkpoint must extend the stored one, and so
+    /// must the checkpoint of every attestation stored for its namespace (those presented in
+    /// invites and pairings included: `settleAttestations`).
     public func auditDirectories() async throws(ProfileError) -> [AuditResult] {
         try await saving { (state) throws(DirectoryError) in
             guard !state.directories.isEmpty else { throw .nonePinned }
@@ -82,10 +103,97 @@ extension Profile {
                     outcome = .failure(error)
                 }
                 state.directories[index] = pinned
-                results.append(AuditResult(pinned: pinned, outcome: outcome))
+                var settlement = Settlement()
+                switch outcome {
+                case .success: settlement = await Self.settle(&state, at: index, client: client, all: true, now: now)
+                case .failure(let error):
+                    settlement.unreachable = error
+                    settlement.pending = state.bundles.filter { $0.namespace == pinned.namespace && $0.settled != true }.map(\.qualifiedName)
+                }
+                results.append(AuditResult(pinned: state.directories[index], outcome: outcome, attestations: settlement))
             }
             return results
         }
+    }
+
+    /// Settles the pending attestations of `namespace` (every namespace when nil) with their
+    /// directories: an online step. The directory's own checkpoint is taken first when none is
+    /// stored, so that a presented checkpoint never becomes the baseline.
+    public func settleAttestations(namespace: String? = nil) async throws(ProfileError) -> [String: Settlement] {
+        try await saving { (state) throws(DirectoryError) in
+            let now = Date()
+            var results: [String: Settlement] = [:]
+            for index in state.directories.indices {
+                let pinned = state.directories[index]
+                guard namespace == nil || pinned.namespace == namespace,
+                    state.bundles.contains(where: { $0.namespace == pinned.namespace && $0.settled != true })
+                else { continue }
+                let client = DirectoryLookup.client(for: pinned.url)
+                if pinned.checkpoint == nil {
+                    var updated = pinned
+                    do throws(DirectoryError) {
+                        let note: String
+                        do throws(DirectoryClient.Failure) { note = try await client.checkpoint() } catch { throw .client(error) }
+                        _ = try await DirectoryAuditor(client: client, now: now).accept(note, into: &updated)
+                        state.directories[index] = updated
+                    } catch {
+                        state.directories[index] = updated
+                        var settlement = Settlement()
+                        settlement.unreachable = error
+                        settlement.pending = state.bundles.filter { $0.namespace == pinned.namespace && $0.settled != true }.map(\.qualifiedName)
+                        results[pinned.namespace] = settlement
+                        continue
+                    }
+                }
+                results[pinned.namespace] = await Self.settle(&state, at: index, client: client, all: false, now: now)
+            }
+            return results
+        }
+    }
+
+    /// Weighs the checkpoints of the bundles stored for the directory at `index` (the pending
+    /// ones, or `all`) against its stored checkpoint, through `DirectoryAuditor`: each distinct
+    /// checkpoint once, with the directory's consistency proof when the sizes differ. A
+    /// consistent one settles its bundles (and may move the stored checkpoint forward); a fork
+    /// keeps the evidence and drops its bundles; an unreachable directory leaves them pending.
+    static func settle(_ state: inout DirectoryTrust, at index: Int, client: DirectoryClient, all: Bool, now: Date) async -> Settlement {
+        var settlement = Settlement()
+        let namespace = state.directories[index].namespace
+        let auditor = DirectoryAuditor(client: client, now: now)
+        let candidates = state.bundles.indices.filter { state.bundles[$0].namespace == namespace && (all || state.bundles[$0].settled != true) }
+        // Each distinct checkpoint once: many bundles share one.
+        var byCheckpoint: [String: [Int]] = [:]
+        var order: [String] = []
+        for bundleIndex in candidates {
+            guard let bundle = try? state.bundles[bundleIndex].decoded() else { continue }
+            if byCheckpoint[bundle.checkpoint] == nil { order.append(bundle.checkpoint) }
+            byCheckpoint[bundle.checkpoint, default: []].append(bundleIndex)
+        }
+        var dropped = Set<Int>()
+        for note in order {
+            let members = byCheckpoint[note] ?? []
+            var pinned = state.directories[index]
+            do throws(DirectoryError) {
+                _ = try await auditor.accept(note, into: &pinned, attestation: members.first.map { state.bundles[$0].bundle })
+                state.directories[index] = pinned
+                for member in members {
+                    if state.bundles[member].settled != true { settlement.settled.append(state.bundles[member].qualifiedName) }
+                    state.bundles[member].settled = true
+                }
+                settlement.consistent += members.count
+            } catch {
+                state.directories[index] = pinned
+                if case .forked(let misbehaviour) = error {
+                    settlement.forks.append(misbehaviour)
+                    dropped.formUnion(members)
+                } else {
+                    settlement.unreachable = error
+                    settlement.pending += members.map { state.bundles[$0].qualifiedName }
+                }
+            }
+        }
+        state.bundles = state.bundles.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+        return settlement
     }
 
     // MARK: - Names
@@ -143,9 +251,25 @@ extension Profile {
         } catch { throw .directory(error) }
     }
 
+    /// How long settling a presented attestation with its directory may take before the
+    /// attestation is left pending for a later online step.
+    public static let settlingDeadline: TimeInterval = 10
+
     /// Checks an attestation the holder of `peerKey` presented and stores it when it verifies.
-    public func checkPresentedAttestation(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey) -> PresentedAttestationCheck {
-        PresentedAttestationCheck.checkAndStore(bytes, by: peerKey, store: store)
+    /// Unless its checkpoint is the stored one, it is pending: the directory is asked for the
+    /// consistency proof now (within `settlingDeadline`), and if it cannot be reached the
+    /// attestation stays pending until the next online step.
+    public func checkPresentedAttestation(_ bytes: [UInt8]?, by peerKey: Ed25519.PublicKey) async -> PresentedAttestationCheck {
+        let check = PresentedAttestationCheck.checkAndStore(bytes, by: peerKey, store: store)
+        guard let pending = check.pendingName, let namespace = pending.split(separator: "@").last.map(String.init) else { return check }
+        let settlement = try? await withDeadline(Self.settlingDeadline) { try await self.settleAttestations(namespace: namespace) }
+        guard let result = settlement?[namespace] else { return check }
+        if let fork = result.forks.first {
+            return PresentedAttestationCheck(
+                presented: true, verifiedName: nil, reason: fork.summary, fork: fork.summary, directory: fork.directory)
+        }
+        if result.settled.contains(pending) { return PresentedAttestationCheck(presented: true, verifiedName: pending, reason: nil) }
+        return check
     }
 
     /// Which of our attestations a connection presents to the name's owner.
@@ -367,8 +491,14 @@ extension Profile {
     /// What verifying a contact's key found.
     public struct Verification: Sendable {
         public let verified: [DirectoryTrust.Verified]
+        /// Attestations that verify but whose checkpoints are not yet proven consistent with
+        /// the directory's log (offline, or the directory unreachable): never verified.
+        public let pending: [DirectoryTrust.Verified]
         /// Why a name does not (or no longer) verify.
         public let failures: [String]
+        /// Directories caught showing a checkpoint that is not their log's (`online` only): the
+        /// evidence is kept in the profile.
+        public let forks: [DirectoryAuditor.Misbehaviour]
     }
 
     /// Verifies a contact's identity key against the attestations stored for it (offline);
@@ -411,7 +541,11 @@ extension Profile {
             }
             return failures
         }
-        let (verified, offlineFailures) = try directoryTrust().verifiedAttestations(of: peerKey, now: now)
-        return Verification(verified: verified, failures: failures + offlineFailures)
+        var forks: [DirectoryAuditor.Misbehaviour] = []
+        if online {
+            for (_, settlement) in try await settleAttestations() { forks += settlement.forks }
+        }
+        let (verified, pending, offlineFailures) = try directoryTrust().verifiedAttestations(of: peerKey, now: now)
+        return Verification(verified: verified, pending: pending, failures: failures + offlineFailures, forks: forks)
     }
 }

@@ -87,7 +87,7 @@ extension Profile {
             } catch { throw .pairing(error) }
             try checkOpen()
             let protonID = try ProfileError.classifying { try store.addProton(result.proton, personaID: prepared.persona.id) }
-            let check = checkPresentedAttestation(result.peerAttestation, by: result.peerIdentity)
+            let check = await checkPresentedAttestation(result.peerAttestation, by: result.peerIdentity)
             return Paired(
                 proton: result.proton, protonID: protonID, persona: prepared.persona, peerIdentity: result.peerIdentity, sas: result.sas,
                 peerAttestation: check)

@@ -90,6 +90,7 @@ struct AcceptCommand: AsyncParsableCommand {
             let offlineReply = try await opened.acceptOffline(invite, as: stored, message: body)
             let check = await opened.checkPresentedAttestation(invite.attestation, by: invite.identityKey)
             try printReply(proton: offlineReply.proton, initial: offlineReply.reply, code: offlineReply.code, check: check)
+            try check.throwIfForked()
             return
         }
 
@@ -114,6 +115,7 @@ struct AcceptCommand: AsyncParsableCommand {
             if check.presented { print(check.sentence) }
             if started.delivered { print("Your first message is on its way; the inviter's 'proton receive' completes the relationship.") }
         }
+        try check.throwIfForked()
         if let failure = started.undeliveredFailure() { throw failure }
     }
 

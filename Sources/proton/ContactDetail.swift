@@ -22,7 +22,14 @@ struct ContactDetail: Encodable {
     let peerFingerprint: String
     /// Sixty digits in twelve groups of five.
     let safetyNumber: String
+    /// Whether a stored attestation of the peer's key verifies, its checkpoint consistent with
+    /// the directory's log as this profile follows it.
     let verified: Bool
+    /// The attested `name@namespace`, when verified.
+    let verifiedName: String?
+    /// An attestation that verifies but whose checkpoint awaits the directory's consistency
+    /// proof (presented in an invite or a pairing while offline): never shown as verified.
+    let pendingName: String?
     let established: Date
     let updated: Date
     let messagesSent: UInt64
@@ -42,7 +49,7 @@ struct ContactDetail: Encodable {
     let theirRoutes: [RouteEntry]
     let rotation: RotationEntry
 
-    init(_ contact: Contact, now: Date) {
+    init(_ contact: Contact, now: Date, names: (verified: String?, pending: String?) = (nil, nil)) {
         let proton = contact.proton
         id = contact.summary.id.rawValue
         name = proton.peerDisplayName
@@ -52,7 +59,9 @@ struct ContactDetail: Encodable {
         peerIdentity = proton.peerIdentity.rawRepresentation.base64URL
         peerFingerprint = proton.peerIdentity.description
         safetyNumber = proton.safetyNumber.description
-        verified = false
+        verified = names.verified != nil
+        verifiedName = names.verified
+        pendingName = names.pending
         established = proton.establishedAt
         updated = contact.summary.updated
         messagesSent = proton.messagesSent

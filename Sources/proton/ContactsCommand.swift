@@ -26,7 +26,7 @@ struct ContactsCommand: AsyncParsableCommand {
         let now = Date()
         let directories = (try? await opened.directoryTrust()) ?? DirectoryTrust()
         let entries = try await opened.contacts().map {
-            ContactListEntry($0, now: now, verifiedName: directories.verifiedName(of: $0.proton.peerIdentity, now: now))
+            ContactListEntry($0, now: now, names: directories.nameStatus(of: $0.proton.peerIdentity, now: now))
         }
         if json {
             try Output.json(entries)
@@ -42,7 +42,7 @@ struct ContactsCommand: AsyncParsableCommand {
                 [
                     entry.name ?? "(no name yet)", entry.persona ?? "?", entry.relationshipID, entry.safetyNumberPrefix + " …",
                     "\(entry.routes.ours)/\(entry.routes.theirs)", entry.rotationSummary,
-                    entry.blocked ? "blocked" : entry.verifiedName.map { "verified \($0)" } ?? "unverified",
+                    entry.blocked ? "blocked" : entry.verifiedName.map { "verified \($0)" } ?? entry.pendingName.map { "pending \($0)" } ?? "unverified",
                 ]
             })
     }
@@ -73,19 +73,23 @@ struct ContactListEntry: Encodable {
     let verified: Bool
     /// The attested name@namespace, when verified.
     let verifiedName: String?
+    /// The name@namespace of an attestation whose checkpoint still awaits the directory's
+    /// consistency proof: not verified.
+    let pendingName: String?
     let routes: Routes
     let rotation: Rotation
     let blocked: Bool
 
-    init(_ contact: Contact, now: Date, verifiedName: String? = nil) {
+    init(_ contact: Contact, now: Date, names: (verified: String?, pending: String?) = (nil, nil)) {
         let proton = contact.proton
         let rotation = RotationEntry(proton, now: now)
         name = proton.peerDisplayName
         persona = contact.persona?.displayName
         relationshipID = proton.relationshipID
         safetyNumberPrefix = proton.safetyNumber.prefix
-        verified = verifiedName != nil
-        self.verifiedName = verifiedName
+        verified = names.verified != nil
+        verifiedName = names.verified
+        pendingName = names.pending
         routes = Routes(ours: proton.receivingAddresses(now: now).count, theirs: proton.peerRoutes.count)
         self.rotation = Rotation(
             messagesSinceRotation: rotation.messagesSinceRotation, messagesPerAddress: rotation.policy.messagesPerAddress,
@@ -98,5 +102,16 @@ struct ContactListEntry: Encodable {
         if rotation.offerPending { text += ", new address offered" } else if rotation.due { text += ", due" }
         if rotation.pendingUpdates > 0 { text += ", \(rotation.pendingUpdates) pending" }
         return text
+    }
+}
+
+/// How `show` words a contact's name status.
+enum NameStatusText {
+    static func describe(verified: String?, pending: String?) -> String {
+        if let verified { return "yes, \(verified)" }
+        if let pending {
+            return "pending: \(pending)'s attestation verifies, but its checkpoint is not yet proven consistent with the directory's log ('proton directory audit')"
+        }
+        return "no (no directory attestation)"
     }
 }

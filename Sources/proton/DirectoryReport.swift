@@ -27,3 +27,14 @@ extension Output {
     /// "1 entry", "7 entries".
     static func entries(_ count: UInt64) -> String { "\(count) \(count == 1 ? "entry" : "entries")" }
 }
+
+extension PresentedAttestationCheck {
+    /// 76 when the attestation showed that its directory forked: the relationship is stored,
+    /// unverified, and the evidence is kept.
+    func throwIfForked() throws {
+        guard let fork else { return }
+        throw CommandFailure(
+            status: .directoryMisbehaved,
+            message: "\(directory ?? "The directory") shows different logs to different people (\(fork)). The relationship is stored but unverified; both signed checkpoints are kept as evidence ('proton directory list').")
+    }
+}

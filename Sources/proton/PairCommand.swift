@@ -162,6 +162,7 @@ struct PairCommand: AsyncParsableCommand {
             print(report.peerAttestation.sentence)
             print("Handshake \(report.handshakeMilliseconds) ms after connecting. 'proton send \"\(report.contact)\" MESSAGE' talks to them through your services.")
         }
+        try report.peerAttestation.throwIfForked()
     }
 
     /// Connects to the other device, or waits for it to connect.

@@ -25,7 +25,9 @@ struct ShowCommand: AsyncParsableCommand {
         let opened = try profile.openForReading()
         defer { opened.close() }
         let loaded = try await opened.contact(opened.contact(matching: contact).id)
-        let detail = ContactDetail(loaded, now: Date())
+        let now = Date()
+        let directories = (try? await opened.directoryTrust()) ?? DirectoryTrust()
+        let detail = ContactDetail(loaded, now: now, names: directories.nameStatus(of: loaded.proton.peerIdentity, now: now))
         if json {
             try Output.json(detail)
         } else {
@@ -42,7 +44,7 @@ struct ShowCommand: AsyncParsableCommand {
         print("")
         print("Peer identity:   \(detail.peerFingerprint)  \(detail.peerIdentity)")
         print("Our persona:     \(detail.persona.displayName ?? detail.persona.id)")
-        print("Name verified:   \(detail.verified ? "yes" : "no (no directory attestation)")")
+        print("Name verified:   \(NameStatusText.describe(verified: detail.verifiedName, pending: detail.pendingName))")
         print("Established:     \(Output.date(detail.established)) (we were the \(detail.role))")
         print("Messages:        \(detail.messagesSent) sent, \(detail.messagesReceived) received")
         if let seen = detail.peerSentFromOldStateAt {

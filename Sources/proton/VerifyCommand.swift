@@ -41,6 +41,9 @@ struct VerifyCommand: AsyncParsableCommand {
         let identityKey: String
         let verified: Bool
         let names: [Name]
+        /// Names whose attestations verify but whose checkpoints are not yet proven consistent
+        /// with the directory's log: not verified.
+        let pending: [Name]
         let failures: [String]
 
         struct Name: Encodable {
@@ -49,6 +52,14 @@ struct VerifyCommand: AsyncParsableCommand {
             let treeSize: UInt64
             let expires: Date
             let directory: String
+
+            init(_ attestation: DirectoryTrust.Verified) {
+                name = attestation.stored.qualifiedName
+                logIndex = attestation.bundle.attestation.logIndex
+                treeSize = attestation.checkpoint.size
+                expires = attestation.bundle.attestation.expires
+                directory = attestation.pinned.url
+            }
         }
     }
 
@@ -59,14 +70,11 @@ struct VerifyCommand: AsyncParsableCommand {
         let label = summary.peerDisplayName ?? summary.relationshipID
         let peerKey = summary.peerIdentity
         let verification = try await opened.verifyContact(summary.id, name: name, online: online)
-        let (verified, failures) = (verification.verified, verification.failures)
+        let (verified, pending, failures) = (verification.verified, verification.pending, verification.failures)
         let entry = Entry(
             contact: label, identityKey: Base64URL.encode(peerKey.rawRepresentation), verified: !verified.isEmpty && failures.isEmpty,
-            names: verified.map {
-                Entry.Name(
-                    name: $0.stored.qualifiedName, logIndex: $0.bundle.attestation.logIndex, treeSize: $0.checkpoint.size,
-                    expires: $0.bundle.attestation.expires, directory: $0.pinned.url)
-            },
+            names: verified.map(Entry.Name.init),
+            pending: pending.map(Entry.Name.init),
             failures: failures)
         if json {
             try Output.json(entry)
@@ -77,8 +85,17 @@ struct VerifyCommand: AsyncParsableCommand {
                         + "(log index \(name.logIndex), included in a signed tree of \(Output.entries(name.treeSize)), valid until \(Output.date(name.expires))).")
             }
         }
+        for fork in verification.forks { fork.report() }
+        if let fork = verification.forks.first {
+            throw CommandFailure(status: .refused, message: "\(fork.directory) showed a checkpoint that is not its log's: \(fork.summary).")
+        }
         if !failures.isEmpty {
             throw CommandFailure(status: .dataError, message: "Not verified: " + failures.joined(separator: "; "))
+        }
+        if verified.isEmpty, let first = entry.pending.first {
+            throw CommandFailure(
+                status: .temporaryFailure,
+                message: "Pending: the attestation of \(label)'s key as \(first.name) verifies, but its checkpoint is not yet proven consistent with \(first.directory)'s log; run 'proton verify --online' or 'proton directory audit' when the directory can be reached.")
         }
         if verified.isEmpty {
             throw CommandFailure(
