@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "ProtonQRTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonServices",
+                "ProtonTestSupport", "ProtonQR", "ProtonCore", "ProtonCrypto", "ProtonStore", "ProtonAgents", "ProtonServices", "ProtonDirectory",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]

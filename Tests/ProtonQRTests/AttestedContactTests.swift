@@ -17,9 +17,9 @@ struct AttestedContactTests {
         let url: String
         let key: String
 
-        init(data: URL, namespace: String = "example.org") throws {
+        init(data: URL, namespace: String = "example.org", listen: String = "127.0.0.1:0") throws {
             process.executableURL = try InviteSandbox.executable()
-            process.arguments = ["serve", "directory", "--namespace", namespace, "--listen", "127.0.0.1:0", "--data", data.path]
+            process.arguments = ["serve", "directory", "--namespace", namespace, "--listen", listen, "--data", data.path]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
