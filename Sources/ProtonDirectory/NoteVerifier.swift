@@ -38,6 +38,14 @@ public struct NoteVerifier: Sendable, Hashable {
     /// Parses a verifier key `<name>+<8 lowercase hex digits>+<base64(0x01 || 32 bytes)>`,
     /// refusing any other algorithm, length or encoding, and a key ID that does not match.
     public init(verifierKey text: String) throws(NoteError) {
+        let (name, keyID, publicKey) = try Self.parse(verifierKey: text, signatureType: Self.ed25519SignatureType)
+        try self.init(name: name, publicKey: publicKey)
+        guard self.keyID == keyID else { throw .invalidVerifierKey(reason: "the key ID does not match the name and key") }
+    }
+
+    /// The parts of a verifier key `<name>+<8 lowercase hex digits>+<base64(type || 32 bytes)>`
+    /// for an Ed25519 key of `signatureType` (0x01 for note signatures, 0x04 for cosignatures).
+    static func parse(verifierKey text: String, signatureType: UInt8) throws(NoteError) -> (name: String, keyID: UInt32, publicKey: Ed25519.PublicKey) {
         guard text.utf8.count <= 1024 else { throw .invalidVerifierKey(reason: "too long") }
         // The name holds no '+', and the key ID is hex: the first two '+' delimit them; the
         // base64 after them may itself hold '+'.
@@ -47,16 +55,15 @@ public struct NoteVerifier: Sendable, Hashable {
         guard let secondPlus = rest.firstIndex(of: "+") else { throw .invalidVerifierKey(reason: "no public key") }
         let hex = rest[..<secondPlus]
         let encodedKey = String(rest[rest.index(after: secondPlus)...])
-        guard Self.isValidKeyName(name) else { throw .invalidVerifierKey(reason: "bad key name") }
+        guard isValidKeyName(name) else { throw .invalidVerifierKey(reason: "bad key name") }
         guard hex.utf8.count == 8, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
             let keyID = UInt32(hex, radix: 16)
         else { throw .invalidVerifierKey(reason: "the key ID is not 8 lowercase hex digits") }
         guard let raw = NoteBase64.decode(encodedKey) else { throw .invalidVerifierKey(reason: "the key is not base64") }
-        guard raw.count == 1 + Ed25519.publicKeyByteCount, raw[0] == Self.ed25519SignatureType,
+        guard raw.count == 1 + Ed25519.publicKeyByteCount, raw[0] == signatureType,
             let publicKey = try? Ed25519.PublicKey(rawRepresentation: Array(raw.dropFirst()))
-        else { throw .invalidVerifierKey(reason: "not an Ed25519 key (type 0x01, 32 bytes)") }
-        try self.init(name: name, publicKey: publicKey)
-        guard self.keyID == keyID else { throw .invalidVerifierKey(reason: "the key ID does not match the name and key") }
+        else { throw .invalidVerifierKey(reason: "not an Ed25519 key (type 0x0\(signatureType), 32 bytes)") }
+        return (name, keyID, publicKey)
     }
 
     /// The verifier key text to pin: `<name>+<hex key ID>+<base64(0x01 || public key)>`.

@@ -12,7 +12,8 @@ public struct NoteSignature: Sendable, Equatable {
         self.signature = signature
     }
 
-    var line: String {
+    /// The line as it travels, newline included.
+    public var line: String {
         let id: [UInt8] = [UInt8(keyID >> 24), UInt8((keyID >> 16) & 0xff), UInt8((keyID >> 8) & 0xff), UInt8(keyID & 0xff)]
         return SignedNote.signaturePrefix + keyName + " " + NoteBase64.encode(id + signature) + "\n"
     }

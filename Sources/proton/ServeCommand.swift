@@ -7,7 +7,7 @@ import ProtonServices
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run a sending, receiving or directory service.",
+        abstract: "Run a sending, receiving, directory or witness service.",
         discussion: """
             A receiving service holds ciphertexts for the addresses its owners register, until \
             they fetch them; its key (DIR/service-key) and database (DIR/receiving.sqlite) stay \
@@ -25,13 +25,20 @@ struct ServeCommand: AsyncParsableCommand {
             (DIR/log.sqlite) stay in the data directory. Clients pin the verifier key it prints at \
             start ("verifier key ..."). The operator approves and allows names with 'proton directory approve|allow \
             NAME --data DIR'.
+
+            A witness (serve witness --name witness.example.org/w1 --log VKEY [--log VKEY ...]) \
+            cosigns the checkpoints of the logs whose verifier keys it is given, each only if it \
+            is consistent with the last one it cosigned for that log (c2sp.org/tlog-witness; \
+            docs/directory.md, "Witnesses"). Its key (DIR/witness-key, 0600) and the latest \
+            checkpoint of each log (DIR/witness.sqlite) stay in the data directory; it prints its \
+            cosigner key at start ("witness key ...") for directories and clients to pin.
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case sending, receiving, directory
+        case sending, receiving, directory, witness
     }
 
-    @Argument(help: "Which service: sending, receiving or directory.")
+    @Argument(help: "Which service: sending, receiving, directory or witness.")
     var kind: Kind
 
     @Option(help: "directory: the namespace whose names it attests, e.g. example.org (fixed for the data directory's life).")
@@ -42,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Flag(help: "directory: also vend key packages under each name's contact rules (a brokered directory).")
     var brokered = false
+
+    @Option(help: "witness: its key name, a schema-less URL such as witness.example.org/w1.")
+    var name: String?
+
+    @Option(name: .customLong("log"), help: "witness: the verifier key of a log to witness (repeatable); its name is the log's origin.")
+    var logs: [String] = []
 
     @Option(help: "Where to listen, HOST:PORT (port 0: any free port).")
     var listen: String = "127.0.0.1:8080"
@@ -70,6 +83,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard abs(clockOffset) <= 86_400 else { throw ValidationError("--clock-offset is at most a day either way.") }
         guard kind == .directory || namespace == nil else { throw ValidationError("--namespace is for 'serve directory' only.") }
         guard kind == .sending || !allowPrivateTargets else { throw ValidationError("--allow-private-targets is for 'serve sending' only.") }
+        guard kind == .witness || (name == nil && logs.isEmpty) else { throw ValidationError("--name and --log are for 'serve witness' only.") }
+        if kind == .witness {
+            guard let name, NoteVerifier.isValidKeyName(name) else {
+                throw ValidationError("'serve witness' needs --name, a key name such as witness.example.org/w1.")
+            }
+            guard !logs.isEmpty else { throw ValidationError("'serve witness' needs at least one --log VKEY, the verifier key of a log to witness.") }
+            for log in logs {
+                do { _ = try NoteVerifier(verifierKey: log) } catch { throw ValidationError("--log \(log) is not a verifier key: \(error).") }
+            }
+        }
         if kind == .directory {
             guard let namespace, DirectoryNames.isValidNamespace(namespace) else {
                 throw ValidationError("'serve directory' needs --namespace, a lowercase domain such as example.org.")
@@ -102,6 +125,12 @@ struct ServeCommand: AsyncParsableCommand {
                         namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
                         logger: logger, now: now),
                     handlesSignals: true)
+            case .witness:
+                running = try await WitnessService.start(
+                    configuration: WitnessServiceConfiguration(
+                        listen: address, dataDirectory: directory, name: name ?? "", logs: try logs.map { try NoteVerifier(verifierKey: $0) },
+                        logger: logger, now: now),
+                    handlesSignals: true)
             }
         } catch let error as DataDirectoryError {
             throw CommandFailure(status: .cannotCreate, message: error.description)
@@ -114,6 +143,9 @@ struct ServeCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("listening on http://\(host):\(running.port)\n".utf8))
         if kind == .directory, let key = try? DirectoryRegistry.verifierKey(dataDirectory: directory) {
             FileHandle.standardOutput.write(Data("verifier key \(key)\n".utf8))
+        }
+        if kind == .witness, let key = try? WitnessService.cosigner(dataDirectory: directory, name: name ?? "").verifier.verifierKey {
+            FileHandle.standardOutput.write(Data("witness key \(key)\n".utf8))
         }
         do { try await running.wait() } catch {
             throw CommandFailure(status: .ioError, message: "\(error)")

@@ -60,7 +60,12 @@ enum DirectoryDataFiles {
 
     /// The directory's signing key, created on first use.
     static func loadOrCreateKey(in directory: URL, name: String) throws -> DirectoryKey {
-        let path = directory.appendingPathComponent(keyFileName).path
+        try DirectoryKey(name: name, privateKey: loadOrCreateSeed(in: directory, fileName: keyFileName))
+    }
+
+    /// An Ed25519 key kept as its 32-byte seed in `fileName` (mode 0600), created on first use.
+    static func loadOrCreateSeed(in directory: URL, fileName: String) throws -> Ed25519.PrivateKey {
+        let path = directory.appendingPathComponent(fileName).path
         if !FileManager.default.fileExists(atPath: path) {
             var seed = SystemRandom().bytes(Ed25519.seedByteCount)
             defer { for index in seed.indices { seed[index] = 0 } }
@@ -72,15 +77,14 @@ enum DirectoryDataFiles {
         // Like ssh with a private key: refuse one that others could have read.
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
         guard mode & 0o077 == 0 else {
-            throw DataDirectoryError(path: path, reason: "the directory key is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
+            throw DataDirectoryError(path: path, reason: "the key is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
         }
         var seed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         defer { for index in seed.indices { seed[index] = 0 } }
         guard seed.count == Ed25519.seedByteCount else {
-            throw DataDirectoryError(path: path, reason: "the directory key must be \(Ed25519.seedByteCount) bytes")
+            throw DataDirectoryError(path: path, reason: "the key must be \(Ed25519.seedByteCount) bytes")
         }
-        let privateKey = try Ed25519.PrivateKey(seed: &seed)
-        return try DirectoryKey(name: name, privateKey: privateKey)
+        return try Ed25519.PrivateKey(seed: &seed)
     }
 
     /// O_EXCL, 0600, fsynced: a key or settings file is written once and never half.
