@@ -113,7 +113,6 @@ struct WitnessTests {
 
     @Test func theFirstCheckpointAndEachConsistentOneAreCosigned() async throws {
         let fixture = try await Fixture()
-        defer { Task { await fixture.stop() } }
         try fixture.grow(to: 5)
         let first = try await fixture.submit(try fixture.request(old: 0, size: 3))
         #expect(first.status == 200, "\(first.body)")
@@ -125,6 +124,7 @@ struct WitnessTests {
         #expect(try await fixture.submit(try fixture.request(old: 3, size: 5)).status == 200)
         #expect(try await fixture.submit(try fixture.request(old: 5, size: 5)).status == 200, "the same checkpoint again")
         #expect(try fixture.stored()?.size == 5)
+        await fixture.stop()
     }
 
     enum Case: String, CaseIterable, CustomTestStringConvertible {
@@ -137,7 +137,6 @@ struct WitnessTests {
     @Test(arguments: Case.allCases)
     func refusalsStoreNothing(_ refusal: Case) async throws {
         let fixture = try await Fixture()
-        defer { Task { await fixture.stop() } }
         try fixture.grow(to: 6)
         #expect(try await fixture.submit(try fixture.request(old: 0, size: 3)).status == 200)
         let before = try fixture.stored()
@@ -173,6 +172,7 @@ struct WitnessTests {
             #expect(answer.contentType == "text/x.tlog.size")
         }
         #expect(try fixture.stored() == before)
+        await fixture.stop()
     }
 
     /// Submitters race with checkpoints of a growing log, each learning the latest size from a
@@ -180,7 +180,6 @@ struct WitnessTests {
     /// checkpoint was consistent with the one before it, and the last is the largest.
     @Test func concurrentSubmittersNeverRollTheWitnessBack() async throws {
         let fixture = try await Fixture()
-        defer { Task { await fixture.stop() } }
         let final: UInt64 = 64
         try fixture.grow(to: final)
         let observations = LockedSizes()
@@ -229,6 +228,7 @@ struct WitnessTests {
         let sizes = observations.values
         #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $0 <= $1 }, "the stored size went down: \(sizes)")
         #expect(try fixture.stored() == WitnessedCheckpoint(size: final, rootHash: fixture.log.root(size: final)))
+        await fixture.stop()
     }
 
     struct Tally: Sendable {
