@@ -61,6 +61,7 @@ public struct DirectoryAuditor: Sendable {
                     directory: pinned.url, kind: .badSignature, summary: "a checkpoint that does not verify under the pinned key",
                     detail: "\(error). Either the directory changed its key or someone between you and it altered the answer.", evidence: nil))
         }
+        try pinned.requireQuorum(new.note, size: new.checkpoint.size)
         guard let storedNote = pinned.checkpoint, let stored = try pinned.storedCheckpoint() else {
             pinned.checkpoint = new.serialized
             pinned.checkpointSeen = now

@@ -53,6 +53,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case approvalPending(name: String, requestID: String)
     /// A stored part of the directory trust state (`file`) is damaged.
     case damaged(what: String, reason: String)
+    /// A checkpoint without the cosignatures the directory's witness policy asks for.
+    case missingQuorum(directory: String, size: UInt64, have: Int, need: String)
     /// The directory trust state could not be written.
     case cannotSave(reason: String)
 }
@@ -61,6 +63,9 @@ extension DirectoryError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .client(let failure): failure.description
+        case .missingQuorum(let directory, let size, let have, let need):
+            "the checkpoint of size \(size) from \(directory) is cosigned by \(have) of its pinned witnesses, which does not meet \(need): "
+                + "a view of the log the witnesses have not seen is refused"
         case .forked(let misbehaviour): "the directory at \(misbehaviour.directory) misbehaved: \(misbehaviour.summary)"
         case .misbehaved(_, let reason): reason
         case .notPinned(let namespace): "no directory is pinned for \(namespace)"

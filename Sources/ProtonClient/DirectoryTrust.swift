@@ -26,6 +26,33 @@ public struct DirectoryTrust: Codable, Sendable {
         public var checkpoint: String?
         public var checkpointSeen: Date?
         public var evidence: [ForkEvidence]
+        /// The witness policy (c2sp.org/tlog-policy): which witnesses must have cosigned a
+        /// checkpoint of this directory for it to be accepted. Absent: none.
+        public var policy: WitnessPolicy?
+
+        public init(
+            url: String, namespace: String, verifierKey: String, added: Date, checkpoint: String?, checkpointSeen: Date?,
+            evidence: [ForkEvidence], policy: WitnessPolicy? = nil
+        ) {
+            self.url = url
+            self.namespace = namespace
+            self.verifierKey = verifierKey
+            self.added = added
+            self.checkpoint = checkpoint
+            self.checkpointSeen = checkpointSeen
+            self.evidence = evidence
+            self.policy = policy
+        }
+
+        /// Refuses a checkpoint note of this directory whose cosignatures do not satisfy the
+        /// policy's quorum (each witness counts once; lines from other keys are ignored).
+        public func requireQuorum(_ note: SignedNote, size: UInt64) throws(DirectoryError) {
+            guard let policy else { return }
+            let cosigners = policy.cosigners(of: note)
+            guard policy.isSatisfied(byWitnessesNamed: cosigners) else {
+                throw .missingQuorum(directory: url, size: size, have: cosigners.count, need: policy.description)
+            }
+        }
 
         public func verifier() throws(DirectoryError) -> NoteVerifier {
             do { return try NoteVerifier(verifierKey: verifierKey) } catch {
@@ -215,6 +242,7 @@ public struct DirectoryTrust: Codable, Sendable {
                     failures.append("\(stored.qualifiedName): the attestation is about another name")
                     continue
                 }
+                if let note = try? SignedNote(parsing: bundle.checkpoint) { try pinned.requireQuorum(note, size: checkpoint.size) }
                 let entry = Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned)
                 if stored.settled == true || Self.standing(of: checkpoint, against: pinned) == .same {
                     verified.append(entry)
@@ -263,6 +291,12 @@ public struct DirectoryTrust: Codable, Sendable {
         let name = bundle.attestation.qualifiedName
         guard let index = directories.firstIndex(where: { $0.namespace == bundle.attestation.namespace }) else {
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: "no directory is pinned for \(bundle.attestation.namespace)")
+        }
+        do throws(DirectoryError) {
+            // The bundle verified, so its checkpoint parses as a note.
+            if let note = try? SignedNote(parsing: bundle.checkpoint) { try directories[index].requireQuorum(note, size: checkpoint.size) }
+        } catch {
+            return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
         }
         switch Self.standing(of: checkpoint, against: directories[index]) {
         case .same:

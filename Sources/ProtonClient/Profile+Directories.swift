@@ -33,7 +33,9 @@ extension Profile {
     /// Pins the directory at `url` by its C2SP verifier key: it must report exactly that key
     /// for an origin that matches its namespace, and its current checkpoint becomes the first
     /// the audit remembers.
-    public func pinDirectory(url: String, verifierKey: String) async throws(ProfileError) -> DirectoryTrust.Pinned {
+    /// With a witness `policy` (c2sp.org/tlog-policy), every checkpoint of this directory must
+    /// carry the cosignatures its quorum asks for, the first one included.
+    public func pinDirectory(url: String, verifierKey: String, policy: WitnessPolicy? = nil) async throws(ProfileError) -> DirectoryTrust.Pinned {
         let verifier: NoteVerifier
         do { verifier = try NoteVerifier(verifierKey: verifierKey) } catch { throw .directory(.invalidVerifierKey(reason: "\(error)")) }
         let normalized: String
@@ -49,7 +51,7 @@ extension Profile {
             let now = Date()
             var pinned = DirectoryTrust.Pinned(
                 url: normalized, namespace: info.namespace, verifierKey: verifier.verifierKey, added: now, checkpoint: nil,
-                checkpointSeen: nil, evidence: [])
+                checkpointSeen: nil, evidence: [], policy: policy)
             let note: String
             do throws(DirectoryClient.Failure) { note = try await client.checkpoint() } catch { throw .client(error) }
             _ = try await DirectoryAuditor(client: client, now: now).accept(note, into: &pinned)

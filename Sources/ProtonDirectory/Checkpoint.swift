@@ -91,4 +91,11 @@ public struct SignedCheckpoint: Sendable, Equatable {
 
     /// The signed note text, as served and stored.
     public var serialized: String { note.serialized }
+
+    /// The same checkpoint with more signature lines after the log's own (witnesses'
+    /// cosignatures, c2sp.org/tlog-cosignature); a line already there is not repeated.
+    public func adding(_ signatures: [NoteSignature]) -> SignedCheckpoint {
+        let new = signatures.filter { !note.signatures.contains($0) }
+        return SignedCheckpoint(checkpoint: checkpoint, note: SignedNote(text: note.text, signatures: note.signatures + new))
+    }
 }

@@ -49,8 +49,8 @@ public enum ServiceHTTP {
     /// end within `timeout` (AsyncHTTPClient's own deadline stops at the answer's head, after
     /// which a peer could drip the body for as long as its idle timeout allows).
     public static func perform(
-        _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
-        client: HTTPClient, timeout: TimeInterval, bodyLimit: Int
+        _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, contentType: String = "application/json",
+        headers: [(name: String, value: String)] = [], client: HTTPClient, timeout: TimeInterval, bodyLimit: Int
     ) async throws(Failure) -> Response {
         guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw .notHTTP(url: url)
@@ -59,7 +59,7 @@ public enum ServiceHTTP {
         request.method = method
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
         let prepared = request

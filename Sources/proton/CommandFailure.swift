@@ -188,6 +188,8 @@ struct CommandFailure: Error {
             report = { misbehaviour.report() }
         case .misbehaved(_, let reason):
             self.init(status: .directoryMisbehaved, message: reason.sentence)
+        case .missingQuorum:
+            self.init(status: .directoryMisbehaved, message: error.description.sentence)
         case .keyMismatch(let url, let reported):
             self.init(status: .directoryMisbehaved, message: "\(url) reports the key \(reported), not the one you gave; nothing was pinned.")
         case .notPinned(let namespace):

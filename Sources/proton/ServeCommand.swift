@@ -50,6 +50,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "directory: also vend key packages under each name's contact rules (a brokered directory).")
     var brokered = false
 
+    @Option(
+        name: .customLong("witness"),
+        help: "directory: a witness to submit every checkpoint to, as URL=VKEY (its submission prefix and cosigner key; repeatable).")
+    var witnesses: [String] = []
+
+    @Option(help: "directory: how many of the witnesses must cosign a checkpoint before it is served (default: all of them).")
+    var witnessQuorum: Int?
+
     @Option(help: "witness: its key name, a schema-less URL such as witness.example.org/w1.")
     var name: String?
 
@@ -93,6 +101,15 @@ struct ServeCommand: AsyncParsableCommand {
                 do { _ = try NoteVerifier(verifierKey: log) } catch { throw ValidationError("--log \(log) is not a verifier key: \(error).") }
             }
         }
+        guard kind == .directory || (witnesses.isEmpty && witnessQuorum == nil) else {
+            throw ValidationError("--witness and --witness-quorum are for 'serve directory' only.")
+        }
+        for witness in witnesses where WitnessEndpoint(witness) == nil {
+            throw ValidationError("--witness \(witness) is not URL=VKEY (an http(s) URL and a witness's cosigner key).")
+        }
+        if let witnessQuorum, !(1...max(1, witnesses.count)).contains(witnessQuorum) || witnesses.isEmpty {
+            throw ValidationError("--witness-quorum must be between 1 and the number of --witness options.")
+        }
         if kind == .directory {
             guard let namespace, DirectoryNames.isValidNamespace(namespace) else {
                 throw ValidationError("'serve directory' needs --namespace, a lowercase domain such as example.org.")
@@ -120,11 +137,12 @@ struct ServeCommand: AsyncParsableCommand {
                         logger: logger, now: now),
                     handlesSignals: true)
             case .directory:
-                running = try await DirectoryService.start(
-                    configuration: DirectoryServiceConfiguration(
-                        namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
-                        logger: logger, now: now),
-                    handlesSignals: true)
+                var configuration = DirectoryServiceConfiguration(
+                    namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
+                    logger: logger, now: now)
+                configuration.witnesses = witnesses.compactMap(WitnessEndpoint.init)
+                configuration.witnessQuorum = witnessQuorum ?? witnesses.count
+                running = try await DirectoryService.start(configuration: configuration, handlesSignals: true)
             case .witness:
                 running = try await WitnessService.start(
                     configuration: WitnessServiceConfiguration(

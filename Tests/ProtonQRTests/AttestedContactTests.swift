@@ -17,9 +17,19 @@ struct AttestedContactTests {
         let url: String
         let key: String
 
-        init(data: URL, namespace: String = "example.org", listen: String = "127.0.0.1:0") throws {
+        convenience init(data: URL, namespace: String = "example.org", listen: String = "127.0.0.1:0", extra: [String] = []) throws {
+            try self.init(arguments: ["serve", "directory", "--namespace", namespace, "--listen", listen, "--data", data.path] + extra)
+        }
+
+        /// `proton serve witness` for the log `log` (a verifier key); `key` is its cosigner key.
+        static func witness(data: URL, log: String, listen: String = "127.0.0.1:0") throws -> Directory {
+            try Directory(arguments: ["serve", "witness", "--name", "witness.example.org/w1", "--log", log, "--listen", listen, "--data", data.path])
+        }
+
+        /// A `proton serve` that prints `listening on URL` and then a line ending in a key.
+        init(arguments: [String]) throws {
             process.executableURL = try InviteSandbox.executable()
-            process.arguments = ["serve", "directory", "--namespace", namespace, "--listen", listen, "--data", data.path]
+            process.arguments = arguments
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice

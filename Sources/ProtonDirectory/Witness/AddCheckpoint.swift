@@ -61,7 +61,7 @@ public struct AddCheckpointRequest: Sendable, Equatable {
     }
 
     /// An ASCII decimal with no leading zeroes ("0" for zero) that fits 64 bits.
-    static func decimal(_ text: Substring) -> UInt64? {
+    public static func decimal(_ text: Substring) -> UInt64? {
         guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), text == "0" || !text.hasPrefix("0") else { return nil }
         return UInt64(text)
     }

@@ -129,11 +129,11 @@ public final class DirectoryRegistry: @unchecked Sendable {
         }
     }
 
-    /// The current statement for `name` with its inclusion proof and a freshly signed
-    /// checkpoint of the whole log.
-    public func bundle(for binding: Binding) throws -> AttestationBundle {
+    /// The current statement for `name` with its inclusion proof in `checkpoint` (a cosigned
+    /// one, with witnesses), by default a freshly signed checkpoint of the whole log.
+    public func bundle(for binding: Binding, in checkpoint: SignedCheckpoint? = nil) throws -> AttestationBundle {
         let attestation = try Attestation(decoding: log.leaf(at: binding.logIndex))
-        let checkpoint = try signedCheckpoint()
+        let checkpoint = try checkpoint ?? signedCheckpoint()
         let proof = try log.inclusionProof(index: binding.logIndex, size: checkpoint.checkpoint.size)
         return AttestationBundle(attestation: attestation, proof: proof, checkpoint: checkpoint)
     }

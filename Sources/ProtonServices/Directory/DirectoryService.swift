@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -43,8 +44,15 @@ public enum DirectoryService {
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)
         router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))
+        let witnesses =
+            configuration.witnesses.isEmpty
+            ? nil
+            : DirectoryWitnesses(
+                endpoints: configuration.witnesses, quorum: max(1, min(configuration.witnessQuorum, configuration.witnesses.count)), registry: registry,
+                client: HTTPClient.shared, logger: configuration.logger)
         let handlers = DirectoryHandlers(
-            registry: registry, policy: configuration.policy, brokered: broker != nil, now: configuration.now, logger: configuration.logger)
+            registry: registry, policy: configuration.policy, brokered: broker != nil, witnesses: witnesses, now: configuration.now,
+            logger: configuration.logger)
         handlers.addRoutes(to: router)
         if let broker { BrokerHandlers(directory: handlers, broker: broker).addRoutes(to: router) }
         return Application(
@@ -61,6 +69,7 @@ struct DirectoryHandlers: Sendable {
     let registry: DirectoryRegistry
     let policy: DirectoryPolicy
     var brokered = false
+    var witnesses: DirectoryWitnesses? = nil
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -86,9 +95,9 @@ struct DirectoryHandlers: Sendable {
                     status: .accepted)
             case .logged(let binding):
                 logger.info("name attested", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
-                return try JSONResponse.make(status(binding), status: .created)
+                return try JSONResponse.make(try await status(binding), status: .created)
             case .unchanged(let binding):
-                return try JSONResponse.make(status(binding), status: .ok)
+                return try JSONResponse.make(try await status(binding), status: .ok)
             }
         }
         router.post("/v1/directory/revoke") { request, _ in
@@ -111,7 +120,7 @@ struct DirectoryHandlers: Sendable {
             try await verifyPossession(signed, key: oldKey, newKey: newKey)
             let binding = try refusing { try registry.changeKey(name: name, from: oldKey, to: newKey, now: now()) }
             logger.info("key changed", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
-            return try JSONResponse.make(status(binding), status: .created)
+            return try JSONResponse.make(try await status(binding), status: .created)
         }
         router.get("/v1/directory/names/:name") { _, context in
             let name = context.parameters.get("name") ?? ""
@@ -120,14 +129,15 @@ struct DirectoryHandlers: Sendable {
             guard !binding.revoked else {
                 throw ServiceError(.gone, code: "revoked", "The name \(name) was revoked (log index \(binding.logIndex)).")
             }
-            return try JSONResponse.make(status(binding), status: .ok)
+            return try JSONResponse.make(try await status(binding), status: .ok)
         }
         router.get("/v1/log/checkpoint") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; charset=utf-8"
             headers[.cacheControl] = "no-store"
             return Response(
-                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: try registry.signedCheckpoint().serialized)))
+                status: .ok, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(string: try await (cosignedCheckpoint(atLeast: 0) ?? registry.signedCheckpoint()).serialized)))
         }
         router.get("/v1/log/inclusion") { request, _ in
             let index = try query(request, "index")
@@ -186,12 +196,23 @@ struct DirectoryHandlers: Sendable {
         try await verifier.verify(request, key: key, alsoSignedBy: newKey.map { (DirectoryAPI.newKeySignatureHeader, $0) })
     }
 
-    private func status(_ binding: DirectoryRegistry.Binding) throws -> DirectoryAPI.NameStatus {
-        let bundle = try registry.bundle(for: binding)
+    private func status(_ binding: DirectoryRegistry.Binding) async throws -> DirectoryAPI.NameStatus {
+        let bundle = try registry.bundle(for: binding, in: try await cosignedCheckpoint(atLeast: binding.logIndex + 1))
         return DirectoryAPI.NameStatus(
             state: .attested, name: binding.name, namespace: registry.namespace,
             identityKey: Base64URL.encode(binding.identityKey.rawRepresentation), logIndex: binding.logIndex,
             bundle: Base64URL.encode(bundle.encoded()))
+    }
+
+    /// With witnesses, the newest checkpoint a quorum cosigned that holds `size` leaves (nil:
+    /// no witnesses, a freshly signed one will do); 503 `witnesses_unavailable` without one.
+    func cosignedCheckpoint(atLeast size: UInt64) async throws -> SignedCheckpoint? {
+        guard let witnesses else { return nil }
+        do { return try await witnesses.checkpoint(atLeast: size) } catch {
+            throw ServiceError(
+                .serviceUnavailable, code: "witnesses_unavailable",
+                "The witnesses did not cosign a checkpoint of this log holding the entry; try again shortly.")
+        }
     }
 
     private func query(_ request: Request, _ name: String) throws -> UInt64 {

@@ -14,6 +14,10 @@ public struct DirectoryServiceConfiguration: Sendable {
     /// Also a brokered directory: vends key packages under contact rules (`/v1/broker/...`).
     public var brokered: Bool
     public var brokerLimits: BrokerLimits
+    /// Witnesses every checkpoint is submitted to; with any, bundles and `/v1/log/checkpoint`
+    /// carry the newest checkpoint cosigned by at least `witnessQuorum` of them.
+    public var witnesses: [WitnessEndpoint] = []
+    public var witnessQuorum = 0
     public var logger: Logger
     /// The service's clock, replaceable so tests can move time.
     public var now: @Sendable () -> Date
