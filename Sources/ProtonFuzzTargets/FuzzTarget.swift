@@ -50,7 +50,7 @@ public enum FuzzTargets {
     /// Every target, by name.
     public static let all: [FuzzTarget] =
         WireTargets.all + RelationshipTargets.all + DirectoryTargets.all + PairingTargets.all + ServiceTargets.all
-        + StreamTargets.all
+        + StreamTargets.all + WitnessTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

@@ -242,4 +242,60 @@ struct WitnessTests {
         func append(_ size: UInt64) { lock.withLock { sizes.append(size) } }
         var values: [UInt64] { lock.withLock { sizes } }
     }
+
+    /// The specification's example policy (two groups of three witnesses; two of the X
+    /// witnesses and one of the Y witnesses), with real keys, and the refusals of the format.
+    @Test func policiesAreReadAsTheSpecificationSays() throws {
+        let keys = (0..<6).map { index in
+            try! CosignatureVerifier(name: "w\(index).example.org", publicKey: Ed25519.PrivateKey().publicKey).verifierKey
+        }
+        let log = try DirectoryKey(name: Self.origin, privateKey: Ed25519.PrivateKey()).verifier.verifierKey
+        let text = """
+            # two operators
+            log \(log)
+
+            witness X1 \(keys[0])
+            witness X2 \(keys[1])
+            witness X3 \(keys[2]) https://x3.example.org
+            group X-witnesses 2 X1 X2 X3
+            \twitness Y1 \(keys[3])
+            witness Y2 \(keys[4])
+            witness Y3 \(keys[5])
+            group Y-witnesses any Y1 Y2 Y3
+            group X-and-Y all X-witnesses Y-witnesses
+            quorum X-and-Y
+
+            """
+        let policy = try WitnessPolicy(parsing: text)
+        #expect(policy.logs == [log])
+        #expect(policy.witnesses.count == 6 && policy.groups.count == 3)
+        #expect(policy.isSatisfied(byWitnessesNamed: ["X1", "X3", "Y2"]))
+        #expect(!policy.isSatisfied(byWitnessesNamed: ["X1", "Y1", "Y2", "Y3"]), "one X witness is not two")
+        #expect(!policy.isSatisfied(byWitnessesNamed: ["X1", "X2", "X3"]), "no Y witness")
+        #expect(try WitnessPolicy(parsing: "quorum none\n").isSatisfied(byWitnessesNamed: []))
+        let threshold = try WitnessPolicy.threshold(2, of: Array(keys.prefix(3)))
+        #expect(threshold.isSatisfied(byWitnessesNamed: ["w1", "w3"]) && !threshold.isSatisfied(byWitnessesNamed: ["w2"]))
+
+        let witness = "witness A \(keys[0])\n"
+        let refused: [(String, String)] = [
+            ("", "no quorum line"),
+            (witness + "quorum A\nquorum A\n", "a second quorum line"),
+            (witness + "quorum B\n", "B is not defined above"),
+            (witness + "witness A \(keys[1])\nquorum A\n", "defined twice"),
+            (witness + "witness B \(keys[0])\nquorum A\n", "a duplicate witness"),
+            (witness + "group G 2 A\nquorum G\n", "the threshold"),
+            (witness + "group G 0 A\nquorum G\n", "the threshold"),
+            (witness + "group G any A A\nquorum G\n", "listed twice"),
+            (witness + "group G any none\nquorum G\n", "none is not a witness or group"),
+            (witness + "group G any H\ngroup H any A\nquorum G\n", "H is not a witness or group defined above"),
+            ("witness A \(log)\nquorum A\n", "not a cosigner key"),
+            ("log \(keys[0])\nquorum none\n", "not a log verifier key"),
+            (witness + "trust A\nquorum A\n", "unknown keyword"),
+            (witness + "quorum A\r\n", "control character"),
+        ]
+        for (text, reason) in refused {
+            #expect(throws: WitnessPolicy.Invalid.self, "\(reason)") { try WitnessPolicy(parsing: text) }
+            do { _ = try WitnessPolicy(parsing: text) } catch { #expect(error.description.contains(reason), "\(error) for \(reason)") }
+        }
+    }
 }
