@@ -52,6 +52,15 @@ public struct DirectoryClient: Sendable {
         try await hashes(decode(DirectoryAPI.Proof.self, perform("GET", "/v1/log/consistency?from=\(from)&to=\(to)")))
     }
 
+    /// The leaf at `index`, unverified (the monitor checks every leaf against a signed root).
+    public func leaf(at index: UInt64) async throws(Failure) -> [UInt8] {
+        let answer = try await decode(DirectoryAPI.Leaf.self, perform("GET", "/v1/log/leaves/\(index)"))
+        guard answer.index == index, let bytes = try? Base64URL.decode(answer.leaf, limit: TransparencyLogLimits.maximumLeafByteCount) else {
+            throw .invalidResponse("a leaf that is not the one asked for or not base64url")
+        }
+        return bytes
+    }
+
     public func inclusionProof(index: UInt64, size: UInt64) async throws(Failure) -> [[UInt8]] {
         try await hashes(decode(DirectoryAPI.Proof.self, perform("GET", "/v1/log/inclusion?index=\(index)&size=\(size)")))
     }

@@ -26,6 +26,9 @@ public struct DirectoryTrust: Codable, Sendable {
         public var checkpoint: String?
         public var checkpointSeen: Date?
         public var evidence: [ForkEvidence]
+        /// How far the owner's monitor has read this directory's log (`Profile.monitorNames`).
+        public var monitor: MonitorState?
+
         /// The witness policy (c2sp.org/tlog-policy): which witnesses must have cosigned a
         /// checkpoint of this directory for it to be accepted. Absent: none.
         public var policy: WitnessPolicy?
@@ -70,6 +73,14 @@ public struct DirectoryTrust: Codable, Sendable {
                 throw .damaged(what: "the stored checkpoint of \(url)", reason: "it does not verify: \(error)")
             }
         }
+    }
+
+    /// The monitor's place in a log: every leaf before `size` was read, and their tree is
+    /// `frontier` (base64url hashes of its perfect subtrees), which matched a signed root.
+    public struct MonitorState: Codable, Sendable, Equatable {
+        public var size: UInt64
+        public var frontier: [String]
+        public var scanned: Date
     }
 
     /// Two signed checkpoints that cannot both be the directory's one log: proof to show others.

@@ -16,7 +16,7 @@ extension Profile {
         do throws(DirectoryError) { return try DirectoryTrust.load(from: store) } catch { throw .directory(error) }
     }
 
-    private func saving<T>(_ body: (inout DirectoryTrust) async throws(DirectoryError) -> T) async throws(ProfileError) -> T {
+    func saving<T>(_ body: (inout DirectoryTrust) async throws(DirectoryError) -> T) async throws(ProfileError) -> T {
         var state = try directoryTrust()
         do {
             let value = try await body(&state)

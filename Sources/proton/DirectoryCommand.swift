@@ -26,7 +26,7 @@ struct DirectoryCommand: AsyncParsableCommand {
         subcommands: [
             DirectoryAddCommand.self, DirectoryListCommand.self, DirectoryRegisterCommand.self, DirectoryLookupCommand.self,
             DirectoryFetchCommand.self, DirectoryPublishCommand.self, DirectoryAuditCommand.self, DirectoryApproveCommand.self, DirectoryDenyCommand.self, DirectoryAllowCommand.self,
-            DirectoryPendingCommand.self,
+            DirectoryPendingCommand.self, DirectoryMonitorCommand.self,
         ])
 }
 
