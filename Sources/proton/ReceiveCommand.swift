@@ -11,7 +11,10 @@ struct ReceiveCommand: AsyncParsableCommand {
             message with its ratchet step, and only then acknowledges it to the service; a \
             message delivered twice is dropped. Messages in your outbox whose retry time has \
             come are sent too. With --watch it keeps long-polling until interrupted, printing \
-            messages as they arrive (with --json, one JSON object per line). Exits with status \
+            messages as they arrive (with --json, one JSON object per line); with pinned \
+            directories it also settles attestations presented while offline and watches your \
+            own names ('proton directory monitor') when it starts and once a day, saying what it \
+            finds on standard error. Exits with status \
             69 when no receiving service is configured or none could be reached, and 74 when the \
             profile could not record a message (a full disk, say): it stays at its service and \
             arrives on a later run.
@@ -53,7 +56,12 @@ struct ReceiveCommand: AsyncParsableCommand {
         var collected: [Received] = []
         var damaged: Set<String> = []
         var unrecorded: [String] = []
+        var directoryDuties: ContinuousClock.Instant?
         repeat {
+            if watch, directoryDuties.map({ $0.duration(to: .now) >= Self.directoryDutyInterval }) ?? true {
+                directoryDuties = .now
+                await directoryDuty(opened)
+            }
             // A profile whose files were deleted or replaced underneath is not written to again.
             await report(try await opened.flush())
             let events = try await opened.receive(wait: seconds)
@@ -151,6 +159,29 @@ struct ReceiveCommand: AsyncParsableCommand {
     }
 
     /// Something worth knowing that is not the command failing: stderr, one line.
+    /// How often `--watch` settles pending attestations and watches this profile's names.
+    static let directoryDutyInterval: Duration = .seconds(86_400)
+
+    /// With pinned directories: settles the attestations presented while offline, and reads
+    /// the new log entries about this profile's names (`proton directory monitor`). Findings
+    /// and failures are said on standard error; the watch goes on.
+    private func directoryDuty(_ opened: Profile) async {
+        guard let trust = try? await opened.directoryTrust(), !trust.directories.isEmpty else { return }
+        do {
+            for (_, settlement) in try await opened.settleAttestations() {
+                for fork in settlement.forks { fork.report() }
+            }
+            for scan in try await opened.monitorNames() {
+                for finding in scan.findings {
+                    note(
+                        "\(scan.pinned.url) logged \(finding.kind) of \(finding.name) for the key \(finding.identityKey), which is not yours (log index \(finding.logIndex)); 'proton directory monitor --json' shows the entry and its proof")
+                }
+            }
+        } catch {
+            note("the directories could not be checked (\(error)); they are checked again in a day")
+        }
+    }
+
     private func note(_ text: String) {
         FileHandle.standardError.write(Data("proton: \(TerminalText.line(text.sentence))\n".utf8))
     }
