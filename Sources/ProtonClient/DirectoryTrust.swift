@@ -255,7 +255,10 @@ public struct DirectoryTrust: Codable, Sendable {
                 }
                 if let note = try? SignedNote(parsing: bundle.checkpoint) { try pinned.requireQuorum(note, size: checkpoint.size) }
                 let entry = Verified(stored: stored, bundle: bundle, checkpoint: checkpoint, pinned: pinned)
-                if stored.settled == true || Self.standing(of: checkpoint, against: pinned) == .same {
+                // Settled: proven consistent, and for a presented one confirmed by a lookup.
+                // Stored by an earlier version (nil): verified when in the tree held now, as it
+                // was shown then; a presented one (false) waits for its online step.
+                if stored.settled == true || (stored.settled == nil && Self.standing(of: checkpoint, against: pinned) == .same) {
                     verified.append(entry)
                 } else {
                     pending.append(entry)
@@ -310,9 +313,6 @@ public struct DirectoryTrust: Codable, Sendable {
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: error.description)
         }
         switch Self.standing(of: checkpoint, against: directories[index]) {
-        case .same:
-            store(bundle, settled: true, now: now)
-            return PresentedAttestationCheck(presented: true, verifiedName: name, reason: nil)
         case .fork:
             let summary = "FORK: the attestation presented for \(name) is in a tree of size \(checkpoint.size) with another root than the one you hold"
             let evidence = ForkEvidence(
@@ -320,7 +320,9 @@ public struct DirectoryTrust: Codable, Sendable {
                 attestation: Base64URL.encode(bundle.encoded()))
             keep(evidence, at: index)
             return PresentedAttestationCheck(presented: true, verifiedName: nil, reason: summary, fork: summary, directory: directories[index].url)
-        case .needsProof, .noBaseline:
+        case .same, .needsProof, .noBaseline:
+            // Even in the tree this profile holds, the statement may have been replaced since
+            // (a key change, a revocation): it is settled by a lookup of the name, online.
             store(bundle, settled: false, now: now)
             return PresentedAttestationCheck(
                 presented: true, verifiedName: nil,

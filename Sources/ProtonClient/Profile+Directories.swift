@@ -78,6 +78,9 @@ extension Profile {
         public var settled: [String] = []
         /// Attestations still pending: the directory could not be asked.
         public var pending: [String] = []
+        /// Attestations that were genuine once, but their name is now bound to another key or
+        /// revoked: dropped, never verified.
+        public var superseded: [String] = []
         /// Checkpoints that are not the log's: each with its evidence kept in the profile; the
         /// attestations in them are dropped (the evidence keeps them).
         public var forks: [DirectoryAuditor.Misbehaviour] = []
@@ -153,36 +156,51 @@ extension Profile {
         }
     }
 
-    /// Weighs the checkpoints of the bundles stored for the directory at `index` (the pending
-    /// ones, or `all`) against its stored checkpoint, through `DirectoryAuditor`: each distinct
-    /// checkpoint once, with the directory's consistency proof when the sizes differ. A
-    /// consistent one settles its bundles (and may move the stored checkpoint forward); a fork
-    /// keeps the evidence and drops its bundles; an unreachable directory leaves them pending.
+    /// Weighs the checkpoints of the bundles stored for the directory at `index` against its
+    /// stored checkpoint, through `DirectoryAuditor`: each distinct tree (size and root) once,
+    /// with the directory's consistency proof when the sizes differ. Settled bundles were
+    /// proven already (consistency is transitive along the stored checkpoints), so they cost no
+    /// request; `all` only counts them. A pending bundle whose checkpoint is consistent is then
+    /// confirmed by a lookup of its name: an attestation that was genuine once but has since
+    /// been replaced (a key change, a revocation) must not verify, so it is dropped unless the
+    /// name is still bound to that key. A fork keeps the evidence and drops its bundles; an
+    /// unreachable directory (or a refused proof, which proves nothing to anyone else) leaves
+    /// them pending and ends the step.
     static func settle(_ state: inout DirectoryTrust, at index: Int, client: DirectoryClient, all: Bool, now: Date) async -> Settlement {
         var settlement = Settlement()
         let namespace = state.directories[index].namespace
         let auditor = DirectoryAuditor(client: client, now: now)
-        let candidates = state.bundles.indices.filter { state.bundles[$0].namespace == namespace && (all || state.bundles[$0].settled != true) }
-        // Each distinct checkpoint once: many bundles share one.
-        var byCheckpoint: [String: [Int]] = [:]
-        var order: [String] = []
-        for bundleIndex in candidates {
-            guard let bundle = try? state.bundles[bundleIndex].decoded() else { continue }
-            if byCheckpoint[bundle.checkpoint] == nil { order.append(bundle.checkpoint) }
-            byCheckpoint[bundle.checkpoint, default: []].append(bundleIndex)
+        struct Tree: Hashable {
+            let size: UInt64
+            let root: [UInt8]
         }
+        var byTree: [Tree: (note: String, members: [Int])] = [:]
+        var order: [Tree] = []
+        for bundleIndex in state.bundles.indices where state.bundles[bundleIndex].namespace == namespace {
+            if state.bundles[bundleIndex].settled == true {
+                settlement.consistent += 1
+                continue
+            }
+            guard let bundle = try? state.bundles[bundleIndex].decoded(), let note = try? SignedNote(parsing: bundle.checkpoint),
+                let checkpoint = try? Checkpoint(text: note.text)
+            else { continue }
+            let tree = Tree(size: checkpoint.size, root: checkpoint.rootHash)
+            if byTree[tree] == nil {
+                order.append(tree)
+                byTree[tree] = (bundle.checkpoint, [])
+            }
+            byTree[tree]?.members.append(bundleIndex)
+        }
+        _ = all
         var dropped = Set<Int>()
-        for note in order {
-            let members = byCheckpoint[note] ?? []
+        var consistent: [Int] = []
+        for (position, tree) in order.enumerated() {
+            guard let (note, members) = byTree[tree] else { continue }
             var pinned = state.directories[index]
             do throws(DirectoryError) {
                 _ = try await auditor.accept(note, into: &pinned, attestation: members.first.map { state.bundles[$0].bundle })
                 state.directories[index] = pinned
-                for member in members {
-                    if state.bundles[member].settled != true { settlement.settled.append(state.bundles[member].qualifiedName) }
-                    state.bundles[member].settled = true
-                }
-                settlement.consistent += members.count
+                consistent += members
             } catch {
                 state.directories[index] = pinned
                 if case .forked(let misbehaviour) = error {
@@ -190,11 +208,58 @@ extension Profile {
                     dropped.formUnion(members)
                 } else {
                     settlement.unreachable = error
-                    settlement.pending += members.map { state.bundles[$0].qualifiedName }
+                    let rest = order[position...].flatMap { byTree[$0]?.members ?? [] }
+                    settlement.pending += rest.map { state.bundles[$0].qualifiedName }
+                    break
                 }
             }
         }
-        state.bundles = state.bundles.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+        // Still the name's binding? Each consistent pending bundle's name is looked up once.
+        var confirmed = Set<Int>()
+        if settlement.unreachable == nil {
+            let pinned = state.directories[index]
+            var looked: [String: Ed25519.PublicKey?] = [:]
+            for member in consistent {
+                let stored = state.bundles[member]
+                if looked[stored.name] == nil {
+                    do throws(DirectoryError) {
+                        let result = try await DirectoryLookup.run(name: stored.name, pinned: pinned, state: &state, now: now)
+                        looked[stored.name] = .some(result.bundle.attestation.identityKey)
+                    } catch {
+                        switch error {
+                        case .revoked, .client(.refused(status: 404, _, _)): looked[stored.name] = .some(nil)
+                        case .forked(let misbehaviour):
+                            settlement.forks.append(misbehaviour)
+                            looked[stored.name] = .some(nil)
+                        default:
+                            settlement.unreachable = error
+                        }
+                    }
+                }
+                guard settlement.unreachable == nil else { break }
+                if let current = looked[stored.name], let key = current, Base64URL.encode(key.rawRepresentation) == stored.identityKey {
+                    confirmed.insert(member)
+                } else {
+                    settlement.superseded.append(stored.qualifiedName)
+                    dropped.insert(member)
+                }
+            }
+        }
+        // The lookups may have replaced or added bundles: mark by identity, not by position.
+        let confirmedKeys = Set(confirmed.map { "\(state.bundles[$0].identityKey)|\(state.bundles[$0].name)" })
+        let droppedKeys = Set(dropped.map { "\(state.bundles[$0].identityKey)|\(state.bundles[$0].name)" })
+        for member in consistent where !confirmed.contains(member) && !dropped.contains(member) {
+            settlement.pending.append(state.bundles[member].qualifiedName)
+        }
+        for bundleIndex in state.bundles.indices where state.bundles[bundleIndex].namespace == namespace {
+            let key = "\(state.bundles[bundleIndex].identityKey)|\(state.bundles[bundleIndex].name)"
+            if confirmedKeys.contains(key), state.bundles[bundleIndex].settled != true {
+                state.bundles[bundleIndex].settled = true
+            }
+            if confirmedKeys.contains(key) { settlement.settled.append(state.bundles[bundleIndex].qualifiedName) }
+        }
+        settlement.consistent += confirmed.count
+        state.bundles.removeAll { $0.namespace == namespace && droppedKeys.contains("\($0.identityKey)|\($0.name)") && $0.settled != true }
         return settlement
     }
 
@@ -271,6 +336,11 @@ extension Profile {
                 presented: true, verifiedName: nil, reason: fork.summary, fork: fork.summary, directory: fork.directory)
         }
         if result.settled.contains(pending) { return PresentedAttestationCheck(presented: true, verifiedName: pending, reason: nil) }
+        if result.superseded.contains(pending) {
+            return PresentedAttestationCheck(
+                presented: true, verifiedName: nil,
+                reason: "the directory no longer binds \(pending) to this contact's key (it was changed or revoked since); the attestation presented is out of date")
+        }
         return check
     }
 

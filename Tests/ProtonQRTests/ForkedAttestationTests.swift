@@ -2,6 +2,7 @@ import Foundation
 import ProtonTestSupport
 import ProtonCore
 import ProtonDirectory
+import ProtonServices
 import ProtonStore
 import Testing
 
@@ -187,5 +188,42 @@ struct ForkedAttestationTests {
         let listed = try await AttestedContactTests.contacts(sandbox, "Casey")
         #expect(listed.first?["verifiedName"] as? String == "alex@example.org")
         #expect(listed.first?["pendingName"] == nil || listed.first?["pendingName"] is NSNull)
+    }
+
+    /// An attestation that was genuine when the invite was made, but the name was revoked
+    /// since: its checkpoint is consistent, yet the lookup that settles it finds the name no
+    /// longer bound to that key, so the contact is never verified and the bundle is dropped.
+    @Test func anAttestationOfARevokedNameIsNotVerified() async throws {
+        let sandbox = try InviteSandbox()
+        let data = sandbox.root.appendingPathComponent("directory")
+        var directory = try Directory(data: data)
+        defer { directory.stop() }
+        for person in ["Alex", "Blair"] {
+            try await sandbox.makeProfile(person)
+            try await sandbox.require(sandbox.run(person, "directory", "add", directory.url, "--key", directory.key))
+        }
+        try await sandbox.require(sandbox.run("Alex", "directory", "register", "alex"))
+        let report = try AttestedContactTests.json(
+            try await sandbox.require(sandbox.run("Alex", "invite", "--attestation", "alex@example.org", "--json")))
+        let invite = try #require(report["invite"] as? String)
+
+        // The name is revoked (here by the operator, as a stolen key's owner would ask).
+        let port = try #require(URL(string: directory.url)?.port)
+        directory.stop()
+        let alexKey = try {
+            let store = try sandbox.openStore("Alex")
+            defer { try? store.close() }
+            return try #require(try store.personas().first).identityKey
+        }()
+        let registry = try DirectoryRegistry(dataDirectory: data, namespace: nil)
+        _ = try registry.revoke(name: "alex", identityKey: alexKey, now: Date())
+        registry.close()
+        directory = try Directory(data: data, listen: "127.0.0.1:\(port)")
+        try await sandbox.require(sandbox.run("Blair", "directory", "audit"))
+
+        let accepted = try await sandbox.require(sandbox.run("Blair", "accept", invite))
+        #expect(accepted.stdout.contains("Unverified: ") && accepted.stdout.contains("out of date"), "\(accepted.stdout)")
+        #expect(try await !AttestedContactTests.contacts(sandbox, "Blair").contains { $0["verified"] as? Bool == true })
+        #expect(try AttestedContactTests.storedBundles(sandbox, "Blair") == 0)
     }
 }
