@@ -61,6 +61,16 @@ public struct DirectoryAuditor: Sendable {
                     directory: pinned.url, kind: .badSignature, summary: "a checkpoint that does not verify under the pinned key",
                     detail: "\(error). Either the directory changed its key or someone between you and it altered the answer.", evidence: nil))
         }
+        // Two trees of one size signed by the pinned key prove a fork on their own, with or
+        // without cosignatures: kept before the quorum refuses the new one.
+        if let storedNote = pinned.checkpoint, let stored = try pinned.storedCheckpoint(), stored.size == new.checkpoint.size,
+            stored.rootHash != new.checkpoint.rootHash
+        {
+            throw .forked(
+                misbehaviour(
+                    .fork(.sameSizeDifferentRoots(size: stored.size, stored: stored.rootHash, new: new.checkpoint.rootHash)), storedNote, note,
+                    proof: [], attestation: attestation, &pinned))
+        }
         try pinned.requireQuorum(new.note, size: new.checkpoint.size)
         guard let storedNote = pinned.checkpoint, let stored = try pinned.storedCheckpoint() else {
             pinned.checkpoint = new.serialized
@@ -98,8 +108,14 @@ public struct DirectoryAuditor: Sendable {
     /// consistency: an empty proof is checked instead, which fails unless nothing is needed.
     private func proof(from: UInt64, to: UInt64) async throws(DirectoryError) -> [[UInt8]] {
         do { return try await client.consistencyProof(from: from, to: to) } catch {
-            if case .unavailable = error { throw .client(error) }
-            return []
+            switch error {
+            // Not reached, or asked to come back later: nothing is decided.
+            case .unavailable, .refused(status: 429, _, _): throw .client(error)
+            // A proof refused or malformed between sizes it signed: checked as an empty one,
+            // which fails unless nothing is needed. The evidence this leaves does not prove
+            // itself to others, so it is the first to go when evidence is trimmed.
+            default: return []
+            }
         }
     }
 
@@ -136,7 +152,7 @@ public struct DirectoryAuditor: Sendable {
             attestation: attestation)
         if !pinned.evidence.contains(where: { $0.stored == storedNote && $0.new == newNote }) {
             pinned.evidence.append(evidence)
-            if pinned.evidence.count > DirectoryTrust.maximumEvidence { pinned.evidence.removeFirst() }
+            DirectoryTrust.trimEvidence(&pinned.evidence)
         }
         return Misbehaviour(directory: pinned.url, kind: kind, summary: summary, detail: detail, evidence: evidence)
     }

@@ -95,6 +95,15 @@ public struct DirectoryTrust: Codable, Sendable {
         /// Where the new checkpoint came from, when not from the directory itself: the
         /// attestation bundle (base64url) presented in an invite or a pairing.
         public var attestation: String?
+
+        /// Both checkpoints parse to trees of one size with different roots: whoever holds the
+        /// directory's key can check the fork from these two notes alone.
+        public var provesItself: Bool {
+            guard let first = try? SignedNote(parsing: stored), let second = try? SignedNote(parsing: new),
+                let a = try? Checkpoint(text: first.text), let b = try? Checkpoint(text: second.text)
+            else { return false }
+            return a.size == b.size && a.rootHash != b.rootHash
+        }
     }
 
     public struct StoredBundle: Codable, Sendable {
@@ -173,6 +182,41 @@ public struct DirectoryTrust: Codable, Sendable {
 
     public func save(to store: ProfileStore) throws(DirectoryError) {
         do { try store.saveEncodedDocument(self, as: .directoryTrust) } catch { throw .cannotSave(reason: "\(error)") }
+    }
+
+    /// Takes in what another process saved (`theirs`) since this value was loaded as `base`:
+    /// directories pinned meanwhile, fork evidence, newer checkpoints and monitor progress,
+    /// bundles stored or settled, names registered. What this value changed stays.
+    mutating func merge(theirs: DirectoryTrust, base: DirectoryTrust) {
+        for other in theirs.directories {
+            guard let index = index(of: other.url) else {
+                if base.index(of: other.url) == nil { directories.append(other) }
+                continue
+            }
+            for evidence in other.evidence where !directories[index].evidence.contains(evidence) {
+                directories[index].evidence.append(evidence)
+            }
+            Self.trimEvidence(&directories[index].evidence)
+            if let theirs = try? other.storedCheckpoint(), (try? directories[index].storedCheckpoint())?.map({ $0.size < theirs.size }) ?? true {
+                directories[index].checkpoint = other.checkpoint
+                directories[index].checkpointSeen = other.checkpointSeen
+            }
+            if let monitor = other.monitor, monitor.size > directories[index].monitor?.size ?? 0 { directories[index].monitor = monitor }
+        }
+        func identity(_ stored: StoredBundle) -> String { stored.identityKey + "|" + stored.name + "|" + stored.namespace + "|" + stored.bundle }
+        let baseBundles = Set(base.bundles.map(identity))
+        var ours = Dictionary(bundles.enumerated().map { (identity($1), $0) }, uniquingKeysWith: { first, _ in first })
+        for other in theirs.bundles {
+            if let index = ours[identity(other)] {
+                if other.settled == true { bundles[index].settled = true }
+            } else if !baseBundles.contains(identity(other)) {
+                // Stored by the other process; one this step dropped was in `base`.
+                bundles.append(other)
+                ours[identity(other)] = bundles.count - 1
+            }
+        }
+        if bundles.count > Self.maximumBundles { bundles.removeFirst(bundles.count - Self.maximumBundles) }
+        for name in theirs.registered ?? [] where !(registered ?? []).contains(name) { registered = (registered ?? []) + [name] }
     }
 
     // MARK: - Queries
@@ -331,11 +375,20 @@ public struct DirectoryTrust: Codable, Sendable {
         }
     }
 
-    /// Keeps `evidence` with the directory at `index`, the newest `maximumEvidence` only.
+    /// Keeps `evidence` with the directory at `index` (`trimEvidence`).
     mutating func keep(_ evidence: ForkEvidence, at index: Int) {
         guard !directories[index].evidence.contains(where: { $0.stored == evidence.stored && $0.new == evidence.new }) else { return }
         directories[index].evidence.append(evidence)
-        if directories[index].evidence.count > Self.maximumEvidence { directories[index].evidence.removeFirst() }
+        Self.trimEvidence(&directories[index].evidence)
+    }
+
+    /// At most `maximumEvidence` entries. Evidence that proves a fork to anyone on its own (two
+    /// signed trees of one size, no proof needed) is the last to go: the oldest of the others
+    /// is dropped first, so a directory cannot flush it out with failed proofs.
+    static func trimEvidence(_ evidence: inout [ForkEvidence]) {
+        while evidence.count > maximumEvidence {
+            if let index = evidence.firstIndex(where: { !$0.provesItself }) { evidence.remove(at: index) } else { evidence.removeFirst() }
+        }
     }
 
     /// The verified name for a contact's key.

@@ -16,14 +16,24 @@ extension Profile {
         do throws(DirectoryError) { return try DirectoryTrust.load(from: store) } catch { throw .directory(error) }
     }
 
+    /// Runs a step on the trust state and saves it. A step may wait on the network for long
+    /// (the owner's monitor under `receive --watch`), and another process may save meanwhile
+    /// (an `accept` keeping fork evidence): what that process added since this step loaded the
+    /// state is merged in, never overwritten (`DirectoryTrust.merge`).
     func saving<T>(_ body: (inout DirectoryTrust) async throws(DirectoryError) -> T) async throws(ProfileError) -> T {
-        var state = try directoryTrust()
+        let base = try directoryTrust()
+        var state = base
+        func save() throws(DirectoryError) {
+            var merged = state
+            if let current = try? DirectoryTrust.load(from: store) { merged.merge(theirs: current, base: base) }
+            try merged.save(to: store)
+        }
         do {
             let value = try await body(&state)
-            try state.save(to: store)
+            try save()
             return value
         } catch {
-            try? state.save(to: store)
+            try? save()
             throw .directory(error)
         }
     }
@@ -294,11 +304,12 @@ extension Profile {
             do throws(DirectoryClient.Failure) { (_, status) = try await DirectoryLookup.client(for: pinned.url).register(name: bare, namespace: pinned.namespace, key: keys.identityKey, now: now) } catch {
                 throw .client(error)
             }
-            if status.state == .pending { return .pending(status, qualifiedName: qualified) }
-            let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
+            // Remembered as ours even while pending, so that the owner's monitor watches it.
             let registration = DirectoryTrust.Registered(
                 name: bare, namespace: pinned.namespace, identityKey: Base64URL.encode(keys.identityKey.publicKey.rawRepresentation))
             if !(state.registered ?? []).contains(registration) { state.registered = (state.registered ?? []) + [registration] }
+            if status.state == .pending { return .pending(status, qualifiedName: qualified) }
+            let result = try await DirectoryLookup.run(name: bare, pinned: pinned, state: &state, now: now)
             guard result.bundle.attestation.identityKey == keys.identityKey.publicKey else {
                 throw .misbehaved(directory: pinned.url, reason: "the directory attests another key for \(qualified)")
             }

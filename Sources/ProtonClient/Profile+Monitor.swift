@@ -32,6 +32,9 @@ extension Profile {
         public let findings: [MonitorFinding]
     }
 
+    /// The most log entries one scan reads from one directory; the next scan goes on from there.
+    public static let maximumLeavesPerScan: UInt64 = 100_000
+
     /// Scans every pinned directory under which this profile registered a name, from where the
     /// last scan stopped to its current checkpoint (audited first, as every checkpoint is).
     /// A directory whose leaves do not make its signed root is `DirectoryError.misbehaved`.
@@ -66,7 +69,9 @@ extension Profile {
                     throw .misbehaved(directory: pinned.url, reason: "\(pinned.url)'s log is smaller than the \(from) entries the monitor read")
                 }
                 var suspects: [(UInt64, Attestation, [UInt8])] = []
-                while frontier.size < checkpoint.size {
+                // A bounded run: a log that grew by more is read over several runs.
+                let end = min(checkpoint.size, from + Self.maximumLeavesPerScan)
+                while frontier.size < end {
                     let leafIndex = frontier.size
                     let leaf: [UInt8]
                     do throws(DirectoryClient.Failure) { leaf = try await client.leaf(at: leafIndex) } catch { throw .client(error) }
@@ -76,10 +81,23 @@ extension Profile {
                     }
                     if !ours.contains(Base64URL.encode(statement.identityKey.rawRepresentation)) { suspects.append((leafIndex, statement, leaf)) }
                 }
-                guard frontier.root == checkpoint.rootHash else {
+                let prefixHolds: Bool
+                if end == checkpoint.size {
+                    prefixHolds = frontier.root == checkpoint.rootHash
+                } else {
+                    // Stopped short: the leaves read must be the prefix of the signed tree.
+                    let proof: [[UInt8]]
+                    do throws(DirectoryClient.Failure) { proof = try await client.consistencyProof(from: end, to: checkpoint.size) } catch {
+                        throw .client(error)
+                    }
+                    prefixHolds =
+                        (try? ConsistencyProof(firstSize: end, secondSize: checkpoint.size, hashes: proof)
+                            .verify(firstRoot: frontier.root, secondRoot: checkpoint.rootHash)) != nil
+                }
+                guard prefixHolds else {
                     throw .misbehaved(
                         directory: pinned.url,
-                        reason: "\(pinned.url) served leaves \(from)..<\(checkpoint.size) that do not make the root it signed: it hid or changed entries")
+                        reason: "\(pinned.url) served leaves \(from)..<\(end) that are not the ones under the root it signed: it hid or changed entries")
                 }
                 var findings: [MonitorFinding] = []
                 for (leafIndex, statement, leaf) in suspects {

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
             cosigner key at start ("witness key ...") for directories and clients to pin.
             """)
 
+    /// The most witnesses a directory submits to: each cosignature line is about 130 bytes.
+    static let maximumWitnesses = 12
+
     enum Kind: String, ExpressibleByArgument, CaseIterable {
         case sending, receiving, directory, witness
     }
@@ -106,6 +109,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for witness in witnesses where WitnessEndpoint(witness) == nil {
             throw ValidationError("--witness \(witness) is not URL=VKEY (an http(s) URL and a witness's cosigner key).")
+        }
+        let endpoints = witnesses.compactMap(WitnessEndpoint.init)
+        guard Set(endpoints.map(\.key.publicKey.rawRepresentation)).count == endpoints.count else {
+            throw ValidationError("Each --witness must have a key of its own: one key would count twice towards the quorum.")
+        }
+        // A cosignature line per witness must fit the 2,048 bytes an attestation bundle allows
+        // its checkpoint (docs/wire-format.md), next to the directory's own signature.
+        guard endpoints.count <= Self.maximumWitnesses else { throw ValidationError("At most \(Self.maximumWitnesses) --witness options.") }
+        if let namespace, endpoints.contains(where: { $0.key.name == DirectoryNames.origin(namespace: namespace) }) {
+            throw ValidationError("A witness may not use the directory's own key name: its lines would be read as the directory's.")
+        }
+        let origins = logs.compactMap { try? NoteVerifier(verifierKey: $0).name }
+        guard kind != .witness || Set(origins).count == logs.count else {
+            throw ValidationError("Each --log must be a log of its own origin.")
         }
         if let witnessQuorum, !(1...max(1, witnesses.count)).contains(witnessQuorum) || witnesses.isEmpty {
             throw ValidationError("--witness-quorum must be between 1 and the number of --witness options.")

@@ -286,6 +286,7 @@ struct WitnessTests {
             (witness + "group G 2 A\nquorum G\n", "the threshold"),
             (witness + "group G 0 A\nquorum G\n", "the threshold"),
             (witness + "group G any A A\nquorum G\n", "listed twice"),
+            (witness + "witness B \(keys[1])\ngroup G any A B\ngroup Q 2 A G\nquorum Q\n", "already a member of another group"),
             (witness + "group G any none\nquorum G\n", "none is not a witness or group"),
             (witness + "group G any H\ngroup H any A\nquorum G\n", "H is not a witness or group defined above"),
             ("witness A \(log)\nquorum A\n", "not a cosigner key"),

@@ -58,6 +58,9 @@ public struct WitnessPolicy: Codable, Sendable, Equatable {
         var quorum: String?
         var names: Set<String> = ["none"]
         var witnessKeys: Set<[UInt8]> = [], logKeys: Set<[UInt8]> = []
+        // "Each defined name can be listed as a group member at most once", across all groups:
+        // so each witness counts once towards the quorum, and the quorum is a tree.
+        var listed: Set<String> = []
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             let items = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -84,6 +87,9 @@ public struct WitnessPolicy: Codable, Sendable, Equatable {
                 guard Set(members).count == members.count else { throw Invalid(line: line, reason: "a member is listed twice") }
                 for member in members where member == "none" || !names.contains(member) {
                     throw Invalid(line: line, reason: "\(member) is not a witness or group defined above")
+                }
+                for member in members where !listed.insert(member).inserted {
+                    throw Invalid(line: line, reason: "\(member) is already a member of another group")
                 }
                 let threshold: Int
                 switch items[2] {
