@@ -48,7 +48,7 @@ enum WitnessTargets {
             return [
                 Array(
                     ("# a policy\nlog \(Seeds.Directory.key.verifier.verifierKey)\n" + keys.enumerated().map { "witness W\($0.offset) \($0.element)\n" }.joined()
-                        + "group two 2 W0 W1 W2\ngroup both all two W2\nquorum both\n").utf8),
+                        + "group two 2 W0 W1\ngroup both all two W2\nquorum both\n").utf8),
                 Array("quorum none\n".utf8),
             ]
         }
