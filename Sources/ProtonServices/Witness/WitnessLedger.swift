@@ -31,10 +31,12 @@ public final class WitnessLedger: Sendable {
 
     /// The latest cosigned checkpoint of `origin`.
     public func latest(origin: String) throws -> WitnessedCheckpoint? {
-        try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT size, root FROM witnessed WHERE origin = ?", arguments: [origin]).map {
-                WitnessedCheckpoint(size: UInt64(bitPattern: $0["size"]), rootHash: [UInt8]($0["root"] as Data))
-            }
+        try pool.read { db in try Self.latest(origin: origin, db) }
+    }
+
+    private static func latest(origin: String, _ db: Database) throws -> WitnessedCheckpoint? {
+        try Row.fetchOne(db, sql: "SELECT size, root FROM witnessed WHERE origin = ?", arguments: [origin]).map {
+            WitnessedCheckpoint(size: UInt64(bitPattern: $0["size"]), rootHash: [UInt8]($0["root"] as Data))
         }
     }
 
@@ -42,10 +44,7 @@ public final class WitnessLedger: Sendable {
     /// `checkpoint` in its place, atomically; throws the refusal and records nothing otherwise.
     public func advance(_ request: AddCheckpointRequest, checkpoint: Checkpoint, now: Date) throws -> Void {
         try pool.write { db in
-            let latest = try Row.fetchOne(db, sql: "SELECT size, root FROM witnessed WHERE origin = ?", arguments: [checkpoint.origin]).map {
-                WitnessedCheckpoint(size: UInt64(bitPattern: $0["size"]), rootHash: [UInt8]($0["root"] as Data))
-            }
-            try WitnessRules.check(request, checkpoint: checkpoint, against: latest)
+            try WitnessRules.check(request, checkpoint: checkpoint, against: Self.latest(origin: checkpoint.origin, db))
             try db.execute(
                 sql: """
                     INSERT INTO witnessed (origin, size, root, checkpoint, cosigned_at) VALUES (?, ?, ?, ?, ?)
