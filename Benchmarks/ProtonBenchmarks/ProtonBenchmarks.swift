@@ -40,6 +40,7 @@ let benchmarks: @Sendable () -> Void = {
 
     registerServiceBenchmarks()
     registerDirectoryBenchmarks()
+    registerWitnessBenchmarks()
     registerPairingBenchmarks()
     registerQRBenchmarks()
 
