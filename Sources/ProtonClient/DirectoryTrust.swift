@@ -51,6 +51,10 @@ public struct DirectoryTrust: Codable, Sendable {
         /// policy's quorum (each witness counts once; lines from other keys are ignored).
         public func requireQuorum(_ note: SignedNote, size: UInt64) throws(DirectoryError) {
             guard let policy else { return }
+            if let witness = policy.invalidCosigners(of: note).first {
+                throw .misbehaved(
+                    directory: url, reason: "the checkpoint of size \(size) from \(url) carries a cosignature of the witness \(witness) that does not verify; it is refused")
+            }
             let cosigners = policy.cosigners(of: note)
             guard policy.isSatisfied(byWitnessesNamed: cosigners) else {
                 throw .missingQuorum(directory: url, size: size, have: cosigners.count, need: policy.description)

@@ -102,6 +102,14 @@ struct WitnessTests {
         #expect(cosigner.verifier.verifierKey == Self.vectorVerifierKey)
         #expect(signature.line == Self.vectorLine)
         #expect(try CosignatureVerifier(verifierKey: Self.vectorVerifierKey) == cosigner.verifier)
+        // A policy naming this witness counts its valid line, and names a tampered one.
+        let policy = try WitnessPolicy.threshold(1, of: [Self.vectorVerifierKey])
+        let note = SignedNote(text: text, signatures: [signature])
+        #expect(policy.cosigners(of: note) == ["w1"] && policy.invalidCosigners(of: note).isEmpty)
+        var tampered = signature.signature
+        tampered[8] ^= 1
+        let bad = SignedNote(text: text, signatures: [NoteSignature(keyName: signature.keyName, keyID: signature.keyID, signature: tampered)])
+        #expect(policy.cosigners(of: bad).isEmpty && policy.invalidCosigners(of: bad) == ["w1"])
         // A note verifier key (type 0x01) is not a cosigner key, nor the other way round.
         #expect(throws: NoteError.self) { try CosignatureVerifier(verifierKey: try NoteVerifier(name: Self.witnessName, publicKey: key.publicKey).verifierKey) }
         #expect(throws: NoteError.self) { try NoteVerifier(verifierKey: Self.vectorVerifierKey) }

@@ -140,6 +140,16 @@ public struct WitnessPolicy: Codable, Sendable, Equatable {
             }.map(\.name))
     }
 
+    /// The witnesses with a line in `note` under their name and key ID that does not verify:
+    /// the note should then be refused whole (c2sp.org/signed-note: a signature from a known
+    /// key that fails makes the note invalid).
+    public func invalidCosigners(of note: SignedNote) -> [String] {
+        witnesses.filter { witness in
+            guard let key = try? CosignatureVerifier(verifierKey: witness.key) else { return false }
+            return note.signatures.contains { $0.keyName == key.name && $0.keyID == key.keyID && key.timestamp(of: $0, checkpointText: note.text) == nil }
+        }.map(\.name)
+    }
+
     /// The number of witnesses the quorum needs at the least: for the one sentence of a refusal.
     public var description: String {
         quorum == "none" ? "no cosignatures" : "the quorum \(quorum) of \(witnesses.count) witnesses"
