@@ -120,7 +120,7 @@ extension Profile {
                 state.directories[index] = pinned
                 var settlement = Settlement()
                 switch outcome {
-                case .success: settlement = await Self.settle(&state, at: index, client: client, all: true, now: now)
+                case .success: settlement = await Self.settle(&state, at: index, client: client, now: now)
                 case .failure(let error):
                     settlement.unreachable = error
                     settlement.pending = state.bundles.filter { $0.namespace == pinned.namespace && $0.settled != true }.map(\.qualifiedName)
@@ -160,7 +160,7 @@ extension Profile {
                         continue
                     }
                 }
-                results[pinned.namespace] = await Self.settle(&state, at: index, client: client, all: false, now: now)
+                results[pinned.namespace] = await Self.settle(&state, at: index, client: client, now: now)
             }
             return results
         }
@@ -169,14 +169,14 @@ extension Profile {
     /// Weighs the checkpoints of the bundles stored for the directory at `index` against its
     /// stored checkpoint, through `DirectoryAuditor`: each distinct tree (size and root) once,
     /// with the directory's consistency proof when the sizes differ. Settled bundles were
-    /// proven already (consistency is transitive along the stored checkpoints), so they cost no
-    /// request; `all` only counts them. A pending bundle whose checkpoint is consistent is then
+    /// proven already (consistency is transitive along the stored checkpoints), so they are
+    /// only counted. A pending bundle whose checkpoint is consistent is then
     /// confirmed by a lookup of its name: an attestation that was genuine once but has since
     /// been replaced (a key change, a revocation) must not verify, so it is dropped unless the
     /// name is still bound to that key. A fork keeps the evidence and drops its bundles; an
     /// unreachable directory (or a refused proof, which proves nothing to anyone else) leaves
     /// them pending and ends the step.
-    static func settle(_ state: inout DirectoryTrust, at index: Int, client: DirectoryClient, all: Bool, now: Date) async -> Settlement {
+    static func settle(_ state: inout DirectoryTrust, at index: Int, client: DirectoryClient, now: Date) async -> Settlement {
         var settlement = Settlement()
         let namespace = state.directories[index].namespace
         let auditor = DirectoryAuditor(client: client, now: now)
@@ -201,7 +201,6 @@ extension Profile {
             }
             byTree[tree]?.members.append(bundleIndex)
         }
-        _ = all
         var dropped = Set<Int>()
         var consistent: [Int] = []
         for (position, tree) in order.enumerated() {

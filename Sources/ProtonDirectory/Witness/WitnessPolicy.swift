@@ -150,7 +150,7 @@ public struct WitnessPolicy: Codable, Sendable, Equatable {
         }.map(\.name)
     }
 
-    /// The number of witnesses the quorum needs at the least: for the one sentence of a refusal.
+    /// The quorum in words, for the one sentence of a refusal.
     public var description: String {
         quorum == "none" ? "no cosignatures" : "the quorum \(quorum) of \(witnesses.count) witnesses"
     }
