@@ -377,6 +377,10 @@ public actor ReceiveAgent {
             }
             let shown = try tx.recordIncoming(
                 protonID: protonID, updated: proton, body: opened.body, address: address, sequence: opened.sequence, now: now)
+            // Checkpoint gossip is weighed by the client, which knows the directories.
+            for case .checkpoint(let note) in opened.appliedUpdates.map(\.change) {
+                try tx.queueGossipedCheckpoint(note, from: protonID, now: now)
+            }
             return .received(protonID, shown, reportsOurStaleState: opened.reportsOurStaleState)
         }
     }

@@ -50,6 +50,10 @@ public enum ReceiveEvent: Sendable, Equatable {
     /// A message to one of our key packages' addresses was refused (an expired package, a used
     /// one-time prekey, not for this package, or altered): dropped, nothing stored.
     case keyPackageRefused(address: AddressID, reason: String)
+    /// A checkpoint this contact gossiped and the one this profile holds are two trees of one
+    /// size signed by the same directory: it shows different people different logs. Both are
+    /// kept as evidence.
+    case directoryForked(protonID: ProtonID, directory: String, summary: String)
 }
 
 extension ReceiveEvent: CustomStringConvertible {
@@ -91,6 +95,8 @@ extension ReceiveEvent: CustomStringConvertible {
             "\(peerName ?? "someone") connected to \(name) through the key package at \(address.hex.prefix(8))…: a new relationship"
         case .keyPackageRefused(let address, let reason):
             "refused a message to the key package at \(address.hex.prefix(8))…: \(reason)"
+        case .directoryForked(_, let directory, let summary):
+            "DIRECTORY MISBEHAVIOUR at \(directory): \(summary) (gossiped by this contact); both checkpoints are kept as evidence ('proton directory list')"
         }
     }
 }

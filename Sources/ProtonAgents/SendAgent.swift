@@ -42,16 +42,23 @@ public actor SendAgent {
     /// Seals `body` for the relationship, records it, and tries to deliver it with anything older
     /// still waiting for this relationship. Older messages still in their backoff hold it back
     /// (order matters more than speed) unless `ignoringBackoff`, as when a person asks to send.
-    public func send(_ body: [UInt8], to protonID: ProtonID, now: Date, ignoringBackoff: Bool = false) async throws -> Sent {
-        let composed = try await compose(body, to: protonID, now: now)
+    public func send(
+        _ body: [UInt8], to protonID: ProtonID, now: Date, ignoringBackoff: Bool = false,
+        checkpoints: @Sendable (Proton) -> [Proton.CheckpointOffer] = { _ in [] }
+    ) async throws -> Sent {
+        let composed = try await compose(body, to: protonID, now: now, checkpoints: checkpoints)
         let events = composed.events + (await flush(now: now, protonID: protonID, ignoringBackoff: ignoringBackoff))
         return Sent(messageID: composed.messageID, outboxID: composed.outboxID, rotatedTo: composed.rotatedTo, events: events)
     }
 
     /// Seals and records without delivering: the proton step, the log entry and the outbox item
     /// commit together. Follows the rotation state: when `rotationDue`, a fresh address is
-    /// created at one of our receiving services and offered with this message.
-    public func compose(_ body: [UInt8], to protonID: ProtonID, now: Date) async throws -> Sent {
+    /// created at one of our receiving services and offered with this message. `checkpoints`:
+    /// the directory checkpoints this relationship's peer may be given (checkpoint gossip,
+    /// `Proton.offerCheckpoint`: each at most once).
+    public func compose(
+        _ body: [UInt8], to protonID: ProtonID, now: Date, checkpoints: @Sendable (Proton) -> [Proton.CheckpointOffer] = { _ in [] }
+    ) async throws -> Sent {
         let current = try store.proton(protonID)
         guard !current.isBlocked else { throw Proton.Error.blocked }
         var fresh: OwnRoute?
@@ -73,6 +80,7 @@ public actor SendAgent {
                 try proton.issue(fresh.route, authKey: fresh.authKey, now: now)
                 rotated = fresh.route
             }
+            for offer in checkpoints(proton) where proton.offerCheckpoint(offer, bodyByteCount: body.count) { break }
             let outgoing = try proton.seal(body, now: now, random: random)
             let ids = try tx.recordOutgoing(
                 protonID: protonID, updated: proton, body: body, ciphertext: outgoing.ciphertext, routes: outgoing.routes, now: now)

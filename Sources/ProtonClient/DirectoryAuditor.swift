@@ -50,8 +50,11 @@ public struct DirectoryAuditor: Sendable {
     /// Verifies `note` under the pinned key and reconciles it with the stored checkpoint.
     /// Updates `pinned` (checkpoint or evidence). `attestation`: the bundle (base64url) the note
     /// came in, when someone other than the directory presented it, kept with any evidence.
-    public func accept(_ note: String, into pinned: inout DirectoryTrust.Pinned, attestation: String? = nil) async throws(DirectoryError)
-        -> Outcome
+    /// `gossipedBy`: the relationship whose contact gossiped the note; its consistency is
+    /// checked whatever its cosignatures, but it replaces the stored checkpoint only when they
+    /// meet the policy's quorum (a contact with another policy may hold fewer).
+    public func accept(_ note: String, into pinned: inout DirectoryTrust.Pinned, attestation: String? = nil, gossipedBy: String? = nil)
+        async throws(DirectoryError) -> Outcome
     {
         let verifier = try pinned.verifier()
         let new: SignedCheckpoint
@@ -69,10 +72,16 @@ public struct DirectoryAuditor: Sendable {
             throw .forked(
                 misbehaviour(
                     .fork(.sameSizeDifferentRoots(size: stored.size, stored: stored.rootHash, new: new.checkpoint.rootHash)), storedNote, note,
-                    proof: [], attestation: attestation, &pinned))
+                    proof: [], attestation: attestation, gossipedBy: gossipedBy, &pinned))
         }
-        try pinned.requireQuorum(new.note, size: new.checkpoint.size)
+        var adoptable = true
+        do throws(DirectoryError) { try pinned.requireQuorum(new.note, size: new.checkpoint.size) } catch {
+            guard gossipedBy != nil else { throw error }
+            adoptable = false
+        }
         guard let storedNote = pinned.checkpoint, let stored = try pinned.storedCheckpoint() else {
+            // Gossip never becomes the baseline (callers take the directory's own first).
+            guard gossipedBy == nil else { return .first(new.checkpoint) }
             pinned.checkpoint = new.serialized
             pinned.checkpointSeen = now
             return .first(new.checkpoint)
@@ -85,7 +94,7 @@ public struct DirectoryAuditor: Sendable {
                 throw .forked(
                     misbehaviour(
                         .rollback(storedSize: stored.size, newSize: new.checkpoint.size), storedNote, note, proof: proof, attestation: attestation,
-                        &pinned))
+                        gossipedBy: gossipedBy, &pinned))
             }
             return .behind(new.checkpoint)
         }
@@ -96,11 +105,12 @@ public struct DirectoryAuditor: Sendable {
             pinned.checkpointSeen = now
             return .unchanged(stored)
         case .consistent(let from, _):
+            guard adoptable else { return .extended(from: from, to: new.checkpoint) }
             pinned.checkpoint = new.serialized
             pinned.checkpointSeen = now
             return .extended(from: from, to: new.checkpoint)
         default:
-            throw .forked(misbehaviour(result, storedNote, note, proof: proof, attestation: attestation, &pinned))
+            throw .forked(misbehaviour(result, storedNote, note, proof: proof, attestation: attestation, gossipedBy: gossipedBy, &pinned))
         }
     }
 
@@ -120,7 +130,7 @@ public struct DirectoryAuditor: Sendable {
     }
 
     private func misbehaviour(
-        _ result: Audit.Result, _ storedNote: String, _ newNote: String, proof: [[UInt8]], attestation: String?,
+        _ result: Audit.Result, _ storedNote: String, _ newNote: String, proof: [[UInt8]], attestation: String?, gossipedBy: String?,
         _ pinned: inout DirectoryTrust.Pinned
     ) -> Misbehaviour {
         let (kind, summary, detail): (Misbehaviour.Kind, String, String)
@@ -149,7 +159,7 @@ public struct DirectoryAuditor: Sendable {
         }
         let evidence = DirectoryTrust.ForkEvidence(
             detected: now, reason: summary, stored: storedNote, new: newNote, proof: proof.isEmpty ? nil : proof.map(Base64URL.encode),
-            attestation: attestation)
+            attestation: attestation, gossipedBy: gossipedBy)
         if !pinned.evidence.contains(where: { $0.stored == storedNote && $0.new == newNote }) {
             pinned.evidence.append(evidence)
             DirectoryTrust.trimEvidence(&pinned.evidence)

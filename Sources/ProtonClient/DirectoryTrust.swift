@@ -33,6 +33,16 @@ public struct DirectoryTrust: Codable, Sendable {
         /// checkpoint of this directory for it to be accepted. Absent: none.
         public var policy: WitnessPolicy?
 
+        /// Checkpoints of this directory that contacts gossiped, signed by the pinned key but of
+        /// another size than the stored one: the next online step asks the directory to prove
+        /// them consistent with it (`Profile.settleAttestations`, the audit). At most
+        /// `maximumPendingGossip`, the newest kept.
+        public var gossiped: [GossipedNote]?
+        /// Contacts (identity keys, base64url) who gossiped this directory's checkpoints: they
+        /// follow its log, so this profile's checkpoint of it goes to them too. At most
+        /// `maximumGossipPeers`, the most recent kept.
+        public var gossipPeers: [String]?
+
         public init(
             url: String, namespace: String, verifierKey: String, added: Date, checkpoint: String?, checkpointSeen: Date?,
             evidence: [ForkEvidence], policy: WitnessPolicy? = nil
@@ -87,6 +97,17 @@ public struct DirectoryTrust: Codable, Sendable {
         public var scanned: Date
     }
 
+    /// A checkpoint a contact gossiped, waiting for the directory's consistency proof.
+    public struct GossipedNote: Codable, Sendable, Equatable {
+        public var note: String
+        /// The relationship that carried it (`Proton.relationshipID`).
+        public var relationship: String
+        public var received: Date
+    }
+
+    public static let maximumPendingGossip = 4
+    public static let maximumGossipPeers = 1_000
+
     /// Two signed checkpoints that cannot both be the directory's one log: proof to show others.
     public struct ForkEvidence: Codable, Sendable, Equatable {
         public var detected: Date
@@ -99,6 +120,9 @@ public struct DirectoryTrust: Codable, Sendable {
         /// Where the new checkpoint came from, when not from the directory itself: the
         /// attestation bundle (base64url) presented in an invite or a pairing.
         public var attestation: String?
+        /// The relationship (`Proton.relationshipID`) whose contact gossiped the new checkpoint,
+        /// when it came that way.
+        public var gossipedBy: String?
 
         /// Both checkpoints parse to trees of one size with different roots: whoever holds the
         /// directory's key can check the fork from these two notes alone.
@@ -206,6 +230,14 @@ public struct DirectoryTrust: Codable, Sendable {
                 directories[index].checkpointSeen = other.checkpointSeen
             }
             if let monitor = other.monitor, monitor.size > directories[index].monitor?.size ?? 0 { directories[index].monitor = monitor }
+            // Gossip the other process weighed is gone from its list; what it added is taken in.
+            let baseGossip = base.directories.first { $0.url == other.url }?.gossiped ?? []
+            for note in other.gossiped ?? [] where !baseGossip.contains(note) && !(directories[index].gossiped ?? []).contains(note) {
+                directories[index].gossiped = (directories[index].gossiped ?? []) + [note]
+            }
+            for peer in other.gossipPeers ?? [] where !(directories[index].gossipPeers ?? []).contains(peer) {
+                directories[index].gossipPeers = (directories[index].gossipPeers ?? []) + [peer]
+            }
         }
         func identity(_ stored: StoredBundle) -> String { stored.identityKey + "|" + stored.name + "|" + stored.namespace + "|" + stored.bundle }
         let baseBundles = Set(base.bundles.map(identity))
@@ -376,6 +408,77 @@ public struct DirectoryTrust: Codable, Sendable {
                 presented: true, verifiedName: nil,
                 reason: "the attestation for \(name) verifies, but its checkpoint is not yet proven consistent with the directory's log",
                 pendingName: name)
+        }
+    }
+
+    /// What weighing a gossiped checkpoint found.
+    public enum GossipOutcome: Sendable, Equatable {
+        /// Not a checkpoint of a directory pinned here under its pinned key: nothing kept.
+        case ignored(reason: String)
+        /// The tree this profile holds.
+        case same
+        /// Another size: kept for the next online step to prove consistent.
+        case pending(directory: String)
+        /// The same size with another root: the evidence is kept.
+        case fork(directory: String, evidence: ForkEvidence)
+    }
+
+    /// Weighs a checkpoint the contact of `relationship` (identity `peerKey`) gossiped against
+    /// the stored one of the directory whose origin it names, offline. Only a note signed by
+    /// the pinned key counts (a contact cannot frame a directory); its cosignatures do not
+    /// matter here, since two trees signed by the directory prove a fork whoever cosigned them.
+    public mutating func weighGossiped(_ bytes: [UInt8], from peerKey: Ed25519.PublicKey, relationship: String, now: Date) -> GossipOutcome {
+        guard let text = String(validating: bytes, as: UTF8.self), let note = try? SignedNote(parsing: text),
+            let claimed = try? Checkpoint(text: note.text)
+        else { return .ignored(reason: "not a signed checkpoint") }
+        guard let index = directories.firstIndex(where: { $0.origin == claimed.origin }) else {
+            return .ignored(reason: "no directory with the origin \(claimed.origin) is pinned")
+        }
+        guard let verifier = try? directories[index].verifier(), let checkpoint = try? SignedCheckpoint(verifying: text, verifier: verifier).checkpoint
+        else { return .ignored(reason: "it does not verify under the key pinned for \(directories[index].url)") }
+        let peer = Base64URL.encode(peerKey.rawRepresentation)
+        var peers = (directories[index].gossipPeers ?? []).filter { $0 != peer } + [peer]
+        if peers.count > Self.maximumGossipPeers { peers.removeFirst(peers.count - Self.maximumGossipPeers) }
+        directories[index].gossipPeers = peers
+        let url = directories[index].url
+        switch Self.standing(of: checkpoint, against: directories[index]) {
+        case .same:
+            return .same
+        case .fork:
+            let evidence = ForkEvidence(
+                detected: now,
+                reason: "FORK: a contact's checkpoint of size \(checkpoint.size) has another root than the one you hold",
+                stored: directories[index].checkpoint ?? "", new: text, proof: nil, attestation: nil, gossipedBy: relationship)
+            keep(evidence, at: index)
+            return .fork(directory: url, evidence: evidence)
+        case .needsProof, .noBaseline:
+            var pending = (directories[index].gossiped ?? []).filter { $0.note != text }
+            pending.append(GossipedNote(note: text, relationship: relationship, received: now))
+            if pending.count > Self.maximumPendingGossip { pending.removeFirst(pending.count - Self.maximumPendingGossip) }
+            directories[index].gossiped = pending
+            return .pending(directory: url)
+        }
+    }
+
+    /// What this profile gossips: the stored checkpoint of each pinned directory, for the
+    /// contacts who follow its log as far as this profile knows (an attestation of theirs from
+    /// it is stored, they gossiped it, or one of our personas has a name there; nobody is told
+    /// of a directory they have no reason to know this profile uses).
+    public func checkpointOffers() -> @Sendable (Proton) -> [Proton.CheckpointOffer] {
+        var offers: [(offer: Proton.CheckpointOffer, peers: Set<String>, ours: Set<String>)] = []
+        for pinned in directories {
+            guard let note = pinned.checkpoint, let checkpoint = try? pinned.storedCheckpoint(),
+                note.utf8.count <= ProtonUpdate.maximumCheckpointByteCount
+            else { continue }
+            let peers = Set(bundles.filter { $0.namespace == pinned.namespace }.map(\.identityKey) + (pinned.gossipPeers ?? []))
+            let ours = Set((registered ?? []).filter { $0.namespace == pinned.namespace }.map(\.identityKey))
+            offers.append((Proton.CheckpointOffer(origin: checkpoint.origin, size: checkpoint.size, note: Array(note.utf8)), peers, ours))
+        }
+        let candidates = offers
+        return { proton in
+            let peer = Base64URL.encode(proton.peerIdentity.rawRepresentation)
+            let ours = Base64URL.encode(proton.ourIdentity.rawRepresentation)
+            return candidates.filter { $0.peers.contains(peer) || $0.ours.contains(ours) }.map(\.offer)
         }
     }
 

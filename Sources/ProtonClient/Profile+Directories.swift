@@ -142,6 +142,7 @@ extension Profile {
                 let pinned = state.directories[index]
                 guard namespace == nil || pinned.namespace == namespace,
                     state.bundles.contains(where: { $0.namespace == pinned.namespace && $0.settled != true })
+                        || !(pinned.gossiped ?? []).isEmpty
                 else { continue }
                 let client = DirectoryLookup.client(for: pinned.url)
                 if pinned.checkpoint == nil {
@@ -269,7 +270,32 @@ extension Profile {
         }
         settlement.consistent += confirmed.count
         state.bundles.removeAll { $0.namespace == namespace && droppedKeys.contains("\($0.identityKey)|\($0.name)") && $0.settled != true }
+        if settlement.unreachable == nil { await settleGossip(&state, at: index, auditor: auditor, into: &settlement) }
         return settlement
+    }
+
+    /// Weighs the checkpoints contacts gossiped for the directory at `index` against its
+    /// stored one, with the directory's consistency proofs: each consistent one is dropped
+    /// (and becomes the stored checkpoint when it is newer and meets the witness quorum), each
+    /// inconsistent one leaves its evidence; an unreachable directory leaves the rest pending.
+    static func settleGossip(_ state: inout DirectoryTrust, at index: Int, auditor: DirectoryAuditor, into settlement: inout Settlement) async {
+        guard state.directories[index].checkpoint != nil else { return }
+        while let gossiped = state.directories[index].gossiped?.first {
+            var pinned = state.directories[index]
+            do throws(DirectoryError) {
+                _ = try await auditor.accept(gossiped.note, into: &pinned, gossipedBy: gossiped.relationship)
+            } catch {
+                if case .forked(let misbehaviour) = error {
+                    settlement.forks.append(misbehaviour)
+                } else {
+                    state.directories[index] = pinned
+                    settlement.unreachable = error
+                    return
+                }
+            }
+            pinned.gossiped = pinned.gossiped?.filter { $0 != gossiped }
+            state.directories[index] = pinned
+        }
     }
 
     // MARK: - Names

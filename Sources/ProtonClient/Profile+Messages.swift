@@ -13,7 +13,10 @@ extension Profile {
     public func send(_ body: [UInt8], to contact: ProtonID) async throws(ProfileError) -> SendReport {
         try await usingOutbox { () throws(ProfileError) in
             let agent = try sendAgent()
-            return try await ProfileError.classifying { try await agent.send(body, to: contact, now: Date(), ignoringBackoff: true) }
+            let offers = checkpointOffers()
+            return try await ProfileError.classifying {
+                try await agent.send(body, to: contact, now: Date(), ignoringBackoff: true, checkpoints: offers)
+            }
         }
     }
 
@@ -43,7 +46,8 @@ extension Profile {
     public func receive(wait: Int = 0) async throws(ProfileError) -> [ReceiveEvent] {
         try await receiving { () throws(ProfileError) in
             do throws(StoreError) { try store.checkFiles() } catch { throw .store(error) }
-            return await (try receiveAgent()).poll(wait: wait, now: Date())
+            let events = await (try receiveAgent()).poll(wait: wait, now: Date())
+            return events + (await checkGossipedCheckpoints())
         }
     }
 

@@ -9,7 +9,9 @@ enum StoreMigrations {
     /// older release would take for damage.
     /// 3: the services and the directory trust state live in the database (`documents`); an
     /// older release would find no services.json or directories.json and start empty.
-    static let formatVersion = 3
+    /// 4: proton states may be of version 4 (the checkpoints given to the peer), which an
+    /// older release would take for damage.
+    static let formatVersion = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -210,6 +212,21 @@ enum StoreMigrations {
                         updated DATETIME NOT NULL
                     ) WITHOUT ROWID;
                     UPDATE profile SET format_version = 3;
+                    """)
+        }
+
+        migrator.registerMigration("v9 checkpoint gossip") { db in
+            // Checkpoints contacts gossiped, waiting to be weighed against the directory logs
+            // this profile follows (`ProfileStore+Gossip`).
+            try db.execute(
+                sql: """
+                    CREATE TABLE gossiped_checkpoints (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        proton_id TEXT NOT NULL,
+                        note BLOB NOT NULL,
+                        received DATETIME NOT NULL
+                    );
+                    UPDATE profile SET format_version = 4;
                     """)
         }
 

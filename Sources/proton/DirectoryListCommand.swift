@@ -18,6 +18,8 @@ struct DirectoryListCommand: AsyncParsableCommand {
         let checkpointSize: UInt64?
         let checkpointSeen: Date?
         let forkEvidence: Int
+        /// Checkpoints contacts gossiped that wait for the directory's consistency proof.
+        let pendingGossip: Int
     }
 
     func run() async throws {
@@ -27,7 +29,7 @@ struct DirectoryListCommand: AsyncParsableCommand {
         let entries = try state.directories.map { pinned in
             Entry(
                 namespace: pinned.namespace, url: pinned.url, verifierKey: pinned.verifierKey, checkpointSize: try pinned.storedCheckpoint()?.size,
-                checkpointSeen: pinned.checkpointSeen, forkEvidence: pinned.evidence.count)
+                checkpointSeen: pinned.checkpointSeen, forkEvidence: pinned.evidence.count, pendingGossip: pinned.gossiped?.count ?? 0)
         }
         if json { return try Output.json(entries) }
         guard !entries.isEmpty else { return print("No directories pinned.") }

@@ -14,7 +14,9 @@ struct ReceiveCommand: AsyncParsableCommand {
             messages as they arrive (with --json, one JSON object per line); with pinned \
             directories it also settles attestations presented while offline and watches your \
             own names ('proton directory monitor') when it starts and once a day, saying what it \
-            finds on standard error. Exits with status \
+            finds on standard error. Checkpoints your contacts gossip are weighed against yours: \
+            two trees of one size signed by a directory you pin are kept as evidence and exit 76. \
+            Exits with status \
             69 when no receiving service is configured or none could be reached, and 74 when the \
             profile could not record a message (a full disk, say): it stays at its service and \
             arrives on a later run.
@@ -56,6 +58,7 @@ struct ReceiveCommand: AsyncParsableCommand {
         var collected: [Received] = []
         var damaged: Set<String> = []
         var unrecorded: [String] = []
+        var forks = 0
         var directoryDuties: ContinuousClock.Instant?
         repeat {
             if watch, directoryDuties.map({ $0.duration(to: .now) >= Self.directoryDutyInterval }) ?? true {
@@ -109,6 +112,9 @@ struct ReceiveCommand: AsyncParsableCommand {
                     break
                 case .undecryptable:
                     note(event.description + "; 'proton show' tells whether this profile is an old copy")
+                case .directoryForked:
+                    forks += 1
+                    note(event.description)
                 case .relationshipDamaged(let protonID, _):
                     damaged.insert(protonID.rawValue)
                     note(event.description)
@@ -137,6 +143,11 @@ struct ReceiveCommand: AsyncParsableCommand {
             throw CommandFailure(
                 status: .ioError,
                 message: "The profile could not record what arrived (\(reason)); it stays at the receiving service and arrives on a later 'proton receive'.")
+        }
+        if forks > 0 {
+            throw CommandFailure(
+                status: .directoryMisbehaved,
+                message: "A checkpoint a contact gossiped shows that a directory you pin signed two different logs; do not trust its names until this is explained.")
         }
         if !damaged.isEmpty {
             throw CommandFailure(

@@ -66,6 +66,11 @@ struct RotationEntry: Encodable {
             case .addRoute(let route): Update(sequence: update.sequence, kind: "addRoute", value: route.address.hex)
             case .retireAddress(let address): Update(sequence: update.sequence, kind: "retireAddress", value: address.hex)
             case .displayName(let name): Update(sequence: update.sequence, kind: "displayName", value: name)
+            case .checkpoint(let note):
+                // The origin and size lines of the signed checkpoint given to the peer.
+                Update(
+                    sequence: update.sequence, kind: "checkpoint",
+                    value: String(decoding: note, as: UTF8.self).split(separator: "\n").prefix(2).joined(separator: " "))
             }
         }
         policy = Policy(

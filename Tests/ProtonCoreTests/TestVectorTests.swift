@@ -35,6 +35,13 @@ struct TestVectorTests {
         2e6f72672f7631361290c1cf8112f8a5f773c67b50c9454da2729fc3d2d31d66a86973e5c8b87d50ab48e984621b10a0
         8bc65e1f0c51360000000568656c6c6f
         """
+    static let gossipPayload = """
+        040200000000000000020000000000000006000104000000000000000300bd6469726563746f72792e6578616d706c65
+        2e6f72670a380a58636e616561634757616d74565a79334164375a6f717564676a71744c306c677a2b4e77372f526751
+        79673d0a0ae28094206469726563746f72792e6578616d706c652e6f7267205175793146346f496d52624b79326a574f
+        6f61362b425a46695151724e474934754c41764e71613052486d756b756b493730696a7a4e6a7a444d6a4d2b38734d75
+        384570526c756e2f425833333632583669786e6e6f4a6947776b3d0a0000000568656c6c6f
+        """
     static let ratchetMessage = """
         0302ad0e1201027a230dce9748face32ec9b84b4addab2c32e946ab2989d43560c05c5d169cc31db23f642f74d31ac72
         9a030585189f474a98f9fb6e59462116aa21308fd34f9c81ec42a057e264ff91d0ef1d0ac77707a2658ba45586b8a5bd
@@ -151,6 +158,17 @@ struct TestVectorTests {
         #expect(route.serviceURI == "https://rs.example.org/v1")
     }
 
+    @Test func gossipPayloadVectorIsReproducibleAndDecodes() throws {
+        let payload = WireVectors.gossipPayload()
+        #expect(Hex.string(payload.encoded()) == Hex.normalized(Self.gossipPayload))
+        let bytes = Hex.bytes(Self.gossipPayload)
+        #expect(bytes.count == 229)
+        let decoded = try ProtonPayload(decoding: bytes)
+        #expect(decoded == payload)
+        #expect(decoded.updates.map(\.change) == [.checkpoint(WireVectors.gossipedCheckpoint)])
+        #expect(WireVectors.gossipedCheckpoint.count == 189)
+    }
+
     // MARK: - Ratchet message (0x03)
 
     @Test func ratchetVectorIsReproducible() throws {
@@ -215,7 +233,7 @@ struct TestVectorTests {
         let compact = String(document.filter { !$0.isWhitespace }).lowercased()
         for (name, vector) in [
             ("invite", Self.invite), ("key package", Self.keyPackage), ("envelope", Self.envelope),
-            ("payload", Self.payload), ("ratchet message", Self.ratchetMessage),
+            ("payload", Self.payload), ("gossip payload", Self.gossipPayload), ("ratchet message", Self.ratchetMessage),
         ] {
             let printed = compact.contains(Hex.normalized(vector))
             #expect(printed, "docs/wire-format.md does not print the \(name) vector")

@@ -81,6 +81,24 @@ enum WireVectors {
             acknowledged: 1, sequence: 5, updates: [ProtonUpdate(sequence: 2, change: .addRoute(route))], body: Array("hello".utf8))
     }
 
+    /// The signed checkpoint of docs/directory.md ("Checkpoints and signed notes"), as a
+    /// contact gossips it.
+    static let gossipedCheckpoint = Array(
+        """
+        directory.example.org
+        8
+        XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=
+
+        \u{2014} directory.example.org Quy1F4oImRbKy2jWOoa6+BZFiQQrNGI4uLAvNqa0RHmukukI70ijzNjzDMjM+8sMu8EpRlun/BX3362X6ixnnoJiGwk=
+
+        """.utf8)
+
+    static func gossipPayload() -> ProtonPayload {
+        ProtonPayload(
+            acknowledged: 2, sequence: 6, updates: [ProtonUpdate(sequence: 3, change: .checkpoint(gossipedCheckpoint))],
+            body: Array("hello".utf8))
+    }
+
     struct RatchetVector {
         let sharedSecret: SecureBytes
         let seed: RatchetSeed

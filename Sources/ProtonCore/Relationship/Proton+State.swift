@@ -5,13 +5,16 @@ import ProtonCrypto
 /// store keeps in a table of their own. Contains secrets (ratchet keys, address auth keys).
 extension Proton {
     /// Version 2 appends the peer's highest sequence and the stale-state marks, version 3 the
-    /// unreadable messages' mark; older states still load.
-    static let stateVersion: UInt8 = 3
+    /// unreadable messages' mark, version 4 the checkpoints given to the peer; older states
+    /// still load.
+    static let stateVersion: UInt8 = 4
 
     public func serializedState() -> SecureBytes {
         // Room for everything up front: a buffer that grew would leave earlier copies of the
         // secrets in freed memory.
-        var writer = WireWriter(nestedCapacity: 4096 + (peerRoutes.count + ownRoutes.count) * 192)
+        var writer = WireWriter(
+            nestedCapacity: 4096 + (peerRoutes.count + ownRoutes.count) * 192 + ProtonPayload.overhead(updates: pendingUpdates)
+                + checkpointsSent.reduce(0) { $0 + 10 + $1.origin.utf8.count })
         writer.byte(Self.stateVersion)
         writer.byte(role.rawValue)
         writer.fixed(ourIdentity.rawRepresentation)
@@ -62,6 +65,11 @@ extension Proton {
         writer.byte(staleNoticePending ? 1 : 0)
         writer.uint64(unreadableSince.map(Self.seconds) ?? 0)
         writer.uint32(unreadableCount)
+        writer.byte(UInt8(checkpointsSent.count))
+        for sent in checkpointsSent {
+            writer.short(Array(sent.origin.utf8))
+            writer.uint64(sent.size)
+        }
         return writer.takeSecret()
     }
 
@@ -138,6 +146,14 @@ extension Proton {
             let since = try reader.uint64("unreadable since")
             unreadableSince = since == 0 ? nil : try Self.date(since)
             unreadableCount = try reader.uint32("unreadable count")
+        }
+        if version >= 4 {
+            let count = Int(try reader.byte("gossiped log count"))
+            for _ in 0..<count {
+                let origin = try reader.shortString("gossiped log origin")
+                checkpointsSent.append((origin, try reader.uint64("gossiped checkpoint size")))
+            }
+            if checkpointsSent.count > Self.maximumGossipedLogs { checkpointsSent.removeFirst(checkpointsSent.count - Self.maximumGossipedLogs) }
         }
         try reader.finish()
         boundOwnRoutes()

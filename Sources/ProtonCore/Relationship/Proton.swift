@@ -98,6 +98,11 @@ public struct Proton: Sendable {
     public internal(set) var unreadableSince: Date?
     /// How many messages could not be read since `unreadableSince`.
     public internal(set) var unreadableCount: UInt32 = 0
+    /// Checkpoint gossip: the size of the newest checkpoint of each directory log (by origin)
+    /// given to this peer, so that each is given at most once (`offerCheckpoint`). Oldest
+    /// first; at most `maximumGossipedLogs`.
+    public internal(set) var checkpointsSent: [(origin: String, size: UInt64)] = []
+    public static let maximumGossipedLogs = 16
     public var establishedAt: Date { establishedAtStorage }
     var establishedAtStorage: Date
 
@@ -207,6 +212,48 @@ public struct Proton: Sendable {
         isBlocked = true
         pendingUpdates.removeAll()
         return retired
+    }
+
+    // MARK: - Checkpoint gossip
+
+    /// A directory's signed checkpoint this profile holds, which a peer who follows the same
+    /// log can weigh against its own (docs/directory.md, "Gossip through relationships").
+    public struct CheckpointOffer: Sendable, Equatable {
+        public let origin: String
+        public let size: UInt64
+        /// The signed note, as stored.
+        public let note: [UInt8]
+
+        public init(origin: String, size: UInt64, note: [UInt8]) {
+            self.origin = origin
+            self.size = size
+            self.note = note
+        }
+    }
+
+    /// Queues `offer` as a `checkpoint` update for the next message (it is then repeated until
+    /// acknowledged, like every update) when this peer has not been given a checkpoint of that
+    /// log as large, and there is room: one checkpoint in flight at a time, few other updates
+    /// pending (rotation keeps its room), and space beside a body of `bodyByteCount` bytes.
+    /// Returns whether it was queued.
+    @discardableResult
+    public mutating func offerCheckpoint(_ offer: CheckpointOffer, bodyByteCount: Int) -> Bool {
+        guard !isBlocked, !offer.origin.isEmpty, offer.origin.utf8.count <= Int(UInt8.max), offer.size > 0, offer.note.count <= ProtonUpdate.maximumCheckpointByteCount,
+            String(validating: offer.note, as: UTF8.self) != nil,
+            pendingUpdates.count < Self.maximumPendingUpdates / 4,
+            !pendingUpdates.contains(where: { if case .checkpoint = $0.change { true } else { false } })
+        else { return false }
+        let sent = checkpointsSent.first { $0.origin == offer.origin }?.size ?? 0
+        guard offer.size > sent else { return false }
+        let update = ProtonUpdate(sequence: nextUpdateSequence, change: .checkpoint(offer.note))
+        guard ProtonPayload.overhead(updates: pendingUpdates + [update]) + bodyByteCount <= DoubleRatchet.maximumPlaintextByteCount else {
+            return false
+        }
+        enqueue(update.change)
+        checkpointsSent.removeAll { $0.origin == offer.origin }
+        checkpointsSent.append((offer.origin, offer.size))
+        if checkpointsSent.count > Self.maximumGossipedLogs { checkpointsSent.removeFirst(checkpointsSent.count - Self.maximumGossipedLogs) }
+        return true
     }
 
     // MARK: - Messages
@@ -384,6 +431,9 @@ public struct Proton: Sendable {
                 peerRoutes.removeAll { $0.route.address == address }
             case .displayName(let name):
                 peerDisplayName = name
+            case .checkpoint:
+                // Nothing of the relationship changes: the client weighs it (`appliedUpdates`).
+                break
             }
             peerUpdatesApplied = update.sequence
             applied.append(update)

@@ -9,7 +9,14 @@ public struct ProtonUpdate: Sendable, Equatable {
         case retireAddress(AddressID)
         /// "This is what I call myself."
         case displayName(String)
+        /// "This is the newest checkpoint I hold of a directory's log": a signed note, UTF-8,
+        /// opaque here (the client weighs it against its own: checkpoint gossip).
+        case checkpoint([UInt8])
     }
+
+    /// The largest gossiped checkpoint note: a directory's checkpoint with a dozen witness
+    /// cosignatures is under 2 KiB.
+    public static let maximumCheckpointByteCount = 4_096
 
     public let sequence: UInt64
     public let change: Change
@@ -23,6 +30,7 @@ public struct ProtonUpdate: Sendable, Equatable {
         case addRoute = 1
         case retireAddress = 2
         case displayName = 3
+        case checkpoint = 4
     }
 
     func encode(into writer: inout WireWriter) {
@@ -39,6 +47,10 @@ public struct ProtonUpdate: Sendable, Equatable {
             writer.byte(Tag.displayName.rawValue)
             writer.uint64(sequence)
             writer.short(Array(name.utf8))
+        case .checkpoint(let note):
+            writer.byte(Tag.checkpoint.rawValue)
+            writer.uint64(sequence)
+            writer.medium(note)
         }
     }
 
@@ -66,6 +78,11 @@ public struct ProtonUpdate: Sendable, Equatable {
             // message of a peer whose name predates the rules, and load no state of ours that
             // still holds such an update.
             return ProtonUpdate(sequence: sequence, change: .displayName(Persona.neutralised(name)))
+        case .checkpoint:
+            let note = try reader.medium("checkpoint", limit: Self.maximumCheckpointByteCount)
+            guard !note.isEmpty else { throw .invalidValue(field: "checkpoint", reason: "empty") }
+            guard String(validating: note, as: UTF8.self) != nil else { throw .invalidValue(field: "checkpoint", reason: "not UTF-8") }
+            return ProtonUpdate(sequence: sequence, change: .checkpoint(note))
         }
     }
 }

@@ -28,6 +28,11 @@ package enum FuzzAccess {
                     ProtonUpdate(sequence: 10, change: .retireAddress(routes[0].address)),
                 ], body: []
             ).encoded(),
+            ProtonPayload(
+                acknowledged: 2, sequence: 6,
+                updates: [ProtonUpdate(sequence: 3, change: .checkpoint(Array("example.org\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\n\u{2014} example.org AAAA\n".utf8)))],
+                body: Array("hello".utf8)
+            ).encoded(),
         ]
     }
 }
