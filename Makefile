@@ -66,6 +66,7 @@ bench:
 	@scripts/bootstrap bench
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
 	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
+	cd Benchmarks && PROTON_WITNESS_CHECKPOINTS=100000 $(SWIFT) run -c release ReceivingMemory
 
 clean:
 	rm -rf .build Benchmarks/.build .build-hardware Fuzz/.build-debug Fuzz/.build-release

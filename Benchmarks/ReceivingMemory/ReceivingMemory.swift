@@ -46,6 +46,10 @@ enum ReceivingMemory {
             try await EndToEndProfile.run(count: profile)
             return
         }
+        if let checkpoints = ProcessInfo.processInfo.environment["PROTON_WITNESS_CHECKPOINTS"].flatMap({ Int($0) }) {
+            try await WitnessMemory.run(checkpoints: checkpoints)
+            return
+        }
         var logger = Logger(label: "bench.receiving")
         logger.logLevel = .warning
 

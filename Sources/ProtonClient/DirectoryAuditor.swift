@@ -10,10 +10,14 @@ import ProtonDirectory
 public struct DirectoryAuditor: Sendable {
     public let client: DirectoryClient
     public let now: Date
+    /// Whether a proof answered with "too many requests" counts as a proof that fails (for a
+    /// checkpoint whose proof the directory has put off too often), not as "ask again later".
+    public let refusalFails: Bool
 
-    public init(client: DirectoryClient, now: Date) {
+    public init(client: DirectoryClient, now: Date, refusalFails: Bool = false) {
         self.client = client
         self.now = now
+        self.refusalFails = refusalFails
     }
 
     public enum Outcome: Sendable {
@@ -80,8 +84,10 @@ public struct DirectoryAuditor: Sendable {
             adoptable = false
         }
         guard let storedNote = pinned.checkpoint, let stored = try pinned.storedCheckpoint() else {
-            // Gossip never becomes the baseline (callers take the directory's own first).
-            guard gossipedBy == nil else { return .first(new.checkpoint) }
+            // Gossip never becomes the baseline: the directory's own checkpoint comes first.
+            guard gossipedBy == nil else {
+                throw .damaged(what: "the trust state of \(pinned.url)", reason: "a gossiped checkpoint was weighed before any checkpoint of the directory's own")
+            }
             pinned.checkpoint = new.serialized
             pinned.checkpointSeen = now
             return .first(new.checkpoint)
@@ -120,7 +126,8 @@ public struct DirectoryAuditor: Sendable {
         do { return try await client.consistencyProof(from: from, to: to) } catch {
             switch error {
             // Not reached, or asked to come back later: nothing is decided.
-            case .unavailable, .refused(status: 429, _, _): throw .client(error)
+            case .unavailable: throw .client(error)
+            case .refused(status: 429, _, _) where !refusalFails: throw .client(error)
             // A proof refused or malformed between sizes it signed: checked as an empty one,
             // which fails unless nothing is needed. The evidence this leaves does not prove
             // itself to others, so it is the first to go when evidence is trimmed.
@@ -160,7 +167,7 @@ public struct DirectoryAuditor: Sendable {
         let evidence = DirectoryTrust.ForkEvidence(
             detected: now, reason: summary, stored: storedNote, new: newNote, proof: proof.isEmpty ? nil : proof.map(Base64URL.encode),
             attestation: attestation, gossipedBy: gossipedBy)
-        if !pinned.evidence.contains(where: { $0.stored == storedNote && $0.new == newNote }) {
+        if !pinned.evidence.contains(where: { $0.sameTrees(as: evidence) }) {
             pinned.evidence.append(evidence)
             DirectoryTrust.trimEvidence(&pinned.evidence)
         }

@@ -35,13 +35,10 @@ public struct DirectoryTrust: Codable, Sendable {
 
         /// Checkpoints of this directory that contacts gossiped, signed by the pinned key but of
         /// another size than the stored one: the next online step asks the directory to prove
-        /// them consistent with it (`Profile.settleAttestations`, the audit). At most
-        /// `maximumPendingGossip`, the newest kept.
+        /// them consistent with it (`Profile.settleAttestations`, the audit). One per
+        /// relationship (its newest), at most `maximumPendingGossip` in all (the oldest go), so
+        /// that one contact cannot push out what another gossiped.
         public var gossiped: [GossipedNote]?
-        /// Contacts (identity keys, base64url) who gossiped this directory's checkpoints: they
-        /// follow its log, so this profile's checkpoint of it goes to them too. At most
-        /// `maximumGossipPeers`, the most recent kept.
-        public var gossipPeers: [String]?
 
         public init(
             url: String, namespace: String, verifierKey: String, added: Date, checkpoint: String?, checkpointSeen: Date?,
@@ -79,6 +76,20 @@ public struct DirectoryTrust: Codable, Sendable {
 
         public var origin: String { (try? verifier().name) ?? "" }
 
+        /// `note` with only the lines that count here: the directory's own and the valid
+        /// cosignatures of the policy's witnesses. Whoever passes a note on may add or drop other
+        /// lines freely, so a gossiped note is kept and compared in this form.
+        public func canonical(_ note: SignedNote) -> SignedNote {
+            let own = try? verifier()
+            let witnesses = (policy?.witnesses ?? []).compactMap { try? CosignatureVerifier(verifierKey: $0.key) }
+            return SignedNote(
+                text: note.text,
+                signatures: note.signatures.filter { line in
+                    (line.keyName == own?.name && line.keyID == own?.keyID)
+                        || witnesses.contains { $0.timestamp(of: line, checkpointText: note.text) != nil }
+                })
+        }
+
         /// The stored checkpoint, which was verified when stored.
         public func storedCheckpoint() throws(DirectoryError) -> Checkpoint? {
             guard let checkpoint else { return nil }
@@ -99,14 +110,19 @@ public struct DirectoryTrust: Codable, Sendable {
 
     /// A checkpoint a contact gossiped, waiting for the directory's consistency proof.
     public struct GossipedNote: Codable, Sendable, Equatable {
+        /// The signed note, canonical (`Pinned.canonical`).
         public var note: String
         /// The relationship that carried it (`Proton.relationshipID`).
         public var relationship: String
         public var received: Date
+        /// Online steps at which the directory answered "too many requests" for its proof:
+        /// after `maximumProofRefusals` the refusal is taken as a failed proof (a directory must
+        /// not stall the one check that would expose it by refusing only that).
+        public var refusals: Int?
     }
 
-    public static let maximumPendingGossip = 4
-    public static let maximumGossipPeers = 1_000
+    public static let maximumPendingGossip = 64
+    public static let maximumProofRefusals = 5
 
     /// Two signed checkpoints that cannot both be the directory's one log: proof to show others.
     public struct ForkEvidence: Codable, Sendable, Equatable {
@@ -126,6 +142,15 @@ public struct DirectoryTrust: Codable, Sendable {
 
         /// Both checkpoints parse to trees of one size with different roots: whoever holds the
         /// directory's key can check the fork from these two notes alone.
+        /// The same two trees (sizes and roots) as `other`, whatever other lines the notes carry.
+        func sameTrees(as other: ForkEvidence) -> Bool {
+            func tree(_ text: String) -> Checkpoint? { (try? SignedNote(parsing: text)).flatMap { try? Checkpoint(text: $0.text) } }
+            guard let a = tree(stored), let b = tree(new), let c = tree(other.stored), let d = tree(other.new) else {
+                return stored == other.stored && new == other.new
+            }
+            return a == c && b == d
+        }
+
         public var provesItself: Bool {
             guard let first = try? SignedNote(parsing: stored), let second = try? SignedNote(parsing: new),
                 let a = try? Checkpoint(text: first.text), let b = try? Checkpoint(text: second.text)
@@ -232,11 +257,8 @@ public struct DirectoryTrust: Codable, Sendable {
             if let monitor = other.monitor, monitor.size > directories[index].monitor?.size ?? 0 { directories[index].monitor = monitor }
             // Gossip the other process weighed is gone from its list; what it added is taken in.
             let baseGossip = base.directories.first { $0.url == other.url }?.gossiped ?? []
-            for note in other.gossiped ?? [] where !baseGossip.contains(note) && !(directories[index].gossiped ?? []).contains(note) {
-                directories[index].gossiped = (directories[index].gossiped ?? []) + [note]
-            }
-            for peer in other.gossipPeers ?? [] where !(directories[index].gossipPeers ?? []).contains(peer) {
-                directories[index].gossipPeers = (directories[index].gossipPeers ?? []) + [peer]
+            for note in other.gossiped ?? [] where !baseGossip.contains(note) {
+                Self.addPending(note, to: &directories[index])
             }
         }
         func identity(_ stored: StoredBundle) -> String { stored.identityKey + "|" + stored.name + "|" + stored.namespace + "|" + stored.bundle }
@@ -413,64 +435,67 @@ public struct DirectoryTrust: Codable, Sendable {
 
     /// What weighing a gossiped checkpoint found.
     public enum GossipOutcome: Sendable, Equatable {
-        /// Not a checkpoint of a directory pinned here under its pinned key: nothing kept.
-        case ignored(reason: String)
-        /// The tree this profile holds.
-        case same
+        /// Not a checkpoint of a directory pinned here under its pinned key, or the tree this
+        /// profile holds: nothing kept.
+        case nothing
         /// Another size: kept for the next online step to prove consistent.
         case pending(directory: String)
         /// The same size with another root: the evidence is kept.
         case fork(directory: String, evidence: ForkEvidence)
     }
 
-    /// Weighs a checkpoint the contact of `relationship` (identity `peerKey`) gossiped against
-    /// the stored one of the directory whose origin it names, offline. Only a note signed by
-    /// the pinned key counts (a contact cannot frame a directory); its cosignatures do not
-    /// matter here, since two trees signed by the directory prove a fork whoever cosigned them.
-    public mutating func weighGossiped(_ bytes: [UInt8], from peerKey: Ed25519.PublicKey, relationship: String, now: Date) -> GossipOutcome {
-        guard let text = String(validating: bytes, as: UTF8.self), let note = try? SignedNote(parsing: text),
-            let claimed = try? Checkpoint(text: note.text)
-        else { return .ignored(reason: "not a signed checkpoint") }
-        guard let index = directories.firstIndex(where: { $0.origin == claimed.origin }) else {
-            return .ignored(reason: "no directory with the origin \(claimed.origin) is pinned")
-        }
-        guard let verifier = try? directories[index].verifier(), let checkpoint = try? SignedCheckpoint(verifying: text, verifier: verifier).checkpoint
-        else { return .ignored(reason: "it does not verify under the key pinned for \(directories[index].url)") }
-        let peer = Base64URL.encode(peerKey.rawRepresentation)
-        var peers = (directories[index].gossipPeers ?? []).filter { $0 != peer } + [peer]
-        if peers.count > Self.maximumGossipPeers { peers.removeFirst(peers.count - Self.maximumGossipPeers) }
-        directories[index].gossipPeers = peers
+    /// Keeps `note` pending with `pinned`: one per relationship (its newest replaces it), at most
+    /// `maximumPendingGossip` (the oldest go).
+    static func addPending(_ note: GossipedNote, to pinned: inout Pinned) {
+        var pending = (pinned.gossiped ?? []).filter { $0.relationship != note.relationship }
+        pending.append(note)
+        if pending.count > maximumPendingGossip { pending.removeFirst(pending.count - maximumPendingGossip) }
+        pinned.gossiped = pending
+    }
+
+    /// Weighs a checkpoint the contact of `relationship` gossiped against the stored one of the
+    /// directory whose origin it names, offline. Only a note signed by the pinned key counts (a
+    /// contact cannot frame a directory); its cosignatures do not matter here, since two trees
+    /// signed by the directory prove a fork whoever cosigned them. What is kept is the note's
+    /// canonical form.
+    public mutating func weighGossiped(_ bytes: [UInt8], relationship: String, now: Date) -> GossipOutcome {
+        guard let text = String(validating: bytes, as: UTF8.self), let parsed = try? SignedNote(parsing: text),
+            let claimed = try? Checkpoint(text: parsed.text),
+            let index = directories.firstIndex(where: { $0.origin == claimed.origin }),
+            let verifier = try? directories[index].verifier(),
+            let checkpoint = try? SignedCheckpoint(verifying: text, verifier: verifier).checkpoint
+        else { return .nothing }
+        let note = directories[index].canonical(parsed).serialized
         let url = directories[index].url
         switch Self.standing(of: checkpoint, against: directories[index]) {
         case .same:
-            return .same
+            return .nothing
         case .fork:
             let evidence = ForkEvidence(
                 detected: now,
                 reason: "FORK: a contact's checkpoint of size \(checkpoint.size) has another root than the one you hold",
-                stored: directories[index].checkpoint ?? "", new: text, proof: nil, attestation: nil, gossipedBy: relationship)
+                stored: directories[index].checkpoint ?? "", new: note, proof: nil, attestation: nil, gossipedBy: relationship)
             keep(evidence, at: index)
             return .fork(directory: url, evidence: evidence)
         case .needsProof, .noBaseline:
-            var pending = (directories[index].gossiped ?? []).filter { $0.note != text }
-            pending.append(GossipedNote(note: text, relationship: relationship, received: now))
-            if pending.count > Self.maximumPendingGossip { pending.removeFirst(pending.count - Self.maximumPendingGossip) }
-            directories[index].gossiped = pending
+            Self.addPending(GossipedNote(note: note, relationship: relationship, received: now), to: &directories[index])
             return .pending(directory: url)
         }
     }
 
-    /// What this profile gossips: the stored checkpoint of each pinned directory, for the
-    /// contacts who follow its log as far as this profile knows (an attestation of theirs from
-    /// it is stored, they gossiped it, or one of our personas has a name there; nobody is told
-    /// of a directory they have no reason to know this profile uses).
+    /// What this profile gossips: the stored checkpoint of each pinned directory, to the
+    /// contacts with a tie to it that each side knows of: an attestation of theirs from it is
+    /// stored here (they registered there, and presented it or were looked up), or the
+    /// relationship's persona has a name registered there. A contact's own gossip creates no
+    /// tie: otherwise anyone could replay public checkpoints to learn which directories a
+    /// profile pins.
     public func checkpointOffers() -> @Sendable (Proton) -> [Proton.CheckpointOffer] {
         var offers: [(offer: Proton.CheckpointOffer, peers: Set<String>, ours: Set<String>)] = []
         for pinned in directories {
             guard let note = pinned.checkpoint, let checkpoint = try? pinned.storedCheckpoint(),
                 note.utf8.count <= ProtonUpdate.maximumCheckpointByteCount
             else { continue }
-            let peers = Set(bundles.filter { $0.namespace == pinned.namespace }.map(\.identityKey) + (pinned.gossipPeers ?? []))
+            let peers = Set(bundles.filter { $0.namespace == pinned.namespace }.map(\.identityKey))
             let ours = Set((registered ?? []).filter { $0.namespace == pinned.namespace }.map(\.identityKey))
             offers.append((Proton.CheckpointOffer(origin: checkpoint.origin, size: checkpoint.size, note: Array(note.utf8)), peers, ours))
         }
@@ -484,7 +509,7 @@ public struct DirectoryTrust: Codable, Sendable {
 
     /// Keeps `evidence` with the directory at `index` (`trimEvidence`).
     mutating func keep(_ evidence: ForkEvidence, at index: Int) {
-        guard !directories[index].evidence.contains(where: { $0.stored == evidence.stored && $0.new == evidence.new }) else { return }
+        guard !directories[index].evidence.contains(where: { $0.sameTrees(as: evidence) }) else { return }
         directories[index].evidence.append(evidence)
         Self.trimEvidence(&directories[index].evidence)
     }

@@ -270,26 +270,38 @@ extension Profile {
         }
         settlement.consistent += confirmed.count
         state.bundles.removeAll { $0.namespace == namespace && droppedKeys.contains("\($0.identityKey)|\($0.name)") && $0.settled != true }
-        if settlement.unreachable == nil { await settleGossip(&state, at: index, auditor: auditor, into: &settlement) }
+        await settleGossip(&state, at: index, client: client, now: now, into: &settlement)
         return settlement
     }
 
     /// Weighs the checkpoints contacts gossiped for the directory at `index` against its
-    /// stored one, with the directory's consistency proofs: each consistent one is dropped
-    /// (and becomes the stored checkpoint when it is newer and meets the witness quorum), each
-    /// inconsistent one leaves its evidence; an unreachable directory leaves the rest pending.
-    static func settleGossip(_ state: inout DirectoryTrust, at index: Int, auditor: DirectoryAuditor, into settlement: inout Settlement) async {
+    /// stored one, with the directory's consistency proofs, each on its own: a consistent one
+    /// is dropped (and becomes the stored checkpoint when it is newer and meets the witness
+    /// quorum), an inconsistent one leaves its evidence. A directory that cannot be reached
+    /// leaves them all pending; one that answers "too many requests" for a proof leaves that
+    /// one pending, and after `DirectoryTrust.maximumProofRefusals` such steps the refusal
+    /// counts as a proof that fails.
+    static func settleGossip(_ state: inout DirectoryTrust, at index: Int, client: DirectoryClient, now: Date, into settlement: inout Settlement) async {
         guard state.directories[index].checkpoint != nil else { return }
-        while let gossiped = state.directories[index].gossiped?.first {
+        for gossiped in state.directories[index].gossiped ?? [] {
             var pinned = state.directories[index]
+            let refusals = gossiped.refusals ?? 0
+            let auditor = DirectoryAuditor(client: client, now: now, refusalFails: refusals + 1 >= DirectoryTrust.maximumProofRefusals)
             do throws(DirectoryError) {
                 _ = try await auditor.accept(gossiped.note, into: &pinned, gossipedBy: gossiped.relationship)
             } catch {
-                if case .forked(let misbehaviour) = error {
+                switch error {
+                case .forked(let misbehaviour):
                     settlement.forks.append(misbehaviour)
-                } else {
+                case .client(.refused(status: 429, _, _)):
+                    pinned.gossiped = pinned.gossiped?.map { $0 == gossiped ? DirectoryTrust.GossipedNote(
+                        note: $0.note, relationship: $0.relationship, received: $0.received, refusals: refusals + 1) : $0 }
                     state.directories[index] = pinned
-                    settlement.unreachable = error
+                    settlement.unreachable = settlement.unreachable ?? error
+                    continue
+                default:
+                    state.directories[index] = pinned
+                    settlement.unreachable = settlement.unreachable ?? error
                     return
                 }
             }
@@ -367,7 +379,8 @@ extension Profile {
         guard let pending = check.pendingName, let namespace = pending.split(separator: "@").last.map(String.init) else { return check }
         let settlement = try? await withDeadline(Self.settlingDeadline) { try await self.settleAttestations(namespace: namespace) }
         guard let result = settlement?[namespace] else { return check }
-        if let fork = result.forks.first {
+        // A fork the same step found in a contact's gossip is reported by that step, not here.
+        if let fork = result.forks.first(where: { $0.evidence?.gossipedBy == nil }) {
             return PresentedAttestationCheck(
                 presented: true, verifiedName: nil, reason: fork.summary, fork: fork.summary, directory: fork.directory)
         }

@@ -22,6 +22,8 @@ extension Profile {
     /// is dropped, the same size with another root is kept as fork evidence and reported, and
     /// another size waits for the next online step's consistency proof. A checkpoint of a
     /// directory not pinned here, or not signed by its pinned key, is dropped.
+    /// What cannot be weighed now (the trust state cannot be read or saved) stays queued for
+    /// the next round.
     public func checkGossipedCheckpoints() async -> [ReceiveEvent] {
         guard let queued = try? store.gossipedCheckpoints(), let last = queued.last else { return [] }
         var events: [ReceiveEvent] = []
@@ -31,15 +33,14 @@ extension Profile {
                 for gossiped in queued {
                     // A relationship that cannot be read is skipped; its gossip goes with the rest.
                     guard let proton = try? store.proton(gossiped.protonID) else { continue }
-                    let outcome = state.weighGossiped(gossiped.note, from: proton.peerIdentity, relationship: proton.relationshipID, now: now)
-                    if case .fork(let directory, let evidence) = outcome {
+                    if case .fork(let directory, let evidence) = state.weighGossiped(gossiped.note, relationship: proton.relationshipID, now: now) {
                         events.append(.directoryForked(protonID: gossiped.protonID, directory: directory, summary: evidence.reason))
                     }
                 }
             }
             try store.removeGossipedCheckpoints(through: last.id)
         } catch {
-            events.append(.storeFailed(reason: "the checkpoints contacts gossiped could not be weighed: \(error)"))
+            return []
         }
         return events
     }

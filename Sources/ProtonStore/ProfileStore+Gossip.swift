@@ -13,15 +13,23 @@ public struct GossipedCheckpoint: Sendable, Equatable {
 }
 
 extension StoreTransaction {
-    /// The most gossiped checkpoints waiting to be weighed: past it the oldest go, so that a
-    /// contact sending many cannot grow the profile.
-    public static let maximumGossipedCheckpoints = 64
+    /// The most gossiped checkpoints waiting to be weighed from one relationship, and from all:
+    /// past either the oldest go, so that a contact sending many cannot grow the profile, nor
+    /// push out what other contacts gossiped.
+    public static let maximumGossipedCheckpointsPerRelationship = 4
+    public static let maximumGossipedCheckpoints = 256
 
     /// Keeps a checkpoint the contact gossiped, with the message that carried it.
     public func queueGossipedCheckpoint(_ note: [UInt8], from protonID: ProtonID, now: Date) throws {
         try db.execute(
             sql: "INSERT INTO gossiped_checkpoints (proton_id, note, received) VALUES (?, ?, ?)",
             arguments: [protonID.rawValue, Data(note), now])
+        try db.execute(
+            sql: """
+                DELETE FROM gossiped_checkpoints WHERE proton_id = ? AND id NOT IN
+                    (SELECT id FROM gossiped_checkpoints WHERE proton_id = ? ORDER BY id DESC LIMIT ?)
+                """,
+            arguments: [protonID.rawValue, protonID.rawValue, Self.maximumGossipedCheckpointsPerRelationship])
         try db.execute(
             sql: """
                 DELETE FROM gossiped_checkpoints WHERE id NOT IN

@@ -38,7 +38,7 @@ struct ReleaseFixtureTests {
         defer { bob.close() }
 
         // The store is migrated to this release's format, and the files are taken in and gone.
-        #expect(try alice.store.profileInfo().formatVersion == 3)
+        #expect(try alice.store.profileInfo().formatVersion == 4)
         for directory in [aliceDirectory, bobDirectory] {
             for file in ["services.json", "directories.json"] {
                 #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file) was not taken in")

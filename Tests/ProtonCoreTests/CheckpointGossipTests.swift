@@ -82,6 +82,27 @@ struct CheckpointGossipTests {
         }
     }
 
+    @Test func aVersionThreeStateLoadsWithNothingGiven() throws {
+        var r = try Relationship(seed: "gossip version 3")
+        _ = try r.aliceOpens(try r.bobSeals("hi"))
+        var versionThree = r.alice.serializedState().unsafeExportedBytes().dropLast(1)  // the count byte, 0
+        versionThree[versionThree.startIndex] = 3
+        var older = try Proton(serializedState: SecureBytes(Array(versionThree)), skippedKeys: r.alice.skippedKeys)
+        #expect(older.checkpointsSent.isEmpty)
+        let queued = older.offerCheckpoint(Self.offer(size: 5), bodyByteCount: 0)
+        #expect(queued)
+    }
+
+    @Test func aPayloadWithTwoCheckpointsIsRefused() throws {
+        let note = Array("a\n1\nr\n".utf8)
+        let payload = ProtonPayload(
+            acknowledged: 0, sequence: 1,
+            updates: [ProtonUpdate(sequence: 1, change: .checkpoint(note)), ProtonUpdate(sequence: 2, change: .checkpoint(note))], body: [])
+        #expect(throws: WireError.invalidValue(field: "updates", reason: "more than one checkpoint")) {
+            try ProtonPayload(decoding: payload.encoded())
+        }
+    }
+
     @Test func aCheckpointNeverCrowdsOutABodyARotationOrTheLimits() throws {
         var r = try Relationship(seed: "gossip room", policy: ProtonTests.rotating)
         _ = try r.aliceOpens(try r.bobSeals("hi"))

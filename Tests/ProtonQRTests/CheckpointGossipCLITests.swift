@@ -14,13 +14,16 @@ struct CheckpointGossipCLITests {
 
     /// Alex and Blair in a relationship, the honest directory and its private fork (the same
     /// key, an empty log of its own); Alex pins the honest one, Blair (the victim) the fork, and
-    /// Mallory, who pins the fork too, holds `alex@example.org` there.
+    /// Mallory, who pins the fork too, holds `alex@example.org` there. With `blairRegisters`,
+    /// Blair has `blair@example.org` in the fork and Casey `casey@example.org` in the honest
+    /// log (so both trees keep one size): Blair's persona then has a tie to the directory, and
+    /// Blair's messages gossip it too.
     struct World {
         let sandbox: InviteSandbox
         let honest: Directory
         let fork: Directory
 
-        init(forkedNames extra: [String]) async throws {
+        init(forkedNames extra: [String], blairRegisters: Bool = false) async throws {
             sandbox = try await InviteSandbox.paired()
             let honestData = sandbox.root.appendingPathComponent("honest")
             honest = try Directory(data: honestData)
@@ -37,6 +40,12 @@ struct CheckpointGossipCLITests {
             try await sandbox.require(sandbox.run("Alex", "directory", "register", "alex"))
             try await sandbox.require(sandbox.run("Mallory", "directory", "register", "alex"))
             for name in extra { try await sandbox.require(sandbox.run("Mallory", "directory", "register", name)) }
+            if blairRegisters {
+                try await sandbox.makeProfile("Casey")
+                try await sandbox.require(sandbox.run("Casey", "directory", "add", honest.url, "--key", honest.key))
+                try await sandbox.require(sandbox.run("Casey", "directory", "register", "casey"))
+                try await sandbox.require(sandbox.run("Blair", "directory", "register", "blair"))
+            }
             for person in ["Alex", "Blair"] { try await sandbox.require(sandbox.run(person, "directory", "audit")) }
         }
 
@@ -64,9 +73,9 @@ struct CheckpointGossipCLITests {
     }
 
     /// (b) The fork has the size of the honest tree: Blair catches it offline from the
-    /// checkpoint Alex's message carried, and Blair's reply carries the fork's back to Alex,
-    /// who catches it too. Each keeps both signed checkpoints, and the message still arrives.
-    @Test func aForkOfTheSameSizeIsCaughtByBothContacts() async throws {
+    /// checkpoint Alex's message carried (Alex has a name there). Blair has no tie to the
+    /// directory that Alex knows of, so Blair's reply gossips nothing back.
+    @Test func aForkOfTheSameSizeIsCaughtByTheContactWhoIsShownIt() async throws {
         let world = try await World(forkedNames: [])
         defer { world.stop() }
         let sandbox = world.sandbox
@@ -80,8 +89,36 @@ struct CheckpointGossipCLITests {
         #expect(atBlair.stdout.contains("Is this alex@example.org yours?"), "the message itself arrives")
         #expect(atBlair.stderr.contains("DIRECTORY MISBEHAVIOUR"), "\(atBlair.stderr)")
         #expect(try await Self.listed(sandbox, "Blair")["forkEvidence"] as? Int == 1)
-        #expect(try Self.gossipedBy(sandbox, "Blair").count == 1)
+        let relationship = try #require(try await AttestedContactTests.contacts(sandbox, "Blair").first?["relationshipID"] as? String)
+        #expect(try Self.gossipedBy(sandbox, "Blair") == [relationship])
         #expect(try await sandbox.run("Blair", "receive").status == 0, "reported once")
+
+        try await sandbox.require(sandbox.run("Blair", "send", "Alex", "It is not."))
+        let atAlex = try await sandbox.run("Alex", "receive")
+        #expect(atAlex.status == 0, "\(atAlex.stdout) \(atAlex.stderr)")
+        #expect(try await Self.listed(sandbox, "Alex")["forkEvidence"] as? Int == 0)
+    }
+
+    /// (b) Both have names in the directory (each in the tree it is shown, of one size): each
+    /// one's message carries its checkpoint, and each catches the fork. Each keeps both signed
+    /// checkpoints, and the messages still arrive.
+    @Test func aForkOfTheSameSizeIsCaughtByBothContacts() async throws {
+        let world = try await World(forkedNames: [], blairRegisters: true)
+        defer { world.stop() }
+        let sandbox = world.sandbox
+        for person in ["Alex", "Blair"] { try await sandbox.require(sandbox.run(person, "directory", "audit")) }
+        #expect(try await Self.listed(sandbox, "Blair")["checkpointSize"] as? Int == 2)
+        #expect(try await Self.listed(sandbox, "Alex")["checkpointSize"] as? Int == 2)
+        world.honest.stop()
+        world.fork.stop()  // nothing of this needs a directory
+
+        try await sandbox.require(sandbox.run("Alex", "send", "Blair", "Is this alex@example.org yours?"))
+        let atBlair = try await sandbox.run("Blair", "receive")
+        #expect(atBlair.status == 76, "\(atBlair.stdout) \(atBlair.stderr)")
+        #expect(atBlair.stdout.contains("Is this alex@example.org yours?"), "the message itself arrives")
+        #expect(atBlair.stderr.contains("DIRECTORY MISBEHAVIOUR"), "\(atBlair.stderr)")
+        #expect(try await Self.listed(sandbox, "Blair")["forkEvidence"] as? Int == 1)
+        #expect(try Self.gossipedBy(sandbox, "Blair").count == 1)
 
         try await sandbox.require(sandbox.run("Blair", "send", "Alex", "It is not."))
         let atAlex = try await sandbox.run("Alex", "receive")

@@ -99,8 +99,9 @@ public struct Proton: Sendable {
     /// How many messages could not be read since `unreadableSince`.
     public internal(set) var unreadableCount: UInt32 = 0
     /// Checkpoint gossip: the size of the newest checkpoint of each directory log (by origin)
-    /// given to this peer, so that each is given at most once (`offerCheckpoint`). Oldest
-    /// first; at most `maximumGossipedLogs`.
+    /// given to this peer, so that each is given at most once (`offerCheckpoint`). Least
+    /// recently given first; at most `maximumGossipedLogs` (a log pushed out of the list may be
+    /// given its current checkpoint again).
     public internal(set) var checkpointsSent: [(origin: String, size: UInt64)] = []
     public static let maximumGossipedLogs = 16
     public var establishedAt: Date { establishedAtStorage }

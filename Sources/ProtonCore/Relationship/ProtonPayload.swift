@@ -55,6 +55,10 @@ struct ProtonPayload: Equatable {
         }
         updates = []
         for _ in 0..<count { updates.append(try ProtonUpdate.decode(from: &reader)) }
+        // A sender has one checkpoint in flight at a time (`Proton.offerCheckpoint`).
+        guard updates.count(where: { if case .checkpoint = $0.change { true } else { false } }) <= 1 else {
+            throw .invalidValue(field: "updates", reason: "more than one checkpoint")
+        }
         body = try reader.long("body", limit: DoubleRatchet.maximumPlaintextByteCount)
         try reader.finish()
     }
