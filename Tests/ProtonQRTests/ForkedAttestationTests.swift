@@ -32,14 +32,7 @@ struct ForkedAttestationTests {
             forkedNames = extra
             sandbox = try InviteSandbox()
             honestData = sandbox.root.appendingPathComponent("honest")
-            honest = try Directory(data: honestData)
-            let forkData = sandbox.root.appendingPathComponent("fork")
-            try FileManager.default.createDirectory(at: forkData, withIntermediateDirectories: true)
-            for file in ["directory-key", "directory.json"] {
-                try FileManager.default.copyItem(at: honestData.appendingPathComponent(file), to: forkData.appendingPathComponent(file))
-            }
-            fork = try Directory(data: forkData)
-            #expect(fork.key == honest.key, "the fork is signed by the honest directory's key")
+            (honest, fork) = try ForkedAttestationTests.honestAndFork(in: sandbox.root)
             for person in ["Alex", "Blair", "Mallory"] { try await sandbox.makeProfile(person) }
             for person in ["Alex", "Blair"] {
                 try await sandbox.require(sandbox.run(person, "directory", "add", honest.url, "--key", honest.key))
@@ -92,6 +85,21 @@ struct ForkedAttestationTests {
             honest.stop()
             fork.stop()
         }
+    }
+
+    /// `proton serve directory` on `root/honest`, and its private fork on `root/fork`: the
+    /// same key, an empty log of its own.
+    static func honestAndFork(in root: URL) throws -> (honest: Directory, fork: Directory) {
+        let honestData = root.appendingPathComponent("honest")
+        let honest = try Directory(data: honestData)
+        let forkData = root.appendingPathComponent("fork")
+        try FileManager.default.createDirectory(at: forkData, withIntermediateDirectories: true)
+        for file in ["directory-key", "directory.json"] {
+            try FileManager.default.copyItem(at: honestData.appendingPathComponent(file), to: forkData.appendingPathComponent(file))
+        }
+        let fork = try Directory(data: forkData)
+        #expect(fork.key == honest.key, "the fork is signed by the honest directory's key")
+        return (honest, fork)
     }
 
     /// (c) The fork has the size Blair holds, with another root: caught at once, offline.
