@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // ML-KEM (FIPS 203) for the post-quantum parts, and nothing else: every other primitive
+        // is libsodium's. Already in the graph through the HTTP client.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         // `swift package generate-documentation --target ProtonClient` (docs/library.md).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -53,7 +56,7 @@ let package = Package(
             pkgConfig: "bluez",
             providers: [.apt(["libbluetooth-dev"])]
         ),
-        .target(name: "ProtonCrypto", dependencies: ["CSodium"]),
+        .target(name: "ProtonCrypto", dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ProtonCore", dependencies: ["ProtonCrypto"]),
         .target(name: "ProtonPairing", dependencies: ["ProtonCore", "ProtonCrypto"]),
         // The one HTTP client path of the agents, the directory client and the forwarder.

@@ -50,7 +50,7 @@ enum KeyPackageContact {
                 {
                     throw Refusal(reason: problem)
                 }
-                let prekeys: (signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?)
+                let prekeys: (signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?, kem: [MLKEM.PrivateKey])
                 do {
                     prekeys = try tx.keyPackagePrekeys(published.id, signed: initial.signedPrekey, oneTime: initial.oneTimePrekey)
                 } catch let error as KeyPackageError {
@@ -60,7 +60,7 @@ enum KeyPackageContact {
                 // retiring it at the service) until the peer acknowledges our own address.
                 let started = try ResponderStart.record(
                     in: tx, personaID: published.personaID, initial: initial, signedPrekey: prekeys.signed, oneTimePrekey: prekeys.oneTime,
-                    context: .keyPackage, firstContactRoute: published.route, now: now, random: random)
+                    kemPrekeys: prekeys.kem, context: .keyPackage, firstContactRoute: published.route, now: now, random: random)
                 if let oneTime = initial.oneTimePrekey { try tx.consumeOneTimePrekey(oneTime, protonID: started.protonID, now: now) }
                 return .connected(
                     started.protonID, started.messageID, started.body, peerName: started.proton.peerDisplayName, name: published.name)

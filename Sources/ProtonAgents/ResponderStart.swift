@@ -23,16 +23,20 @@ public enum ResponderStart {
         public let body: [UInt8]
     }
 
+    /// `kemPrekeys`: a hybrid key package's ML-KEM keys (PQXDH); a start without its KEM part is
+    /// then refused.
     public static func record(
         in tx: StoreTransaction, personaID: PersonaID, initial: InitialMessage, signedPrekey: X25519.PrivateKey,
-        oneTimePrekey: X25519.PrivateKey?, context: AgreementContext, firstContactRoute: OwnRoute, now: Date, random: some RandomSource
+        oneTimePrekey: X25519.PrivateKey?, kemPrekeys: [MLKEM.PrivateKey] = [], context: AgreementContext, firstContactRoute: OwnRoute,
+        now: Date, random: some RandomSource
     ) throws -> Started {
         let persona = try tx.persona(personaID)
         let fresh = try tx.takeSpareAddress(now: now)
         let started: (proton: Proton, message: Proton.ReceivedMessage)
         do {
             started = try Proton.respond(
-                persona: persona, initialMessage: initial, signedPrekey: signedPrekey, oneTimePrekey: oneTimePrekey, context: context,
+                persona: persona, initialMessage: initial, signedPrekey: signedPrekey, oneTimePrekey: oneTimePrekey, kemPrekeys: kemPrekeys,
+                context: context,
                 firstContactRoute: firstContactRoute, ourRoutes: fresh.map { [$0] } ?? [], now: now, random: random)
         } catch {
             throw Refusal(kind: .undecryptable, reason: "it does not decrypt (\(error))")

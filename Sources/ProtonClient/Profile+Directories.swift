@@ -457,6 +457,8 @@ extension Profile {
         public let qualifiedName: String
         public let attested: AttestationBundle
         public let usedOneTimePrekey: Bool
+        /// The package had ML-KEM keys: the start was hybrid (PQXDH).
+        public let postQuantum: Bool
     }
 
     /// Starts a relationship with `name`'s owner through the key package their brokered
@@ -464,9 +466,12 @@ extension Profile {
     /// by the attested key), then our first message goes to the package's first-contact
     /// address. Refused before the fetch (which uses up a one-time prekey) when the name is
     /// ours or the persona already has a relationship with its key.
-    public func connect(to name: String, as persona: StoredPersona, message: [UInt8] = [], attestation: AttestationChoice = .fromSameDirectory)
-        async throws(ProfileError) -> Connected
-    {
+    /// `requirePostQuantum`: a classical key package (no ML-KEM keys) is refused, after the
+    /// fetch (the directory cannot tell beforehand) and before anything is sent or stored.
+    public func connect(
+        to name: String, as persona: StoredPersona, message: [UInt8] = [], attestation: AttestationChoice = .fromSameDirectory,
+        requirePostQuantum: Bool = false
+    ) async throws(ProfileError) -> Connected {
         guard !services.receiving.isEmpty else { throw .agent(.noReceivingService) }
         let keys = try ProfileError.classifying { try store.persona(persona.id) }
         let (lookup, pinned) = try await lookUp(name)
@@ -495,17 +500,22 @@ extension Profile {
             started = try await start.run(
                 personaID: persona.id, body: message, now: now,
                 initiate: { route in
-                    let started = try Proton.initiate(persona: keys, keyPackage: package, ourRoutes: [route], body: message, now: now, random: SystemRandom())
+                    let started = try Proton.initiate(
+                        persona: keys, keyPackage: package, ourRoutes: [route], body: message, requireHybrid: requirePostQuantum, now: now,
+                        random: SystemRandom())
                     return (started.proton, started.initialMessage)
                 },
                 failure: { error in
+                    if case Proton.Error.classicalStartRefused = error { return ProfileError.relationship(.classicalStartRefused) }
                     if case StoreError.duplicateRelationship(let relationshipID) = error {
                         return ProfileError.directory(.alreadyConnected(name: qualified, persona: persona.displayName, relationshipID: relationshipID))
                     }
                     return ProfileError.directory(.misbehaved(directory: pinned.url, reason: "the key package of \(qualified) could not start a relationship: \(error)"))
                 })
         } catch { throw ProfileError(error) }
-        return Connected(started: started, qualifiedName: qualified, attested: lookup.bundle, usedOneTimePrekey: !package.oneTimePrekeys.isEmpty)
+        return Connected(
+            started: started, qualifiedName: qualified, attested: lookup.bundle, usedOneTimePrekey: !package.oneTimePrekeys.isEmpty,
+            postQuantum: package.isHybrid)
     }
 
     // MARK: - Our names at brokered directories
@@ -562,18 +572,22 @@ extension Profile {
         let now = Date()
         let signedPrekey = X25519.PrivateKey()
         let oneTimePrekeys = (0..<prekeys).map { _ in X25519.PrivateKey() }
+        // Hybrid (PQXDH): a last-resort ML-KEM key, and one with each one-time prekey.
+        let kemPrekey = MLKEM.PrivateKey()
+        let oneTimeKEMPrekeys = (0..<prekeys).map { _ in MLKEM.PrivateKey() }
         let issuer = try issuer()
         let route = try await ProfileError.classifying { try await issuer.createRoute(after: nil, now: now) }
         let package: KeyPackage
         let id: KeyPackageID
         do {
             package = try KeyPackage(
-                identity: key, signedPrekey: signedPrekey.publicKey, oneTimePrekeys: oneTimePrekeys.map(\.publicKey), route: route.route,
+                identity: key, signedPrekey: signedPrekey.publicKey, kemPrekey: kemPrekey.publicKey,
+                oneTimePrekeys: zip(oneTimePrekeys, oneTimeKEMPrekeys).map { ($0.publicKey, $1.publicKey) }, route: route.route,
                 expires: expires)
             id = try store.transaction { tx in
                 try tx.insertPublishedKeyPackage(
                     personaID: owned.persona.id, name: owned.qualifiedName, package: package, signedPrekey: signedPrekey,
-                    oneTimePrekeys: oneTimePrekeys, route: route, now: now)
+                    oneTimePrekeys: oneTimePrekeys, kemPrekey: kemPrekey, oneTimeKEMPrekeys: oneTimeKEMPrekeys, route: route, now: now)
             }
         } catch {
             try? store.addSpareAddress(route, now: now)

@@ -21,6 +21,8 @@ struct SecretSealer: Sendable {
         case keyPackagePrekey = "key_packages.signed_prekey_secret"
         case keyPackageAuthSeed = "key_packages.auth_seed"
         case oneTimePrekey = "one_time_prekeys.secret"
+        case keyPackageKEMSeed = "key_packages.kem_seed"
+        case oneTimeKEMSeed = "one_time_prekeys.kem_seed"
     }
 
     static let plain = SecretSealer(key: nil)
@@ -112,6 +114,12 @@ struct SecretSealer: Sendable {
     func openAgreementKey(_ stored: Data, _ purpose: Purpose, row: String, what: String) throws(StoreError) -> X25519.PrivateKey {
         let secret = try openSecret(stored, purpose, row: row)
         guard let key = try? X25519.PrivateKey(secretBytes: secret) else { throw .corrupt(what: what) }
+        return key
+    }
+
+    func openKEMKey(_ stored: Data, _ purpose: Purpose, row: String, what: String) throws(StoreError) -> MLKEM.PrivateKey {
+        let secret = try openSecret(stored, purpose, row: row)
+        guard let key = try? MLKEM.PrivateKey(seed: secret) else { throw .corrupt(what: what) }
         return key
     }
 

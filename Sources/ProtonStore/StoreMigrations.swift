@@ -230,6 +230,16 @@ enum StoreMigrations {
                     """)
         }
 
+        migrator.registerMigration("v10 KEM prekeys") { db in
+            // Hybrid key packages (PQXDH): the last-resort ML-KEM seed, and each one-time
+            // prekey's, sealed like the other secrets.
+            try db.execute(
+                sql: """
+                    ALTER TABLE key_packages ADD COLUMN kem_seed BLOB;
+                    ALTER TABLE one_time_prekeys ADD COLUMN kem_seed BLOB;
+                    """)
+        }
+
         return migrator
     }
 }

@@ -8,12 +8,18 @@ extension StoreTransaction {
     /// Stores a key package we are about to publish, with its private prekeys and the auth key
     /// of its first-contact address (sealed like every other secret).
     @discardableResult
+    /// A hybrid package's ML-KEM keys come as `kemPrekey` (the last-resort one) and
+    /// `oneTimeKEMPrekeys` (one per one-time prekey, in order).
     public func insertPublishedKeyPackage(
         personaID: PersonaID, name: String, package: KeyPackage, signedPrekey: X25519.PrivateKey,
-        oneTimePrekeys: [X25519.PrivateKey], route: OwnRoute, now: Date
+        oneTimePrekeys: [X25519.PrivateKey], kemPrekey: MLKEM.PrivateKey? = nil, oneTimeKEMPrekeys: [MLKEM.PrivateKey] = [],
+        route: OwnRoute, now: Date
     ) throws -> KeyPackageID {
         guard signedPrekey.publicKey == package.signedPrekey, package.route == route.route,
-            oneTimePrekeys.map(\.publicKey) == package.oneTimePrekeys
+            oneTimePrekeys.map(\.publicKey) == package.oneTimePrekeys.map(\.prekey),
+            kemPrekey?.publicKey == package.kemPrekey,
+            package.isHybrid
+                ? oneTimeKEMPrekeys.map(\.publicKey) == package.oneTimePrekeys.compactMap(\.kem?.key) : oneTimeKEMPrekeys.isEmpty
         else { throw KeyPackageError.prekeyMismatch }
         try requirePersona(personaID, identityKey: package.identityKey)
         let id = KeyPackageID.random()
@@ -22,13 +28,16 @@ extension StoreTransaction {
             signedPrekeySecret: sealer.seal(signedPrekey.secretBytes, .keyPackagePrekey, row: id.rawValue),
             serviceURI: route.route.serviceURI, serviceKey: Data(route.route.serviceKey.rawRepresentation),
             address: route.address.hex, authSeed: sealer.seal(route.authKey.seedBytes, .keyPackageAuthSeed, row: id.rawValue),
-            package: Data(package.encoded()), expires: package.expires, created: now
+            package: Data(package.encoded()), expires: package.expires, created: now,
+            kemSeed: kemPrekey.map { sealer.seal($0.seed, .keyPackageKEMSeed, row: id.rawValue) }
         ).insert(db)
-        for prekey in oneTimePrekeys {
+        for (index, prekey) in oneTimePrekeys.enumerated() {
             let publicKey = Data(prekey.publicKey.rawRepresentation)
+            let row = publicKey.base64EncodedString()
             try OneTimePrekeyRecord(
-                prekey: publicKey, keyPackageID: id.rawValue,
-                secret: sealer.seal(prekey.secretBytes, .oneTimePrekey, row: publicKey.base64EncodedString()), used: nil, protonID: nil
+                prekey: publicKey, keyPackageID: id.rawValue, secret: sealer.seal(prekey.secretBytes, .oneTimePrekey, row: row), used: nil,
+                protonID: nil,
+                kemSeed: oneTimeKEMPrekeys.isEmpty ? nil : sealer.seal(oneTimeKEMPrekeys[index].seed, .oneTimeKEMSeed, row: row)
             ).insert(db)
         }
         return id
@@ -41,16 +50,21 @@ extension StoreTransaction {
     }
 
     /// The private prekeys an initial message to key package `id` names: the signed prekey, and
-    /// the one-time prekey when it names one. A used or unknown one-time prekey is refused.
+    /// the one-time prekey when it names one; for a hybrid package, the ML-KEM keys it may have
+    /// encapsulated to (the last-resort one, and the one-time prekey's). A used or unknown
+    /// one-time prekey is refused.
     public func keyPackagePrekeys(_ id: KeyPackageID, signed: X25519.PublicKey, oneTime: X25519.PublicKey?) throws -> (
-        signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?
+        signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?, kem: [MLKEM.PrivateKey]
     ) {
         guard let record = try KeyPackageRecord.fetchOne(db, key: id.rawValue) else { throw KeyPackageError.unknownKeyPackage }
         guard Array(record.signedPrekey) == signed.rawRepresentation else { throw KeyPackageError.prekeyMismatch }
         let signedKey = try sealer.openAgreementKey(
             record.signedPrekeySecret, .keyPackagePrekey, row: record.id, what: "signed prekey of key package \(record.id)")
         guard signedKey.publicKey == signed else { throw StoreError.corrupt(what: "signed prekey of key package \(record.id)") }
-        guard let oneTime else { return (signedKey, nil) }
+        let lastResort = try record.kemSeed.map {
+            try sealer.openKEMKey($0, .keyPackageKEMSeed, row: record.id, what: "KEM prekey of key package \(record.id)")
+        }
+        guard let oneTime else { return (signedKey, nil, lastResort.map { [$0] } ?? []) }
         let publicKey = Data(oneTime.rawRepresentation)
         guard let otp = try OneTimePrekeyRecord.fetchOne(db, key: publicKey), otp.keyPackageID == record.id else {
             throw KeyPackageError.prekeyMismatch
@@ -60,7 +74,10 @@ extension StoreTransaction {
         let oneTimeKey = try sealer.openAgreementKey(
             sealed, .oneTimePrekey, row: publicKey.base64EncodedString(), what: "one-time prekey of key package \(record.id)")
         guard oneTimeKey.publicKey == oneTime else { throw StoreError.corrupt(what: "one-time prekey of key package \(record.id)") }
-        return (signedKey, oneTimeKey)
+        let oneTimeKEM = try otp.kemSeed.map {
+            try sealer.openKEMKey($0, .oneTimeKEMSeed, row: publicKey.base64EncodedString(), what: "one-time KEM prekey of key package \(record.id)")
+        }
+        return (signedKey, oneTimeKey, [oneTimeKEM, lastResort].compactMap { $0 })
     }
 
     /// Marks a one-time prekey used by the relationship it started and erases its private key
@@ -72,6 +89,7 @@ extension StoreTransaction {
         if let used = record.used { throw KeyPackageError.oneTimePrekeyUsed(used) }
         record.used = now
         record.secret = nil
+        record.kemSeed = nil
         record.protonID = protonID?.rawValue
         try record.update(db)
     }

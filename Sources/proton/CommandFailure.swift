@@ -101,6 +101,10 @@ struct CommandFailure: Error {
                 self.init(status: .dataError, message: "The message is too long; at most \(limit) bytes fit in one message.")
             case .expired:
                 self.init(status: .refused, message: "The invite has expired; ask for a fresh one.")
+            case .classicalStartRefused:
+                self.init(
+                    status: .refused,
+                    message: "Their key package has no ML-KEM keys, so the relationship would not start post-quantum; nothing was sent (without --require-post-quantum it starts classically).")
             default:
                 self.init(status: .dataError, message: "The relationship refused the step: \(error).")
             }

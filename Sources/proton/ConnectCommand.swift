@@ -44,6 +44,9 @@ struct ConnectCommand: AsyncParsableCommand {
     @Flag(help: "Present no attestation of your name.")
     var noAttestation = false
 
+    @Flag(help: "Refuse a key package without ML-KEM keys: the relationship must start post-quantum (PQXDH).")
+    var requirePostQuantum = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -53,6 +56,7 @@ struct ConnectCommand: AsyncParsableCommand {
         let relationshipID: String?
         let safetyNumber: String?
         let oneTimePrekeyUsed: Bool?
+        let postQuantum: Bool?
         let delivered: Bool?
         let requestID: String?
     }
@@ -69,7 +73,8 @@ struct ConnectCommand: AsyncParsableCommand {
         let choice: Profile.AttestationChoice = noAttestation ? .none : attestation.map { .named($0) } ?? .fromSameDirectory
         let connected: Profile.Connected
         do {
-            connected = try await opened.connect(to: name, as: stored, message: Array((message ?? "").utf8), attestation: choice)
+            connected = try await opened.connect(
+                to: name, as: stored, message: Array((message ?? "").utf8), attestation: choice, requirePostQuantum: requirePostQuantum)
         } catch {
             let failure = error as ProfileError
             if failure == .agent(.noReceivingService) {
@@ -84,7 +89,8 @@ struct ConnectCommand: AsyncParsableCommand {
             if json, case .directory(.approvalPending(let qualified, let requestID)) = failure {
                 try Output.json(
                     Report(
-                        state: "pending", name: qualified, relationshipID: nil, safetyNumber: nil, oneTimePrekeyUsed: nil, delivered: nil,
+                        state: "pending", name: qualified, relationshipID: nil, safetyNumber: nil, oneTimePrekeyUsed: nil, postQuantum: nil,
+                        delivered: nil,
                         requestID: requestID))
             }
             throw failure
@@ -95,12 +101,14 @@ struct ConnectCommand: AsyncParsableCommand {
             try Output.json(
                 Report(
                     state: "started", name: qualified, relationshipID: proton.relationshipID, safetyNumber: proton.safetyNumber.description,
-                    oneTimePrekeyUsed: connected.usedOneTimePrekey, delivered: connected.started.delivered, requestID: nil))
+                    oneTimePrekeyUsed: connected.usedOneTimePrekey, postQuantum: connected.postQuantum, delivered: connected.started.delivered,
+                    requestID: nil))
         } else {
             print(
                 "Connected to \(qualified) as \(stored.displayName): relationship \(proton.relationshipID), "
                     + "with the key attested at log index \(connected.attested.attestation.logIndex)"
-                    + (connected.usedOneTimePrekey ? " and a one-time prekey." : " (its one-time prekeys ran out: the signed prekey alone)."))
+                    + (connected.usedOneTimePrekey ? " and a one-time prekey" : " (its one-time prekeys ran out: the signed prekey alone)")
+                    + (connected.postQuantum ? "; post-quantum (PQXDH, ML-KEM-768)." : "; classical only: their key package has no ML-KEM keys."))
             print("Safety number (compare it with theirs): \(proton.safetyNumber)")
             if connected.started.delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
         }

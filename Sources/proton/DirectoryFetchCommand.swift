@@ -43,6 +43,8 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
         let identityKey: String?
         let signedPrekey: String?
         let oneTimePrekeyIncluded: Bool
+        /// Whether the package has ML-KEM keys: a start from it is hybrid (PQXDH).
+        let postQuantum: Bool
         let firstContactRoute: String?
         let expires: Date?
         let requestID: String?
@@ -56,7 +58,7 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
         switch fetched {
         case .pending(let requestID, let qualified):
             let entry = Entry(
-                name: qualified, state: "pending", identityKey: nil, signedPrekey: nil, oneTimePrekeyIncluded: false, firstContactRoute: nil,
+                name: qualified, state: "pending", identityKey: nil, signedPrekey: nil, oneTimePrekeyIncluded: false, postQuantum: false, firstContactRoute: nil,
                 expires: nil, requestID: requestID)
             if json { return try Output.json(entry) }
             print("Asked \(qualified) for contact; request \(requestID ?? "?") waits for their approval.")
@@ -64,11 +66,12 @@ struct DirectoryFetchCommand: AsyncParsableCommand {
             let entry = Entry(
                 name: qualified, state: "vended", identityKey: Base64URL.encode(package.identityKey.rawRepresentation),
                 signedPrekey: Base64URL.encode(package.signedPrekey.rawRepresentation), oneTimePrekeyIncluded: !package.oneTimePrekeys.isEmpty,
-                firstContactRoute: package.route?.serviceURI, expires: package.expires, requestID: nil)
+                postQuantum: package.isHybrid, firstContactRoute: package.route?.serviceURI, expires: package.expires, requestID: nil)
             if json { return try Output.json(entry) }
             print(
                 "\(qualified)'s key package: identity \(package.identityKey) (the attested key), "
                     + (package.oneTimePrekeys.isEmpty ? "signed prekey only (no one-time prekeys left)" : "with a one-time prekey")
+                    + (package.isHybrid ? ", post-quantum (ML-KEM-768)" : ", classical only (no ML-KEM keys)")
                     + ", valid until \(Output.date(package.expires)).")
         }
     }

@@ -95,7 +95,7 @@ struct KeyPackageContactTests {
         // The used prekeys' private keys are gone: a second use is refused without them.
         _ = try carol.store.transaction { tx in
             #expect(throws: KeyPackageError.self) {
-                _ = try tx.keyPackagePrekeys(carol.id, signed: carol.package.signedPrekey, oneTime: carol.package.oneTimePrekeys[0])
+                _ = try tx.keyPackagePrekeys(carol.id, signed: carol.package.signedPrekey, oneTime: carol.package.oneTimePrekeys[0].prekey)
             }
         }
     }
@@ -158,7 +158,7 @@ struct KeyPackageContactTests {
                 expires: carol.package.expires)
         } else if kind == "foreignOneTimePrekey" {
             // A directory handing out a one-time prekey the owner never published.
-            package = carol.package.withOneTimePrekeys([X25519.PrivateKey().publicKey])
+            package = carol.package.withOneTimePrekeys([KeyPackage.OneTimePrekey(prekey: X25519.PrivateKey().publicKey)])
         }
         let started = try Proton.initiate(persona: mallory, keyPackage: package, ourRoutes: [], body: [1], now: Date(), random: random)
         var bytes = started.initialMessage.encoded()

@@ -170,7 +170,7 @@ struct ProtonStartTests {
         let p = try Parties(seed: "start: key package")
         let published = try KeyPackage(decoding: p.keyPackage().encoded())
         // The directory vends one one-time prekey at a time; the signature still verifies.
-        let vended = try KeyPackage(decoding: published.withOneTimePrekeys([p.oneTimePrekeys[1].publicKey]).encoded())
+        let vended = try KeyPackage(decoding: published.withOneTimePrekeys([KeyPackage.OneTimePrekey(prekey: p.oneTimePrekeys[1].publicKey)]).encoded())
         let started = try Proton.initiate(
             persona: p.alice, keyPackage: vended, ourRoutes: [p.aliceRoute], body: Array("hi".utf8), now: testNow,
             random: p.random)

@@ -107,7 +107,7 @@ struct TestVectorTests {
         #expect(decoded == vector.keyPackage)
         #expect(decoded.identityKey == vector.identity.publicKey)
         #expect(decoded.signedPrekey == vector.signedPrekey.publicKey)
-        #expect(decoded.oneTimePrekeys == vector.oneTimePrekeys.map(\.publicKey))
+        #expect(decoded.oneTimePrekeys.map(\.prekey) == vector.oneTimePrekeys.map(\.publicKey))
         #expect(decoded.expires == Date(timeIntervalSince1970: 1_802_592_000))
         #expect(decoded.route?.serviceKey == vector.service.publicKey)
         // The signature covers everything before it: the one-time prekeys are outside it.

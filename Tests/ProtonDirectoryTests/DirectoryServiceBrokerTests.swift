@@ -40,8 +40,8 @@ struct DirectoryServiceBrokerTests {
         let packages = try results.map { try KeyPackage(decoding: try Base64URL.decode($0.keyPackage ?? "", limit: KeyPackage.maximumByteCount)) }
         let handedOut = packages.flatMap(\.oneTimePrekeys)
         #expect(handedOut.count == 20)
-        #expect(Set(handedOut.map(\.rawRepresentation)).count == 20, "no one-time prekey twice")
-        #expect(Set(handedOut.map(\.rawRepresentation)) == Set(package.oneTimePrekeys.map(\.rawRepresentation)))
+        #expect(Set(handedOut.map(\.prekey.rawRepresentation)).count == 20, "no one-time prekey twice")
+        #expect(Set(handedOut.map(\.prekey.rawRepresentation)) == Set(package.oneTimePrekeys.map(\.prekey.rawRepresentation)))
         #expect(results.filter(\.oneTimePrekeyIncluded).count == 20)
         // Once they run out, the signed prekey alone; every package is the owner's, signed.
         #expect(packages.allSatisfy { $0.signedPrekey == package.signedPrekey && $0.identityKey == package.identityKey })

@@ -24,11 +24,15 @@ public enum AgreementContext: Sendable, Equatable {
     /// A live exchange (Bluetooth), bound to the pairing transcript's hash.
     case interactive(transcriptHash: [UInt8])
 
-    var info: [UInt8] {
+    /// HKDF's info: the protocol and its parameters (PQXDH section 2.2). A hybrid start has
+    /// labels of its own: with 32-byte parts, a classical start with a one-time prekey and a
+    /// hybrid one without have inputs of one length, which only the label tells apart.
+    func info(hybrid: Bool) -> [UInt8] {
+        let protocolName = hybrid ? "Proton PQXDH ML-KEM-768" : "Proton X3DH"
         switch self {
-        case .invite: Array("Proton X3DH invite".utf8)
-        case .keyPackage: Array("Proton X3DH key package".utf8)
-        case .interactive(let hash): Array("Proton X3DH interactive".utf8) + hash
+        case .invite: return Array("\(protocolName) invite".utf8)
+        case .keyPackage: return Array("\(protocolName) key package".utf8)
+        case .interactive(let hash): return Array("\(protocolName) interactive".utf8) + hash
         }
     }
 }
@@ -43,9 +47,13 @@ public enum KeyAgreement {
     }
 
     /// Section 3.3: SK = KDF(DH1 || DH2 || DH3 [|| DH4]) with DH1 = DH(IK_A, SPK_B),
-    /// DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B).
+    /// DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B). With `kemSecret` (the
+    /// secret of an ML-KEM encapsulation to the responder's KEM prekey), PQXDH revision 3
+    /// section 3.3: SK = KDF(DH1 || DH2 || DH3 [|| DH4] || SS), under the hybrid labels, so
+    /// that SK stays secret to whoever can break X25519 but not ML-KEM.
     public static func initiate(
-        identity: Ed25519.PrivateKey, bundle: PrekeyBundle, ephemeral: X25519.PrivateKey, context: AgreementContext
+        identity: Ed25519.PrivateKey, bundle: PrekeyBundle, ephemeral: X25519.PrivateKey, kemSecret: SecureBytes? = nil,
+        context: AgreementContext
     ) throws(Error) -> SecureBytes {
         do {
             let peerIdentity = try bundle.identityKey.agreementKey()
@@ -55,16 +63,17 @@ public enum KeyAgreement {
                 try ephemeral.sharedSecret(with: bundle.signedPrekey),
             ]
             if let oneTime = bundle.oneTimePrekey { parts.append(try ephemeral.sharedSecret(with: oneTime)) }
-            return derive(parts, context: context)
+            return derive(parts, kemSecret: kemSecret, context: context)
         } catch {
             throw .invalidKey
         }
     }
 
-    /// The responder's side of section 3.3, from the initial message's keys.
+    /// The responder's side of section 3.3, from the initial message's keys (and the secret
+    /// the responder decapsulated from its KEM ciphertext, for a hybrid start).
     public static func respond(
         identity: Ed25519.PrivateKey, signedPrekey: X25519.PrivateKey, oneTimePrekey: X25519.PrivateKey?,
-        peerIdentity: Ed25519.PublicKey, peerEphemeral: X25519.PublicKey, context: AgreementContext
+        peerIdentity: Ed25519.PublicKey, peerEphemeral: X25519.PublicKey, kemSecret: SecureBytes? = nil, context: AgreementContext
     ) throws(Error) -> SecureBytes {
         do {
             var parts = [
@@ -73,7 +82,7 @@ public enum KeyAgreement {
                 try signedPrekey.sharedSecret(with: peerEphemeral),
             ]
             if let oneTime = oneTimePrekey { parts.append(try oneTime.sharedSecret(with: peerEphemeral)) }
-            return derive(parts, context: context)
+            return derive(parts, kemSecret: kemSecret, context: context)
         } catch {
             throw .invalidKey
         }
@@ -84,9 +93,10 @@ public enum KeyAgreement {
         Array("Proton".utf8) + initiator.rawRepresentation + responder.rawRepresentation
     }
 
-    /// Section 2.2: KDF(KM) = HKDF(salt = zeros, IKM = F || KM) with F = 32 0xFF bytes for X25519.
-    private static func derive(_ parts: [SecureBytes], context: AgreementContext) -> SecureBytes {
-        let ikm = SecureBytes(prefix: [UInt8](repeating: 0xff, count: 32), concatenating: parts)
-        return try! HKDF.deriveKey(inputKeyMaterial: ikm, salt: [], info: context.info, outputByteCount: 32)
+    /// Section 2.2: KDF(KM) = HKDF(salt = zeros, IKM = F || KM) with F = 32 0xFF bytes for X25519
+    /// (PQXDH section 2.2 keeps it, with the KEM secret last in KM).
+    private static func derive(_ parts: [SecureBytes], kemSecret: SecureBytes?, context: AgreementContext) -> SecureBytes {
+        let ikm = SecureBytes(prefix: [UInt8](repeating: 0xff, count: 32), concatenating: parts + (kemSecret.map { [$0] } ?? []))
+        return try! HKDF.deriveKey(inputKeyMaterial: ikm, salt: [], info: context.info(hybrid: kemSecret != nil), outputByteCount: 32)
     }
 }

@@ -7,15 +7,23 @@ extension Proton {
     /// The initiator's half: runs X3DH against `bundle`, creates the proton, and seals the first
     /// message — carrying our display name and our routes for this peer — into an initial
     /// message for `peerRoute`.
+    ///
+    /// With `kem` (a hybrid key package's key to encapsulate to), PQXDH: the KEM secret goes into
+    /// the key derivation and the sealed identity. `encapsulation` replays a recorded one (test
+    /// vectors); otherwise a fresh one is made.
     static func initiate(
-        persona: Persona, bundle: PrekeyBundle, context: AgreementContext, peerRoute: Route?, ourRoutes: [OwnRoute],
-        body: [UInt8], policy: RotationPolicy, now: Date, random: some RandomSource
+        persona: Persona, bundle: PrekeyBundle, kem: MLKEM.PublicKey? = nil, encapsulation: MLKEM.Encapsulation? = nil,
+        context: AgreementContext, peerRoute: Route?, ourRoutes: [OwnRoute], body: [UInt8], policy: RotationPolicy, now: Date,
+        random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard ourRoutes.count <= maximumPeerRoutes else { throw .tooManyRoutes(limit: maximumPeerRoutes) }
         let ephemeral = X25519.PrivateKey(using: random)
+        let encapsulated = kem.map { (key: $0, encapsulation: encapsulation ?? $0.encapsulate()) }
         let secret: SecureBytes
         do {
-            secret = try KeyAgreement.initiate(identity: persona.identityKey, bundle: bundle, ephemeral: ephemeral, context: context)
+            secret = try KeyAgreement.initiate(
+                identity: persona.identityKey, bundle: bundle, ephemeral: ephemeral, kemSecret: encapsulated?.encapsulation.sharedSecret,
+                context: context)
         } catch { throw .keyAgreementFailed }
         let ratchet: DoubleRatchet
         do {
@@ -28,10 +36,14 @@ extension Proton {
         if let peerRoute { proton.peerRoutes = [PeerRoute(route: peerRoute, addedAt: now)] }
         proton.introduce(persona: persona, routes: ourRoutes, now: now)
         let first = try proton.seal(body, now: now, random: random)
+        // A hybrid start's KEM part takes room from its first message (`InitialMessage`).
+        if encapsulated != nil, first.ciphertext.count > InitialMessage.maximumHybridRatchetMessageByteCount {
+            throw .bodyTooLarge(limit: DoubleRatchet.maximumPlaintextByteCount / 4)
+        }
         let initial: InitialMessage
         do {
             initial = try InitialMessage(
-                initiator: persona.publicIdentity, ephemeral: ephemeral, bundle: bundle, ratchetMessage: first.ciphertext)
+                initiator: persona.publicIdentity, ephemeral: ephemeral, bundle: bundle, kem: encapsulated, ratchetMessage: first.ciphertext)
         } catch { throw .keyAgreementFailed }
         return (proton, initial)
     }
@@ -48,47 +60,69 @@ extension Proton {
     }
 
     /// Starts a relationship from a key package a directory vended (its first one-time prekey,
-    /// if any, is used).
+    /// if any, is used). A hybrid package starts a hybrid relationship (PQXDH), to its first
+    /// one-time ML-KEM key or else its last-resort one; a classical package is refused when
+    /// `requireHybrid`.
     public static func initiate(
         persona: Persona, keyPackage: KeyPackage, ourRoutes: [OwnRoute], body: [UInt8] = [],
-        policy: RotationPolicy = .init(), now: Date, random: some RandomSource
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, encapsulation: MLKEM.Encapsulation? = nil, now: Date,
+        random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard now < keyPackage.expires else { throw .expired }
+        guard keyPackage.isHybrid || !requireHybrid else { throw .classicalStartRefused }
         return try initiate(
-            persona: persona, bundle: keyPackage.bundle, context: .keyPackage, peerRoute: keyPackage.route,
-            ourRoutes: ourRoutes, body: body, policy: policy, now: now, random: random)
+            persona: persona, bundle: keyPackage.bundle, kem: keyPackage.kemKeyForStart, encapsulation: encapsulation,
+            context: .keyPackage, peerRoute: keyPackage.route, ourRoutes: ourRoutes, body: body, policy: policy, now: now,
+            random: random)
     }
 
     /// Starts a relationship inside a live, authenticated exchange: the key package came over
     /// the pairing channel, and the pairing transcript's hash is bound into the secret.
     public static func initiate(
         persona: Persona, peerKeyPackage: KeyPackage, transcriptHash: [UInt8], ourRoutes: [OwnRoute],
-        policy: RotationPolicy = .init(), now: Date, random: some RandomSource
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, now: Date, random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
-        try initiate(
-            persona: persona, bundle: peerKeyPackage.bundle, context: .interactive(transcriptHash: transcriptHash),
-            peerRoute: peerKeyPackage.route, ourRoutes: ourRoutes, body: [], policy: policy, now: now, random: random)
+        guard peerKeyPackage.isHybrid || !requireHybrid else { throw .classicalStartRefused }
+        return try initiate(
+            persona: persona, bundle: peerKeyPackage.bundle, kem: peerKeyPackage.kemKeyForStart,
+            context: .interactive(transcriptHash: transcriptHash), peerRoute: peerKeyPackage.route, ourRoutes: ourRoutes, body: [],
+            policy: policy, now: now, random: random)
     }
 
     /// The responder's half: completes X3DH with the prekeys the initial message names, opens
     /// its first message, and creates the proton. `firstContactRoute` is the invite's or key
     /// package's route the message arrived at; `ourRoutes` are fresh routes for this peer.
+    ///
+    /// `kemPrekeys`: a hybrid key package's ML-KEM keys the message may name (the last-resort
+    /// one and the one-time one of `oneTimePrekey`); when given, a message without the KEM part
+    /// is refused (`classicalStartRefused`: it was stripped), as is one naming another key.
     public static func respond(
         persona: Persona, initialMessage: InitialMessage, signedPrekey: X25519.PrivateKey,
-        oneTimePrekey: X25519.PrivateKey?, context: AgreementContext, firstContactRoute: OwnRoute?,
+        oneTimePrekey: X25519.PrivateKey?, kemPrekeys: [MLKEM.PrivateKey] = [], context: AgreementContext, firstContactRoute: OwnRoute?,
         ourRoutes: [OwnRoute], policy: RotationPolicy = .init(), now: Date, random: some RandomSource
     ) throws(Error) -> (proton: Proton, message: ReceivedMessage) {
         guard ourRoutes.count <= maximumPeerRoutes else { throw .tooManyRoutes(limit: maximumPeerRoutes) }
         guard signedPrekey.publicKey == initialMessage.signedPrekey,
             oneTimePrekey?.publicKey == initialMessage.oneTimePrekey
         else { throw .prekeyMismatch }
+        var kemSecret: SecureBytes?
+        switch (initialMessage.kem, kemPrekeys.isEmpty) {
+        case (nil, true): break
+        case (nil, false): throw .classicalStartRefused
+        case (.some, true): throw .prekeyMismatch
+        case (.some(let part), false):
+            guard let key = kemPrekeys.first(where: { InitialMessage.KEMPart.keyID(of: $0.publicKey) == part.keyID }) else {
+                throw .prekeyMismatch
+            }
+            do { kemSecret = try key.decapsulate(part.ciphertext) } catch { throw .keyAgreementFailed }
+        }
         let peerIdentity: Ed25519.PublicKey
-        do { peerIdentity = try initialMessage.initiatorIdentity(using: signedPrekey) } catch { throw .ratchet(error) }
+        do { peerIdentity = try initialMessage.initiatorIdentity(using: signedPrekey, kemSecret: kemSecret) } catch { throw .ratchet(error) }
         let secret: SecureBytes
         do {
             secret = try KeyAgreement.respond(
                 identity: persona.identityKey, signedPrekey: signedPrekey, oneTimePrekey: oneTimePrekey,
-                peerIdentity: peerIdentity, peerEphemeral: initialMessage.ephemeralKey, context: context)
+                peerIdentity: peerIdentity, peerEphemeral: initialMessage.ephemeralKey, kemSecret: kemSecret, context: context)
         } catch { throw .keyAgreementFailed }
         let seed: RatchetSeed
         do { seed = try RatchetSeed(sharedSecret: secret) } catch { throw .keyAgreementFailed }

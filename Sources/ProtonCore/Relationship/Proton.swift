@@ -31,6 +31,10 @@ public struct Proton: Sendable {
         case keyAgreementFailed
         /// The initial message names prekeys other than the ones given.
         case prekeyMismatch
+        /// A start without the post-quantum (ML-KEM) part where it is required: a classical key
+        /// package when hybrid starts are required, or a classical initial message to a hybrid
+        /// key package (the KEM part stripped).
+        case classicalStartRefused
         /// Too many routes were given at once.
         case tooManyRoutes(limit: Int)
         /// Too many of our updates wait for the peer's acknowledgement to add another.

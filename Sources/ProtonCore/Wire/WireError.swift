@@ -41,6 +41,8 @@ public enum WireFormat: UInt8, Sendable, CustomStringConvertible {
     case attestation = 0x08
     /// ProtonDirectory: an attestation with its inclusion proof and signed checkpoint.
     case attestationBundle = 0x09
+    /// Signed only, never sent alone: a hybrid key package's one-time prekey and its ML-KEM key.
+    case oneTimeKEMPrekey = 0x0a
 
     /// The only version each format has so far.
     public static let currentVersion: UInt8 = 1
@@ -56,6 +58,7 @@ public enum WireFormat: UInt8, Sendable, CustomStringConvertible {
         case .initialMessage: "initial message"
         case .attestation: "attestation"
         case .attestationBundle: "attestation bundle"
+        case .oneTimeKEMPrekey: "one-time KEM prekey"
         }
     }
 }

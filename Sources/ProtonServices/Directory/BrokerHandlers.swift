@@ -13,13 +13,16 @@ struct BrokerHandlers: Sendable {
     /// A key package with 100 one-time prekeys and a route is under 4 KiB; base64url and JSON
     /// add a third.
     static let maximumBodyByteCount = 8_192
+    /// A publication holds a key package in base64url: a hybrid one with 100 one-time prekeys
+    /// is 129,569 bytes, 172,759 characters.
+    static let maximumPublishBodyByteCount = 180_000
 
     struct Empty: Codable {}
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/broker/names/:name/key-package") { request, context in
             let name = try self.name(context)
-            let (body, signed) = try await directory.read(request, as: BrokerAPI.Publish.self, limit: Self.maximumBodyByteCount)
+            let (body, signed) = try await directory.read(request, as: BrokerAPI.Publish.self, limit: Self.maximumPublishBodyByteCount)
             let tooLong = ServiceError(.badRequest, code: "bad_key_package", "The key package is too large.")
             let bytes = try JSONBody.bytes(body.keyPackage, field: "keyPackage", limit: KeyPackage.maximumByteCount, tooLong: tooLong)
             let package: KeyPackage

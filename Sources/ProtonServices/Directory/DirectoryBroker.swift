@@ -82,6 +82,11 @@ public final class DirectoryBroker: @unchecked Sendable {
                     CREATE INDEX prekey_taken_by_time ON prekey_taken (at);
                     """)
         }
+        // A hybrid package's one-time prekeys carry their ML-KEM key and its signature (the
+        // entry's last 1,248 bytes), taken with the prekey in the same row.
+        migrator.registerMigration("v4 one-time KEM prekeys") { db in
+            try db.execute(sql: "ALTER TABLE one_time_prekey ADD COLUMN kem BLOB CHECK (kem IS NULL OR length(kem) = 1248)")
+        }
         return migrator
     }
 
@@ -105,10 +110,12 @@ public final class DirectoryBroker: @unchecked Sendable {
                     name, Data(package.identityKey.rawRepresentation), Data(package.withOneTimePrekeys([]).encoded()), rule.rawValue,
                     trustedText, Int64(package.expires.timeIntervalSince1970),
                 ])
-            for (seq, prekey) in package.oneTimePrekeys.enumerated() {
+            for (seq, entry) in package.oneTimePrekeys.enumerated() {
                 try db.execute(
-                    sql: "INSERT INTO one_time_prekey (name, seq, prekey) VALUES (?, ?, ?)",
-                    arguments: [name, seq, Data(prekey.rawRepresentation)])
+                    sql: "INSERT INTO one_time_prekey (name, seq, prekey, kem) VALUES (?, ?, ?, ?)",
+                    arguments: [
+                        name, seq, Data(entry.prekey.rawRepresentation), entry.kem.map { Data($0.key.rawRepresentation + $0.signature) },
+                    ])
             }
         }
         return package.oneTimePrekeys.count
@@ -212,12 +219,19 @@ public final class DirectoryBroker: @unchecked Sendable {
                 db, sql: "SELECT count(*) FROM prekey_taken WHERE name = ? AND at >= ?", arguments: [name, windowStart]) ?? 0
             guard taken < limits.oneTimePrekeysPerName else { return .success((base, false)) }
             guard let prekeyRow = try Row.fetchOne(
-                db, sql: "SELECT seq, prekey FROM one_time_prekey WHERE name = ? ORDER BY seq LIMIT 1", arguments: [name])
+                db, sql: "SELECT seq, prekey, kem FROM one_time_prekey WHERE name = ? ORDER BY seq LIMIT 1", arguments: [name])
             else { return .success((base, false)) }
             try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ? AND seq = ?", arguments: [name, prekeyRow["seq"] as Int64])
             try db.execute(sql: "INSERT INTO prekey_taken (name, at) VALUES (?, ?)", arguments: [name, now.timeIntervalSince1970])
             let prekey = try X25519.PublicKey(rawRepresentation: [UInt8](prekeyRow["prekey"] as Data))
-            return .success((base.withOneTimePrekeys([prekey]), true))
+            // Stored from a package that verified: the key parses and the signature is its own.
+            let kem = try (prekeyRow["kem"] as Data?).map { data in
+                let bytes = [UInt8](data)
+                return KeyPackage.SignedKEMPrekey(
+                    key: try MLKEM.PublicKey(rawRepresentation: Array(bytes.prefix(MLKEM.publicKeyByteCount))),
+                    signature: Array(bytes.dropFirst(MLKEM.publicKeyByteCount)))
+            }
+            return .success((base.withOneTimePrekeys([KeyPackage.OneTimePrekey(prekey: prekey, kem: kem)]), true))
         }
         return try outcome.get()
     }

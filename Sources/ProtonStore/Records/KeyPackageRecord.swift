@@ -22,6 +22,8 @@ struct KeyPackageRecord: Codable, FetchableRecord, PersistableRecord {
     var package: Data
     var expires: Date
     var created: Date
+    /// A hybrid package's last-resort ML-KEM seed (sealed); nil for a classical one.
+    var kemSeed: Data?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -34,6 +36,7 @@ struct KeyPackageRecord: Codable, FetchableRecord, PersistableRecord {
         case address
         case authSeed = "auth_seed"
         case package, expires, created
+        case kemSeed = "kem_seed"
     }
 
     enum Columns {
@@ -53,12 +56,16 @@ struct OneTimePrekeyRecord: Codable, FetchableRecord, PersistableRecord {
     var secret: Data?
     var used: Date?
     var protonID: String?
+    /// In a hybrid package, the seed of the ML-KEM key that goes with this prekey (sealed);
+    /// erased with `secret`.
+    var kemSeed: Data?
 
     enum CodingKeys: String, CodingKey {
         case prekey
         case keyPackageID = "key_package_id"
         case secret, used
         case protonID = "proton_id"
+        case kemSeed = "kem_seed"
     }
 
     enum Columns {

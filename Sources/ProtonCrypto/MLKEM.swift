@@ -1,0 +1,102 @@
+// swift-crypto, for ML-KEM only (its BoringSSL implementation of FIPS 203). Imported in this
+// file alone: its SHA256 and HKDF would shadow ours everywhere else.
+import Crypto
+import Foundation
+
+/// ML-KEM-768 (FIPS 203), the key encapsulation mechanism of the post-quantum parts: an
+/// encapsulation key (1,184 bytes) to which anyone can encapsulate a fresh 32-byte secret,
+/// sending a 1,088-byte ciphertext that only the holder of the decapsulation key can open.
+/// Keys are generated from a 64-byte seed (FIPS 203 `ML-KEM.KeyGen_internal(d, z)`), so they
+/// come from a `RandomSource` like every other key. Encapsulation draws its 32 random bytes
+/// inside BoringSSL, which cannot be handed a `RandomSource`: callers that must replay a start
+/// (test vectors) pass a recorded encapsulation instead.
+public enum MLKEM {
+    public static let publicKeyByteCount = 1_184
+    public static let ciphertextByteCount = 1_088
+    public static let sharedSecretByteCount = 32
+    public static let seedByteCount = 64
+
+    public struct PublicKey: Hashable, Sendable {
+        public let rawRepresentation: [UInt8]
+        private let key: MLKEM768.PublicKey
+
+        /// Refuses a key of another length or one whose coefficients are not reduced modulo q
+        /// (FIPS 203 section 7.2, the encapsulation key check BoringSSL performs on parsing).
+        public init(rawRepresentation: [UInt8]) throws(CryptoError) {
+            guard rawRepresentation.count == MLKEM.publicKeyByteCount else {
+                throw .invalidLength(expected: MLKEM.publicKeyByteCount, actual: rawRepresentation.count)
+            }
+            guard let key = try? MLKEM768.PublicKey(rawRepresentation: rawRepresentation) else { throw .invalidPublicKey }
+            self.rawRepresentation = rawRepresentation
+            self.key = key
+        }
+
+        init(key: MLKEM768.PublicKey) {
+            self.key = key
+            rawRepresentation = Array(key.rawRepresentation)
+        }
+
+        /// A fresh secret and its ciphertext for the holder of this key.
+        public func encapsulate() -> Encapsulation {
+            // Fails only for an unparsed key, which this type never holds.
+            let result = try! key.encapsulate()
+            return Encapsulation(ciphertext: Array(result.encapsulated), sharedSecret: MLKEM.secureCopy(result.sharedSecret))
+        }
+
+        public static func == (a: PublicKey, b: PublicKey) -> Bool { a.rawRepresentation == b.rawRepresentation }
+        public func hash(into hasher: inout Hasher) { hasher.combine(rawRepresentation) }
+    }
+
+    /// A ciphertext and the secret it carries.
+    public struct Encapsulation: Sendable {
+        public let ciphertext: [UInt8]
+        public let sharedSecret: SecureBytes
+
+        /// A recorded encapsulation (test vectors): its ciphertext must be 1,088 bytes and its
+        /// secret 32.
+        public init(ciphertext: [UInt8], sharedSecret: SecureBytes) {
+            precondition(ciphertext.count == MLKEM.ciphertextByteCount && sharedSecret.count == MLKEM.sharedSecretByteCount)
+            self.ciphertext = ciphertext
+            self.sharedSecret = sharedSecret
+        }
+    }
+
+    /// The key's bytes, copied straight into our own zeroed-on-free storage.
+    static func secureCopy(_ key: SymmetricKey) -> SecureBytes {
+        key.withUnsafeBytes { bytes in SecureBytes(count: bytes.count) { $0.copyMemory(from: bytes) } }
+    }
+
+    public struct PrivateKey: Sendable {
+        /// d ‖ z, which determines the key.
+        public let seed: SecureBytes
+        private let key: MLKEM768.PrivateKey
+        public let publicKey: PublicKey
+
+        public init(using random: some RandomSource = SystemRandom()) {
+            var bytes = random.bytes(MLKEM.seedByteCount)
+            // A 64-byte seed always makes a key.
+            try! self.init(seed: SecureBytes(consuming: &bytes))
+        }
+
+        public init(seed: SecureBytes) throws(CryptoError) {
+            guard seed.count == MLKEM.seedByteCount else { throw .invalidLength(expected: MLKEM.seedByteCount, actual: seed.count) }
+            guard let key = seed.withUnsafeBytes({ try? MLKEM768.PrivateKey(seedRepresentation: Data($0), publicKey: nil) }) else {
+                throw .invalidLength(expected: MLKEM.seedByteCount, actual: seed.count)
+            }
+            self.seed = seed
+            self.key = key
+            publicKey = PublicKey(key: key.publicKey)
+        }
+
+        /// The secret in `ciphertext`. A ciphertext of the right length always decapsulates
+        /// (FIPS 203's implicit rejection: a tampered one gives an unrelated secret, which the
+        /// key derivation then turns into a failed authentication, never an error here).
+        public func decapsulate(_ ciphertext: [UInt8]) throws(CryptoError) -> SecureBytes {
+            guard ciphertext.count == MLKEM.ciphertextByteCount else {
+                throw .invalidLength(expected: MLKEM.ciphertextByteCount, actual: ciphertext.count)
+            }
+            guard let secret = try? key.decapsulate(ciphertext) else { throw .authenticationFailure }
+            return MLKEM.secureCopy(secret)
+        }
+    }
+}
