@@ -169,6 +169,46 @@ struct TestVectorTests {
         #expect(WireVectors.gossipedCheckpoint.count == 189)
     }
 
+    // MARK: - Hybrid key package and initial message (version 2)
+
+    @Test func hybridKeyPackageVectorIsReproducible() throws {
+        let vector = try WireVectors.hybridKeyPackage()
+        let bytes = vector.keyPackage.encoded()
+        #expect(bytes.count == 2_674)
+        #expect(Hex.string(SHA256.hash(bytes)) == "c77c3a217bd1b582f4c2335564cfcda758a51110dcfdd8b2eb1011dc87eb1221")
+        #expect(
+            Hex.string(vector.kemPrekey.seed.unsafeExportedBytes())
+                == "5b76f30a3e9bc54b7e6f1696c2b08f668d0880b1a284c62716bcc139278939930b2177a43f0e6596dfdd259d5f609f700189e49c78fe521c2803a13d376da38b")
+        #expect(Hex.string(SHA256.hash(vector.kemPrekey.publicKey.rawRepresentation)) == "7f6097a20c107ce1a8342ef5df123129bcdb81b8dfe8f82f06ca2ada8a7c8e37")
+        #expect(
+            Hex.string(SHA256.hash(vector.oneTimeKEMPrekey.publicKey.rawRepresentation))
+                == "4075d31d6282d5785a745d68b23bf2d621cd2e65a9712bc4bdb08429b73740d5")
+        #expect(
+            Hex.string(vector.keyPackage.signature)
+                == "ac8a653c6daa4cd1c6683e7095382f164c2f08e3d9b2313a8785d3e0a493159eb0c6c5d6ef7f35675e262da4da75aaa179fa6731bab091f958c3edb216a23504")
+        #expect(
+            Hex.string(try #require(vector.keyPackage.oneTimePrekeys.first?.kem).signature)
+                == "1f2ed4402b942c8328225e8a9ec5f7e362500b3412eff4df1216c67125fca2a28719275f5c9ce2a1779b2da43e37fe410dd99a3b32ab2ee0a280d46d60655807")
+        #expect(try KeyPackage(decoding: bytes) == vector.keyPackage)
+    }
+
+    @Test func hybridInitialMessageVectorIsReproducibleAndOpens() throws {
+        let package = try WireVectors.hybridKeyPackage()
+        #expect(
+            try package.oneTimeKEMPrekey.decapsulate(WireVectors.hybridCiphertext).isEqual(to: SecureBytes(WireVectors.hybridSharedSecret)),
+            "the recorded ciphertext carries the recorded secret")
+        let (alex, initial, _) = try WireVectors.hybridInitialMessage()
+        let bytes = initial.encoded()
+        #expect(bytes.count == 1_653)
+        #expect(Hex.string(SHA256.hash(bytes)) == "6460f4620f5c7918eabc3324014f61d6e93e34656d7308a1db16029fbf8a8a84")
+        #expect(Hex.string(initial.kem?.keyID ?? []) == "4075d31d6282d5785a745d68b23bf2d621cd2e65a9712bc4bdb08429b73740d5")
+        #expect(initial.kem?.ciphertext == WireVectors.hybridCiphertext)
+        let identity = try initial.initiatorIdentity(
+            using: package.signedPrekey, kemSecret: SecureBytes(WireVectors.hybridSharedSecret))
+        #expect(identity == alex.publicIdentity)
+        #expect(throws: RatchetError.authenticationFailure) { try initial.initiatorIdentity(using: package.signedPrekey) }
+    }
+
     // MARK: - Ratchet message (0x03)
 
     @Test func ratchetVectorIsReproducible() throws {
@@ -234,6 +274,9 @@ struct TestVectorTests {
         for (name, vector) in [
             ("invite", Self.invite), ("key package", Self.keyPackage), ("envelope", Self.envelope),
             ("payload", Self.payload), ("gossip payload", Self.gossipPayload), ("ratchet message", Self.ratchetMessage),
+            ("hybrid ciphertext", Hex.string(WireVectors.hybridCiphertext)),
+            ("hybrid key package hash", "c77c3a217bd1b582f4c2335564cfcda758a51110dcfdd8b2eb1011dc87eb1221"),
+            ("hybrid initial message hash", "6460f4620f5c7918eabc3324014f61d6e93e34656d7308a1db16029fbf8a8a84"),
         ] {
             let printed = compact.contains(Hex.normalized(vector))
             #expect(printed, "docs/wire-format.md does not print the \(name) vector")
