@@ -56,6 +56,10 @@ enum KeyPackageContact {
                 } catch let error as KeyPackageError {
                     throw Refusal(reason: error.description)
                 }
+                if prekeys.kem.isEmpty, try tx.hybridKeyPackagePublished(for: published.name, after: published.created) {
+                    throw Refusal(
+                        reason: "it starts from a classical key package that a post-quantum one has replaced (a directory still serving the old one would downgrade the start)")
+                }
                 // The package's address stays shared: the proton accepts it (without ever
                 // retiring it at the service) until the peer acknowledges our own address.
                 let started = try ResponderStart.record(

@@ -491,6 +491,8 @@ extension Profile {
         guard package.route != nil else {
             throw .directory(.misbehaved(directory: pinned.url, reason: "the key package of \(qualified) has no first-contact address to write to"))
         }
+        // Before an address of ours is made or anything is stored.
+        guard package.isHybrid || !requirePostQuantum else { throw .relationship(.classicalStartRefused) }
         let now = Date()
         let start = InitiatorStart(store: store, sender: try sendAgent(), issuer: try issuer())
         let started: Started

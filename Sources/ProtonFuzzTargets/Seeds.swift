@@ -27,6 +27,25 @@ enum Seeds {
             route: Fixtures.route("key-package"), expires: Fixtures.now.addingTimeInterval(30 * 86_400))
     }()
 
+    /// A hybrid (version 2) package with one one-time entry, and the KEM keys behind it.
+    static let hybridKEMPrekey = MLKEM.PrivateKey(using: Fixtures.random("hybrid-kem"))
+    static let hybridKeyPackage: KeyPackage = {
+        let random = Fixtures.random("hybrid-key-package")
+        return try! KeyPackage(
+            identity: alex.identityKey, signedPrekey: invitePrekey.publicKey, kemPrekey: hybridKEMPrekey.publicKey,
+            oneTimePrekeys: [(X25519.PrivateKey(using: random).publicKey, MLKEM.PrivateKey(using: random).publicKey)],
+            route: Fixtures.route("key-package"), expires: Fixtures.now.addingTimeInterval(30 * 86_400))
+    }()
+
+    /// A hybrid initial message to the last-resort KEM key of `hybridKeyPackage`.
+    static let hybridInitial: InitialMessage = {
+        let random = Fixtures.random("hybrid-initial")
+        return try! Proton.initiate(
+            persona: alex, keyPackage: hybridKeyPackage.withOneTimePrekeys([]), ourRoutes: [], body: Array("hi".utf8), now: Fixtures.now,
+            random: random
+        ).initialMessage
+    }()
+
     static let envelope = try! Envelope(sealing: Array(0..<16), to: Fixtures.route("envelope"), random: Fixtures.random("envelope"))
 
     /// Blair accepts Alex's invite.

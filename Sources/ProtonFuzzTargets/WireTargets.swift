@@ -58,7 +58,7 @@ enum WireTargets {
 
     static let keyPackage = FuzzTarget(
         "key-package", "Key package (0x02): decode and exact re-encoding",
-        seeds: { [Seeds.keyPackage.encoded(), Seeds.keyPackage.withOneTimePrekeys([]).encoded()] }
+        seeds: { [Seeds.keyPackage.encoded(), Seeds.keyPackage.withOneTimePrekeys([]).encoded(), Seeds.hybridKeyPackage.encoded()] }
     ) { input throws(FuzzViolation) in
         guard let package = try? KeyPackage(decoding: input) else { return false }
         try require(package.encoded() == input, "key-package", "accepted bytes re-encode differently")
@@ -67,11 +67,16 @@ enum WireTargets {
 
     static let initialMessage = FuzzTarget(
         "initial-message", "Initial message (0x07): decode, exact re-encoding, the initiator's identity opened with the prekey",
-        seeds: { [Seeds.start.initial.encoded()] }
+        seeds: { [Seeds.start.initial.encoded(), Seeds.hybridInitial.encoded()] }
     ) { input throws(FuzzViolation) in
         guard let message = try? InitialMessage(decoding: input) else { return false }
         try require(message.encoded() == input, "initial-message", "accepted bytes re-encode differently")
         _ = try? message.initiatorIdentity(using: Seeds.invitePrekey)
+        // A hybrid one: decapsulate whatever ciphertext it carries (implicit rejection gives
+        // some secret) and try the sealed identity with it.
+        if let part = message.kem, let secret = try? Seeds.hybridKEMPrekey.decapsulate(part.ciphertext) {
+            _ = try? message.initiatorIdentity(using: Seeds.invitePrekey, kemSecret: secret)
+        }
         return true
     }
 

@@ -15,11 +15,16 @@ extension StoreTransaction {
         oneTimePrekeys: [X25519.PrivateKey], kemPrekey: MLKEM.PrivateKey? = nil, oneTimeKEMPrekeys: [MLKEM.PrivateKey] = [],
         route: OwnRoute, now: Date
     ) throws -> KeyPackageID {
+        // Entry by entry: a hybrid package has an ML-KEM key with every one-time prekey, a
+        // classical one with none.
+        let kemKeys = package.oneTimePrekeys.map(\.kem?.key)
+        let kemKeysMatch =
+            package.isHybrid
+            ? oneTimeKEMPrekeys.count == kemKeys.count && zip(oneTimeKEMPrekeys, kemKeys).allSatisfy { pair in pair.0.publicKey == pair.1 }
+            : oneTimeKEMPrekeys.isEmpty && kemKeys.allSatisfy { key in key == nil }
         guard signedPrekey.publicKey == package.signedPrekey, package.route == route.route,
             oneTimePrekeys.map(\.publicKey) == package.oneTimePrekeys.map(\.prekey),
-            kemPrekey?.publicKey == package.kemPrekey,
-            package.isHybrid
-                ? oneTimeKEMPrekeys.map(\.publicKey) == package.oneTimePrekeys.compactMap(\.kem?.key) : oneTimeKEMPrekeys.isEmpty
+            kemPrekey?.publicKey == package.kemPrekey, kemKeysMatch
         else { throw KeyPackageError.prekeyMismatch }
         try requirePersona(personaID, identityKey: package.identityKey)
         let id = KeyPackageID.random()
@@ -50,9 +55,9 @@ extension StoreTransaction {
     }
 
     /// The private prekeys an initial message to key package `id` names: the signed prekey, and
-    /// the one-time prekey when it names one; for a hybrid package, the ML-KEM keys it may have
-    /// encapsulated to (the last-resort one, and the one-time prekey's). A used or unknown
-    /// one-time prekey is refused.
+    /// the one-time prekey when it names one; for a hybrid package, the ML-KEM key it must have
+    /// encapsulated to (the one-time prekey's when it names one, else the last-resort one). A
+    /// used or unknown one-time prekey is refused.
     public func keyPackagePrekeys(_ id: KeyPackageID, signed: X25519.PublicKey, oneTime: X25519.PublicKey?) throws -> (
         signed: X25519.PrivateKey, oneTime: X25519.PrivateKey?, kem: [MLKEM.PrivateKey]
     ) {
@@ -77,7 +82,14 @@ extension StoreTransaction {
         let oneTimeKEM = try otp.kemSeed.map {
             try sealer.openKEMKey($0, .oneTimeKEMSeed, row: publicKey.base64EncodedString(), what: "one-time KEM prekey of key package \(record.id)")
         }
-        return (signedKey, oneTimeKey, [oneTimeKEM, lastResort].compactMap { $0 })
+        return (signedKey, oneTimeKey, [oneTimeKEM ?? lastResort].compactMap { $0 })
+    }
+
+    /// Whether a hybrid key package for `name` was published after `date`: a classical package
+    /// of that name is then superseded, and a start from it (which a directory could keep
+    /// serving) would be a downgrade.
+    public func hybridKeyPackagePublished(for name: String, after date: Date) throws -> Bool {
+        try KeyPackageRecord.filter(Column("name") == name && Column("kem_seed") != nil && KeyPackageRecord.Columns.created > date).fetchCount(db) > 0
     }
 
     /// Marks a one-time prekey used by the relationship it started and erases its private key

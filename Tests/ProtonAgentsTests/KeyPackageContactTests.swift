@@ -1,9 +1,10 @@
 import Foundation
 import ProtonAgents
-import ProtonCore
 import ProtonCrypto
 import ProtonStore
 import Testing
+
+@testable import ProtonCore
 
 /// The owner's receive agent completing (or refusing) relationships started from a key package
 /// it published, with a real profile store and an in-process receiving service. The package's
@@ -21,22 +22,72 @@ struct KeyPackageContactTests {
         let id: KeyPackageID
     }
 
-    func owner(oneTimePrekeys count: Int, expires: Date = Date().addingTimeInterval(3_600), spares: Int = 4) async throws -> Owner {
+    func owner(oneTimePrekeys count: Int, expires: Date = Date().addingTimeInterval(3_600), spares: Int = 4, hybrid: Bool = false) async throws
+        -> Owner
+    {
         let store = try ProfileStore.create(at: root.appendingPathComponent("carol"), persona: Persona(displayName: "Carol", random: random))
+        let (package, id) = try await publish(in: store, oneTimePrekeys: count, expires: expires, hybrid: hybrid, now: Date())
+        for _ in 0..<spares { try store.addSpareAddress(try await ownRoute()) }
+        return Owner(store: store, agent: try ReceiveAgent(store: store, services: [mailbox]), package: package, id: id)
+    }
+
+    /// Stores a key package of carol@example.org as `publishKeyPackage` does, classical or hybrid.
+    func publish(in store: ProfileStore, oneTimePrekeys count: Int, expires: Date, hybrid: Bool, now: Date) async throws -> (KeyPackage, KeyPackageID) {
         let personaID = try store.personas()[0].id
         let route = try await ownRoute()
         let signed = X25519.PrivateKey()
         let oneTime = (0..<count).map { _ in X25519.PrivateKey() }
-        let package = try KeyPackage(
-            identity: try store.persona(personaID).identityKey, signedPrekey: signed.publicKey, oneTimePrekeys: oneTime.map(\.publicKey),
-            route: route.route, expires: expires)
+        let identity = try store.persona(personaID).identityKey
+        let kem = MLKEM.PrivateKey()
+        let oneTimeKEM = hybrid ? oneTime.map { _ in MLKEM.PrivateKey() } : []
+        let package =
+            hybrid
+            ? try KeyPackage(
+                identity: identity, signedPrekey: signed.publicKey, kemPrekey: kem.publicKey,
+                oneTimePrekeys: zip(oneTime, oneTimeKEM).map { ($0.publicKey, $1.publicKey) }, route: route.route, expires: expires)
+            : try KeyPackage(
+                identity: identity, signedPrekey: signed.publicKey, oneTimePrekeys: oneTime.map(\.publicKey), route: route.route, expires: expires)
         let id = try store.transaction { tx in
             try tx.insertPublishedKeyPackage(
                 personaID: personaID, name: "carol@example.org", package: package, signedPrekey: signed, oneTimePrekeys: oneTime,
-                route: route, now: Date())
+                kemPrekey: hybrid ? kem : nil, oneTimeKEMPrekeys: oneTimeKEM, route: route, now: now)
         }
-        for _ in 0..<spares { try store.addSpareAddress(try await ownRoute()) }
-        return Owner(store: store, agent: try ReceiveAgent(store: store, services: [mailbox]), package: package, id: id)
+        return (package, id)
+    }
+
+    /// Hybrid packages (PQXDH): starts through a one-time entry and through the last-resort KEM
+    /// key complete, a start with the KEM part stripped is refused, and once a hybrid package
+    /// replaced a classical one, a start from the classical one (a directory still serving it)
+    /// is refused too. Nothing is stored for a refusal.
+    @Test func hybridPackagesStartHybridAndRefuseDowngrades() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let carol = try await owner(oneTimePrekeys: 1, hybrid: true)
+        defer { try? carol.store.close() }
+        let viaEntry = try await connect(vended(carol.package, prekey: 0), as: "Ana", body: "from Ana")
+        let viaLastResort = try await connect(vended(carol.package, prekey: nil), as: "Ben", body: "from Ben")
+        #expect(try InitialMessage(decoding: viaEntry.initial).kem != nil && InitialMessage(decoding: viaLastResort.initial).kem != nil)
+        var events = await carol.agent.poll(wait: 0, now: Date())
+        #expect(Self.connected(events).map(\.1) == ["Ana", "Ben"])
+        #expect(Self.refusals(events).isEmpty)
+
+        // The same package's keys, but a classical start: the KEM part stripped.
+        let cy = try Proton.initiate(
+            persona: try Persona(displayName: "Cy", random: random), bundle: vended(carol.package, prekey: nil).bundle, kem: nil,
+            context: .keyPackage, peerRoute: carol.package.route, ourRoutes: [try await ownRoute()], body: Array("from Cy".utf8),
+            policy: .init(), now: Date(), random: random)
+        #expect(cy.initialMessage.kem == nil)
+        try await deliver(cy.initialMessage.encoded(), to: carol.package.route!)
+        // An older classical package of the same name, replaced by the hybrid one.
+        let (old, _) = try await publish(
+            in: carol.store, oneTimePrekeys: 0, expires: Date().addingTimeInterval(3_600), hybrid: false, now: Date().addingTimeInterval(-60))
+        _ = try await connect(old, as: "Di", body: "from Di")
+        events = await carol.agent.poll(wait: 0, now: Date())
+        #expect(Self.connected(events).isEmpty)
+        let refusals = Self.refusals(events)
+        #expect(refusals.count == 2, "\(refusals)")
+        #expect(refusals.contains { $0.contains("classicalStartRefused") }, "\(refusals)")
+        #expect(refusals.contains { $0.contains("post-quantum one has replaced") }, "\(refusals)")
+        #expect(try carol.store.protons().count == 2)
     }
 
     func ownRoute() async throws -> OwnRoute {

@@ -114,14 +114,20 @@ struct HybridStartTests {
         #expect(throws: Proton.Error.prekeyMismatch) { try owner.respond(initial, kemPrekeys: []) }
         // A key id naming another key.
         #expect(throws: Proton.Error.prekeyMismatch) { try owner.respond(initial, kemPrekeys: [MLKEM.PrivateKey()]) }
-        // Any flipped bit of the key id or the ciphertext fails at the sealed identity.
-        var bytes = initial.encoded()
+        // A flipped bit of the key id names no key of the package; of the ciphertext, gives
+        // another secret (implicit rejection), which fails at the sealed identity.
         let kemOffset = 2 + 1 + 32 + 32 + 32
-        for offset in [kemOffset, kemOffset + 31, kemOffset + 32, kemOffset + 32 + 500, kemOffset + 32 + 1_087] {
-            bytes = initial.encoded()
+        for offset in [kemOffset, kemOffset + 31] {
+            var bytes = initial.encoded()
             bytes[offset] ^= 0x01
             let altered = try InitialMessage(decoding: bytes)
-            #expect(throws: Proton.Error.self, "byte \(offset)") { try owner.respond(altered) }
+            #expect(throws: Proton.Error.prekeyMismatch, "byte \(offset)") { try owner.respond(altered) }
+        }
+        for offset in [kemOffset + 32, kemOffset + 32 + 500, kemOffset + 32 + 1_087] {
+            var bytes = initial.encoded()
+            bytes[offset] ^= 0x01
+            let altered = try InitialMessage(decoding: bytes)
+            #expect(throws: Proton.Error.ratchet(.authenticationFailure), "byte \(offset)") { try owner.respond(altered) }
         }
     }
 
@@ -145,23 +151,67 @@ struct HybridStartTests {
     /// start's sender and first message are read; a hybrid start's are not.
     @Test func withEveryX25519KeyDisclosedOnlyTheClassicalStartIsRead() throws {
         let owner = try Owner(seed: "broken curve")
-        for hybrid in [false, true] {
-            let (alex, initial) = try Self.start(try owner.package(hybrid: hybrid), seed: "broken curve \(hybrid)")
-            // The recorder tries the classical derivation: everything but the KEM secret.
-            let sender = try? initial.initiatorIdentity(using: owner.signedPrekey)
-            let secret = try KeyAgreement.respond(
-                identity: owner.persona.identityKey, signedPrekey: owner.signedPrekey, oneTimePrekey: owner.oneTime,
-                peerIdentity: alex.publicIdentity, peerEphemeral: initial.ephemeralKey, context: .keyPackage)
-            var ratchet = DoubleRatchet(responding: try RatchetSeed(sharedSecret: secret), ourRatchetKey: owner.signedPrekey)
+        /// What the recorder reads with every X25519 private key and `kemSecret` (nil: a
+        /// classical derivation; otherwise the hybrid one with that secret).
+        func read(_ initial: InitialMessage, from alex: Persona, kemSecret: SecureBytes?) -> (sender: Ed25519.PublicKey?, first: [UInt8]?) {
+            let sender = try? initial.initiatorIdentity(using: owner.signedPrekey, kemSecret: kemSecret)
+            guard
+                let secret = try? KeyAgreement.respond(
+                    identity: owner.persona.identityKey, signedPrekey: owner.signedPrekey, oneTimePrekey: owner.oneTime,
+                    peerIdentity: alex.publicIdentity, peerEphemeral: initial.ephemeralKey, kemSecret: kemSecret, context: .keyPackage),
+                let seed = try? RatchetSeed(sharedSecret: secret)
+            else { return (sender, nil) }
+            var ratchet = DoubleRatchet(responding: seed, ourRatchetKey: owner.signedPrekey)
             let associatedData = KeyAgreement.associatedData(initiator: alex.publicIdentity, responder: owner.persona.publicIdentity)
-            let first = try? ratchet.decrypt(initial.ratchetMessage, associatedData: associatedData, now: Self.now, random: owner.random)
-            if hybrid {
-                #expect(sender == nil, "the sender stays sealed")
-                #expect(first == nil, "the first message stays closed")
-            } else {
-                #expect(sender == alex.publicIdentity)
-                #expect(first != nil)
-            }
+            return (sender, try? ratchet.decrypt(initial.ratchetMessage, associatedData: associatedData, now: Self.now, random: owner.random))
         }
+        let (classicalSender, classical) = try Self.start(try owner.package(hybrid: false), seed: "broken curve classical")
+        let readClassical = read(classical, from: classicalSender, kemSecret: nil)
+        #expect(readClassical.sender == classicalSender.publicIdentity, "a classical start's sender is read")
+        #expect(readClassical.first != nil, "and its first message")
+
+        let (alex, hybrid) = try Self.start(try owner.package(), seed: "broken curve hybrid")
+        let part = try #require(hybrid.kem)
+        // Without the ML-KEM key the recorder has the hybrid derivation but not SS: any guess,
+        // or the secret the ciphertext gives under another key, reads nothing.
+        for guess in [SecureBytes(Array(repeating: 0, count: 32)), try MLKEM.PrivateKey().decapsulate(part.ciphertext)] {
+            let attempt = read(hybrid, from: alex, kemSecret: guess)
+            #expect(attempt.sender == nil, "the sender stays sealed")
+            #expect(attempt.first == nil, "the first message stays closed")
+        }
+        #expect(read(hybrid, from: alex, kemSecret: nil).first == nil, "nor with the classical derivation")
+        // The control: with the KEM key's secret, the same derivation reads both.
+        let opened = read(hybrid, from: alex, kemSecret: try owner.oneTimeKEM.decapsulate(part.ciphertext))
+        #expect(opened.sender == alex.publicIdentity)
+        #expect(opened.first != nil)
+    }
+
+    /// The sealed identity's associated data binds the KEM part: a ciphertext swapped for
+    /// another encapsulation to the same key (so the key id and the lookup still match) fails
+    /// there, before any state exists.
+    @Test func aSwappedCiphertextFailsAtTheSealedIdentity() throws {
+        let owner = try Owner(seed: "hybrid swap")
+        let (_, initial) = try Self.start(try owner.package())
+        let part = try #require(initial.kem)
+        var bytes = initial.encoded()
+        let ciphertextOffset = 2 + 1 + 32 + 32 + 32 + 32
+        bytes.replaceSubrange(ciphertextOffset..<(ciphertextOffset + MLKEM.ciphertextByteCount), with: owner.oneTimeKEM.publicKey.encapsulate().ciphertext)
+        let swapped = try InitialMessage(decoding: bytes)
+        #expect(swapped.kem?.keyID == part.keyID)
+        #expect(throws: Proton.Error.ratchet(.authenticationFailure)) { try owner.respond(swapped) }
+    }
+
+    /// A message naming a one-time prekey must encapsulate to that entry's KEM key, not the
+    /// last-resort one (which the store then does not offer).
+    @Test func aOneTimePrekeyWithTheLastResortKEMKeyIsRefused() throws {
+        let owner = try Owner(seed: "hybrid last resort")
+        let package = try owner.package()
+        let random = DeterministicRandom(seed: "mixer")
+        let alex = try Persona(displayName: "Alex", random: random)
+        let started = try Proton.initiate(
+            persona: alex, bundle: package.bundle, kem: owner.kemPrekey.publicKey, context: .keyPackage, peerRoute: package.route,
+            ourRoutes: [], body: [], policy: .init(), now: Self.now, random: random)
+        #expect(started.initialMessage.oneTimePrekey != nil)
+        #expect(throws: Proton.Error.prekeyMismatch) { try owner.respond(started.initialMessage, kemPrekeys: [owner.oneTimeKEM]) }
     }
 }

@@ -36,9 +36,13 @@ extension Proton {
         if let peerRoute { proton.peerRoutes = [PeerRoute(route: peerRoute, addedAt: now)] }
         proton.introduce(persona: persona, routes: ourRoutes, now: now)
         let first = try proton.seal(body, now: now, random: random)
-        // A hybrid start's KEM part takes room from its first message (`InitialMessage`).
+        // A hybrid start's KEM part takes room from its first message (`InitialMessage`): its
+        // ratchet message cannot be of the largest padding bucket.
         if encapsulated != nil, first.ciphertext.count > InitialMessage.maximumHybridRatchetMessageByteCount {
-            throw .bodyTooLarge(limit: DoubleRatchet.maximumPlaintextByteCount / 4)
+            let bucket = DoubleRatchet.paddingBuckets.last {
+                DoubleRatchet.ciphertextByteCount(bucket: $0) <= InitialMessage.maximumHybridRatchetMessageByteCount
+            } ?? 0
+            throw .bodyTooLarge(limit: max(0, bucket - 1 - ProtonPayload.overhead(updates: proton.pendingUpdates)))
         }
         let initial: InitialMessage
         do {
