@@ -30,7 +30,7 @@ extension Pairing {
             let sas = ShortAuthenticationString.derive(handshakeHash: hash, initiatorNonce: peerNonce, responderNonce: nonce)
             try await confirmBoth(sas, confirm, &secure)
 
-            let (ourPackage, signedPrekey, oneTimePrekey) = makeKeyPackage(now: now, random: random)
+            let (ourPackage, signedPrekey, oneTimePrekey, kemPrekeys) = makeKeyPackage(now: now, random: random)
             var writer = PairingPayloadWriter()
             writer.medium(ourPackage.encoded())
             writer.optionalMedium(attestation)
@@ -48,7 +48,7 @@ extension Pairing {
             var (proton, _) = try Self.relationship { () throws(Proton.Error) in
                 try Proton.respond(
                     persona: persona, initialMessage: initial, signedPrekey: signedPrekey, oneTimePrekey: oneTimePrekey,
-                    context: .interactive(transcriptHash: hash), firstContactRoute: nil, ourRoutes: routes,
+                    kemPrekeys: kemPrekeys, context: .interactive(transcriptHash: hash), firstContactRoute: nil, ourRoutes: routes,
                     policy: policy, now: now, random: random)
             }
             // The initial message names its sender too; it must be the one the handshake proved.

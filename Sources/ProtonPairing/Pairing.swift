@@ -73,15 +73,22 @@ public struct Pairing: Sendable {
         guard answer[0] == 1 else { throw .sasMismatch }
     }
 
-    /// A key package with fresh prekeys; returns their private halves too.
-    func makeKeyPackage(now: Date, random: some RandomSource) -> (KeyPackage, signed: X25519.PrivateKey, oneTime: X25519.PrivateKey) {
+    /// A hybrid key package (PQXDH) with fresh prekeys; returns their private halves too. The
+    /// initiator's start encapsulates to the one-time ML-KEM key, so the relationship's keys
+    /// depend on an ML-KEM secret as well as the DHs.
+    func makeKeyPackage(now: Date, random: some RandomSource)
+        -> (KeyPackage, signed: X25519.PrivateKey, oneTime: X25519.PrivateKey, kem: [MLKEM.PrivateKey])
+    {
         let signed = X25519.PrivateKey(using: random)
         let oneTime = X25519.PrivateKey(using: random)
+        let lastResortKEM = MLKEM.PrivateKey(using: random)
+        let oneTimeKEM = MLKEM.PrivateKey(using: random)
         // One one-time prekey is within the package's limit, so this cannot throw.
         let package = try! KeyPackage(
-            identity: persona.identityKey, signedPrekey: signed.publicKey, oneTimePrekeys: [oneTime.publicKey],
-            route: routes.first?.route, expires: now.addingTimeInterval(keyPackageLifetime))
-        return (package, signed, oneTime)
+            identity: persona.identityKey, signedPrekey: signed.publicKey, kemPrekey: lastResortKEM.publicKey,
+            oneTimePrekeys: [(oneTime.publicKey, oneTimeKEM.publicKey)], route: routes.first?.route,
+            expires: now.addingTimeInterval(keyPackageLifetime))
+        return (package, signed, oneTime, [oneTimeKEM])
     }
 
     /// Decodes the peer's key package and checks that it speaks for the identity the handshake

@@ -46,6 +46,35 @@ import Testing
         #expect(alexProton.arrival(of: answered.sequence) == .next)
     }
 
+    /// Both sides vend hybrid key packages (PQXDH): the responder's carries the one-time ML-KEM
+    /// key the initiator's start encapsulates to, so the relationship's keys depend on an ML-KEM
+    /// secret; a classical package is refused by the initiator.
+    @Test func thePairingStartIsHybrid() async throws {
+        let blair = try Party(name: "Blair")
+        let (package, _, oneTime, kem) = blair.pairing.makeKeyPackage(now: testNow, random: SystemRandom())
+        #expect(package.isHybrid)
+        #expect(package.oneTimePrekeys.map(\.prekey) == [oneTime.publicKey])
+        #expect(package.kemKeyForStart == kem.first?.publicKey)
+        let sockets = SocketPair()
+        defer { sockets.close() }
+        let board = SASBoard()
+        let (initiated, responded) = await runPairing(
+            initiator: try Party(name: "Alex").pairing, over: FileDescriptorChannel(fileDescriptor: sockets.first),
+            responder: blair.pairing, over: FileDescriptorChannel(fileDescriptor: sockets.second),
+            confirmInitiator: { await board.compare($0) }, confirmResponder: { await board.compare($0) })
+        #expect(try initiated.get().peerKeyPackage.isHybrid)
+        #expect(try responded.get().peerKeyPackage.isHybrid)
+
+        let classical = try KeyPackage(
+            identity: blair.pairing.persona.identityKey, signedPrekey: X25519.PrivateKey().publicKey, oneTimePrekeys: [], route: nil,
+            expires: testNow.addingTimeInterval(600))
+        #expect(throws: Proton.Error.classicalStartRefused) {
+            try Proton.initiate(
+                persona: try Party(name: "Alex").pairing.persona, peerKeyPackage: classical, transcriptHash: [1], ourRoutes: [],
+                requireHybrid: true, now: testNow, random: SystemRandom())
+        }
+    }
+
     /// A person who says the numbers differ stops the pairing on both sides.
     @Test(arguments: [true, false])
     func rejectionByEitherPersonAbortsBoth(initiatorRejects: Bool) async throws {
