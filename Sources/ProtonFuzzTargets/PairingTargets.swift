@@ -36,7 +36,28 @@ enum PairingTargets {
     }
 
     static let pairingAlex = Pairing(persona: Seeds.alex, routes: [Fixtures.ownRoute("pairing-alex")], attestation: Seeds.Directory.bundle.encoded())
-    static let pairingBlair = Pairing(persona: Seeds.blair, routes: [Fixtures.ownRoute("pairing-blair")])
+    static let pairingBlair: Pairing = {
+        var pairing = Pairing(persona: Seeds.blair, routes: [Fixtures.ownRoute("pairing-blair")])
+        pairing.encapsulation = { key in Encapsulations.shared.to(key) }
+        return pairing
+    }()
+
+    /// One ML-KEM encapsulation per key for the life of the process: the initiator's start is
+    /// then the recorded one on every replay (ML-KEM draws its own randomness otherwise).
+    final class Encapsulations: @unchecked Sendable {
+        static let shared = Encapsulations()
+        private let lock = NSLock()
+        private var byKey: [[UInt8]: MLKEM.Encapsulation] = [:]
+
+        func to(_ key: MLKEM.PublicKey) -> MLKEM.Encapsulation {
+            lock.withLock {
+                if let known = byKey[key.rawRepresentation] { return known }
+                let fresh = key.encapsulate()
+                byKey[key.rawRepresentation] = fresh
+                return fresh
+            }
+        }
+    }
 
     /// Alex responds, Blair initiates; each with its own fixed random stream.
     static func run(_ input: [UInt8], responding: Bool) async -> Result<PairingResult, PairingError> {

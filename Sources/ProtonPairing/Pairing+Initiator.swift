@@ -40,7 +40,8 @@ extension Pairing {
             var (proton, initial) = try Self.relationship { () throws(Proton.Error) in
                 try Proton.initiate(
                     persona: persona, peerKeyPackage: peerPackage, transcriptHash: hash, ourRoutes: routes,
-                    policy: policy, requireHybrid: true, now: now, random: random)
+                    policy: policy, requireHybrid: true, encapsulation: peerPackage.kemKeyForStart.flatMap { key in encapsulation?(key) },
+                    now: now, random: random)
             }
             let (ourPackage, _, _, _) = makeKeyPackage(now: now, random: random)
             var writer = PairingPayloadWriter()

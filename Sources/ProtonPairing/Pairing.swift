@@ -29,6 +29,9 @@ public struct Pairing: Sendable {
 
     /// Test seam: the initiator reveals this instead of the nonce it committed to.
     var revealedNonceOverride: [UInt8]?
+    /// Replay seam (the pairing fuzz targets replay a recorded pairing): the initiator's ML-KEM
+    /// encapsulation to a key, which ML-KEM otherwise draws fresh inside the library.
+    package var encapsulation: (@Sendable (MLKEM.PublicKey) -> MLKEM.Encapsulation)?
 
     public init(persona: Persona, routes: [OwnRoute], attestation: [UInt8]? = nil, policy: RotationPolicy = .init()) {
         self.persona = persona

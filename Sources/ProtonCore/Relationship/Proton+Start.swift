@@ -84,11 +84,12 @@ extension Proton {
     /// the pairing channel, and the pairing transcript's hash is bound into the secret.
     public static func initiate(
         persona: Persona, peerKeyPackage: KeyPackage, transcriptHash: [UInt8], ourRoutes: [OwnRoute],
-        policy: RotationPolicy = .init(), requireHybrid: Bool = false, now: Date, random: some RandomSource
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, encapsulation: MLKEM.Encapsulation? = nil, now: Date,
+        random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard peerKeyPackage.isHybrid || !requireHybrid else { throw .classicalStartRefused }
         return try initiate(
-            persona: persona, bundle: peerKeyPackage.bundle, kem: peerKeyPackage.kemKeyForStart,
+            persona: persona, bundle: peerKeyPackage.bundle, kem: peerKeyPackage.kemKeyForStart, encapsulation: encapsulation,
             context: .interactive(transcriptHash: transcriptHash), peerRoute: peerKeyPackage.route, ourRoutes: ourRoutes, body: [],
             policy: policy, now: now, random: random)
     }
