@@ -42,6 +42,7 @@ let benchmarks: @Sendable () -> Void = {
     registerDirectoryBenchmarks()
     registerWitnessBenchmarks()
     registerPairingBenchmarks()
+    registerStartBenchmarks()
     registerQRBenchmarks()
 
     // MARK: libolm, the baseline

@@ -40,7 +40,7 @@ public enum MLKEM {
         public func encapsulate() -> Encapsulation {
             // Fails only for an unparsed key, which this type never holds.
             let result = try! key.encapsulate()
-            return Encapsulation(ciphertext: Array(result.encapsulated), sharedSecret: MLKEM.secureCopy(result.sharedSecret))
+            return Encapsulation(unchecked: Array(result.encapsulated), sharedSecret: MLKEM.secureCopy(result.sharedSecret))
         }
 
         public static func == (a: PublicKey, b: PublicKey) -> Bool { a.rawRepresentation == b.rawRepresentation }
@@ -52,16 +52,27 @@ public enum MLKEM {
         public let ciphertext: [UInt8]
         public let sharedSecret: SecureBytes
 
-        /// A recorded encapsulation (test vectors): its ciphertext must be 1,088 bytes and its
-        /// secret 32.
-        public init(ciphertext: [UInt8], sharedSecret: SecureBytes) {
-            precondition(ciphertext.count == MLKEM.ciphertextByteCount && sharedSecret.count == MLKEM.sharedSecretByteCount)
+        /// A recorded encapsulation (test vectors, replays): a 1,088-byte ciphertext and its
+        /// 32-byte secret.
+        public init(ciphertext: [UInt8], sharedSecret: SecureBytes) throws(CryptoError) {
+            guard ciphertext.count == MLKEM.ciphertextByteCount else {
+                throw .invalidLength(expected: MLKEM.ciphertextByteCount, actual: ciphertext.count)
+            }
+            guard sharedSecret.count == MLKEM.sharedSecretByteCount else {
+                throw .invalidLength(expected: MLKEM.sharedSecretByteCount, actual: sharedSecret.count)
+            }
+            self.ciphertext = ciphertext
+            self.sharedSecret = sharedSecret
+        }
+
+        init(unchecked ciphertext: [UInt8], sharedSecret: SecureBytes) {
             self.ciphertext = ciphertext
             self.sharedSecret = sharedSecret
         }
     }
 
-    /// The key's bytes, copied straight into our own zeroed-on-free storage.
+    /// The key's bytes, copied straight into our own zeroed-on-free storage (swift-crypto's own
+    /// copies are its to free).
     static func secureCopy(_ key: SymmetricKey) -> SecureBytes {
         key.withUnsafeBytes { bytes in SecureBytes(count: bytes.count) { $0.copyMemory(from: bytes) } }
     }
@@ -80,8 +91,11 @@ public enum MLKEM {
 
         public init(seed: SecureBytes) throws(CryptoError) {
             guard seed.count == MLKEM.seedByteCount else { throw .invalidLength(expected: MLKEM.seedByteCount, actual: seed.count) }
-            guard let key = seed.withUnsafeBytes({ try? MLKEM768.PrivateKey(seedRepresentation: Data($0), publicKey: nil) }) else {
-                throw .invalidLength(expected: MLKEM.seedByteCount, actual: seed.count)
+            // The seed is handed over without a copy of ours (swift-crypto keeps its own, which
+            // it does not zero when freed).
+            // Any 64 bytes make a key (FIPS 203 KeyGen_internal); a failure would be the library's.
+            guard let key = seed.withUnsafeBytes({ try? MLKEM768.PrivateKey(seedRepresentation: $0, publicKey: nil) }) else {
+                throw .invalidPublicKey
             }
             self.seed = seed
             self.key = key

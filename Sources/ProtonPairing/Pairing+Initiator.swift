@@ -40,7 +40,7 @@ extension Pairing {
             var (proton, initial) = try Self.relationship { () throws(Proton.Error) in
                 try Proton.initiate(
                     persona: persona, peerKeyPackage: peerPackage, transcriptHash: hash, ourRoutes: routes,
-                    policy: policy, requireHybrid: true, encapsulation: peerPackage.kemKeyForStart.flatMap { key in encapsulation?(key) },
+                    policy: policy, requireHybrid: true, replaying: peerPackage.kemKeyForStart.flatMap { key in encapsulation?(key) },
                     now: now, random: random)
             }
             let (ourPackage, _, _, _) = makeKeyPackage(now: now, random: random)

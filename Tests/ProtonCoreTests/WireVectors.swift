@@ -119,9 +119,9 @@ enum WireVectors {
         let random = DeterministicRandom(seed: "proton/vectors/initial-hybrid")
         let alex = try Persona(displayName: "Alex", random: random)
         let route = try RouteFactory(random: random).ownRoute(now: testNow)
-        let encapsulation = MLKEM.Encapsulation(ciphertext: hybridCiphertext, sharedSecret: SecureBytes(hybridSharedSecret))
+        let encapsulation = try MLKEM.Encapsulation(ciphertext: hybridCiphertext, sharedSecret: SecureBytes(hybridSharedSecret))
         let started = try Proton.initiate(
-            persona: alex, keyPackage: package, ourRoutes: [route], body: Array("hello".utf8), encapsulation: encapsulation, now: testNow,
+            persona: alex, keyPackage: package, ourRoutes: [route], body: Array("hello".utf8), replaying: encapsulation, now: testNow,
             random: random)
         return (alex, started.initialMessage, SecureBytes(hybridSharedSecret))
     }

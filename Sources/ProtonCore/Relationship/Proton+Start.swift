@@ -69,7 +69,18 @@ extension Proton {
     /// `requireHybrid`.
     public static func initiate(
         persona: Persona, keyPackage: KeyPackage, ourRoutes: [OwnRoute], body: [UInt8] = [],
-        policy: RotationPolicy = .init(), requireHybrid: Bool = false, encapsulation: MLKEM.Encapsulation? = nil, now: Date,
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        try initiate(
+            persona: persona, keyPackage: keyPackage, ourRoutes: ourRoutes, body: body, policy: policy, requireHybrid: requireHybrid,
+            replaying: nil, now: now, random: random)
+    }
+
+    /// The same, with a recorded ML-KEM encapsulation instead of a fresh one (test vectors,
+    /// replayed pairings): never for a real start, whose secret must be fresh.
+    package static func initiate(
+        persona: Persona, keyPackage: KeyPackage, ourRoutes: [OwnRoute], body: [UInt8] = [],
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, replaying encapsulation: MLKEM.Encapsulation?, now: Date,
         random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard now < keyPackage.expires else { throw .expired }
@@ -84,7 +95,17 @@ extension Proton {
     /// the pairing channel, and the pairing transcript's hash is bound into the secret.
     public static func initiate(
         persona: Persona, peerKeyPackage: KeyPackage, transcriptHash: [UInt8], ourRoutes: [OwnRoute],
-        policy: RotationPolicy = .init(), requireHybrid: Bool = false, encapsulation: MLKEM.Encapsulation? = nil, now: Date,
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, now: Date, random: some RandomSource
+    ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
+        try initiate(
+            persona: persona, peerKeyPackage: peerKeyPackage, transcriptHash: transcriptHash, ourRoutes: ourRoutes, policy: policy,
+            requireHybrid: requireHybrid, replaying: nil, now: now, random: random)
+    }
+
+    /// The same, with a recorded ML-KEM encapsulation (the pairing fuzz targets' replays).
+    package static func initiate(
+        persona: Persona, peerKeyPackage: KeyPackage, transcriptHash: [UInt8], ourRoutes: [OwnRoute],
+        policy: RotationPolicy = .init(), requireHybrid: Bool = false, replaying encapsulation: MLKEM.Encapsulation?, now: Date,
         random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard peerKeyPackage.isHybrid || !requireHybrid else { throw .classicalStartRefused }
