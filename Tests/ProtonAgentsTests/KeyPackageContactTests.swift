@@ -79,7 +79,7 @@ struct KeyPackageContactTests {
         try await deliver(cy.initialMessage.encoded(), to: carol.package.route!)
         // An older classical package of the same name, replaced by the hybrid one.
         let (old, _) = try await publish(
-            in: carol.store, oneTimePrekeys: 0, expires: Date().addingTimeInterval(3_600), hybrid: false, now: Date().addingTimeInterval(-60))
+            in: carol.store, oneTimePrekeys: 0, expires: Date().addingTimeInterval(3_600), hybrid: false, now: Date().addingTimeInterval(-86_400))
         _ = try await connect(old, as: "Di", body: "from Di")
         events = await carol.agent.poll(wait: 0, now: Date())
         #expect(Self.connected(events).isEmpty)
