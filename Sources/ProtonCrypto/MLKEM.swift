@@ -17,8 +17,9 @@ public enum MLKEM {
     public static let seedByteCount = 64
 
     public struct PublicKey: Hashable, Sendable {
+        /// The only thing kept: swift-crypto's key objects live only during an operation (they
+        /// would hold copies of our keys that nothing zeroes, for as long as a key lives).
         public let rawRepresentation: [UInt8]
-        private let key: MLKEM768.PublicKey
 
         /// Refuses a key of another length or one whose coefficients are not reduced modulo q
         /// (FIPS 203 section 7.2, the encapsulation key check BoringSSL performs on parsing).
@@ -26,20 +27,18 @@ public enum MLKEM {
             guard rawRepresentation.count == MLKEM.publicKeyByteCount else {
                 throw .invalidLength(expected: MLKEM.publicKeyByteCount, actual: rawRepresentation.count)
             }
-            guard let key = try? MLKEM768.PublicKey(rawRepresentation: rawRepresentation) else { throw .invalidPublicKey }
+            guard (try? MLKEM768.PublicKey(rawRepresentation: rawRepresentation)) != nil else { throw .invalidPublicKey }
             self.rawRepresentation = rawRepresentation
-            self.key = key
         }
 
-        init(key: MLKEM768.PublicKey) {
-            self.key = key
-            rawRepresentation = Array(key.rawRepresentation)
+        init(checked rawRepresentation: [UInt8]) {
+            self.rawRepresentation = rawRepresentation
         }
 
         /// A fresh secret and its ciphertext for the holder of this key.
         public func encapsulate() -> Encapsulation {
-            // Fails only for an unparsed key, which this type never holds.
-            let result = try! key.encapsulate()
+            // Fails only for a key that does not parse, which this type never holds.
+            let result = try! MLKEM768.PublicKey(rawRepresentation: rawRepresentation).encapsulate()
             return Encapsulation(unchecked: Array(result.encapsulated), sharedSecret: MLKEM.secureCopy(result.sharedSecret))
         }
 
@@ -78,9 +77,9 @@ public enum MLKEM {
     }
 
     public struct PrivateKey: Sendable {
-        /// d ‖ z, which determines the key.
+        /// d ‖ z, which determines the key; swift-crypto's key is made from it for each
+        /// decapsulation, and freed after it.
         public let seed: SecureBytes
-        private let key: MLKEM768.PrivateKey
         public let publicKey: PublicKey
 
         public init(using random: some RandomSource = SystemRandom()) {
@@ -94,12 +93,13 @@ public enum MLKEM {
             // The seed is handed over without a copy of ours (swift-crypto keeps its own, which
             // it does not zero when freed).
             // Any 64 bytes make a key (FIPS 203 KeyGen_internal); a failure would be the library's.
-            guard let key = seed.withUnsafeBytes({ try? MLKEM768.PrivateKey(seedRepresentation: $0, publicKey: nil) }) else {
-                throw .invalidPublicKey
-            }
+            guard let key = Self.expand(seed) else { throw .invalidPublicKey }
             self.seed = seed
-            self.key = key
-            publicKey = PublicKey(key: key.publicKey)
+            publicKey = PublicKey(checked: Array(key.publicKey.rawRepresentation))
+        }
+
+        private static func expand(_ seed: SecureBytes) -> MLKEM768.PrivateKey? {
+            seed.withUnsafeBytes { try? MLKEM768.PrivateKey(seedRepresentation: $0, publicKey: nil) }
         }
 
         /// The secret in `ciphertext`. A ciphertext of the right length always decapsulates
@@ -109,7 +109,7 @@ public enum MLKEM {
             guard ciphertext.count == MLKEM.ciphertextByteCount else {
                 throw .invalidLength(expected: MLKEM.ciphertextByteCount, actual: ciphertext.count)
             }
-            guard let secret = try? key.decapsulate(ciphertext) else { throw .authenticationFailure }
+            guard let key = Self.expand(seed), let secret = try? key.decapsulate(ciphertext) else { throw .authenticationFailure }
             return MLKEM.secureCopy(secret)
         }
     }
