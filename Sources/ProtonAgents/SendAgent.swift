@@ -80,11 +80,7 @@ public actor SendAgent {
                 try proton.issue(fresh.route, authKey: fresh.authKey, now: now)
                 rotated = fresh.route
             }
-            // The log given least recently (or never) first, so that one busy log cannot keep
-            // the others from ever being given.
-            let given = Dictionary(proton.checkpointsSent.enumerated().map { ($1.origin, $0) }, uniquingKeysWith: { _, last in last })
-            for offer in checkpoints(proton).sorted(by: { given[$0.origin] ?? -1 < given[$1.origin] ?? -1 })
-            where proton.offerCheckpoint(offer, bodyByteCount: body.count) { break }
+            proton.offerCheckpoint(from: checkpoints(proton), bodyByteCount: body.count)
             let outgoing = try proton.seal(body, now: now, random: random)
             let ids = try tx.recordOutgoing(
                 protonID: protonID, updated: proton, body: body, ciphertext: outgoing.ciphertext, routes: outgoing.routes, now: now)

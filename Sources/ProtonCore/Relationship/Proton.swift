@@ -236,6 +236,14 @@ public struct Proton: Sendable {
         }
     }
 
+    /// Offers the logs least recently given to this peer (or never) first, so that one busy log
+    /// cannot keep the others from ever being given; queues at most one. Returns whether one was.
+    @discardableResult
+    public mutating func offerCheckpoint(from offers: [CheckpointOffer], bodyByteCount: Int) -> Bool {
+        let given = Dictionary(checkpointsSent.enumerated().map { ($1.origin, $0) }, uniquingKeysWith: { _, last in last })
+        return offers.sorted { given[$0.origin] ?? -1 < given[$1.origin] ?? -1 }.contains { offerCheckpoint($0, bodyByteCount: bodyByteCount) }
+    }
+
     /// Queues `offer` as a `checkpoint` update for the next message (it is then repeated until
     /// acknowledged, like every update) when this peer has not been given a checkpoint of that
     /// log as large, and there is room: one checkpoint in flight at a time, few other updates
