@@ -132,7 +132,55 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same with a KEM key offered in every chain (N = 1, SimpleX's pattern), against the
+    // default above (N = 2): what the choice of N costs in time.
+    let protonRoundTripEveryStep = Box<RatchetPair?>(nil)
+    Benchmark(
+        "Proton DH round trip 1 KiB, KEM every step (2 encrypt+2 decrypt)",
+        configuration: configuration(.one, maxIterations: 50_000)
+    ) { benchmark in
+        let pair = protonRoundTripEveryStep.value ?? RatchetPair(offersEveryStep: true)
+        protonRoundTripEveryStep.value = pair
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let atBob = pair.aliceToBob(plaintext)
+            precondition(atBob.count == messageByteCount)
+            let atAlice = pair.bobToAlice(plaintext)
+            precondition(atAlice.count == messageByteCount)
+            blackHole(atAlice)
+        }
+    }
+
     // MARK: Primitive floors
+
+    // A round trip's public-key work: without KEM steps, four X25519 multiplications and two
+    // key generations (each side's new ratchet key); with them (N = 2), also one ML-KEM-768 key
+    // generation, one encapsulation and one decapsulation.
+    let peer = X25519.PrivateKey().publicKey
+    Benchmark(
+        "X25519 4 DH + 2 key generations (a round trip's floor)",
+        configuration: configuration(.one, maxIterations: 50_000)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            for _ in 0..<2 {
+                let key = X25519.PrivateKey(using: SystemRandom())
+                blackHole(try! key.sharedSecret(with: peer))
+                blackHole(try! key.sharedSecret(with: peer))
+            }
+        }
+    }
+
+    Benchmark(
+        "ML-KEM-768 key generation + encapsulation + decapsulation (one KEM step)",
+        configuration: configuration(.one, maxIterations: 50_000)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let key = MLKEM.PrivateKey(using: SystemRandom())
+            let sent = key.publicKey.encapsulate()
+            blackHole(try! key.decapsulate(sent.ciphertext))
+        }
+    }
+
 
     let aeadKey = XChaCha20Poly1305.Key(using: SystemRandom())
     let aeadNonce = SystemRandom().bytes(XChaCha20Poly1305.nonceByteCount)

@@ -162,7 +162,10 @@ extension Profile {
         return try ProfileError.classifying {
             try store.transaction { tx in
                 guard let route = try tx.takeSpareAddress(now: now) else { throw InviteError.noSpareAddress }
-                let started = try Proton.initiate(persona: keys, invite: invite, ourRoutes: [route], body: message, now: now, random: SystemRandom())
+                // No KEM key in the reply: it would not fit the QR code. The inviter's first
+                // message offers one instead.
+                let started = try Proton.initiate(
+                    persona: keys, invite: invite, ourRoutes: [route], body: message, offersFirstKEMKey: false, now: now, random: SystemRandom())
                 let encoded = started.initialMessage.encoded()
                 let code = try Self.code(Base45.encode(encoded), bytes: encoded.count, maximumVersion: Self.maximumReplyVersion, serviceURI: nil)
                 let id = try tx.insertProton(started.proton, personaID: persona.id, now: now)

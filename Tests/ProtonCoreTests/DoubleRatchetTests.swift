@@ -6,7 +6,6 @@ import Testing
 
 struct DoubleRatchetTests {
     /// Bytes 2..<82 of a ratchet message: the sealed header (nonce, encrypted header, tag).
-    static let sealedHeaderRange = 2..<(2 + RatchetHeader.sealedByteCount)
 
     // MARK: - Delivery
 
@@ -142,23 +141,27 @@ struct DoubleRatchetTests {
         return (pair, c1)
     }
 
-    @Test(arguments: [2, 3, 25, 26, 40, 65, 66, 81])
+    /// Alice's third chain offers a KEM key: c1 is a version 3 message of the 1,280 bucket,
+    /// its sealed header 2..<1266 (the key inside), its body nonce 1266..<1290, its body 1290..<1402.
+    static let tamperedLayout = (header: 2..<1266, nonce: 1266..<1290, body: 1290..<1402)
+
+    @Test(arguments: [2, 3, 25, 26, 40, 65, 66, 81, 82, 600, 1200, 1265])
     func rejectsTamperedHeaderByteWithStateUnchanged(_ offset: Int) throws {
         let (scenario, message) = try tamperingScenario("tampered header")
         var pair = scenario
-        #expect(Self.sealedHeaderRange.contains(offset))
+        #expect(DoubleRatchet.layout(of: message, kemByteCount: MLKEM.publicKeyByteCount) == Self.tamperedLayout)
+        #expect(Self.tamperedLayout.header.contains(offset))
         let before = RatchetSnapshot(pair.bob)
         #expect(throws: RatchetError.undecryptableHeader) { try pair.bobOpens(message.flipping(byte: offset)) }
         #expect(RatchetSnapshot(pair.bob) == before)
         #expect(try pair.bobOpens(message) == "c1")
     }
 
-    /// The body nonce (82..<106) and the body (110..<382).
-    @Test(arguments: [82, 100, 105, 110, 111, 200, 365, 366, 381])
+    @Test(arguments: [1266, 1280, 1289, 1290, 1291, 1350, 1385, 1386, 1401])
     func rejectsTamperedBodyByteWithStateUnchanged(_ offset: Int) throws {
         let (scenario, message) = try tamperingScenario("tampered body")
         var pair = scenario
-        #expect(message.count == 382 && offset >= 82 && !(106..<110).contains(offset))
+        #expect(message.count == 1402 && offset >= 1266)
         let before = RatchetSnapshot(pair.bob)
         #expect(throws: RatchetError.authenticationFailure) { try pair.bobOpens(message.flipping(byte: offset)) }
         #expect(RatchetSnapshot(pair.bob) == before)
@@ -243,8 +246,12 @@ struct DoubleRatchetTests {
         #expect(try pair.aliceOpens(try pair.bobSeals("b0")) == "b0")
         let first = try pair.aliceSeals("same chain")
         let second = try pair.aliceSeals("same chain")
-        let headers = [first, second].map { Array($0[Self.sealedHeaderRange]) }
-        #expect(headers[0].count == 80)
+        // Alice's second chain offers a KEM key, inside the sealed header.
+        let headerRange = DoubleRatchet.layout(of: first, kemByteCount: MLKEM.publicKeyByteCount).header
+        let headers = [first, second].map { Array($0[headerRange]) }
+        #expect(headers[0].count == 80 + MLKEM.publicKeyByteCount)
+        let offered = try #require(pair.alice.kemKey).publicKey.rawRepresentation
+        for message in [first, second] { #expect(!message.sharesSubstring(with: offered, length: 8)) }
         #expect(!headers[0].sharesSubstring(with: headers[1], length: 4))
 
         let ratchetKey = pair.alice.sendingRatchetKey.publicKey.rawRepresentation
@@ -261,36 +268,50 @@ struct DoubleRatchetTests {
         #expect(try pair.bobOpens(second) == "same chain")
     }
 
+    /// The initiator's first chain offers a KEM key (1,184 bytes), which shares the bucket with
+    /// the plaintext: 95 bytes still fit the 1,280 bucket, 96 do not.
     @Test(arguments: [
-        (0, 256), (1, 256), (255, 256), (256, 1280), (1000, 1280), (5000, 16384), (65535, 65536),
+        (0, 1280), (1, 1280), (95, 1280), (96, 4096), (1000, 4096), (5000, 16384), (63263, 65536),
     ])
     func padsCiphertextsToFixedBuckets(_ size: Int, _ bucket: Int) throws {
         var pair = try RatchetPair(seed: "buckets \(size)")
         let plaintext = pair.random.bytes(size)
         let message = try pair.alice.encrypt(plaintext, associatedData: pair.associatedData, random: pair.random)
         #expect(message.count == DoubleRatchet.ciphertextByteCount(bucket: bucket))
-        #expect(message.count == 2 + 80 + 24 + 4 + bucket + 16)
+        #expect(message.count == 2 + 80 + 24 + bucket + 16)
+        #expect(message[1] == 3)
         #expect(try pair.bob.decrypt(message, associatedData: pair.associatedData, now: testNow, random: pair.random)
             == plaintext)
     }
 
-    @Test func ciphertextLengthsAreOnlyTheFiveBucketLengths() throws {
+    /// The answering chain carries a ciphertext (1,088 bytes): 191 bytes fit the 1,280 bucket.
+    @Test(arguments: [(0, 1280), (191, 1280), (192, 4096)])
+    func anAnsweringChainPadsWithItsCiphertext(_ size: Int, _ bucket: Int) throws {
+        var pair = try RatchetPair(seed: "answer buckets \(size)")
+        _ = try pair.bobOpens(try pair.aliceSeals("offer"))
+        let message = try pair.bob.encrypt(pair.random.bytes(size), associatedData: pair.associatedData, random: pair.random)
+        #expect(message.count == DoubleRatchet.ciphertextByteCount(bucket: bucket))
+        #expect(pair.bob.sendingKEMCiphertext != nil && pair.bob.kemKey == nil, "it answers and offers nothing")
+        #expect(try pair.alice.decrypt(message, associatedData: pair.associatedData, now: testNow, random: pair.random).count == size)
+    }
+
+    @Test func ciphertextLengthsAreOnlyTheBucketLengths() throws {
         var pair = try RatchetPair(seed: "bucket set")
         var lengths = Set<Int>()
         for size in stride(from: 0, to: 20000, by: 97) {
             lengths.insert(try pair.alice.encrypt(pair.random.bytes(size), associatedData: [], random: pair.random).count)
         }
-        let allowed = Set(DoubleRatchet.paddingBuckets.map(DoubleRatchet.ciphertextByteCount(bucket:)))
-        #expect(lengths.isSubset(of: allowed))
-        #expect(lengths == allowed)  // sizes up to 19,982 reach all five buckets
+        // A chain offering a key never fits the smallest bucket.
+        let allowed = Set(DoubleRatchet.paddingBuckets.dropFirst().map { DoubleRatchet.ciphertextByteCount(bucket: $0) })
+        #expect(lengths == allowed)  // sizes up to 19,982 reach all four
         #expect(DoubleRatchet.paddingBuckets == [256, 1280, 4096, 16384, 65536])
     }
 
-    @Test func refusesPlaintextOf65536Bytes() throws {
+    @Test func refusesPlaintextOver63263Bytes() throws {
         var pair = try RatchetPair(seed: "too large")
         let before = RatchetSnapshot(pair.alice)
-        #expect(throws: RatchetError.plaintextTooLarge(limit: 65535)) {
-            try pair.alice.encrypt([UInt8](repeating: 7, count: 65536), associatedData: [], random: pair.random)
+        #expect(throws: RatchetError.plaintextTooLarge(limit: 63263)) {
+            try pair.alice.encrypt([UInt8](repeating: 7, count: 63264), associatedData: [], random: pair.random)
         }
         #expect(RatchetSnapshot(pair.alice) == before)
     }

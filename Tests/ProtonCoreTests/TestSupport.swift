@@ -102,17 +102,25 @@ struct ProtonSnapshot: Equatable {
 struct RatchetPair {
     var alice: DoubleRatchet
     var bob: DoubleRatchet
-    let random: DeterministicRandom
+    let random: PairRandom
     let associatedData = Array("Proton test associated data".utf8)
 
-    init(seed: String, limits: SkippedMessageKeys.Limits = .init()) throws {
-        random = DeterministicRandom(seed: seed)
+    /// `classical`: Alice's first chain offers no KEM key, as in a relationship a version before
+    /// KEM steps started (version 2 messages until the first DH step after, where it upgrades).
+    /// `blind`: the pair as a recorder who has broken X25519 would follow it (`PairRandom`).
+    init(
+        seed: String, limits: SkippedMessageKeys.Limits = .init(), classical: Bool = false, offersEveryStep: Bool = false,
+        bobOffersEveryStep: Bool? = nil, blind: Bool = false
+    ) throws {
+        random = PairRandom(seed: seed, blind: blind)
         let secret = SecureBytes(random.bytes(32))
         let bobRatchetKey = X25519.PrivateKey(using: random)
         alice = try DoubleRatchet(
             initiating: RatchetSeed(sharedSecret: secret), peerRatchetKey: bobRatchetKey.publicKey, random: random,
-            limits: limits)
-        bob = DoubleRatchet(responding: try RatchetSeed(sharedSecret: secret), ourRatchetKey: bobRatchetKey, limits: limits)
+            limits: limits, offersFirstKEMKey: !classical, offersEveryStep: offersEveryStep)
+        bob = DoubleRatchet(
+            responding: try RatchetSeed(sharedSecret: secret), ourRatchetKey: bobRatchetKey, limits: limits,
+            offersEveryStep: bobOffersEveryStep ?? offersEveryStep)
     }
 
     mutating func aliceSeals(_ text: String) throws -> [UInt8] {
@@ -165,10 +173,13 @@ struct Relationship {
     let inviteRoute: OwnRoute
     /// What Bob's `respond` returned for Alice's first message.
     let firstReceived: Proton.ReceivedMessage
+    /// Alice's initial message.
+    let firstMessage: InitialMessage
 
     /// `viaKeyPackage`: Bob's prekey and address come in a key package (a brokered directory's)
     /// instead of an invite, so that address is shared with whoever else fetched the package.
-    init(seed: String, policy: RotationPolicy = .init(), now: Date = testNow, viaKeyPackage: Bool = false) throws {
+    /// `offline`: Alice's first message offers no KEM key, as an offline reply's (`accept --offline`).
+    init(seed: String, policy: RotationPolicy = .init(), now: Date = testNow, viaKeyPackage: Bool = false, offline: Bool = false) throws {
         random = DeterministicRandom(seed: seed)
         routes = RouteFactory(random: random)
         let alicePersona = try Persona(displayName: "Alice", random: random)
@@ -192,9 +203,10 @@ struct Relationship {
         } else {
             started = try Proton.initiate(
                 persona: alicePersona, invite: try Invite(qrText: invite.qrText), ourRoutes: [aliceRoute], body: Array("hello Bob".utf8),
-                policy: policy, now: now, random: random)
+                policy: policy, offersFirstKEMKey: !offline, now: now, random: random)
         }
         alice = started.proton
+        firstMessage = started.initialMessage
         let arrived = try InitialMessage(decoding: started.initialMessage.encoded())
         let answered = try Proton.respond(
             persona: bobPersona, initialMessage: arrived, signedPrekey: prekey, oneTimePrekey: nil,
@@ -233,4 +245,41 @@ extension Proton {
 
 extension Proton.ReceivedMessage {
     var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+extension DoubleRatchet {
+    /// The stored state as version 3 wrote it: version 4's KEM state taken off its end.
+    func versionThreeState() -> [UInt8] {
+        var bytes = serializedState().unsafeExportedBytes()
+        bytes.removeLast(3 + (kemKey == nil ? 0 : MLKEM.seedByteCount) + (sendingKEMCiphertext == nil ? 0 : MLKEM.ciphertextByteCount))
+        bytes[0] = 3
+        return bytes
+    }
+
+    /// Where a message's parts lie: its sealed header (with `kemByteCount` bytes of KEM
+    /// fields; 0 for version 2), body nonce and body.
+    static func layout(of message: [UInt8], kemByteCount: Int) -> (header: Range<Int>, nonce: Range<Int>, body: Range<Int>) {
+        let headerEnd = 2 + RatchetHeader.sealedByteCount(kemByteCount: kemByteCount)
+        let nonceEnd = headerEnd + XChaCha20Poly1305.nonceByteCount
+        return (2..<headerEnd, headerEnd..<nonceEnd, (nonceEnd + (message[1] == 2 ? 4 : 0))..<message.count)
+    }
+}
+
+/// A test pair's generator: `DeterministicRandom`'s stream, or (`blind`) that stream as the
+/// recorder of the post-quantum claims has it: every X25519 private key the parties draw (as
+/// if the curve were broken), but not their ML-KEM key seeds (the 64-byte draws). Encapsulation
+/// secrets come from BoringSSL's own generator, so the recorder never learns those either.
+final class PairRandom: RandomSource {
+    let base: DeterministicRandom
+    let blind: Bool
+
+    init(seed: String, blind: Bool = false) {
+        base = DeterministicRandom(seed: seed)
+        self.blind = blind
+    }
+
+    func bytes(_ count: Int) -> [UInt8] {
+        let bytes = base.bytes(count)
+        return blind && count == MLKEM.seedByteCount ? bytes.map { ~$0 } : bytes
+    }
 }

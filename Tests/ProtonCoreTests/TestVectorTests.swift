@@ -199,8 +199,8 @@ struct TestVectorTests {
             "the recorded ciphertext carries the recorded secret")
         let (alex, initial, _) = try WireVectors.hybridInitialMessage()
         let bytes = initial.encoded()
-        #expect(bytes.count == 1_653)
-        #expect(Hex.string(SHA256.hash(bytes)) == "6460f4620f5c7918eabc3324014f61d6e93e34656d7308a1db16029fbf8a8a84")
+        #expect(bytes.count == 5_489)
+        #expect(Hex.string(SHA256.hash(bytes)) == "31356135326f3acf5b3795d5d6920081afc28c9e80c6346465576f3029ad4755")
         #expect(Hex.string(initial.kem?.keyID ?? []) == "4075d31d6282d5785a745d68b23bf2d621cd2e65a9712bc4bdb08429b73740d5")
         #expect(initial.kem?.ciphertext == WireVectors.hybridCiphertext)
         let identity = try initial.initiatorIdentity(
@@ -214,7 +214,7 @@ struct TestVectorTests {
     @Test func ratchetVectorIsReproducible() throws {
         let vector = try WireVectors.ratchetMessage()
         #expect(Hex.string(vector.message) == Hex.normalized(Self.ratchetMessage))
-        #expect(vector.message.count == DoubleRatchet.ciphertextByteCount(bucket: 256))
+        #expect(vector.message.count == DoubleRatchet.ciphertextByteCount(bucket: 256, hybrid: false))
     }
 
     @Test func ratchetVectorIntermediateValues() throws {
@@ -262,6 +262,45 @@ struct TestVectorTests {
         #expect(responder.canSend)
     }
 
+    // MARK: - Hybrid ratchet message (0x03, version 3)
+
+    /// The same start with the initiator's first chain offering its ML-KEM key (call 2 of its
+    /// stream, the 64-byte seed d ‖ z), and the hybrid KDF_RK_HE step with a fixed SS.
+    static let hybridRatchetSteps: [String: String] = [
+        "KEM seed": "ad0e1201027a230dce9748face32ec9b84b4addab2c32e94ec1603ab3715b9729810b798daebc5cf421fdcfdae66fd5edc901a4a40b9fa59d51450b3ec3bcaf6",
+        "KEM key hash": "acfb796503273bccb34b81a53bb91bb46ecd6bea6b36c5e3c72771cb32d4cf08",
+        "message hash": "b227f556980a4d7c545f345c22916fcaeb036900ffe90ffc9dbb94eaa15db539",
+        "hybrid RK": "1bf6d4eb5935419fc12903675ff0d04043e6da42d85f0576884d0c642d560d66",
+        "hybrid CK": "4f18e72b201a61a9de023f22df98fcc51b4f0c4902b2133d64cc386c658dbdb0",
+        "hybrid NHK": "a3173c5ba9b512a7e8b0fcc58352ff20e97e28453d3836cf4714af9280e0db71",
+    ]
+
+    @Test func hybridRatchetVectorIsReproducibleAndOpens() throws {
+        let vector = try WireVectors.ratchetMessage(hybrid: true)
+        let offered = try #require(vector.initiatorAtStart.kemKey)
+        #expect(vector.message.count == 1_402 && vector.message[1] == 3, "bucket 1,280: 122 + 1,280 bytes")
+        // Section 4's KDF_RK_HE with SS: RK₁ as salt, IKM = DH(initiator DHs, responder DHs) ‖ SS.
+        let dh = try vector.initiatorAtStart.sendingRatchetKey.sharedSecret(with: vector.responderKey.publicKey)
+        let step = vector.initiatorAtStart.rootKey.advance(with: dh, kemSecret: SecureBytes(Array(repeating: 0x33, count: 32)))
+        let computed: [String: [UInt8]] = [
+            "KEM seed": offered.seed.unsafeExportedBytes(),
+            "KEM key hash": SHA256.hash(offered.publicKey.rawRepresentation),
+            "message hash": SHA256.hash(vector.message),
+            "hybrid RK": step.root.secret.unsafeExportedBytes(),
+            "hybrid CK": step.chain.secret.unsafeExportedBytes(),
+            "hybrid NHK": step.nextHeader.secret.unsafeExportedBytes(),
+        ]
+        for (name, bytes) in computed {
+            #expect(Hex.string(bytes) == Self.hybridRatchetSteps[name], "\(name)")
+        }
+        // The header opens with shared_hka (the hybrid associated data) to DHs ‖ PN ‖ N ‖ the key.
+        let header = try #require(vector.seed.initiatorHeaderKey.open(Array(vector.message[2..<(2 + 80 + 1_184)])))
+        #expect(header.kem == KEMFields(key: offered.publicKey, ciphertext: nil))
+        var responder = DoubleRatchet(responding: vector.seed, ourRatchetKey: vector.responderKey)
+        #expect(try responder.decrypt(vector.message, associatedData: vector.associatedData, now: testNow, random: SystemRandom()) == vector.plaintext)
+        #expect(responder.sendingKEMCiphertext != nil, "the responder answers the offer")
+    }
+
     // MARK: - The document
 
     /// docs/wire-format.md prints these same vectors; a change to one without the other fails here.
@@ -276,12 +315,12 @@ struct TestVectorTests {
             ("payload", Self.payload), ("gossip payload", Self.gossipPayload), ("ratchet message", Self.ratchetMessage),
             ("hybrid ciphertext", Hex.string(WireVectors.hybridCiphertext)),
             ("hybrid key package hash", "c77c3a217bd1b582f4c2335564cfcda758a51110dcfdd8b2eb1011dc87eb1221"),
-            ("hybrid initial message hash", "6460f4620f5c7918eabc3324014f61d6e93e34656d7308a1db16029fbf8a8a84"),
+            ("hybrid initial message hash", "31356135326f3acf5b3795d5d6920081afc28c9e80c6346465576f3029ad4755"),
         ] {
             let printed = compact.contains(Hex.normalized(vector))
             #expect(printed, "docs/wire-format.md does not print the \(name) vector")
         }
-        for (name, value) in Self.ratchetSteps {
+        for (name, value) in Self.ratchetSteps.merging(Self.hybridRatchetSteps, uniquingKeysWith: { $1 }) {
             let printed = compact.contains(value)
             #expect(printed, "docs/wire-format.md does not print the ratchet vector's \(name)")
         }

@@ -186,13 +186,16 @@ enum WireVectors {
     /// SK = bytes 0x00..0x1f; the responder's ratchet key from seed
     /// "proton/vectors/ratchet/responder"; the initiator's ratchet key and header nonce from
     /// seed "proton/vectors/ratchet/initiator"; AD = "Proton" || 0x11*32 || 0x22*32; the
-    /// plaintext "hello" (a raw ratchet plaintext, not a proton payload).
-    static func ratchetMessage() throws -> RatchetVector {
+    /// plaintext "hello" (a raw ratchet plaintext, not a proton payload). `hybrid`: the
+    /// initiator's first chain offers its ML-KEM key (seeded from the same generator, after its
+    /// ratchet key), a version 3 message; otherwise a classical chain, version 2, as a state
+    /// stored before KEM steps sends until its next DH step.
+    static func ratchetMessage(hybrid: Bool = false) throws -> RatchetVector {
         let sharedSecret = SecureBytes(Array(UInt8(0)..<32))
         let seed = try RatchetSeed(sharedSecret: sharedSecret)
         let responderKey = X25519.PrivateKey(using: DeterministicRandom(seed: "proton/vectors/ratchet/responder"))
         let random = DeterministicRandom(seed: "proton/vectors/ratchet/initiator")
-        var initiator = try DoubleRatchet(initiating: seed, peerRatchetKey: responderKey.publicKey, random: random)
+        var initiator = try DoubleRatchet(initiating: seed, peerRatchetKey: responderKey.publicKey, random: random, offersFirstKEMKey: hybrid)
         let atStart = initiator
         let associatedData = KeyAgreement.associatedData(
             initiator: try Ed25519.PublicKey(rawRepresentation: [UInt8](repeating: 0x11, count: 32)),

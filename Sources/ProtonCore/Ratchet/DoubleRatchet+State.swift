@@ -3,14 +3,16 @@ import ProtonCrypto
 
 extension DoubleRatchet {
     /// Version 2 adds the receipt log and the earlier receiving header keys; version 3 the
-    /// length of each earlier chain. Older states still load (what they lack empty, or the
-    /// lengths unknown).
-    static let stateVersion: UInt8 = 3
+    /// length of each earlier chain; version 4 the KEM state. Older states still load (what they
+    /// lack empty, or the lengths unknown; without KEM state, the relationship offers its first
+    /// KEM key at its next DH step).
+    static let stateVersion: UInt8 = 4
 
     /// The ratchet's secret state, without the skipped keys (which the store keeps in a table
     /// of their own). Treat the result as secret.
     public func serializedState() -> SecureBytes {
-        var writer = WireWriter(nestedCapacity: 580 + receipts.receipts.count * ReceiptLog.Receipt.byteCount)
+        var writer = WireWriter(
+            nestedCapacity: 580 + receipts.receipts.count * ReceiptLog.Receipt.byteCount + 3 + MLKEM.seedByteCount + MLKEM.ciphertextByteCount)
         writer.byte(Self.stateVersion)
         writer.secret(sendingRatchetKey.secretBytes)
         Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
@@ -37,6 +39,19 @@ extension DoubleRatchet {
             writer.fixed(receipt.chain)
             writer.uint32(receipt.messageNumber)
             writer.fixed(receipt.digest)
+        }
+        writer.byte((requiresKEM ? 1 : 0) | (offersEveryStep ? 2 : 0))
+        if let kemKey {
+            writer.byte(1)
+            writer.secret(kemKey.seed)
+        } else {
+            writer.byte(0)
+        }
+        if let sendingKEMCiphertext {
+            writer.byte(1)
+            writer.fixed(sendingKEMCiphertext)
+        } else {
+            writer.byte(0)
         }
         return writer.takeSecret()
     }
@@ -91,6 +106,24 @@ extension DoubleRatchet {
             }
             self.receipts = ReceiptLog(receipts: receipts)
         }
+        var everyStep = false
+        if version >= 4 {
+            let flags = try reader.byte("KEM flags")
+            guard flags & ~3 == 0 else { throw .invalidValue(field: "KEM flags", reason: "unknown flag") }
+            requiresKEM = flags & 1 != 0
+            everyStep = flags & 2 != 0
+            switch try reader.byte("KEM key presence") {
+            case 0: break
+            case 1: kemKey = try! MLKEM.PrivateKey(seed: try Self.secret(&reader, MLKEM.seedByteCount, "KEM key"))
+            default: throw .invalidValue(field: "KEM key", reason: "bad presence flag")
+            }
+            switch try reader.byte("KEM ciphertext presence") {
+            case 0: break
+            case 1: sendingKEMCiphertext = try reader.fixed(MLKEM.ciphertextByteCount, "KEM ciphertext")
+            default: throw .invalidValue(field: "KEM ciphertext", reason: "bad presence flag")
+            }
+        }
+        offersEveryStep = everyStep
         try reader.finish()
         guard skippedKeys.count <= limits.capacity else {
             throw .oversized(field: "skipped keys", limit: limits.capacity, actual: skippedKeys.count)

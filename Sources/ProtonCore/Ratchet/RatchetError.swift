@@ -24,4 +24,10 @@ public enum RatchetError: Error, Equatable, Sendable {
     case invalidPadding
     /// The peer's ratchet key is unusable (low order).
     case invalidRatchetKey
+    /// A new chain of the peer without the ML-KEM fields it must carry: no answer to the key we
+    /// offered, or no field at all once the relationship is hybrid (a classical peer, or the
+    /// post-quantum part taken out).
+    case postQuantumStepMissing
+    /// A new chain of the peer answers a KEM key we never offered (or have already used).
+    case unexpectedKEMCiphertext
 }

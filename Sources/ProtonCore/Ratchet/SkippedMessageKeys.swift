@@ -66,11 +66,13 @@ public struct SkippedMessageKeys: Sendable {
 
     /// TrySkippedMessageKeysHE (section 4.3): finds a header key that opens the header and a
     /// key stored for its message number, and takes that key out of the store.
-    mutating func take(forSealedHeader sealedHeader: [UInt8]) -> (header: RatchetHeader, key: MessageKey, chain: [UInt8])? {
+    mutating func take(
+        for message: DoubleRatchet.ParsedMessage
+    ) -> (header: RatchetHeader, split: DoubleRatchet.Split, key: MessageKey, chain: [UInt8])? {
         var tried: [SecureBytes] = []
         for entry in entries where !tried.contains(where: { $0.isEqual(to: entry.headerKey) }) {
             tried.append(entry.headerKey)
-            guard let headerKey = try? HeaderKey(entry.headerKey), let header = headerKey.open(sealedHeader) else { continue }
+            guard let headerKey = try? HeaderKey(entry.headerKey), let (header, split) = headerKey.open(message) else { continue }
             guard
                 let index = entries.firstIndex(where: {
                     $0.messageNumber == header.messageNumber && $0.headerKey.isEqual(to: entry.headerKey)
@@ -78,7 +80,7 @@ public struct SkippedMessageKeys: Sendable {
             else { return nil }
             let key = MessageKey(secret: entries[index].messageKey)
             entries.remove(at: index)
-            return (header, key, ReceiptLog.chainTag(headerKey))
+            return (header, split, key, ReceiptLog.chainTag(headerKey))
         }
         return nil
     }

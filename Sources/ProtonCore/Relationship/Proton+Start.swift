@@ -13,8 +13,8 @@ extension Proton {
     /// vectors); otherwise a fresh one is made.
     static func initiate(
         persona: Persona, bundle: PrekeyBundle, kem: MLKEM.PublicKey? = nil, encapsulation: MLKEM.Encapsulation? = nil,
-        context: AgreementContext, peerRoute: Route?, ourRoutes: [OwnRoute], body: [UInt8], policy: RotationPolicy, now: Date,
-        random: some RandomSource
+        context: AgreementContext, peerRoute: Route?, ourRoutes: [OwnRoute], body: [UInt8], policy: RotationPolicy,
+        offersFirstKEMKey: Bool = true, now: Date, random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard ourRoutes.count <= maximumPeerRoutes else { throw .tooManyRoutes(limit: maximumPeerRoutes) }
         let ephemeral = X25519.PrivateKey(using: random)
@@ -28,7 +28,8 @@ extension Proton {
         let ratchet: DoubleRatchet
         do {
             ratchet = try DoubleRatchet(
-                initiating: RatchetSeed(sharedSecret: secret), peerRatchetKey: bundle.signedPrekey, random: random)
+                initiating: RatchetSeed(sharedSecret: secret), peerRatchetKey: bundle.signedPrekey, random: random,
+                offersFirstKEMKey: offersFirstKEMKey)
         } catch { throw .keyAgreementFailed }
         var proton = Proton(
             role: .initiator, ourIdentity: persona.publicIdentity, peerIdentity: bundle.identityKey, policy: policy,
@@ -52,15 +53,20 @@ extension Proton {
         return (proton, initial)
     }
 
-    /// Starts a relationship from a scanned or pasted invite.
+    /// Starts a relationship from a scanned or pasted invite. An invite has no room for a KEM
+    /// key, so the start is classical and the ratchet's KEM steps make it post-quantum: our
+    /// first message offers a KEM key, and the inviter's first reply (which answers it) and
+    /// everything after depend on its secret. `offersFirstKEMKey: false` keeps the offer out of
+    /// a first message that must stay small (an offline reply's QR code): the inviter's first
+    /// reply then offers, and our next message on answers (docs/qr.md, "Post-quantum protection").
     public static func initiate(
         persona: Persona, invite: Invite, ourRoutes: [OwnRoute], body: [UInt8] = [], policy: RotationPolicy = .init(),
-        now: Date, random: some RandomSource
+        offersFirstKEMKey: Bool = true, now: Date, random: some RandomSource
     ) throws(Error) -> (proton: Proton, initialMessage: InitialMessage) {
         guard !invite.isExpired(now: now) else { throw .expired }
         return try initiate(
             persona: persona, bundle: invite.bundle, context: .invite, peerRoute: invite.route, ourRoutes: ourRoutes,
-            body: body, policy: policy, now: now, random: random)
+            body: body, policy: policy, offersFirstKEMKey: offersFirstKEMKey, now: now, random: random)
     }
 
     /// Starts a relationship from a key package a directory vended (its first one-time prekey,

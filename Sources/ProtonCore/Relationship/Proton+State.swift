@@ -13,7 +13,7 @@ extension Proton {
         // Room for everything up front: a buffer that grew would leave earlier copies of the
         // secrets in freed memory.
         var writer = WireWriter(
-            nestedCapacity: 4096 + (peerRoutes.count + ownRoutes.count) * 192 + ProtonPayload.overhead(updates: pendingUpdates)
+            nestedCapacity: 6144 + (peerRoutes.count + ownRoutes.count) * 192 + ProtonPayload.overhead(updates: pendingUpdates)
                 + checkpointsSent.reduce(0) { $0 + 10 + $1.origin.utf8.count })
         writer.byte(Self.stateVersion)
         writer.byte(role.rawValue)
@@ -91,7 +91,7 @@ extension Proton {
             messagesPerAddress: Int(try reader.uint32("rotation messages")),
             addressLifetime: TimeInterval(try Self.duration(try reader.uint64("rotation lifetime"))),
             retirementGrace: TimeInterval(try Self.duration(try reader.uint64("retirement grace"))))
-        var ratchetBytes = try reader.medium("ratchet", limit: 4096)
+        var ratchetBytes = try reader.medium("ratchet", limit: 8192)
         let ratchet = try DoubleRatchet(serializedState: SecureBytes(consuming: &ratchetBytes), skippedKeys: skippedKeys)
         self.init(role: role, ourIdentity: ourIdentity, peerIdentity: peerIdentity, policy: policy, ratchet: ratchet, now: Date(timeIntervalSince1970: 0))
         // A name stored before the display-name rules loads without what they take out.
