@@ -108,7 +108,7 @@ struct ConnectCommand: AsyncParsableCommand {
                 "Connected to \(qualified) as \(stored.displayName): relationship \(proton.relationshipID), "
                     + "with the key attested at log index \(connected.attested.attestation.logIndex)"
                     + (connected.usedOneTimePrekey ? " and a one-time prekey" : " (its one-time prekeys ran out: the signed prekey alone)")
-                    + (connected.postQuantum ? "; post-quantum (PQXDH, ML-KEM-768)." : "; classical only: their key package has no ML-KEM keys."))
+                    + (connected.postQuantum ? "; post-quantum (PQXDH, ML-KEM-768)." : "; a classical start (their key package has no ML-KEM keys): post-quantum from their first reply on, through the ratchet's ML-KEM steps."))
             print("Safety number (compare it with theirs): \(proton.safetyNumber)")
             if connected.started.delivered { print("Your first message is on its way; their 'proton receive' completes the relationship.") }
         }

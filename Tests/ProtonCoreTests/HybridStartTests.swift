@@ -131,6 +131,32 @@ struct HybridStartTests {
         }
     }
 
+    /// The KEM part and the first chain's offered key leave the first message the 16,384-byte
+    /// bucket: the limit `bodyTooLarge` gives is exact.
+    @Test func aHybridStartsBodyLimitIsExact() throws {
+        let owner = try Owner(seed: "hybrid body limit")
+        let package = try owner.package()
+        func start(_ count: Int) throws(Proton.Error) -> InitialMessage {
+            let random = DeterministicRandom(seed: "hybrid body limit initiator")
+            let alex = try! Persona(displayName: "Alex", random: random)
+            let route = try! RouteFactory(random: random).ownRoute(now: Self.now)
+            return try Proton.initiate(
+                persona: alex, keyPackage: package, ourRoutes: [route], body: Array(repeating: 1, count: count), now: Self.now, random: random
+            ).initialMessage
+        }
+        var limit = 0
+        do throws(Proton.Error) {
+            _ = try start(20_000)
+            Issue.record("a 20,000-byte body fits no hybrid first message")
+        } catch {
+            guard case .bodyTooLarge(let reported) = error else { throw error }
+            limit = reported
+        }
+        #expect(limit > 14_000)
+        #expect(try start(limit).ratchetMessage.count == DoubleRatchet.ciphertextByteCount(bucket: 16_384))
+        #expect(throws: Proton.Error.bodyTooLarge(limit: limit)) { try start(limit + 1) }
+    }
+
     @Test func aClassicalPackageIsRefusedWhenHybridIsRequired() throws {
         let owner = try Owner(seed: "hybrid required")
         let random = DeterministicRandom(seed: "requirer")

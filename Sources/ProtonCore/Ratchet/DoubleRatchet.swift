@@ -120,6 +120,10 @@ public struct DoubleRatchet: Sendable {
         self.offersEveryStep = offersEveryStep
     }
 
+    /// The bytes of KEM fields the current sending chain's messages carry (they share the
+    /// padding bucket with the plaintext).
+    var sendingKEMByteCount: Int { KEMFields(key: kemKey?.publicKey, ciphertext: sendingKEMCiphertext).byteCount }
+
     /// True once this side holds a sending chain (the responder gets one on its first receipt).
     public var canSend: Bool { sendingChain != nil && sendingHeaderKey != nil }
 
@@ -131,7 +135,7 @@ public struct DoubleRatchet: Sendable {
             throw RatchetError.plaintextTooLarge(limit: Self.maximumPlaintextByteCount)
         }
         let kem = KEMFields(key: kemKey?.publicKey, ciphertext: sendingKEMCiphertext)
-        // The fields and the plaintext fill the bucket together.
+        // The fields and the plaintext fill the bucket together (`sendingKEMByteCount`).
         let bucket = Self.paddingBuckets.first { plaintext.count + kem.byteCount < $0 }!
         let step = chain.advance()
         let header = RatchetHeader(

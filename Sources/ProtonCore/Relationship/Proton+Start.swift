@@ -43,7 +43,8 @@ extension Proton {
             let bucket = DoubleRatchet.paddingBuckets.last {
                 DoubleRatchet.ciphertextByteCount(bucket: $0) <= InitialMessage.maximumHybridRatchetMessageByteCount
             } ?? 0
-            throw .bodyTooLarge(limit: max(0, bucket - 1 - ProtonPayload.overhead(updates: proton.pendingUpdates)))
+            throw .bodyTooLarge(
+                limit: max(0, bucket - 1 - proton.ratchet.sendingKEMByteCount - ProtonPayload.overhead(updates: proton.pendingUpdates)))
         }
         let initial: InitialMessage
         do {
