@@ -38,12 +38,24 @@ public enum MLKEM {
         /// A fresh secret and its ciphertext for the holder of this key.
         public func encapsulate() -> Encapsulation {
             // Fails only for a key that does not parse, which this type never holds.
-            let result = try! MLKEM768.PublicKey(rawRepresentation: rawRepresentation).encapsulate()
-            return Encapsulation(unchecked: Array(result.encapsulated), sharedSecret: MLKEM.secureCopy(result.sharedSecret))
+            try! MLKEM.encapsulate(toKey: rawRepresentation)
         }
 
         public static func == (a: PublicKey, b: PublicKey) -> Bool { a.rawRepresentation == b.rawRepresentation }
         public func hash(into hasher: inout Hasher) { hasher.combine(rawRepresentation) }
+    }
+
+    /// A fresh secret and its ciphertext for the holder of the encapsulation key `rawRepresentation`,
+    /// checked (as `PublicKey.init(rawRepresentation:)` does) in the same parse: for a key that
+    /// arrives in a message and is used once, which would otherwise be parsed twice.
+    public static func encapsulate(toKey rawRepresentation: [UInt8]) throws(CryptoError) -> Encapsulation {
+        guard rawRepresentation.count == publicKeyByteCount else {
+            throw .invalidLength(expected: publicKeyByteCount, actual: rawRepresentation.count)
+        }
+        guard let key = try? MLKEM768.PublicKey(rawRepresentation: rawRepresentation), let result = try? key.encapsulate() else {
+            throw .invalidPublicKey
+        }
+        return Encapsulation(unchecked: Array(result.encapsulated), sharedSecret: secureCopy(result.sharedSecret))
     }
 
     /// A ciphertext and the secret it carries.
@@ -96,6 +108,16 @@ public enum MLKEM {
             guard let key = Self.expand(seed) else { throw .invalidPublicKey }
             self.seed = seed
             publicKey = PublicKey(checked: Array(key.publicKey.rawRepresentation))
+        }
+
+        /// A key as stored: its seed and its public key, trusted to belong together (the
+        /// store's own record, sealed with the rest of the state), so that loading it expands
+        /// nothing: the seed is expanded only to decapsulate, once per use, since every
+        /// expansion leaves swift-crypto's unzeroed copies behind.
+        public init(seed: SecureBytes, publicKey: PublicKey) throws(CryptoError) {
+            guard seed.count == MLKEM.seedByteCount else { throw .invalidLength(expected: MLKEM.seedByteCount, actual: seed.count) }
+            self.seed = seed
+            self.publicKey = publicKey
         }
 
         private static func expand(_ seed: SecureBytes) -> MLKEM768.PrivateKey? {

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import ProtonClient
+import ProtonCore
+import ProtonCrypto
 import ProtonStore
 import Testing
 
@@ -78,6 +80,34 @@ struct ReleaseFixtureTests {
         defer { reopened.close() }
         #expect(try await reopened.storedServices().sending.isEmpty)
         #expect(try await reopened.directoryTrust().directories.count == 1)
+    }
+
+    /// The relationship the previous release stored (its ratchet state without KEM state)
+    /// keeps working both ways and takes up ML-KEM steps at its next DH step: within two round
+    /// trips both sides' chains carry KEM fields and require them.
+    @Test func itsRelationshipUpgradesToKEMStepsAtItsNextDHStep() async throws {
+        let root = try Self.unpacked()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let alice = try Profile.open(at: root.appendingPathComponent("alice"), passphrase: nil)
+        defer { alice.close() }
+        let bob = try Profile.open(at: root.appendingPathComponent("bob"), passphrase: nil)
+        defer { bob.close() }
+        var atAlice = try await alice.contact(alice.contact(matching: "Bob").id).proton
+        var atBob = try await bob.contact(bob.contact(matching: "Alice").id).proton
+        #expect(!atAlice.ratchetIsPostQuantum && !atBob.ratchetIsPostQuantum)
+        let now = Date()
+        var versions: [UInt8] = []
+        for round in 0..<3 {
+            let toBob = try atAlice.seal(Array("a\(round)".utf8), now: now, random: SystemRandom())
+            let toAlice: Proton.OutgoingMessage
+            #expect(try atBob.open(toBob.ciphertext, at: toBob.routes[0].address, now: now, random: SystemRandom()).body == Array("a\(round)".utf8))
+            toAlice = try atBob.seal(Array("b\(round)".utf8), now: now, random: SystemRandom())
+            #expect(try atAlice.open(toAlice.ciphertext, at: toAlice.routes[0].address, now: now, random: SystemRandom()).body == Array("b\(round)".utf8))
+            versions += [toBob.ciphertext[1], toAlice.ciphertext[1]]
+        }
+        #expect(versions.first == 2, "the chain stored by the previous release is classical")
+        #expect(Array(versions.suffix(2)) == [3, 3])
+        #expect(atAlice.ratchetIsPostQuantum && atBob.ratchetIsPostQuantum)
     }
 
     /// A file an older copy left beside a migrated profile never replaces what is stored; it

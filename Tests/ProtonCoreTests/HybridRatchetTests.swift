@@ -245,13 +245,13 @@ struct HybridRatchetTests {
         private var entries: [MLKEM.Encapsulation] = []
         private var replayed = 0
 
-        func record(_ key: MLKEM.PublicKey) -> MLKEM.Encapsulation {
-            let fresh = key.encapsulate()
+        func record(_ key: [UInt8]) -> MLKEM.Encapsulation {
+            let fresh = try! MLKEM.encapsulate(toKey: key)
             lock.withLock { entries.append(fresh) }
             return fresh
         }
 
-        func replay(_ key: MLKEM.PublicKey) -> MLKEM.Encapsulation {
+        func replay(_ key: [UInt8]) -> MLKEM.Encapsulation {
             lock.withLock {
                 defer { replayed += 1 }
                 return entries[replayed]

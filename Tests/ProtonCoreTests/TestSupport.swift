@@ -251,7 +251,8 @@ extension DoubleRatchet {
     /// The stored state as version 3 wrote it: version 4's KEM state taken off its end.
     func versionThreeState() -> [UInt8] {
         var bytes = serializedState().unsafeExportedBytes()
-        bytes.removeLast(3 + (kemKey == nil ? 0 : MLKEM.seedByteCount) + (sendingKEMCiphertext == nil ? 0 : MLKEM.ciphertextByteCount))
+        bytes.removeLast(
+            3 + (kemKey == nil ? 0 : MLKEM.seedByteCount + MLKEM.publicKeyByteCount) + (sendingKEMCiphertext == nil ? 0 : MLKEM.ciphertextByteCount))
         bytes[0] = 3
         return bytes
     }

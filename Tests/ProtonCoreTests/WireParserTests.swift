@@ -117,13 +117,13 @@ struct ParserCase: Sendable, CustomTestStringConvertible {
                 }),
             ParserCase(
                 name: "proton payload", format: .protonPayload, valid: payloadBytes,
-                maximumSize: DoubleRatchet.maximumPlaintextByteCount,
+                maximumSize: ProtonPayload.maximumReadByteCount,
                 lengthFields: [
                     .init(offset: 19, width: 1, value: 33, expected: .oversized(field: "updates", limit: 32, actual: 33)),
                     .init(offset: 29, width: 1, value: 201, expected: .oversized(field: "service URI", limit: 200, actual: 201)),
                     .init(
                         offset: payloadBytes.count - 5 - 4, width: 4, value: 0xffff_ffff,
-                        expected: .oversized(field: "body", limit: 63263, actual: 0xffff_ffff)),
+                        expected: .oversized(field: "body", limit: 65535, actual: 0xffff_ffff)),
                 ],
                 parse: { bytes in wire { () throws(WireError) in _ = try ProtonPayload(decoding: bytes) } }),
         ]

@@ -12,7 +12,8 @@ extension DoubleRatchet {
     /// of their own). Treat the result as secret.
     public func serializedState() -> SecureBytes {
         var writer = WireWriter(
-            nestedCapacity: 580 + receipts.receipts.count * ReceiptLog.Receipt.byteCount + 3 + MLKEM.seedByteCount + MLKEM.ciphertextByteCount)
+            nestedCapacity: 580 + receipts.receipts.count * ReceiptLog.Receipt.byteCount + 3 + MLKEM.seedByteCount + MLKEM.publicKeyByteCount
+                + MLKEM.ciphertextByteCount)
         writer.byte(Self.stateVersion)
         writer.secret(sendingRatchetKey.secretBytes)
         Self.writeOptional(receivingRatchetKey?.rawRepresentation, into: &writer)
@@ -44,6 +45,7 @@ extension DoubleRatchet {
         if let kemKey {
             writer.byte(1)
             writer.secret(kemKey.seed)
+            writer.fixed(kemKey.publicKey.rawRepresentation)
         } else {
             writer.byte(0)
         }
@@ -114,7 +116,13 @@ extension DoubleRatchet {
             everyStep = flags & 2 != 0
             switch try reader.byte("KEM key presence") {
             case 0: break
-            case 1: kemKey = try! MLKEM.PrivateKey(seed: try Self.secret(&reader, MLKEM.seedByteCount, "KEM key"))
+            case 1:
+                // Stored with its public key, so that loading expands nothing (`MLKEM.PrivateKey(seed:publicKey:)`).
+                let seed = try Self.secret(&reader, MLKEM.seedByteCount, "KEM key")
+                guard let publicKey = try? MLKEM.PublicKey(rawRepresentation: try reader.fixed(MLKEM.publicKeyByteCount, "KEM public key")) else {
+                    throw .invalidValue(field: "KEM public key", reason: "not an ML-KEM-768 encapsulation key")
+                }
+                kemKey = try! MLKEM.PrivateKey(seed: seed, publicKey: publicKey)
             default: throw .invalidValue(field: "KEM key", reason: "bad presence flag")
             }
             switch try reader.byte("KEM ciphertext presence") {

@@ -54,14 +54,16 @@ public struct DoubleRatchet: Sendable {
     /// The KEM state. `kemKey`: ours, whose encapsulation key the current sending chain offers,
     /// until the peer's answer uses it (SimpleX's PQRs). `sendingKEMCiphertext`: the current
     /// sending chain's answer to the peer's last offer (PQRenc_ss). `requiresKEM`: the peer's
-    /// chains must carry KEM fields (set by the first that does, or by a hybrid start), so that
-    /// no one can take the post-quantum part out once both sides have it.
+    /// chains must carry KEM fields (set by the first that does), so that no one can take the
+    /// post-quantum part out once both sides have it; until then an outstanding `kemKey`
+    /// already demands the answer.
     var kemKey: MLKEM.PrivateKey?
     var sendingKEMCiphertext: [UInt8]?
     public internal(set) var requiresKEM = false
-    /// Offer a key in every chain, answering or not (SimpleX's every-step pattern, N = 1),
-    /// rather than in every chain that does not answer (N = 2). A local choice: each side reads
-    /// what the other's headers carry.
+    /// Offer a key in every chain, answering or not (SimpleX's every-step pattern), rather than
+    /// in every chain that does not answer. A local choice: each side reads what the other's
+    /// headers carry. A KEM secret enters at every DH step (N = 1) only when both sides offer
+    /// every step; one side alone still gives N = 2, with its own headers the larger.
     let offersEveryStep: Bool
 
     /// A receiving chain the peer moved on from: its header key, and how many messages it held
@@ -122,7 +124,7 @@ public struct DoubleRatchet: Sendable {
 
     /// The bytes of KEM fields the current sending chain's messages carry (they share the
     /// padding bucket with the plaintext).
-    var sendingKEMByteCount: Int { KEMFields(key: kemKey?.publicKey, ciphertext: sendingKEMCiphertext).byteCount }
+    var sendingKEMByteCount: Int { KEMFields(key: kemKey?.publicKey.rawRepresentation, ciphertext: sendingKEMCiphertext).byteCount }
 
     /// True once this side holds a sending chain (the responder gets one on its first receipt).
     public var canSend: Bool { sendingChain != nil && sendingHeaderKey != nil }
@@ -134,7 +136,7 @@ public struct DoubleRatchet: Sendable {
         guard plaintext.count <= Self.maximumPlaintextByteCount else {
             throw RatchetError.plaintextTooLarge(limit: Self.maximumPlaintextByteCount)
         }
-        let kem = KEMFields(key: kemKey?.publicKey, ciphertext: sendingKEMCiphertext)
+        let kem = KEMFields(key: kemKey?.publicKey.rawRepresentation, ciphertext: sendingKEMCiphertext)
         // The fields and the plaintext fill the bucket together (`sendingKEMByteCount`).
         let bucket = Self.paddingBuckets.first { plaintext.count + kem.byteCount < $0 }!
         let step = chain.advance()
@@ -336,7 +338,11 @@ public struct DoubleRatchet: Sendable {
             // Our new chain answers the peer's offer, if it made one, and offers a key of ours
             // when it does not answer (or always, with `offersEveryStep`). A relationship
             // started before KEM steps existed offers its first key here: its upgrade.
-            let answer = header.kem.key.map { Self.encapsulationReplay?($0) ?? $0.encapsulate() }
+            let answer = try header.kem.key.map { key throws(RatchetError) in
+                if let replay = Self.encapsulationReplay { return replay(key) }
+                // An offered key that is not an ML-KEM-768 encapsulation key (FIPS 203 section 7.2).
+                do { return try MLKEM.encapsulate(toKey: key) } catch { throw .invalidRatchetKey }
+            }
             sendingKEMCiphertext = answer?.ciphertext
             kemKey = answer == nil || offersEveryStep ? MLKEM.PrivateKey(using: random) : nil
             let sending = rootKey.advance(
@@ -352,7 +358,7 @@ public struct DoubleRatchet: Sendable {
     /// Encapsulations to use instead of fresh ones, in tests that replay a recorded exchange
     /// (the post-quantum claims' recorder): never set outside them, where every secret must be
     /// fresh. Task-local, so no other task ever sees it.
-    @TaskLocal static var encapsulationReplay: (@Sendable (MLKEM.PublicKey) -> MLKEM.Encapsulation)?
+    @TaskLocal static var encapsulationReplay: (@Sendable (_ key: [UInt8]) -> MLKEM.Encapsulation)?
 
     /// CONCAT(AD, enc_header) of section 4.3.
     private static func bodyAssociatedData(_ associatedData: [UInt8], _ sealedHeader: [UInt8], version: UInt8) -> [UInt8] {

@@ -22,7 +22,8 @@ public enum RatchetError: Error, Equatable, Sendable {
     case plaintextTooLarge(limit: Int)
     /// The padded body did not unpad: tampered or corrupt.
     case invalidPadding
-    /// The peer's ratchet key is unusable (low order).
+    /// The peer's ratchet key is unusable (low order), or the ML-KEM key it offered is not one
+    /// (FIPS 203 section 7.2's check).
     case invalidRatchetKey
     /// A new chain of the peer without the ML-KEM fields it must carry: no answer to the key we
     /// offered, or no field at all once the relationship is hybrid (a classical peer, or the

@@ -28,7 +28,7 @@ struct RatchetHeader: Equatable, Sendable {
         writer.fixed(ratchetKey.rawRepresentation)
         writer.uint32(previousChainLength)
         writer.uint32(messageNumber)
-        if let key = kem.key { writer.fixed(key.rawRepresentation) }
+        if let key = kem.key { writer.fixed(key) }
         if let ciphertext = kem.ciphertext { writer.fixed(ciphertext) }
         return writer.bytes
     }
@@ -43,14 +43,9 @@ struct RatchetHeader: Equatable, Sendable {
             throw .invalidValue(field: "header KEM fields", reason: "no combination of fields is \(reader.remaining) bytes")
         }
         var fields = KEMFields.none
-        if present.key {
-            let raw = try reader.fixed(MLKEM.publicKeyByteCount, "KEM key")
-            // FIPS 203 section 7.2's check: coefficients reduced modulo q.
-            guard let parsed = try? MLKEM.PublicKey(rawRepresentation: raw) else {
-                throw .invalidValue(field: "KEM key", reason: "not an ML-KEM-768 encapsulation key")
-            }
-            fields.key = parsed
-        }
+        // The offered key is checked (FIPS 203 section 7.2) where it is used, once per chain at
+        // the DH step, not in every header that repeats it.
+        if present.key { fields.key = try reader.fixed(MLKEM.publicKeyByteCount, "KEM key") }
         if present.ciphertext { fields.ciphertext = try reader.fixed(MLKEM.ciphertextByteCount, "KEM ciphertext") }
         try reader.finish()
         kem = fields
@@ -63,7 +58,8 @@ struct RatchetHeader: Equatable, Sendable {
 /// the peer's next step, and the ciphertext answering the key the peer offered last. Either may
 /// be absent; the version 3 message carries at least one.
 struct KEMFields: Equatable, Sendable {
-    var key: MLKEM.PublicKey?
+    /// An ML-KEM-768 encapsulation key's bytes (unchecked until used).
+    var key: [UInt8]?
     var ciphertext: [UInt8]?
 
     static let none = KEMFields()

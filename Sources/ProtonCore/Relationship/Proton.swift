@@ -157,6 +157,12 @@ public struct Proton: Sendable {
 
     public var canSend: Bool { !isBlocked && ratchet.canSend }
 
+    /// Whether the ratchet takes ML-KEM steps with the peer (docs/wire-format.md, "Version 3:
+    /// hybrid chains"): true once a chain of the peer has carried a KEM field, from when on
+    /// every chain of the peer must. (A hybrid start's keys depend on an ML-KEM secret before
+    /// that, from its first message.)
+    public var ratchetIsPostQuantum: Bool { ratchet.requiresKEM }
+
     /// The skipped message keys, which the store keeps in their own table.
     public var skippedKeys: [SkippedMessageKey] { ratchet.skippedKeys.entries }
 

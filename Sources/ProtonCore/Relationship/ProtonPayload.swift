@@ -41,9 +41,13 @@ struct ProtonPayload: Equatable {
         self.body = body
     }
 
+    /// The largest payload read: what a classical chain of an earlier version could carry
+    /// (65,535 bytes). One written is at most `DoubleRatchet.maximumPlaintextByteCount`.
+    static let maximumReadByteCount = DoubleRatchet.paddingBuckets.last! - 1
+
     init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = try WireReader(
-            bytes, format: .protonPayload, maximumSize: DoubleRatchet.maximumPlaintextByteCount, versions: Self.version...Self.version)
+            bytes, format: .protonPayload, maximumSize: Self.maximumReadByteCount, versions: Self.version...Self.version)
         acknowledged = try reader.uint64("acknowledgement")
         sequence = try reader.uint64("sequence")
         guard sequence > 0 else { throw .invalidValue(field: "sequence", reason: "must start at 1") }
@@ -59,7 +63,7 @@ struct ProtonPayload: Equatable {
         guard updates.count(where: { if case .checkpoint = $0.change { true } else { false } }) <= 1 else {
             throw .invalidValue(field: "updates", reason: "more than one checkpoint")
         }
-        body = try reader.long("body", limit: DoubleRatchet.maximumPlaintextByteCount)
+        body = try reader.long("body", limit: Self.maximumReadByteCount)
         try reader.finish()
     }
 
