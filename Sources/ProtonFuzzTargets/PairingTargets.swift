@@ -4,7 +4,7 @@ import ProtonCrypto
 import ProtonPairing
 
 /// The Bluetooth pairing on hostile RFCOMM bytes: each side runs the whole protocol (commitment,
-/// Noise XX, SAS nonces and confirmation, key packages, attestation, X3DH start) against a
+/// Noise XXhfs, SAS nonces and confirmation, key packages, attestation, X3DH start) against a
 /// stream that is the fuzz input cut into frames. Keys and clock are fixed, so a recorded
 /// genuine exchange (the seed) replays to the end. A mutation is refused at the frame it
 /// changes: after the handshake every frame is authenticated, so the later stages see only
@@ -35,15 +35,20 @@ enum PairingTargets {
         return true
     }
 
-    static let pairingAlex = Pairing(persona: Seeds.alex, routes: [Fixtures.ownRoute("pairing-alex")], attestation: Seeds.Directory.bundle.encoded())
+    static let pairingAlex: Pairing = {
+        var pairing = Pairing(persona: Seeds.alex, routes: [Fixtures.ownRoute("pairing-alex")], attestation: Seeds.Directory.bundle.encoded())
+        pairing.encapsulation = { key in Encapsulations.shared.to(key) }
+        return pairing
+    }()
     static let pairingBlair: Pairing = {
         var pairing = Pairing(persona: Seeds.blair, routes: [Fixtures.ownRoute("pairing-blair")])
         pairing.encapsulation = { key in Encapsulations.shared.to(key) }
         return pairing
     }()
 
-    /// One ML-KEM encapsulation per key for the life of the process: the initiator's start is
-    /// then the recorded one on every replay (ML-KEM draws its own randomness otherwise).
+    /// One ML-KEM encapsulation per key for the life of the process: the responder's in the
+    /// handshake and the initiator's start are then the recorded ones on every replay (ML-KEM
+    /// draws its own randomness otherwise).
     final class Encapsulations: @unchecked Sendable {
         static let shared = Encapsulations()
         private let lock = NSLock()

@@ -15,7 +15,7 @@ extension Pairing {
 
             var handshake = HandshakeState(
                 role: .responder, prologue: commitment.digest, staticKey: persona.identityKey.agreementKey(),
-                random: random)
+                random: random, encapsulation: encapsulation)
             try Self.emptyHandshakePayload(handshake.readMessage(await channel.receive(.handshake1)))
             try await channel.send(PairingFrame(.handshake2, payload: handshake.writeMessage()))
             try Self.emptyHandshakePayload(handshake.readMessage(await channel.receive(.handshake3)))

@@ -6,7 +6,8 @@ import ProtonCrypto
 /// `respond(over:…)` run the protocol of docs/pairing.md over a `PairingChannel`:
 ///
 /// 1. a commitment to the initiator's SAS nonce, in the clear;
-/// 2. a Noise XX handshake that authenticates both identity keys and yields `h`;
+/// 2. a Noise XXhfs handshake (X25519 and ML-KEM-768) that authenticates both identity keys
+///    and yields `h`;
 /// 3. inside the encrypted channel, the nonces, the SAS both people compare, and both
 ///    confirmations;
 /// 4. key packages and attestations both ways, then X3DH bound to `h` and one ratchet message
@@ -29,8 +30,9 @@ public struct Pairing: Sendable {
 
     /// Test seam: the initiator reveals this instead of the nonce it committed to.
     var revealedNonceOverride: [UInt8]?
-    /// Replay seam (the pairing fuzz targets replay a recorded pairing): the initiator's ML-KEM
-    /// encapsulation to a key, which ML-KEM otherwise draws fresh inside the library.
+    /// Replay seam (the pairing fuzz targets replay a recorded pairing): an ML-KEM encapsulation
+    /// to a key (the responder's in the handshake, the initiator's at the start), which ML-KEM
+    /// otherwise draws fresh inside the library.
     package var encapsulation: (@Sendable (MLKEM.PublicKey) -> MLKEM.Encapsulation)?
 
     public init(persona: Persona, routes: [OwnRoute], attestation: [UInt8]? = nil, policy: RotationPolicy = .init()) {

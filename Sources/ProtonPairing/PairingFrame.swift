@@ -11,7 +11,7 @@ public struct PairingFrame: Sendable, Equatable {
     public enum Kind: UInt8, Sendable, CustomStringConvertible {
         /// Initiator → responder, clear: the commitment to the initiator's SAS nonce.
         case commitment = 0x01
-        /// The three Noise XX handshake messages.
+        /// The three Noise XXhfs handshake messages.
         case handshake1 = 0x02
         case handshake2 = 0x03
         case handshake3 = 0x04

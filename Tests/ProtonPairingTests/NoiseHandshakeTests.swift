@@ -13,10 +13,10 @@ import Testing
         var initiator = HandshakeState(role: .initiator, prologue: prologue, staticKey: alex.agreementKey(), random: SystemRandom())
         var responder = HandshakeState(role: .responder, prologue: prologue, staticKey: blair.agreementKey(), random: SystemRandom())
         let first = try initiator.writeMessage()
-        #expect(first.count == 32)
+        #expect(first.count == 32 + MLKEM.publicKeyByteCount, "e, then e1 (no key yet: in the clear)")
         #expect(try responder.readMessage(first).isEmpty)
         let second = try responder.writeMessage(payload: [7])
-        #expect(second.count == 32 + 48 + 17)
+        #expect(second.count == 32 + MLKEM.ciphertextByteCount + 16 + 48 + 17, "e, ekem1 (encrypted), s, payload")
         #expect(try initiator.readMessage(second) == [7])
         let third = try initiator.writeMessage()
         #expect(third.count == 48 + 16)
@@ -53,12 +53,77 @@ import Testing
         #expect(try hash([1]) != hash([2]))
     }
 
-    @Test func tamperedStaticKeyFailsAuthentication() throws {
+    /// Every byte of message 2 after the responder's ephemeral key is authenticated: the KEM
+    /// ciphertext and the static key alike.
+    @Test(arguments: [40, 32 + 600, 32 + 1_103, 32 + 1_104 + 8])
+    func tamperedCiphertextOrStaticKeyFailsAuthentication(_ offset: Int) throws {
         var initiator = HandshakeState(role: .initiator, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
         var responder = HandshakeState(role: .responder, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
         _ = try responder.readMessage(initiator.writeMessage())
         var second = try responder.writeMessage()
-        second[40] ^= 1
+        second[offset] ^= 1
         #expect(throws: PairingError.authenticationFailed) { try initiator.readMessage(second) }
+    }
+
+    /// e1 travels in the clear in message 1 but is hashed into `h`: a replaced key (a man in
+    /// the middle's own) changes the responder's `h`, so its message 2 no longer authenticates
+    /// at the initiator, and a key that is no ML-KEM key at all is refused on reading.
+    @Test func aReplacedOrInvalidKEMKeyIsCaught() throws {
+        var initiator = HandshakeState(role: .initiator, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
+        var responder = HandshakeState(role: .responder, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
+        var first = try initiator.writeMessage()
+        first.replaceSubrange(32..<(32 + MLKEM.publicKeyByteCount), with: MLKEM.PrivateKey().publicKey.rawRepresentation)
+        _ = try responder.readMessage(first)
+        #expect(throws: PairingError.authenticationFailed) { try initiator.readMessage(responder.writeMessage()) }
+
+        var strict = HandshakeState(role: .responder, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
+        var other = HandshakeState(role: .initiator, prologue: [], staticKey: X25519.PrivateKey(), random: SystemRandom())
+        var invalid = try other.writeMessage()
+        invalid.replaceSubrange(32..<(32 + MLKEM.publicKeyByteCount), with: [UInt8](repeating: 0xff, count: MLKEM.publicKeyByteCount))
+        #expect(throws: PairingError.malformed("the peer's ML-KEM key is not an encapsulation key")) { try strict.readMessage(invalid) }
+    }
+
+    /// The claim for the pairing channel: with every X25519 private key of both sides disclosed
+    /// (the recorder draws the parties' own streams, `KEMBlind`), the recorded message 2 does
+    /// not open without the initiator's ML-KEM key, so neither `h` nor the transport keys can be
+    /// had; the control, with that key as well, opens it and derives them.
+    @Test func withTheCurveBrokenTheRecordedHandshakeStaysClosed() throws {
+        let alex = X25519.PrivateKey(using: DeterministicRandom(seed: "hfs alex"))
+        let blair = X25519.PrivateKey(using: DeterministicRandom(seed: "hfs blair"))
+        var initiator = HandshakeState(role: .initiator, prologue: [], staticKey: alex, random: DeterministicRandom(seed: "hfs initiator"))
+        var responder = HandshakeState(role: .responder, prologue: [], staticKey: blair, random: DeterministicRandom(seed: "hfs responder"))
+        let first = try initiator.writeMessage()
+        _ = try responder.readMessage(first)
+        let second = try responder.writeMessage()
+        _ = try initiator.readMessage(second)
+        let third = try initiator.writeMessage()
+        _ = try responder.readMessage(third)
+        let real = initiator.finish()
+
+        func follow(blind: Bool) -> (hash: [UInt8], third: [UInt8])? {
+            var twin = HandshakeState(role: .initiator, prologue: [], staticKey: alex, random: KEMBlind(seed: "hfs initiator", blind: blind))
+            guard (try? twin.writeMessage()) != nil, (try? twin.readMessage(second)) != nil, let ours = try? twin.writeMessage() else { return nil }
+            return (twin.finish().handshakeHash, ours)
+        }
+        #expect(follow(blind: true) == nil, "without the ML-KEM key, message 2 does not open")
+        let control = try #require(follow(blind: false))
+        #expect(control.hash == real.handshakeHash && control.third == third)
+    }
+}
+
+/// The parties' own generator, or (`blind`) that generator as a recorder who broke X25519 has
+/// it: every X25519 key, but not the ML-KEM seeds (the 64-byte draws).
+final class KEMBlind: RandomSource {
+    let base: DeterministicRandom
+    let blind: Bool
+
+    init(seed: String, blind: Bool) {
+        base = DeterministicRandom(seed: seed)
+        self.blind = blind
+    }
+
+    func bytes(_ count: Int) -> [UInt8] {
+        let bytes = base.bytes(count)
+        return blind && count == MLKEM.seedByteCount ? bytes.map { ~$0 } : bytes
     }
 }
