@@ -17,14 +17,20 @@ enum PairingTargets {
         "pairing-responder", "The listening side of a pairing fed hostile frames; it completes only with the genuine peer",
         seeds: { [Recording.shared.toResponder] }
     ) { input throws(FuzzViolation) in
-        try check(role: "pairing-responder", Fixtures.blocking { await run(input, responding: true) })
+        // The recording first (outside any task), so that its keys are the ones
+        // `Encapsulations` remembers.
+        _ = Recording.shared
+        return try check(role: "pairing-responder", Fixtures.blocking { await run(input, responding: true) })
     }
 
     static let initiator = FuzzTarget(
         "pairing-initiator", "The connecting side of a pairing fed hostile frames; it completes only with the genuine peer",
         seeds: { [Recording.shared.toInitiator] }
     ) { input throws(FuzzViolation) in
-        try check(role: "pairing-initiator", Fixtures.blocking { await run(input, responding: false) })
+        // The recording first (outside any task), so that its keys are the ones
+        // `Encapsulations` remembers.
+        _ = Recording.shared
+        return try check(role: "pairing-initiator", Fixtures.blocking { await run(input, responding: false) })
     }
 
     /// True if the pairing completed, which it may only with the genuine peer.
@@ -54,11 +60,16 @@ enum PairingTargets {
         private let lock = NSLock()
         private var byKey: [[UInt8]: MLKEM.Encapsulation] = [:]
 
+        /// The keys remembered: the recorded pairing's (its e1 and its key package's KEM key);
+        /// a fuzzed e1 that is still a valid key gets a fresh encapsulation, not remembered, so
+        /// the cache stays this small over a long run.
+        static let capacity = 4
+
         func to(_ key: MLKEM.PublicKey) -> MLKEM.Encapsulation {
             lock.withLock {
                 if let known = byKey[key.rawRepresentation] { return known }
                 let fresh = key.encapsulate()
-                byKey[key.rawRepresentation] = fresh
+                if byKey.count < Self.capacity { byKey[key.rawRepresentation] = fresh }
                 return fresh
             }
         }

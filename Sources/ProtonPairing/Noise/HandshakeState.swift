@@ -35,8 +35,9 @@ struct HandshakeState: Sendable {
     private var remoteEphemeralKey: X25519.PublicKey?
     private var messageIndex = 0
     private let random: any RandomSource
-    /// The initiator's ML-KEM key (e1) until the responder's ciphertext is read.
-    private var kemKey: MLKEM.PrivateKey?
+    /// The initiator's ML-KEM key (e1) until the responder's ciphertext is read. (Internal, not
+    /// private: the claim's test gives a recorder's copy the public half alone.)
+    var kemKey: MLKEM.PrivateKey?
     /// The responder's copy of the initiator's e1.
     private var remoteKEMKey: MLKEM.PublicKey?
     /// Replay seam (the pairing fuzz targets): the responder's encapsulation to e1.
