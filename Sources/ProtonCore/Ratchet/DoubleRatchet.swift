@@ -7,8 +7,8 @@ import ProtonCrypto
 /// docs/rfcs/2023-09-30-pq-double-ratchet.md, with one KEM in play at a time): each sending
 /// chain either offers a fresh encapsulation key or answers the key the peer offered last with a
 /// ciphertext, whose secret both sides mix into the root key at that DH step. So a KEM secret
-/// enters the root key at every second DH step (N = 2, docs/wire-format.md "Post-quantum ratchet
-/// steps"), and both sides' chains depend on it from the answering side's next chain on.
+/// enters the root key at every second DH step (N = 2, docs/wire-format.md "Version 3: hybrid
+/// chains"), and every chain from the answering one on depends on it.
 ///
 /// A value type: `decrypt` works on a copy and replaces `self` only when the message
 /// authenticated, so a refused message leaves the state byte-for-byte as it was.
@@ -16,7 +16,7 @@ public struct DoubleRatchet: Sendable {
     /// Plaintexts are padded to the smallest of these sizes that holds them plus the padding
     /// marker, so a ciphertext's length reveals only its bucket.
     /// A hybrid chain's KEM fields share the bucket with the plaintext (so a message's length
-    /// tells its bucket and not whether, or which, fields it carries).
+    /// tells its bucket, not which fields it carries).
     public static let paddingBuckets = [256, 1280, 4096, 16384, 65536]
     /// The same for every chain, whatever its KEM fields: the largest bucket less the most they
     /// can take (a key and a ciphertext), less the padding marker.
@@ -122,9 +122,9 @@ public struct DoubleRatchet: Sendable {
         self.offersEveryStep = offersEveryStep
     }
 
-    /// The bytes of KEM fields the current sending chain's messages carry (they share the
+    /// The KEM fields every message of the current sending chain carries (they share the
     /// padding bucket with the plaintext).
-    var sendingKEMByteCount: Int { KEMFields(key: kemKey?.publicKey.rawRepresentation, ciphertext: sendingKEMCiphertext).byteCount }
+    var sendingKEMFields: KEMFields { KEMFields(key: kemKey?.publicKey.rawRepresentation, ciphertext: sendingKEMCiphertext) }
 
     /// True once this side holds a sending chain (the responder gets one on its first receipt).
     public var canSend: Bool { sendingChain != nil && sendingHeaderKey != nil }
@@ -136,8 +136,8 @@ public struct DoubleRatchet: Sendable {
         guard plaintext.count <= Self.maximumPlaintextByteCount else {
             throw RatchetError.plaintextTooLarge(limit: Self.maximumPlaintextByteCount)
         }
-        let kem = KEMFields(key: kemKey?.publicKey.rawRepresentation, ciphertext: sendingKEMCiphertext)
-        // The fields and the plaintext fill the bucket together (`sendingKEMByteCount`).
+        let kem = sendingKEMFields
+        // The fields and the plaintext fill the bucket together.
         let bucket = Self.paddingBuckets.first { plaintext.count + kem.byteCount < $0 }!
         let step = chain.advance()
         let header = RatchetHeader(
@@ -153,16 +153,10 @@ public struct DoubleRatchet: Sendable {
         sendingMessageNumber += 1
 
         var writer = WireWriter(format: .ratchetMessage, version: version, capacity: 32 + sealedHeader.count + body.count)
-        if kem.isEmpty {
-            writer.fixed(sealedHeader)
-            writer.fixed(nonce)
-            writer.long(body)
-        } else {
-            // Version 3: no lengths, which would tell the KEM fields apart (`parse`).
-            writer.fixed(sealedHeader)
-            writer.fixed(nonce)
-            writer.fixed(body)
-        }
+        writer.fixed(sealedHeader)
+        writer.fixed(nonce)
+        // Version 3 writes no length, which would tell the KEM fields apart (`parse`).
+        if kem.isEmpty { writer.long(body) } else { writer.fixed(body) }
         return writer.bytes
     }
 
@@ -302,11 +296,11 @@ public struct DoubleRatchet: Sendable {
     private mutating func ratchetStep(_ header: RatchetHeader, random: some RandomSource) throws(RatchetError) {
         let peerRatchetKey = header.ratchetKey
         let endingChainLength = header.previousChainLength
-        // What the peer's new chain must carry: an answer when we offered a key (the peer saw
-        // the offer: it moves to a new chain only after a message of the chain carrying it),
-        // and some field once the relationship is hybrid. Nothing else can take them out: the
-        // header is authenticated under keys only the two sides hold.
-        if header.kem.isEmpty, requiresKEM || kemKey != nil { throw .postQuantumStepMissing }
+        // What the peer's new chain must carry: some field once the relationship is hybrid, and
+        // an answer when we offered a key (the peer saw the offer: it moves to a new chain only
+        // after a message of the chain carrying it). Nothing else can take them out: the header
+        // is authenticated under keys only the two sides hold.
+        if header.kem.isEmpty, requiresKEM { throw .postQuantumStepMissing }
         let receivedSecret: SecureBytes?
         switch (header.kem.ciphertext, kemKey) {
         case (nil, nil): receivedSecret = nil

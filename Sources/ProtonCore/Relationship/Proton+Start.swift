@@ -44,7 +44,7 @@ extension Proton {
                 DoubleRatchet.ciphertextByteCount(bucket: $0) <= InitialMessage.maximumHybridRatchetMessageByteCount
             } ?? 0
             throw .bodyTooLarge(
-                limit: max(0, bucket - 1 - proton.ratchet.sendingKEMByteCount - ProtonPayload.overhead(updates: proton.pendingUpdates)))
+                limit: max(0, bucket - 1 - proton.ratchet.sendingKEMFields.byteCount - ProtonPayload.overhead(updates: proton.pendingUpdates)))
         }
         let initial: InitialMessage
         do {
