@@ -8,6 +8,8 @@ import ProtonFuzzTargets
 // libFuzzer calls LLVMFuzzerInitialize once, then LLVMFuzzerTestOneInput for every input.
 //
 //   PROTON_FUZZ_TARGET=NAME ProtonFuzz [libFuzzer options] CORPUS...   fuzz one target
+//                                                                       (PROTON_FUZZ_CORPUS=DIR: this
+//                                                                       process's seeds into DIR first)
 //   PROTON_FUZZ_SEEDS=DIR ProtonFuzz                                    write every target's seeds
 //                                                                       to DIR/NAME/ and exit
 //   PROTON_FUZZ_LIST=1 ProtonFuzz                                       print the targets and exit
@@ -38,7 +40,15 @@ public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutable
     }
     selected = target
     // Build the fixed keys and recordings now, not inside the first timed input.
-    _ = target.seeds()
+    let seeds = target.seeds()
+    // This process's seeds into the corpus (read after this returns): a pairing replay holds one
+    // ML-KEM encapsulation per key for the life of the process, so a seed another process
+    // recorded (another encapsulation) would be refused at the first frame it depends on.
+    if let corpus = environment["PROTON_FUZZ_CORPUS"] {
+        for (index, seed) in seeds.enumerated() {
+            try? Data(seed).write(to: URL(fileURLWithPath: corpus).appendingPathComponent("seed-\(index)"))
+        }
+    }
     return 0
 }
 
