@@ -16,10 +16,11 @@ demo: bootstrap
 	$$($(SWIFT) build --show-bin-path)/proton demo
 
 # A crash in the suite prints only the crashed thread's frames, so that the end of a CI log shows them.
-test: bootstrap
+test:
+	@scripts/bootstrap test
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product generate-manual
-	SWIFT_BACKTRACE=enable=yes,threads=crashed,registers=none,images=none,limit=48 $(SWIFT) test --skip-build
+	SWIFT_BACKTRACE=enable=yes,threads=crashed,registers=none,images=none,limit=48 scripts/postgres run $(SWIFT) test --skip-build
 	$(SWIFT) run --skip-build TwoProfilesExample
 	SWIFT=$(SWIFT) scripts/fuzz smoke $(FUZZ_SMOKE_SECONDS)
 	Tests/Model/check

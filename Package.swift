@@ -37,6 +37,9 @@ let package = Package(
         // ML-KEM (FIPS 203) for the post-quantum parts, and nothing else: every other primitive
         // is libsodium's. Already in the graph through the HTTP client.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        // PostgreSQL storage for services that run as many instances on one database
+        // (docs/deployment.md); SQLite stays the embedded default.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // `swift package generate-documentation --target ProtonClient` (docs/library.md).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -86,6 +89,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(
@@ -129,7 +133,7 @@ let package = Package(
             name: "ProtonServicesTests",
             dependencies: [
                 "ProtonTestSupport", "ProtonServices", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -73,6 +73,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The service's data directory (created 0700 if missing).")
     var data: String
 
+    @Option(
+        help: ArgumentHelp(
+            "sending, receiving: keep the data in this PostgreSQL database instead of SQLite in --data (default: $PROTON_DATABASE).",
+            discussion: """
+                postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require], or \
+                postgres://USER@/DATABASE?host=SOCKETDIR for a Unix socket. Any number of instances \
+                may share one database and act as one service (docs/deployment.md). TLS is required \
+                unless the host is loopback or a socket. Give a password through PROTON_DATABASE \
+                rather than here: other users can read a command line.
+                """,
+            valueName: "url"))
+    var database: String?
+
+    /// `--database`, else the environment's `PROTON_DATABASE`.
+    private var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["PROTON_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     @Flag(
         help: ArgumentHelp(
             "sending: also deliver to receiving services on loopback, private and link-local addresses.",
@@ -91,6 +109,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
+        if let url = databaseURL {
+            guard kind == .sending || kind == .receiving else {
+                throw ValidationError("--database (or PROTON_DATABASE) is for 'serve sending' and 'serve receiving'; the \(kind.rawValue) service keeps SQLite in --data.")
+            }
+            guard PostgresLocation(url) != nil else {
+                throw ValidationError("--database must be a postgres:// URL with a user and a database name (docs/deployment.md).")
+            }
+        }
         guard abs(clockOffset) <= 86_400 else { throw ValidationError("--clock-offset is at most a day either way.") }
         guard kind == .directory || namespace == nil else { throw ValidationError("--namespace is for 'serve directory' only.") }
         guard kind == .sending || !allowPrivateTargets else { throw ValidationError("--allow-private-targets is for 'serve sending' only.") }
@@ -140,18 +166,20 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = ServiceLogging.standardError(label: "proton.\(kind.rawValue)", level: verbose ? .debug : .info)
         let offset = TimeInterval(clockOffset)
         let now: @Sendable () -> Date = { Date().addingTimeInterval(offset) }
+        let postgres = databaseURL.flatMap(PostgresLocation.init)
         let running: RunningService
         do {
             switch kind {
             case .receiving:
                 running = try await ReceivingService.start(
-                    configuration: ReceivingServiceConfiguration(listen: address, dataDirectory: directory, logger: logger, now: now),
+                    configuration: ReceivingServiceConfiguration(
+                        listen: address, dataDirectory: directory, logger: logger, now: now, database: postgres),
                     handlesSignals: true)
             case .sending:
                 running = try await SendingService.start(
                     configuration: SendingServiceConfiguration(
                         listen: address, dataDirectory: directory, forwarding: ForwardingPolicy(allowsPrivateTargets: allowPrivateTargets),
-                        logger: logger, now: now),
+                        logger: logger, now: now, database: postgres),
                     handlesSignals: true)
             case .directory:
                 var configuration = DirectoryServiceConfiguration(
@@ -171,6 +199,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure(status: .cannotCreate, message: error.description)
         } catch let error as ServiceDatabaseError {
             throw CommandFailure(status: .dataError, message: error.description)
+        } catch let error as PostgresDatabaseError {
+            throw CommandFailure(status: .unavailable, message: error.description)
         } catch {
             throw CommandFailure(status: .unavailable, message: "The \(kind.rawValue) service could not listen on \(listen): \(error).")
         }

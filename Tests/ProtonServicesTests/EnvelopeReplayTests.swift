@@ -14,8 +14,8 @@ import Testing
             ServiceAPI.Delivery(sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext)))
     }
 
-    @Test func aReplayedEnvelopeIsStoredOnceAndCostsNoQuota() async throws {
-        let receiving = try await ReceivingFixture.start(limits: ReceivingServiceLimits(maximumMessagesPerAddress: 2))
+    @Test(arguments: StorageBackend.allCases) func aReplayedEnvelopeIsStoredOnceAndCostsNoQuota(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend, limits: ReceivingServiceLimits(maximumMessagesPerAddress: 2))
         let owner = Owner()
         try await receiving.create(owner)
         let envelope = try receiving.sealed(owner.id, ciphertext: [1])
@@ -41,8 +41,8 @@ import Testing
         await receiving.stop()
     }
 
-    @Test func aSealedAddressWithAnotherCiphertextIsRefused() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func aSealedAddressWithAnotherCiphertextIsRefused(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         let envelope = try receiving.sealed(owner.id, ciphertext: Array("the real one".utf8))
@@ -57,8 +57,8 @@ import Testing
 
     /// A replay says nothing about the address: after its owner retired it, the replay still
     /// gets the 200 it got before, not the 410 a new message would.
-    @Test func aReplayLearnsNothingOfTheAddressState() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func aReplayLearnsNothingOfTheAddressState(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         let envelope = try receiving.sealed(owner.id)
@@ -70,8 +70,9 @@ import Testing
     }
 
     /// The replay tags expire with the messages they guard, so the table does not grow forever.
-    @Test func replayTagsAreSweptWithTheMessageLifetime() async throws {
+    @Test(arguments: StorageBackend.allCases) func replayTagsAreSweptWithTheMessageLifetime(backend: StorageBackend) async throws {
         let receiving = try await ReceivingFixture.start(
+            backend: backend,
             limits: ReceivingServiceLimits(messageLifetime: 60), sweepInterval: 0.05)
         let owner = Owner()
         try await receiving.create(owner)
@@ -87,8 +88,8 @@ import Testing
         await receiving.stop()
     }
 
-    @Test func aPaddedSealedAddressIsBadBase64AsTheDocumentSays() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func aPaddedSealedAddressIsBadBase64AsTheDocumentSays(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         let envelope = try receiving.sealed(owner.id)

@@ -7,8 +7,8 @@ import Testing
 /// Every refused owner request returns nothing and deletes nothing.
 @Suite struct OwnerAuthenticationTests {
     /// A service with one address holding two messages.
-    private func serviceWithMessages() async throws -> (ReceivingFixture, Owner) {
-        let service = try await ReceivingFixture.start()
+    private func serviceWithMessages(_ backend: StorageBackend) async throws -> (ReceivingFixture, Owner) {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
         _ = try await service.deliver(owner.id)
@@ -21,8 +21,8 @@ import Testing
         #expect(try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages.count == 2)
     }
 
-    @Test func unsignedRequestsAreRefused() async throws {
-        let (service, owner) = try await serviceWithMessages()
+    @Test(arguments: StorageBackend.allCases) func unsignedRequestsAreRefused(backend: StorageBackend) async throws {
+        let (service, owner) = try await serviceWithMessages(backend)
         let base = service.url + "/v1/addresses/\(owner.pathID)"
         let fetch = try await HTTP.request("GET", base + "/messages")
         #expect(fetch.status == 401)
@@ -34,8 +34,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func replayedSignatureIsRefused() async throws {
-        let (service, owner) = try await serviceWithMessages()
+    @Test(arguments: StorageBackend.allCases) func replayedSignatureIsRefused(backend: StorageBackend) async throws {
+        let (service, owner) = try await serviceWithMessages(backend)
         let path = "/v1/addresses/\(owner.pathID)/ack"
         let body = HTTP.json(ServiceAPI.Acknowledge(upTo: 0))
         let headers = owner.headers("POST", path, body: body)
@@ -54,8 +54,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func staleTimestampIsRefused() async throws {
-        let (service, owner) = try await serviceWithMessages()
+    @Test(arguments: StorageBackend.allCases) func staleTimestampIsRefused(backend: StorageBackend) async throws {
+        let (service, owner) = try await serviceWithMessages(backend)
         let path = "/v1/addresses/\(owner.pathID)"
         for skew in [-RequestSignature.allowedSkew - 5, RequestSignature.allowedSkew + 5] {
             let headers = owner.headers("DELETE", path, now: Date().addingTimeInterval(skew))
@@ -67,8 +67,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func signatureOverADifferentRequestIsRefused() async throws {
-        let (service, owner) = try await serviceWithMessages()
+    @Test(arguments: StorageBackend.allCases) func signatureOverADifferentRequestIsRefused(backend: StorageBackend) async throws {
+        let (service, owner) = try await serviceWithMessages(backend)
         let path = "/v1/addresses/\(owner.pathID)/ack"
         let signedBody = HTTP.json(ServiceAPI.Acknowledge(upTo: 0))
         let sentBody = HTTP.json(ServiceAPI.Acknowledge(upTo: 1_000_000))
@@ -79,8 +79,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func someoneElsesKeyIsRefused() async throws {
-        let (service, owner) = try await serviceWithMessages()
+    @Test(arguments: StorageBackend.allCases) func someoneElsesKeyIsRefused(backend: StorageBackend) async throws {
+        let (service, owner) = try await serviceWithMessages(backend)
         let intruder = Owner()
         try await service.create(intruder)
         let intruderKey = Base64URL.encode(intruder.owned.authKey.publicKey.rawRepresentation)
@@ -107,8 +107,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func creatingAnAddressNeedsTheKeysSignature() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func creatingAnAddressNeedsTheKeysSignature(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         let other = Owner()
         let answer = try await HTTP.request(

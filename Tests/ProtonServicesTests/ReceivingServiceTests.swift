@@ -5,9 +5,9 @@ import ProtonServices
 import Testing
 
 @Suite struct ReceivingServiceTests {
-    @Test func infoPublishesThePersistentKeyAndLimits() async throws {
+    @Test(arguments: StorageBackend.allCases) func infoPublishesThePersistentKeyAndLimits(backend: StorageBackend) async throws {
         let directory = temporaryDirectory("info")
-        let first = try await ReceivingFixture.start(directory: directory)
+        let first = try await ReceivingFixture.start(backend: backend, directory: directory)
         let info = try await HTTP.request("GET", first.url + "/v1/info").decode(ServiceAPI.ServiceInfo.self)
         #expect(info.version == 1)
         #expect(info.messageLifetimeSeconds == 21 * 24 * 3600)
@@ -18,13 +18,13 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
-        let second = try await ReceivingFixture.start(directory: directory)
+        let second = try await ReceivingFixture.start(backend: backend, directory: directory, database: first.database)
         #expect(second.serviceKey == first.serviceKey)
         await second.stop()
     }
 
-    @Test func createDeliverFetchAcknowledge() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func createDeliverFetchAcknowledge(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         #expect(try await service.create(owner) == 201)
         #expect(try await service.create(owner) == 409)
@@ -46,8 +46,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func hexAddressInThePathIsAccepted() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func hexAddressInThePathIsAccepted(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
         _ = try await service.deliver(owner.id)
@@ -58,8 +58,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func longPollWakesOnDelivery() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func longPollWakesOnDelivery(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
 
@@ -73,8 +73,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func longPollReturnsEmptyAtItsDeadline() async throws {
-        let service = try await ReceivingFixture.start(limits: ReceivingServiceLimits(maximumWait: 1))
+    @Test(arguments: StorageBackend.allCases) func longPollReturnsEmptyAtItsDeadline(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend, limits: ReceivingServiceLimits(maximumWait: 1))
         let owner = Owner()
         try await service.create(owner)
         let started = Date()
@@ -85,8 +85,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func stopReleasesLongPollsAtOnce() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func stopReleasesLongPollsAtOnce(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
         let poll = Task { try await service.fetch(owner, wait: 30) }
@@ -97,8 +97,8 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
-    @Test func retiredAddressAnswersGone() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func retiredAddressAnswersGone(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
         _ = try await service.deliver(owner.id)
@@ -114,8 +114,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func unknownAddressIsNotFound() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func unknownAddressIsNotFound(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let answer = try await service.deliver(AddressID(random: SystemRandom()))
         #expect(answer.status == 404)
         #expect(answer.errorCode == "unknown_address")
@@ -123,8 +123,9 @@ import Testing
         await service.stop()
     }
 
-    @Test func quotaOnMessageCountAndBytes() async throws {
+    @Test(arguments: StorageBackend.allCases) func quotaOnMessageCountAndBytes(backend: StorageBackend) async throws {
         let service = try await ReceivingFixture.start(
+            backend: backend,
             limits: ReceivingServiceLimits(maximumMessagesPerAddress: 2, maximumBytesPerAddress: 100))
         let counted = Owner()
         try await service.create(counted)
@@ -147,9 +148,10 @@ import Testing
         await service.stop()
     }
 
-    @Test func messagesExpire() async throws {
+    @Test(arguments: StorageBackend.allCases) func messagesExpire(backend: StorageBackend) async throws {
         let clock = TestClock()
         let service = try await ReceivingFixture.start(
+            backend: backend,
             limits: ReceivingServiceLimits(messageLifetime: 3600), sweepInterval: 0.2, clock: clock)
         let owner = Owner()
         try await service.create(owner)
@@ -165,22 +167,22 @@ import Testing
         await service.stop()
     }
 
-    @Test func deliveredMessagesSurviveARestart() async throws {
+    @Test(arguments: StorageBackend.allCases) func deliveredMessagesSurviveARestart(backend: StorageBackend) async throws {
         let directory = temporaryDirectory("restart")
-        let first = try await ReceivingFixture.start(directory: directory)
+        let first = try await ReceivingFixture.start(backend: backend, directory: directory)
         let owner = Owner()
         try await first.create(owner)
         _ = try await first.deliver(owner.id, ciphertext: [7])
         await first.stop()
 
-        let second = try await ReceivingFixture.start(directory: directory)
+        let second = try await ReceivingFixture.start(backend: backend, directory: directory, database: first.database)
         let messages = try await second.fetch(owner).decode(ServiceAPI.Messages.self).messages
         #expect(messages.map(\.ciphertext) == [Base64URL.encode([7])])
         await second.stop()
     }
 
-    @Test func batchDeliveryStoresEachAndAnswersEachOnItsOwn() async throws {
-        let service = try await ReceivingFixture.start(limits: ReceivingServiceLimits(maximumMessagesPerAddress: 3))
+    @Test(arguments: StorageBackend.allCases) func batchDeliveryStoresEachAndAnswersEachOnItsOwn(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend, limits: ReceivingServiceLimits(maximumMessagesPerAddress: 3))
         let owner = Owner()
         let retired = Owner()
         try await service.create(owner)
@@ -213,8 +215,8 @@ import Testing
         await service.stop()
     }
 
-    @Test func batchDeliveryRefusesAnEmptyOrOversizedBatchAndStoresNothing() async throws {
-        let service = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func batchDeliveryRefusesAnEmptyOrOversizedBatchAndStoresNothing(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await service.create(owner)
         let envelope = try service.sealed(owner.id)

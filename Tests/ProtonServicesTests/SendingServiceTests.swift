@@ -8,17 +8,20 @@ import Testing
     /// A sending service on a loopback port with its storage at hand.
     struct SendingFixture {
         let directory: URL
-        let storage: SQLiteSendingStorage
+        let storage: any SendingStorage
+        let database: PostgresLocation?
         let running: RunningService
 
         static func start(
-            directory: URL = temporaryDirectory("sending"), forwarding: ForwardingPolicy = Self.fastRetries, logs: LogCapture? = nil
+            backend: StorageBackend = .sqlite, directory: URL = temporaryDirectory("sending"), forwarding: ForwardingPolicy = Self.fastRetries,
+            logs: LogCapture? = nil, database: PostgresLocation? = nil
         ) async throws -> SendingFixture {
-            let storage = try SQLiteSendingStorage(directory: directory)
+            let database = try await backend.database(database)
+            let storage = try await backend.sendingStorage(directory: directory, database: database, claimLease: forwarding.claimLease)
             var configuration = SendingServiceConfiguration(dataDirectory: directory, forwarding: forwarding)
             if let logs { configuration.logger = logs.logger(label: "test.sending") }
             let running = try await SendingService.start(configuration: configuration, storage: storage)
-            return SendingFixture(directory: directory, storage: storage, running: running)
+            return SendingFixture(directory: directory, storage: storage, database: database, running: running)
         }
 
         static let fastRetries = ForwardingPolicy(
@@ -65,9 +68,9 @@ import Testing
         #expect(stopped)
     }
 
-    @Test func sendIsDelivered() async throws {
-        let receiving = try await ReceivingFixture.start()
-        let sending = try await SendingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func sendIsDelivered(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
+        let sending = try await SendingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
 
@@ -87,9 +90,9 @@ import Testing
         await receiving.stop()
     }
 
-    @Test func retiredAddressIsReportedAsFailedWith410() async throws {
-        let receiving = try await ReceivingFixture.start()
-        let sending = try await SendingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func retiredAddressIsReportedAsFailedWith410(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
+        let sending = try await SendingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         _ = try await receiving.retire(owner)
@@ -105,9 +108,9 @@ import Testing
         await receiving.stop()
     }
 
-    @Test func queuedWhileTheReceivingServiceIsDownThenDelivered() async throws {
+    @Test(arguments: StorageBackend.allCases) func queuedWhileTheReceivingServiceIsDownThenDelivered(backend: StorageBackend) async throws {
         let directory = temporaryDirectory("receiving-down")
-        let receiving = try await ReceivingFixture.start(directory: directory)
+        let receiving = try await ReceivingFixture.start(backend: backend, directory: directory)
         let owner = Owner()
         try await receiving.create(owner)
         let envelope = try receiving.sealed(owner.id, ciphertext: [5])
@@ -115,12 +118,12 @@ import Testing
         let url = receiving.url
         await receiving.stop()
 
-        let sending = try await SendingFixture.start()
+        let sending = try await SendingFixture.start(backend: backend)
         let accepted = try await sending.send(envelope, to: url, serviceKey: receiving.serviceKey)
         #expect(try await eventually { try await sending.status(accepted.id).attempts >= 2 })
         #expect(try await sending.status(accepted.id).state == .queued)
 
-        let restarted = try await ReceivingFixture.start(directory: directory, port: port)
+        let restarted = try await ReceivingFixture.start(backend: backend, directory: directory, port: port, database: receiving.database)
         #expect(try await sending.settled(accepted.id).state == .delivered)
         let messages = try await restarted.fetch(owner).decode(ServiceAPI.Messages.self).messages
         #expect(messages.map(\.ciphertext) == [Base64URL.encode([5])])
@@ -128,8 +131,9 @@ import Testing
         await restarted.stop()
     }
 
-    @Test func retriesAreBounded() async throws {
+    @Test(arguments: StorageBackend.allCases) func retriesAreBounded(backend: StorageBackend) async throws {
         let sending = try await SendingFixture.start(
+            backend: backend,
             forwarding: ForwardingPolicy(maximumAttempts: 3, initialBackoff: 0.01, maximumBackoff: 0.02, requestTimeout: 2, allowsPrivateTargets: true))
         let route = try Route(serviceURI: "http://127.0.0.1:1", serviceKey: SealedBox.PrivateKey().publicKey, address: AddressID(random: SystemRandom()))
         let accepted = try await sending.send(
@@ -141,19 +145,19 @@ import Testing
         await sending.running.stop()
     }
 
-    @Test func outboxSurvivesARestartBeforeForwarding() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func outboxSurvivesARestartBeforeForwarding(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         let directory = temporaryDirectory("durable")
 
-        let paused = try await SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
+        let paused = try await SendingFixture.start(backend: backend, directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
         let first = try await paused.send(receiving.sealed(owner.id, ciphertext: [1]), to: receiving)
         let second = try await paused.send(receiving.sealed(owner.id, ciphertext: [2]), to: receiving)
         await paused.running.stop()
         #expect(try await receiving.storage.counts().messages == 0)
 
-        let resumed = try await SendingFixture.start(directory: directory)
+        let resumed = try await SendingFixture.start(backend: backend, directory: directory, database: paused.database)
         #expect(try await resumed.settled(first.id).state == .delivered)
         #expect(try await resumed.settled(second.id).state == .delivered)
         let messages = try await receiving.fetch(owner).decode(ServiceAPI.Messages.self).messages
@@ -207,12 +211,12 @@ import Testing
 }
 
 @Suite struct SendingRetentionTests {
-    @Test func settledStatusRowsArePurgedAfterTheirRetention() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func settledStatusRowsArePurgedAfterTheirRetention(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         try await receiving.create(owner)
         let directory = temporaryDirectory("retention")
-        let storage = try SQLiteSendingStorage(directory: directory)
+        let storage = try await backend.sendingStorage(directory: directory, database: backend.database())
         let clock = TestClock()
         let running = try await SendingService.start(
             configuration: SendingServiceConfiguration(
@@ -236,8 +240,8 @@ import Testing
         await receiving.stop()
     }
 
-    @Test func queuedMessagesAreForwardedTogetherAndSettleOneByOne() async throws {
-        let receiving = try await ReceivingFixture.start()
+    @Test(arguments: StorageBackend.allCases) func queuedMessagesAreForwardedTogetherAndSettleOneByOne(backend: StorageBackend) async throws {
+        let receiving = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()
         let retired = Owner()
         try await receiving.create(owner)
@@ -246,13 +250,14 @@ import Testing
         let directory = temporaryDirectory("batched")
 
         // Queued while forwarding is off, so that the restarted forwarder finds them all due at once.
-        let paused = try await SendingServiceTests.SendingFixture.start(directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
+        let paused = try await SendingServiceTests.SendingFixture.start(
+            backend: backend, directory: directory, forwarding: ForwardingPolicy(isEnabled: false))
         var accepted: [ServiceAPI.SendStatus] = []
         for byte in UInt8(1)...20 { accepted.append(try await paused.send(receiving.sealed(owner.id, ciphertext: [byte]), to: receiving)) }
         let refused = try await paused.send(receiving.sealed(retired.id), to: receiving)
         await paused.running.stop()
 
-        let resumed = try await SendingServiceTests.SendingFixture.start(directory: directory)
+        let resumed = try await SendingServiceTests.SendingFixture.start(backend: backend, directory: directory, database: paused.database)
         for status in accepted {
             let settled = try await resumed.settled(status.id)
             #expect(settled.state == .delivered)

@@ -5,12 +5,75 @@ import NIOCore
 import ProtonCore
 import ProtonCrypto
 import ProtonServices
+import Testing
 
 /// A fresh directory under the system's temporary directory.
 func temporaryDirectory(_ name: String = "services") -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("proton-\(name)-\(UUID().uuidString.prefix(8))")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// Where a service under test keeps its data: the embedded SQLite file, or a fresh database of
+/// the throw-away PostgreSQL cluster that `make test` starts (`scripts/postgres run`). Suites
+/// that run over both take `StorageBackend.allCases` as arguments.
+enum StorageBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// A database for a service under test: `database` if given (a second instance, or a
+    /// restart, on the same data), else a new one; nil for SQLite.
+    func database(_ database: PostgresLocation? = nil) async throws -> PostgresLocation? {
+        guard self == .postgres else { return nil }
+        if let database { return database }
+        return try await TestPostgres.newDatabase()
+    }
+
+    func sendingStorage(directory: URL, database: PostgresLocation?, claimLease: TimeInterval = 120) async throws -> any SendingStorage {
+        if let database { return try await PostgresSendingStorage.open(database, claimLease: claimLease) }
+        return try SQLiteSendingStorage(directory: directory)
+    }
+
+    /// `database` names an existing database (a second instance on the same data); nil: a new one.
+    func receivingStorage(directory: URL, database: PostgresLocation? = nil) async throws -> any ReceivingStorage {
+        switch self {
+        case .sqlite: try SQLiteReceivingStorage(directory: directory)
+        case .postgres:
+            if let database {
+                try await PostgresReceivingStorage.open(database)
+            } else {
+                try await PostgresReceivingStorage.open(TestPostgres.newDatabase())
+            }
+        }
+    }
+}
+
+/// Fresh databases in the cluster named by `PROTON_TEST_DATABASE`.
+enum TestPostgres {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String {
+            "PROTON_TEST_DATABASE is not set: run the suite with `make test`, or as `scripts/postgres run swift test`, which start a throw-away PostgreSQL cluster."
+        }
+    }
+
+    static var cluster: PostgresLocation {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["PROTON_TEST_DATABASE"], let location = PostgresLocation(url) else {
+                throw Missing()
+            }
+            return location
+        }
+    }
+
+    /// A new, empty database of its own for one test.
+    static func newDatabase() async throws -> PostgresLocation {
+        var location = try cluster
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresAdministration.createDatabase(name, at: location)
+        location.database = name
+        return location
+    }
 }
 
 /// A clock tests move by hand; the services read it through their `now` closure.
@@ -81,7 +144,9 @@ struct Owner {
 /// A receiving service on a loopback port, with its storage at hand for counting rows.
 struct ReceivingFixture {
     let directory: URL
-    let storage: SQLiteReceivingStorage
+    let storage: any ReceivingStorage
+    /// The PostgreSQL database, for a second instance or a restart on the same data.
+    let database: PostgresLocation?
     let running: RunningService
     let serviceKey: SealedBox.PublicKey
     let clock: TestClock
@@ -98,10 +163,12 @@ struct ReceivingFixture {
     }
 
     static func start(
-        directory: URL = temporaryDirectory("receiving"), port: Int = 0, limits: ReceivingServiceLimits = ReceivingServiceLimits(),
-        sweepInterval: TimeInterval = 60, clock: TestClock = TestClock()
+        backend: StorageBackend = .sqlite, directory: URL = temporaryDirectory("receiving"), port: Int = 0,
+        limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60, clock: TestClock = TestClock(),
+        database: PostgresLocation? = nil
     ) async throws -> ReceivingFixture {
-        let storage = try SQLiteReceivingStorage(directory: directory)
+        let database = try await backend.database(database)
+        let storage = try await backend.receivingStorage(directory: directory, database: database)
         let (waits, waiting) = AsyncStream.makeStream(of: AddressID.self)
         let configuration = ReceivingServiceConfiguration(
             listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: directory, limits: limits, sweepInterval: sweepInterval,
@@ -109,7 +176,8 @@ struct ReceivingFixture {
         let running = try await ReceivingService.start(configuration: configuration, storage: storage)
         let info = try await HTTP.request("GET", running.baseURL + "/v1/info").decode(ServiceAPI.ServiceInfo.self)
         let key = try SealedBox.PublicKey(rawRepresentation: Base64URL.decode(info.publicKey, limit: 32))
-        return ReceivingFixture(directory: directory, storage: storage, running: running, serviceKey: key, clock: clock, longPollWaits: waits)
+        return ReceivingFixture(
+            directory: directory, storage: storage, database: database, running: running, serviceKey: key, clock: clock, longPollWaits: waits)
     }
 
     func stop() async { await running.stop() }

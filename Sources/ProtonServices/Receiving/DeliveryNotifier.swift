@@ -1,9 +1,9 @@
 import Foundation
 import ProtonCore
 
-/// Wakes long-polling fetches when a message for their address is stored. In-process only:
-/// with several instances sharing one database, a fetch still returns at its deadline, and a
-/// shared notifier (PostgreSQL LISTEN/NOTIFY) would replace this.
+/// Wakes long-polling fetches when a message for their address is stored: by this instance
+/// (`ReceivingOperations`) or, with a shared database, by another (`ReceivingStorage.deliveries`,
+/// PostgreSQL's LISTEN/NOTIFY).
 actor DeliveryNotifier {
     private var waiters: [AddressID: [UUID: AsyncStream<Void>.Continuation]] = [:]
     private var isShutDown = false

@@ -14,35 +14,52 @@ public enum ReceivingService {
         configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        try makeParts(configuration: configuration, storage: storage, onServerRunning: onServerRunning).application
+        makeParts(
+            configuration: configuration, storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory),
+            onServerRunning: onServerRunning
+        ).application
     }
 
-    /// Opens `SQLiteReceivingStorage` in the data directory, starts the service and returns
-    /// once it listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
+    /// Opens the storage (`PostgresReceivingStorage` if the configuration names a database,
+    /// else `SQLiteReceivingStorage` in the data directory), starts the service and returns once
+    /// it listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
     public static func start(configuration: ReceivingServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
-        let storage = try SQLiteReceivingStorage(directory: configuration.dataDirectory)
+        let storage: any ReceivingStorage =
+            if let database = configuration.database {
+                try await PostgresReceivingStorage.open(database, logger: configuration.logger)
+            } else {
+                try SQLiteReceivingStorage(directory: configuration.dataDirectory)
+            }
         return try await start(configuration: configuration, storage: storage, handlesSignals: handlesSignals)
     }
 
     public static func start(
         configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage, handlesSignals: Bool = false
     ) async throws -> RunningService {
-        try await RunningService.launch(
+        let serviceKey: SealedBox.PrivateKey
+        do {
+            serviceKey = try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory)
+            try await storage.adoptServiceKey(serviceKey.publicKey.rawRepresentation)
+        } catch {
+            await storage.close()
+            throw error
+        }
+        return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
             cleanup: { await storage.close() }
         ) { onServerRunning in
-            let parts = try makeParts(configuration: configuration, storage: storage, onServerRunning: onServerRunning)
+            let parts = makeParts(configuration: configuration, storage: storage, serviceKey: serviceKey, onServerRunning: onServerRunning)
             return [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
         }
     }
 
     private static func makeParts(
-        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage,
+        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage, serviceKey: SealedBox.PrivateKey,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void
-    ) throws -> (application: Application<RouterResponder<BasicRequestContext>>, notifier: DeliveryNotifier) {
+    ) -> (application: Application<RouterResponder<BasicRequestContext>>, notifier: DeliveryNotifier) {
         let notifier = DeliveryNotifier()
         let operations = ReceivingOperations(
-            storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory), limits: configuration.limits,
+            storage: storage, serviceKey: serviceKey, limits: configuration.limits,
             notifier: notifier, now: configuration.now, logger: configuration.logger, onLongPollWaiting: configuration.onLongPollWaiting)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
@@ -60,8 +77,22 @@ public enum ReceivingService {
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "proton-receiving"),
-            services: [sweep, DatabaseWatchService(watch: watch, logger: configuration.logger)], onServerRunning: onServerRunning, logger: configuration.logger)
+            services: [sweep, DatabaseWatchService(watch: watch, logger: configuration.logger), DeliveryListener(storage: storage, notifier: notifier)],
+            onServerRunning: onServerRunning, logger: configuration.logger)
         return (application, notifier)
+    }
+
+    /// Wakes this instance's long-polls for messages that other instances stored.
+    private struct DeliveryListener: Service {
+        let storage: any ReceivingStorage
+        let notifier: DeliveryNotifier
+
+        func run() async throws {
+            try await cancelWhenGracefulShutdown { try await storage.deliveries { await notifier.notify($0) } }
+            // Storage that shares nothing returns at once; a service that returns would end the
+            // whole group, so this one waits for the shutdown like the others.
+            try? await gracefulShutdown()
+        }
     }
 
     /// Thin handlers: read the request, call the operation, write its answer.

@@ -5,8 +5,12 @@ import ProtonCore
 /// Everything a receiving service is started with.
 public struct ReceivingServiceConfiguration: Sendable {
     public var listen: ListenAddress
-    /// Holds `receiving.sqlite` and the service's private key (`service-key`).
+    /// Holds `receiving.sqlite` (unless `database` is set) and the service's private key
+    /// (`service-key`, the same file in every instance sharing a database).
     public var dataDirectory: URL
+    /// A PostgreSQL database shared by every instance of this service; nil: SQLite in
+    /// `dataDirectory`.
+    public var database: PostgresLocation?
     public var limits: ReceivingServiceLimits
     /// How often expired messages and old nonces are swept.
     public var sweepInterval: TimeInterval
@@ -22,10 +26,11 @@ public struct ReceivingServiceConfiguration: Sendable {
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
         limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60,
         logger: Logger = Logger(label: "proton.receiving"), now: @escaping @Sendable () -> Date = { Date() },
-        onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil
+        onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil, database: PostgresLocation? = nil
     ) {
         self.listen = listen
         self.dataDirectory = dataDirectory
+        self.database = database
         self.limits = limits
         self.sweepInterval = sweepInterval
         self.logger = logger

@@ -3,7 +3,7 @@ import ProtonCore
 import ProtonCrypto
 
 /// Where a receiving service keeps addresses, ciphertexts and seen nonces. SQLite is the
-/// embedded default (`SQLiteReceivingStorage`); a PostgreSQL implementation lets many stateless
+/// embedded default (`SQLiteReceivingStorage`); `PostgresReceivingStorage` lets many stateless
 /// instances share one database. Every method is one transaction.
 public protocol ReceivingStorage: Sendable {
     /// Registers `address` as owned by `authKey`; false if the id exists (live or retired).
@@ -39,7 +39,22 @@ public protocol ReceivingStorage: Sendable {
 
     func counts() async throws -> ReceivingStorageCounts
 
+    /// Checks that every instance sharing this storage seals to the same service key: records
+    /// `publicKey` if none is, and throws `PostgresDatabaseError.otherServiceKey` if another is.
+    func adoptServiceKey(_ publicKey: [UInt8]) async throws
+
+    /// Calls `delivered` for every message stored by another instance sharing this storage,
+    /// until cancelled, so that long-polls there wake. Returns at once where nothing is shared.
+    func deliveries(_ delivered: @escaping @Sendable (AddressID) async -> Void) async throws
+
     func close() async
+}
+
+extension ReceivingStorage {
+    /// One instance per data directory: nothing to check.
+    public func adoptServiceKey(_ publicKey: [UInt8]) async throws {}
+
+    public func deliveries(_ delivered: @escaping @Sendable (AddressID) async -> Void) async throws {}
 }
 
 /// What the service knows about an address.

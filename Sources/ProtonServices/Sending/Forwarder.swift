@@ -58,7 +58,7 @@ actor Forwarder {
                             group.addTask { await self.forward(batch) }
                         }
                     }
-                    let next = try await storage.nextAttemptTime(excluding: inFlight)
+                    let next = try await storage.nextAttemptTime(now: now(), excluding: inFlight)
                     delay = next.map { $0.timeIntervalSince(now()) } ?? 60
                 } catch {
                     // Stopping the service cancels a read in progress: that is no failure.

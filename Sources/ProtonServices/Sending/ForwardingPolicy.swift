@@ -55,4 +55,10 @@ public struct ForwardingPolicy: Sendable, Equatable {
     func backoff(afterAttempts attempts: Int) -> TimeInterval {
         min(maximumBackoff, initialBackoff * pow(2, Double(max(0, attempts - 1))))
     }
+
+    /// How long an instance sharing a PostgreSQL outbox holds the messages it took: longer
+    /// than one forwarding can last (connecting, the batch request, then each message on its
+    /// own, each within `requestTimeout`), with a margin for a slow database. Another instance
+    /// takes a killed instance's messages once it ends.
+    public var claimLease: TimeInterval { connectTimeout + 3 * requestTimeout + 30 }
 }

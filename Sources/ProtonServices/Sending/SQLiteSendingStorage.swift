@@ -99,7 +99,7 @@ public final class SQLiteSendingStorage: SendingStorage {
         }
     }
 
-    public func nextAttemptTime(excluding: Set<String>) async throws -> Date? {
+    public func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date? {
         try await pool.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, next_attempt_at FROM outbox WHERE state = 'queued' ORDER BY next_attempt_at LIMIT ?",

@@ -8,11 +8,18 @@ import ServiceLifecycle
 /// The sending service: a durable outbox that forwards sealed envelopes to receiving services
 /// without learning the address (docs/api.md).
 public enum SendingService {
-    /// Opens `SQLiteSendingStorage` in the data directory, starts the service (and, unless the
+    /// Opens the outbox (`PostgresSendingStorage` if the configuration names a database, else
+    /// `SQLiteSendingStorage` in the data directory), starts the service (and, unless the
     /// policy disables it, the forwarder, which first resumes every queued message) and returns
     /// once it listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
     public static func start(configuration: SendingServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
-        let storage = try SQLiteSendingStorage(directory: configuration.dataDirectory)
+        let storage: any SendingStorage =
+            if let database = configuration.database {
+                try await PostgresSendingStorage.open(
+                    database, claimLease: configuration.forwarding.claimLease, logger: configuration.logger)
+            } else {
+                try SQLiteSendingStorage(directory: configuration.dataDirectory)
+            }
         return try await start(configuration: configuration, storage: storage, handlesSignals: handlesSignals)
     }
 

@@ -5,8 +5,11 @@ import ProtonCore
 /// Everything a sending service is started with.
 public struct SendingServiceConfiguration: Sendable {
     public var listen: ListenAddress
-    /// Holds `sending.sqlite`, the durable outbox.
+    /// Holds `sending.sqlite`, the durable outbox (unless `database` is set).
     public var dataDirectory: URL
+    /// A PostgreSQL database shared by every instance of this service; nil: SQLite in
+    /// `dataDirectory`.
+    public var database: PostgresLocation?
     public var forwarding: ForwardingPolicy
     public var maximumBodyByteCount: Int
     /// `POST /v1/send` per client address; over it the answer is 429 `rate_limited`.
@@ -29,10 +32,12 @@ public struct SendingServiceConfiguration: Sendable {
         forwarding: ForwardingPolicy = ForwardingPolicy(), maximumBodyByteCount: Int = ServiceAPI.maximumBodyByteCount + 1024,
         sendRateLimit: ClientRateLimit = SendingServiceConfiguration.defaultSendRateLimit,
         statusRetention: TimeInterval = 7 * 24 * 3600, purgeInterval: TimeInterval = 3600,
-        logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() },
+        database: PostgresLocation? = nil
     ) {
         self.listen = listen
         self.dataDirectory = dataDirectory
+        self.database = database
         self.forwarding = forwarding
         self.maximumBodyByteCount = maximumBodyByteCount
         self.sendRateLimit = sendRateLimit

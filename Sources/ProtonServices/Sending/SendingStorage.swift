@@ -10,11 +10,14 @@ public protocol SendingStorage: Sendable {
 
     func status(_ id: String) async throws -> ServiceAPI.SendStatus?
 
-    /// Queued entries whose next attempt is due, oldest first, leaving out `excluding`.
+    /// Queued entries whose next attempt is due, oldest first, leaving out `excluding` (those
+    /// this instance is forwarding). Where instances share the storage, the entries returned
+    /// are claimed for this one until their results are recorded (or a lease ends).
     func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry]
 
-    /// When the earliest queued entry outside `excluding` is due; nil if none is queued.
-    func nextAttemptTime(excluding: Set<String>) async throws -> Date?
+    /// When the earliest queued entry outside `excluding` is due (or, shared, when another
+    /// instance's claim on one ends); nil if none is queued.
+    func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date?
 
     /// Records the results of one forwarding request together, in one transaction.
     func record(_ results: [ForwardingResult], now: Date) async throws

@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Where a service keeps its data when it is not the embedded SQLite file: a PostgreSQL
+/// database named by a URL, shared by every instance of the service (docs/deployment.md).
+///
+///     postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]
+///     postgres://USER@/DATABASE?host=/run/postgresql[&port=5432]   (a Unix socket)
+///
+/// TLS is required (with the server's certificate verified) unless the host is a loopback
+/// address or a Unix socket, or `sslmode=disable` says otherwise.
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    public enum Endpoint: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        /// The socket's directory and the server's port (the socket is DIR/.s.PGSQL.PORT).
+        case unixSocket(directory: String, port: Int)
+    }
+
+    public var endpoint: Endpoint
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var requiresTLS: Bool
+
+    /// The longest URL read: it goes on the command line or in the environment.
+    public static let maximumURLByteCount = 2_048
+
+    /// Nil unless `text` is a `postgres://` or `postgresql://` URL with a user and a database.
+    public init?(_ text: String) {
+        guard text.utf8.count <= Self.maximumURLByteCount, let components = URLComponents(string: text),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else { return nil }
+        let items = components.queryItems ?? []
+        let known: Set<String> = ["sslmode", "host", "port"]
+        guard items.allSatisfy({ known.contains($0.name) }), Set(items.map(\.name)).count == items.count else { return nil }
+        func item(_ name: String) -> String? { items.first { $0.name == name }?.value }
+
+        guard let user = components.user.flatMap({ $0.removingPercentEncoding }), !user.isEmpty else { return nil }
+        let path = components.path
+        guard path.hasPrefix("/"), let database = String(path.dropFirst()).removingPercentEncoding, !database.isEmpty,
+            !database.contains("/")
+        else { return nil }
+        let portText = item("port") ?? components.port.map(String.init)
+        let port = portText.map { Int($0) } ?? 5432
+        guard let port, (1...65_535).contains(port) else { return nil }
+
+        if let socket = item("host") {
+            guard socket.hasPrefix("/"), components.host?.isEmpty ?? true else { return nil }
+            endpoint = .unixSocket(directory: socket, port: port)
+        } else {
+            guard let host = components.host, !host.isEmpty else { return nil }
+            endpoint = .tcp(host: host, port: port)
+        }
+        username = user
+        password = components.password.flatMap { $0.removingPercentEncoding }
+        self.database = database
+        switch item("sslmode") {
+        case nil: requiresTLS = !Self.isLocal(endpoint)
+        case "disable": requiresTLS = false
+        case "require", "verify-full": requiresTLS = true
+        default: return nil
+        }
+    }
+
+    private static func isLocal(_ endpoint: Endpoint) -> Bool {
+        switch endpoint {
+        case .unixSocket: true
+        case .tcp(let host, _): host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        }
+    }
+
+    /// The URL without its password, for logs and errors.
+    public var description: String {
+        switch endpoint {
+        case .tcp(let host, let port): "postgres://\(username)@\(host):\(port)/\(database)"
+        case .unixSocket(let directory, let port): "postgres://\(username)@/\(database)?host=\(directory)&port=\(port)"
+        }
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        switch endpoint {
+        case .tcp(let host, let port):
+            let host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database,
+                tls: requiresTLS ? .require(.makeClientConfiguration()) : .disable)
+        case .unixSocket(let directory, let port):
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: directory + "/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        }
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+}
+
+/// One service's PostgreSQL connection pool, running from `open` to `close`, with its schema
+/// migrated. Every instance of a service opens its own; they share the database.
+final class PostgresDatabase: Sendable {
+    let client: PostgresClient
+    let location: PostgresLocation
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    /// Connects, checks the server answers, and applies `migrations` that are missing (one
+    /// instance at a time: the others wait on an advisory lock, then find them applied).
+    static func open(
+        _ location: PostgresLocation, service: String, migrations: [PostgresMigration], maximumConnections: Int = 16, logger: Logger
+    ) async throws -> PostgresDatabase {
+        var configuration = location.clientConfiguration
+        configuration.options.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let database = PostgresDatabase(client: client, location: location, logger: logger)
+        do {
+            try await database.migrate(service: service, migrations)
+        } catch {
+            database.close()
+            throw PostgresDatabaseError.unusable(location: location.description, reason: Self.reason(error))
+        }
+        return database
+    }
+
+    private init(client: PostgresClient, location: PostgresLocation, logger: Logger) {
+        self.client = client
+        self.location = location
+        self.logger = logger
+        running = Task { await client.run() }
+    }
+
+    func close() {
+        running.cancel()
+    }
+
+    /// Runs `body` in one transaction, again from the start (up to 5 times) when PostgreSQL
+    /// aborts it for a deadlock or a serialization failure, which concurrent instances can
+    /// cause; `body` must have no effect outside the database.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let result = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return result
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where attempt < 5 && Self.isRetryable(error) {
+                try await Task.sleep(for: .milliseconds(Int64.random(in: 1...20) * Int64(attempt)))
+            }
+        }
+    }
+
+    /// Runs one statement outside an explicit transaction (it commits on its own).
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await client.query(query, logger: logger)
+    }
+
+    private static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let code = error.serverInfo?[.sqlState] else { return false }
+        return code == "40001" || code == "40P01"
+    }
+
+    /// What went wrong, in a sentence that names no password.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    private func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
+        try await transaction { connection in
+            // One instance migrates at a time; a lock per database, held to the commit.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS proton_migration (
+                    service TEXT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (service, name))
+                """, logger: logger)
+            var applied: Set<String> = []
+            for try await name in try await connection.query(
+                "SELECT name FROM proton_migration WHERE service = \(service)", logger: logger
+            ).decode(String.self) {
+                applied.insert(name)
+            }
+            let known = Set(migrations.map(\.name))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw PostgresDatabaseError.newerSchema(service: service, migration: unknown)
+            }
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                let now = Int64(Date().timeIntervalSince1970)
+                try await connection.query(
+                    "INSERT INTO proton_migration (service, name, applied_at) VALUES (\(service), \(migration.name), \(now))", logger: logger)
+            }
+        }
+    }
+
+    /// `pg_advisory_xact_lock`'s key for migrations: "proton" in ASCII.
+    private static let migrationLockKey: Int64 = 0x7072_6F74_6F6E
+}
+
+/// One named schema change; a released migration is never edited (the name is recorded).
+struct PostgresMigration: Sendable {
+    let name: String
+    /// Run in order, in the migration's transaction (one statement each: the extended query
+    /// protocol takes no more).
+    let statements: [String]
+
+    /// `sql`'s statements, separated by semicolons (none may contain one otherwise).
+    init(name: String, sql: String) {
+        self.name = name
+        statements = sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+}
+
+/// The database named by `--database` cannot be used; the service does not start.
+public enum PostgresDatabaseError: Error, CustomStringConvertible {
+    case unusable(location: String, reason: String)
+    case newerSchema(service: String, migration: String)
+    case otherServiceKey
+
+    public var description: String {
+        switch self {
+        case .unusable(let location, let reason):
+            "The database \(location) cannot be used: \(reason)."
+        case .newerSchema(let service, let migration):
+            "The database holds the \(service) schema of a newer version (migration '\(migration)'); run that version, or restore a backup."
+        case .otherServiceKey:
+            "The database is shared with instances that use another service key: every instance of a receiving service must use the same DIR/service-key (copy it from the first instance; docs/deployment.md)."
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// A `bytea` column's bytes.
+    var bytes: [UInt8] { Array(readableBytesView) }
+}
+
+extension Array where Element == UInt8 {
+    /// As a `bytea` bind.
+    var bytea: ByteBuffer { ByteBuffer(bytes: self) }
+}

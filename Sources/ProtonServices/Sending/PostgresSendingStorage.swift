@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ProtonCore
+import ProtonCrypto
+import Synchronization
+
+/// `SendingStorage` in a PostgreSQL database that any number of sending-service instances
+/// share (docs/deployment.md): any instance accepts a message, and exactly one forwards it.
+///
+/// Each instance's forwarder claims the due messages it takes (`FOR UPDATE SKIP LOCKED`: two
+/// instances never take the same row, and neither waits for the other), for a lease longer
+/// than a forwarding attempt can last. The claim is a random token written with the lease;
+/// results are recorded only under the token that claimed them, so an instance whose lease ran
+/// out (stalled, or killed) cannot overwrite what the instance that took over recorded. A
+/// killed instance's messages are claimed again once their lease ends. `claims` counts how
+/// often each message was handed to a forwarder.
+public final class PostgresSendingStorage: SendingStorage {
+    let database: PostgresDatabase
+    /// How long a claim holds before another instance may take the message.
+    let claimLease: TimeInterval
+    /// The token of each message this instance has claimed and not yet recorded.
+    private let claimed = Mutex<[String: [UInt8]]>([:])
+
+    public static func open(
+        _ location: PostgresLocation, claimLease: TimeInterval = 120, logger: Logger = Logger(label: "proton.sending.postgres")
+    ) async throws -> PostgresSendingStorage {
+        PostgresSendingStorage(
+            database: try await PostgresDatabase.open(location, service: "sending", migrations: Self.migrations, logger: logger),
+            claimLease: claimLease)
+    }
+
+    private init(database: PostgresDatabase, claimLease: TimeInterval) {
+        self.database = database
+        self.claimLease = claimLease
+    }
+
+    static let migrations = [
+        PostgresMigration(
+            name: "v1 outbox",
+            sql: """
+                CREATE TABLE sending_outbox (
+                    id TEXT PRIMARY KEY,
+                    receiving_service TEXT NOT NULL,
+                    service_key BYTEA,
+                    sealed_address BYTEA,
+                    ciphertext BYTEA,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    outcome TEXT,
+                    error TEXT,
+                    created_at BIGINT NOT NULL,
+                    next_attempt_at DOUBLE PRECISION NOT NULL,
+                    finished_at BIGINT,
+                    claim BYTEA,
+                    claimed_until DOUBLE PRECISION,
+                    claims INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX sending_outbox_due ON sending_outbox(next_attempt_at) WHERE state = 'queued';
+                CREATE INDEX sending_outbox_claimed ON sending_outbox(claimed_until) WHERE state = 'queued' AND claimed_until IS NOT NULL;
+                CREATE INDEX sending_outbox_settled ON sending_outbox(finished_at) WHERE state <> 'queued';
+                """)
+    ]
+
+    public func enqueue(_ entry: OutboxEntry, now: Date) async throws {
+        try await database.query(
+            """
+            INSERT INTO sending_outbox (id, receiving_service, service_key, sealed_address, ciphertext, state, attempts, created_at, next_attempt_at)
+            VALUES (\(entry.id), \(entry.receivingService), \(entry.serviceKey.bytea), \(entry.sealedAddress.bytea), \(entry.ciphertext.bytea),
+                'queued', \(Int32(entry.attempts)), \(now.unixSeconds), \(now.timeIntervalSince1970))
+            """)
+    }
+
+    public func status(_ id: String) async throws -> ServiceAPI.SendStatus? {
+        let rows = try await database.query("SELECT state, attempts, outcome, error FROM sending_outbox WHERE id = \(id)").collect()
+        guard let (state, attempts, outcome, error) = try rows.first?.decode((String, Int32, String?, String?).self) else { return nil }
+        return ServiceAPI.SendStatus(
+            id: id, state: ServiceAPI.SendStatus.State(rawValue: state) ?? .queued, attempts: Int(attempts),
+            outcome: outcome.flatMap(ServiceAPI.SendStatus.Outcome.init(rawValue:)), error: error)
+    }
+
+    /// Claims up to `limit` due messages that no instance holds, for this instance.
+    public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
+        guard limit > 0 else { return [] }
+        let token = SystemRandom().bytes(16)
+        let current = now.timeIntervalSince1970
+        let rows = try await database.query(
+            """
+            UPDATE sending_outbox SET claim = \(token.bytea), claimed_until = \(current + claimLease), claims = claims + 1
+            WHERE id IN (
+                SELECT id FROM sending_outbox
+                WHERE state = 'queued' AND next_attempt_at <= \(current) AND (claimed_until IS NULL OR claimed_until <= \(current))
+                ORDER BY next_attempt_at LIMIT \(Int64(limit))
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, receiving_service, service_key, sealed_address, ciphertext, attempts, next_attempt_at
+            """
+        ).collect()
+        var entries: [(entry: OutboxEntry, due: Double)] = []
+        for row in rows {
+            let (id, service, key, sealed, ciphertext, attempts, due) = try row.decode(
+                (String, String, ByteBuffer?, ByteBuffer, ByteBuffer, Int32, Double).self)
+            entries.append(
+                (
+                    OutboxEntry(
+                        id: id, receivingService: service, serviceKey: key?.bytes ?? [], sealedAddress: sealed.bytes,
+                        ciphertext: ciphertext.bytes, attempts: Int(attempts)), due
+                ))
+        }
+        // Still in flight here although its lease ran out: it stays with this forwarder.
+        let taken = entries.filter { !excluding.contains($0.entry.id) }.sorted { $0.due < $1.due }.map(\.entry)
+        claimed.withLock { claims in
+            for entry in taken { claims[entry.id] = token }
+        }
+        return taken
+    }
+
+    /// The earliest time a message may be due for this instance: the next unclaimed one's
+    /// attempt, or the end of the earliest claim held elsewhere (a killed instance's).
+    public func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date? {
+        let current = now.timeIntervalSince1970
+        let rows = try await database.query(
+            """
+            SELECT MIN(due) FROM (
+                (SELECT next_attempt_at AS due FROM sending_outbox
+                 WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= \(current))
+                 ORDER BY next_attempt_at LIMIT 1)
+                UNION ALL
+                (SELECT claimed_until AS due FROM sending_outbox
+                 WHERE state = 'queued' AND claimed_until > \(current)
+                 ORDER BY claimed_until LIMIT 1)
+            ) AS next
+            """
+        ).collect()
+        return try rows.first?.decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    public func record(_ results: [ForwardingResult], now: Date) async throws {
+        guard !results.isEmpty else { return }
+        let tokens = claimed.withLock { claims in results.map { claims.removeValue(forKey: $0.id) } }
+        let logger = database.logger
+        try await database.transaction { connection in
+            for (result, token) in zip(results, tokens) {
+                // Not claimed by this instance (or no longer): nothing of it is ours to record.
+                guard let token else { continue }
+                let id = result.id
+                let attempts = Int32(result.attempts)
+                switch result.settlement {
+                case .delivered, .failed:
+                    let (state, outcome, error): (ServiceAPI.SendStatus.State, ServiceAPI.SendStatus.Outcome, String?) =
+                        switch result.settlement {
+                        case .failed(let outcome, let error): (.failed, outcome, error)
+                        default: (.delivered, .delivered, nil)
+                        }
+                    try await connection.query(
+                        """
+                        UPDATE sending_outbox SET state = \(state.rawValue), attempts = \(attempts), outcome = \(outcome.rawValue),
+                            error = \(error), finished_at = \(now.unixSeconds), sealed_address = NULL, ciphertext = NULL,
+                            service_key = NULL, claim = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
+                        """, logger: logger)
+                case .retry(let nextAttempt, let outcome, let error):
+                    try await connection.query(
+                        """
+                        UPDATE sending_outbox SET attempts = \(attempts), next_attempt_at = \(nextAttempt.timeIntervalSince1970),
+                            outcome = \(outcome.rawValue), error = \(error), claim = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
+                        """, logger: logger)
+                case .deferred(let until):
+                    try await connection.query(
+                        """
+                        UPDATE sending_outbox SET next_attempt_at = \(until.timeIntervalSince1970), claim = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func purgeSettled(before: Date) async throws -> Int {
+        try await database.query(
+            "DELETE FROM sending_outbox WHERE state <> 'queued' AND finished_at < \(before.unixSeconds) RETURNING 1"
+        ).collect().count
+    }
+
+    public func counts() async throws -> SendingStorageCounts {
+        let rows = try await database.query(
+            """
+            SELECT COUNT(*) FILTER (WHERE state = 'queued'), COUNT(*) FILTER (WHERE state = 'delivered'),
+                COUNT(*) FILTER (WHERE state = 'failed'), COUNT(*) FILTER (WHERE ciphertext IS NOT NULL)
+            FROM sending_outbox
+            """
+        ).collect()
+        let (queued, delivered, failed, withCiphertext) = try rows[0].decode((Int64, Int64, Int64, Int64).self)
+        return SendingStorageCounts(queued: Int(queued), delivered: Int(delivered), failed: Int(failed), withCiphertext: Int(withCiphertext))
+    }
+
+    public func close() async {
+        database.close()
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import Testing
+
+/// Several receiving-service instances on one PostgreSQL database behave as one service: the
+/// quota is exact under concurrency, a long-poll at one instance wakes for a delivery at
+/// another, ids never let a fetch skip a message, and instances must share the service key.
+@Suite struct PostgresReceivingTests {
+    /// Two instances on one new database; `limits` for both.
+    private func twoInstances(limits: ReceivingServiceLimits = ReceivingServiceLimits()) async throws -> (ReceivingFixture, ReceivingFixture) {
+        let directory = temporaryDirectory("receiving-pg")
+        let first = try await ReceivingFixture.start(backend: .postgres, directory: directory, limits: limits)
+        // The same data directory: the same service key, as an operator copies it to each.
+        let second = try await ReceivingFixture.start(backend: .postgres, directory: directory, limits: limits, database: first.database)
+        return (first, second)
+    }
+
+    @Test func concurrentDeliveriesAtTwoInstancesStopExactlyAtTheQuota() async throws {
+        let quota = 100
+        let (first, second) = try await twoInstances(limits: ReceivingServiceLimits(maximumMessagesPerAddress: quota))
+        let owner = Owner()
+        #expect(try await first.create(owner) == 201)
+        let deliveries = try (0..<1_000).map { index in try (index.isMultiple(of: 2) ? first : second).delivery(owner.id, ciphertext: [UInt8(index & 0xff), 1]) }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (index, body) in deliveries.enumerated() {
+                let url = (index.isMultiple(of: 2) ? first : second).url
+                group.addTask { try await HTTP.request("POST", url + "/v1/deliver", body: body).status }
+            }
+            return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
+        }
+        #expect(statuses == [202: quota, 507: 1_000 - quota])
+        #expect(try await first.storage.counts().messages == quota)
+        var ids: [Int64] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await second.fetch(owner, after: after).decode(ServiceAPI.Messages.self).messages
+            guard let last = page.last else { break }
+            ids += page.map(\.id)
+            after = last.id
+        }
+        #expect(ids == Array(1...Int64(quota)))
+        await first.stop()
+        await second.stop()
+    }
+
+    @Test func aLongPollAtOneInstanceWakesForADeliveryAtAnother() async throws {
+        let (first, second) = try await twoInstances()
+        let owner = Owner()
+        try await first.create(owner)
+        let started = Date()
+        async let poll = first.fetch(owner, wait: 25)
+        await first.longPollWaiting()
+        #expect(try await second.deliver(owner.id, ciphertext: [4, 2]).status == 202)
+        let messages = try await poll.decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([4, 2])])
+        #expect(Date().timeIntervalSince(started) < 15)
+        await first.stop()
+        await second.stop()
+    }
+
+    /// A reader that fetches after the last id it saw and acknowledges it, while deliveries
+    /// commit concurrently at two instances, sees every message exactly once.
+    @Test func aFetchCursorNeverSkipsAMessageCommittedConcurrently() async throws {
+        let (first, second) = try await twoInstances()
+        let owner = Owner()
+        try await first.create(owner)
+        let total = 300
+        let bodies = try (0..<total).map { try first.delivery(owner.id, ciphertext: Array("m\($0)".utf8)) }
+        let writers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, body) in bodies.enumerated() {
+                    let url = (index.isMultiple(of: 2) ? first : second).url
+                    group.addTask {
+                        let status = try await HTTP.request("POST", url + "/v1/deliver", body: body).status
+                        #expect(status == 202)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var seen: [String] = []
+        var after: Int64 = 0
+        let deadline = Date().addingTimeInterval(60)
+        while seen.count < total, Date() < deadline {
+            let page = try await first.fetch(owner, after: after).decode(ServiceAPI.Messages.self).messages
+            guard let last = page.last else { continue }
+            seen += page.map { String(decoding: (try? Base64URL.decode($0.ciphertext, limit: 64)) ?? [], as: UTF8.self) }
+            after = last.id
+            #expect(try await second.acknowledge(owner, upTo: after).status == 204)
+        }
+        try await writers.value
+        #expect(seen.count == total)
+        #expect(Set(seen) == Set((0..<total).map { "m\($0)" }))
+        #expect(try await first.storage.counts().messages == 0)
+        await first.stop()
+        await second.stop()
+    }
+
+    @Test func anInstanceWithAnotherServiceKeyDoesNotStart() async throws {
+        let first = try await ReceivingFixture.start(backend: .postgres)
+        await #expect {
+            _ = try await ReceivingFixture.start(backend: .postgres, directory: temporaryDirectory("other-key"), database: first.database)
+        } throws: { error in
+            (error as? PostgresDatabaseError)?.description.contains("same DIR/service-key") == true
+        }
+        await first.stop()
+    }
+
+    @Test func aDatabaseMigratedByANewerVersionIsRefused() async throws {
+        let database = try await TestPostgres.newDatabase()
+        let storage = try await PostgresReceivingStorage.open(database)
+        await storage.close()
+        try await PostgresAdministration.execute(
+            "INSERT INTO proton_migration (service, name, applied_at) VALUES ('receiving', 'v99 from the future', 0)", in: database)
+        await #expect {
+            _ = try await PostgresReceivingStorage.open(database)
+        } throws: { error in
+            "\(error)".contains("v99 from the future")
+        }
+        // Applied once however many instances start together.
+        let opened = try await withThrowingTaskGroup(of: Void.self) { group in
+            let fresh = try await TestPostgres.newDatabase()
+            for _ in 0..<4 { group.addTask { try await PostgresReceivingStorage.open(fresh).close() } }
+            try await group.waitForAll()
+            return try await PostgresAdministration.integers("SELECT COUNT(*) FROM proton_migration", in: fresh)
+        }
+        #expect(opened.count == 1 && opened[0] >= 1)
+    }
+
+    @Test func databaseURLs() throws {
+        let tcp = try #require(PostgresLocation("postgres://relay:s%40cret@db.example.org:6543/proton"))
+        #expect(tcp.endpoint == .tcp(host: "db.example.org", port: 6543))
+        #expect(tcp.username == "relay")
+        #expect(tcp.password == "s@cret")
+        #expect(tcp.database == "proton")
+        #expect(tcp.requiresTLS)
+        #expect(!tcp.description.contains("cret"))
+        let local = try #require(PostgresLocation("postgresql://relay@127.0.0.1/proton"))
+        #expect(local.endpoint == .tcp(host: "127.0.0.1", port: 5432))
+        #expect(!local.requiresTLS)
+        let socket = try #require(PostgresLocation("postgres://relay@/proton?host=/run/postgresql&port=5433"))
+        #expect(socket.endpoint == .unixSocket(directory: "/run/postgresql", port: 5433))
+        #expect(PostgresLocation("postgres://relay@db.example.org/proton?sslmode=disable")?.requiresTLS == false)
+        for bad in [
+            "mysql://relay@db/proton", "postgres://db.example.org/proton", "postgres://relay@db.example.org/", "postgres://relay@db/a/b",
+            "postgres://relay@db/proton?sslmode=allow", "postgres://relay@db/proton?options=-c", "postgres://relay@db:0/proton",
+            "postgres://relay@/proton?host=relative", "postgres://relay@db/proton?sslmode=require&sslmode=disable",
+            "postgres://relay@db/" + String(repeating: "x", count: 2_100),
+        ] {
+            #expect(PostgresLocation(bad) == nil, "\(bad)")
+        }
+    }
+}
