@@ -15,7 +15,9 @@ import Synchronization
 /// results are recorded only under the token that claimed them, so an instance whose lease ran
 /// out (stalled, or killed) cannot overwrite what the instance that took over recorded. A
 /// killed instance's messages are claimed again once their lease ends. `claims` counts how
-/// often each message was handed to a forwarder.
+/// often each message was handed to a forwarder, `forwards` how many of those sent it to its
+/// receiving service and recorded the answer (a deferral sends nothing; a late result still
+/// counts, as the request went out), for operators and the tests that check "exactly once".
 public final class PostgresSendingStorage: SendingStorage {
     let database: PostgresDatabase
     /// How long a claim holds before another instance may take the message.
@@ -55,7 +57,8 @@ public final class PostgresSendingStorage: SendingStorage {
                     finished_at BIGINT,
                     claim BYTEA,
                     claimed_until DOUBLE PRECISION,
-                    claims INTEGER NOT NULL DEFAULT 0
+                    claims INTEGER NOT NULL DEFAULT 0,
+                    forwards INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE INDEX sending_outbox_due ON sending_outbox(next_attempt_at) WHERE state = 'queued';
                 CREATE INDEX sending_outbox_claimed ON sending_outbox(claimed_until) WHERE state = 'queued' AND claimed_until IS NOT NULL;
@@ -141,9 +144,12 @@ public final class PostgresSendingStorage: SendingStorage {
         let logger = database.logger
         try await database.transaction { connection in
             for (result, token) in zip(results, tokens) {
-                // Not claimed by this instance (or no longer): nothing of it is ours to record.
-                guard let token else { continue }
                 let id = result.id
+                if case .deferred = result.settlement {} else {
+                    try await connection.query("UPDATE sending_outbox SET forwards = forwards + 1 WHERE id = \(id)", logger: logger)
+                }
+                // Not claimed by this instance (or no longer): the rest is not ours to record.
+                guard let token else { continue }
                 let attempts = Int32(result.attempts)
                 switch result.settlement {
                 case .delivered, .failed:
