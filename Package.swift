@@ -157,7 +157,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProtonAgentsTests",
-            dependencies: ["ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto"]
+            dependencies: [
+                "ProtonTestSupport", "ProtonAgents", "ProtonServices", "ProtonStore", "ProtonCore", "ProtonCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // The only test target that depends on the executable: it makes `swift test` build the
         // `proton` binary, which the other targets run as a process (ProtonBinary).
