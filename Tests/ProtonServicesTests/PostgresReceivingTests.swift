@@ -129,6 +129,27 @@ import Testing
         #expect(opened.count == 1 && opened[0] >= 1)
     }
 
+    /// With its database gone, a service answers 503 `storage_unavailable` and says nothing
+    /// of the database.
+    @Test func aLostDatabaseIsServiceUnavailable() async throws {
+        let service = try await ReceivingFixture.start(backend: .postgres)
+        let owner = Owner()
+        try await service.create(owner)
+        let database = try #require(service.database)
+        var cluster = database
+        cluster.database = "postgres"
+        try await PostgresAdministration.execute("DROP DATABASE \(database.database) WITH (FORCE)", in: cluster)
+        let started = Date()
+        let delivery = try await service.deliver(owner.id)
+        #expect(delivery.status == 503)
+        #expect(delivery.errorCode == "storage_unavailable")
+        #expect(!String(decoding: delivery.body, as: UTF8.self).lowercased().contains("postgres"))
+        let fetch = try await service.fetch(owner)
+        #expect(fetch.status == 503)
+        #expect(Date().timeIntervalSince(started) < 30)
+        await service.stop()
+    }
+
     @Test func databaseURLs() throws {
         let tcp = try #require(PostgresLocation("postgres://relay:s%40cret@db.example.org:6543/proton"))
         #expect(tcp.endpoint == .tcp(host: "db.example.org", port: 6543))
@@ -143,6 +164,12 @@ import Testing
         let socket = try #require(PostgresLocation("postgres://relay@/proton?host=/run/postgresql&port=5433"))
         #expect(socket.endpoint == .unixSocket(directory: "/run/postgresql", port: 5433))
         #expect(PostgresLocation("postgres://relay@db.example.org/proton?sslmode=disable")?.requiresTLS == false)
+        // Decoded once: a password with a % in it stays as written.
+        #expect(PostgresLocation("postgres://relay:50%25off@db.example.org/proton")?.password == "50%off")
+        #expect(PostgresLocation("postgres://relay:ab%2541@db.example.org/proton")?.password == "ab%41")
+        // A name that starts like a loopback address is no loopback address.
+        #expect(PostgresLocation("postgres://relay@127.db.example.org/proton")?.requiresTLS == true)
+        #expect(PostgresLocation("postgres://relay@127.0.0.2/proton")?.requiresTLS == false)
         for bad in [
             "mysql://relay@db/proton", "postgres://db.example.org/proton", "postgres://relay@db.example.org/", "postgres://relay@db/a/b",
             "postgres://relay@db/proton?sslmode=allow", "postgres://relay@db/proton?options=-c", "postgres://relay@db:0/proton",

@@ -1,6 +1,7 @@
 import GRDB
 import Hummingbird
 import Logging
+import PostgresNIO
 
 /// Turns every error a handler throws into a `ServiceError`, so clients always get an
 /// `ErrorBody`. Unexpected errors are logged by type only: their descriptions could carry
@@ -22,10 +23,33 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR].contains(error.resultCode) {
             logger.critical("the database is damaged or unreadable", metadata: ["code": "\(error.resultCode)"])
             throw ServiceError.storageDamaged
+        } catch let error as PSQLError {
+            throw Self.refusal(for: error, logger: logger)
+        } catch is PostgresUnavailable {
+            logger.error("the database did not answer in time")
+            throw ServiceError.storageUnavailable
         } catch {
             logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             throw ServiceError.internalError
         }
+    }
+
+    /// A PostgreSQL failure, as the client sees it; the log gets its SQLSTATE (never its text,
+    /// which can quote values).
+    private static func refusal(for error: PSQLError, logger: Logger) -> ServiceError {
+        let state = error.serverInfo?[.sqlState]
+        if state == "53100" {
+            logger.critical("the database's disk is full")
+            return .diskFull
+        }
+        // No SQLSTATE: the connection failed or closed; 08: connection exceptions; 57P: the server
+        // shutting down or terminating it; 53300: too many connections; 3D000: no such database.
+        if state == nil || state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true || state == "53300" || state == "3D000" {
+            logger.error("the database cannot be reached", metadata: ["code": "\(error.code)", "sqlstate": "\(state ?? "")"])
+            return .storageUnavailable
+        }
+        logger.error("request failed in the database", metadata: ["sqlstate": "\(state ?? "")"])
+        return .internalError
     }
 
     private static func code(for status: HTTPResponse.Status) -> String {

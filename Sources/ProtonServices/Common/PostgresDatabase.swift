@@ -37,11 +37,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         guard items.allSatisfy({ known.contains($0.name) }), Set(items.map(\.name)).count == items.count else { return nil }
         func item(_ name: String) -> String? { items.first { $0.name == name }?.value }
 
-        guard let user = components.user.flatMap({ $0.removingPercentEncoding }), !user.isEmpty else { return nil }
-        let path = components.path
-        guard path.hasPrefix("/"), let database = String(path.dropFirst()).removingPercentEncoding, !database.isEmpty,
-            !database.contains("/")
-        else { return nil }
+        // URLComponents decodes user, password and path once; they are not decoded again.
+        guard let user = components.user, !user.isEmpty else { return nil }
+        let encodedPath = components.percentEncodedPath
+        guard encodedPath.hasPrefix("/"), !encodedPath.dropFirst().contains("/") else { return nil }
+        let database = String(components.path.dropFirst())
+        guard !database.isEmpty else { return nil }
         let portText = item("port") ?? components.port.map(String.init)
         let port = portText.map { Int($0) } ?? 5432
         guard let port, (1...65_535).contains(port) else { return nil }
@@ -54,7 +55,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             endpoint = .tcp(host: host, port: port)
         }
         username = user
-        password = components.password.flatMap { $0.removingPercentEncoding }
+        password = components.password
         self.database = database
         switch item("sslmode") {
         case nil: requiresTLS = !Self.isLocal(endpoint)
@@ -67,8 +68,14 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     private static func isLocal(_ endpoint: Endpoint) -> Bool {
         switch endpoint {
         case .unixSocket: true
-        case .tcp(let host, _): host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        case .tcp(let host, _): host == "localhost" || host == "::1" || host == "[::1]" || isLoopbackIPv4(host)
         }
+    }
+
+    /// A literal 127.a.b.c, not a name that merely starts with "127.".
+    private static func isLoopbackIPv4(_ host: String) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { part in part.count <= 3 && UInt8(part) != nil }
     }
 
     /// The URL without its password, for logs and errors.
@@ -92,6 +99,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 unixSocketPath: directory + "/.s.PGSQL.\(port)", username: username, password: password, database: database)
         }
         configuration.options.connectTimeout = .seconds(10)
+        // A commit is on disk before a 202, whatever the server's or the database's default
+        // (docs/api.md, "Durability"); no statement holds a connection for more than a minute.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on"), ("statement_timeout", "60s")]
         return configuration
     }
 }
@@ -135,33 +145,54 @@ final class PostgresDatabase: Sendable {
 
     /// Runs `body` in one transaction, again from the start (up to 5 times) when PostgreSQL
     /// aborts it for a deadlock or a serialization failure, which concurrent instances can
-    /// cause; `body` must have no effect outside the database.
-    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await client.withConnection { connection in
-                    try await connection.query("BEGIN", logger: logger)
-                    do {
-                        let result = try await body(connection)
-                        try await connection.query("COMMIT", logger: logger)
-                        return result
-                    } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
-                        throw error
+    /// cause; `body` must have no effect outside the database. Throws `PostgresUnavailable` if
+    /// it has not finished within `operationTimeout` (the database unreachable, say): then it
+    /// may or may not have committed, as with any lost answer to a COMMIT.
+    func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> Result) async throws -> Result {
+        try await withDeadline {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try await self.client.withConnection { connection in
+                        try await connection.query("BEGIN", logger: self.logger)
+                        do {
+                            let result = try await body(PostgresTransaction(connection: connection, logger: self.logger))
+                            try await connection.query("COMMIT", logger: self.logger)
+                            return result
+                        } catch {
+                            _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                            throw error
+                        }
                     }
+                } catch let error as PSQLError where attempt < 5 && Self.isRetryable(error) {
+                    try await Task.sleep(for: .milliseconds(Int64.random(in: 1...20) * Int64(attempt)))
                 }
-            } catch let error as PSQLError where attempt < 5 && Self.isRetryable(error) {
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 1...20) * Int64(attempt)))
             }
         }
     }
 
-    /// Runs one statement outside an explicit transaction (it commits on its own).
+    /// Runs one statement outside an explicit transaction (it commits on its own) and returns
+    /// its rows, within `operationTimeout`.
     @discardableResult
-    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await client.query(query, logger: logger)
+    func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await withDeadline { try await self.client.query(query, logger: self.logger).collect() }
+    }
+
+    /// How long one storage call may take, waiting for a connection included: a request fails
+    /// (503 `storage_unavailable`) instead of hanging while the database is unreachable.
+    static let operationTimeout: Duration = .seconds(10)
+
+    private func withDeadline<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: Self.operationTimeout)
+                throw PostgresUnavailable()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 
     private static func isRetryable(_ error: PSQLError) -> Bool {
@@ -179,31 +210,27 @@ final class PostgresDatabase: Sendable {
     }
 
     private func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
-        try await transaction { connection in
+        try await transaction { transaction in
             // One instance migrates at a time; a lock per database, held to the commit.
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
-            try await connection.query(
+            try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))")
+            try await transaction.query(
                 """
                 CREATE TABLE IF NOT EXISTS proton_migration (
                     service TEXT NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (service, name))
-                """, logger: logger)
-            var applied: Set<String> = []
-            for try await name in try await connection.query(
-                "SELECT name FROM proton_migration WHERE service = \(service)", logger: logger
-            ).decode(String.self) {
-                applied.insert(name)
-            }
+                """)
+            let applied = Set(
+                try await transaction.query("SELECT name FROM proton_migration WHERE service = \(service)").map { try $0.decode(String.self) })
             let known = Set(migrations.map(\.name))
             if let unknown = applied.subtracting(known).sorted().first {
                 throw PostgresDatabaseError.newerSchema(service: service, migration: unknown)
             }
             for migration in migrations where !applied.contains(migration.name) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await transaction.query(PostgresQuery(unsafeSQL: statement))
                 }
                 let now = Int64(Date().timeIntervalSince1970)
-                try await connection.query(
-                    "INSERT INTO proton_migration (service, name, applied_at) VALUES (\(service), \(migration.name), \(now))", logger: logger)
+                try await transaction.query(
+                    "INSERT INTO proton_migration (service, name, applied_at) VALUES (\(service), \(migration.name), \(now))")
             }
         }
     }
@@ -211,6 +238,21 @@ final class PostgresDatabase: Sendable {
     /// `pg_advisory_xact_lock`'s key for migrations: "proton" in ASCII.
     private static let migrationLockKey: Int64 = 0x7072_6F74_6F6E
 }
+
+/// The statements of one transaction, on its connection.
+struct PostgresTransaction: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await connection.query(query, logger: logger).collect()
+    }
+}
+
+/// A storage call did not finish within `PostgresDatabase.operationTimeout`.
+struct PostgresUnavailable: Error {}
 
 /// One named schema change; a released migration is never edited (the name is recorded).
 struct PostgresMigration: Sendable {

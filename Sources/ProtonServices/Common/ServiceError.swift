@@ -67,5 +67,8 @@ extension ServiceError {
     static let storageDamaged = ServiceError(
         .serviceUnavailable, code: "storage_damaged", "The service's database is damaged or unreadable; nothing was stored.")
 
+    static let storageUnavailable = ServiceError(
+        .serviceUnavailable, code: "storage_unavailable", "The service's database cannot be reached; nothing was stored. Try again later.")
+
     static let internalError = ServiceError(.internalServerError, code: "internal_error", "The service failed to handle the request; try again.")
 }

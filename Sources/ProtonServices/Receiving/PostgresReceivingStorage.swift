@@ -17,8 +17,10 @@ import ProtonCrypto
 ///   global sequence would allow that);
 /// - the envelope's replay tag and request nonces are unique keys, inserted first: of two
 ///   concurrent copies one inserts, the other waits for it and finds it there;
-/// - each stored message notifies the channel `proton_delivery` with its address (hex), at
-///   commit: every instance wakes its own long-polls for that address (`deliveries`).
+/// - each stored message notifies the channel `proton_delivery` with its address (hex), after
+///   its commit: every instance wakes its own long-polls for that address (`deliveries`);
+/// - every writer that touches an address locks its row before its messages, so that
+///   concurrent deliveries, acknowledgements, retirements and sweeps never deadlock.
 public final class PostgresReceivingStorage: ReceivingStorage {
     static let notificationChannel = "proton_delivery"
 
@@ -67,16 +69,10 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     ]
 
     public func adoptServiceKey(_ publicKey: [UInt8]) async throws {
-        let recorded = try await database.transaction { connection in
-            try await connection.query(
-                "INSERT INTO receiving_service_key (public_key) VALUES (\(publicKey.bytea)) ON CONFLICT DO NOTHING", logger: database.logger)
-            var key: [UInt8]?
-            for try await recorded in try await connection.query("SELECT public_key FROM receiving_service_key", logger: database.logger)
-                .decode(ByteBuffer.self)
-            {
-                key = recorded.bytes
-            }
-            return key
+        let recorded = try await database.transaction { transaction in
+            try await transaction.query(
+                "INSERT INTO receiving_service_key (public_key) VALUES (\(publicKey.bytea)) ON CONFLICT DO NOTHING")
+            return try await transaction.query("SELECT public_key FROM receiving_service_key").first?.decode(ByteBuffer.self).bytes
         }
         guard recorded == publicKey else { throw PostgresDatabaseError.otherServiceKey }
     }
@@ -87,11 +83,11 @@ public final class PostgresReceivingStorage: ReceivingStorage {
             INSERT INTO receiving_address (id, auth_key, created_at) VALUES (\(address.bytes.bytea), \(authKey.rawRepresentation.bytea), \(now.unixSeconds))
             ON CONFLICT DO NOTHING RETURNING 1
             """)
-        return try await rows.collect().count == 1
+        return rows.count == 1
     }
 
     public func address(_ address: AddressID) async throws -> AddressRecord? {
-        let rows = try await database.query("SELECT auth_key, retired_at FROM receiving_address WHERE id = \(address.bytes.bytea)").collect()
+        let rows = try await database.query("SELECT auth_key, retired_at FROM receiving_address WHERE id = \(address.bytes.bytea)")
         guard let (key, retiredAt) = try rows.first?.decode((ByteBuffer, Int64?).self) else { return nil }
         return AddressRecord(address: address, authKey: try Ed25519.PublicKey(rawRepresentation: key.bytes), isRetired: retiredAt != nil)
     }
@@ -102,57 +98,65 @@ public final class PostgresReceivingStorage: ReceivingStorage {
 
     public func deliver(_ messages: [IncomingMessage], now: Date, limits: ReceivingServiceLimits) async throws -> [DeliveryOutcome] {
         guard !messages.isEmpty else { return [] }
-        return try await database.transaction { connection in
-            var outcomes: [DeliveryOutcome] = []
-            for message in messages {
-                outcomes.append(try await Self.store(message, now: now, limits: limits, on: connection, logger: database.logger))
+        // Stored in the order of their addresses (each address's own messages keep theirs, for
+        // its quota), so that two batches lock the same address rows in the same order.
+        let order = messages.indices.sorted { (messages[$0].address, $0) < (messages[$1].address, $1) }
+        let outcomes = try await database.transaction { transaction in
+            var outcomes = [DeliveryOutcome](repeating: .unknownAddress, count: messages.count)
+            for index in order {
+                outcomes[index] = try await Self.store(messages[index], now: now, limits: limits, in: transaction)
             }
             return outcomes
         }
+        // After the commit, in a statement of its own: a NOTIFY in the delivery's transaction
+        // would hold PostgreSQL's one notification lock through that commit's flush, so that
+        // deliveries of every instance would commit one at a time. A wake-up lost here (the
+        // database gone in between) only leaves a long-poll to its deadline.
+        let stored = zip(messages, outcomes).compactMap { message, outcome -> String? in
+            if case .stored = outcome { message.address.hex } else { nil }
+        }
+        if !stored.isEmpty {
+            _ = try? await database.query("SELECT pg_notify(\(Self.notificationChannel), address) FROM unnest(\(stored)::text[]) AS address")
+        }
+        return outcomes
     }
 
     /// One delivery inside the caller's transaction.
     private static func store(
-        _ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits, on connection: PostgresConnection, logger: Logger
+        _ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits, in transaction: PostgresTransaction
     ) async throws -> DeliveryOutcome {
         let address = message.address.bytes.bytea
         let size = Int64(message.ciphertext.count)
         // The tag first, before the address is looked at: a replay learns nothing of its state,
         // and a concurrent copy of this envelope waits here for this transaction's end.
         let expires = now.addingTimeInterval(limits.messageLifetime).unixSeconds
-        let tagged = try await connection.query(
-            "INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (\(message.replayTag.bytea), \(expires)) ON CONFLICT DO NOTHING RETURNING 1",
-            logger: logger
-        ).collect()
+        let tagged = try await transaction.query(
+            "INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (\(message.replayTag.bytea), \(expires)) ON CONFLICT DO NOTHING RETURNING 1")
         guard tagged.count == 1 else { return .replayed }
         // Counted and numbered only within the quota; the row stays locked to the commit.
-        let counted = try await connection.query(
+        let counted = try await transaction.query(
             """
             UPDATE receiving_address SET message_count = message_count + 1, byte_count = byte_count + \(size),
                 last_message_id = last_message_id + 1
             WHERE id = \(address) AND retired_at IS NULL AND message_count < \(Int64(limits.maximumMessagesPerAddress))
                 AND byte_count + \(size) <= \(Int64(limits.maximumBytesPerAddress))
             RETURNING last_message_id
-            """, logger: logger
-        ).collect()
+            """)
         guard let id = try counted.first?.decode(Int64.self) else {
             // Refused: the tag goes again, so that nothing of this delivery remains.
-            try await connection.query("DELETE FROM receiving_seen_envelope WHERE tag = \(message.replayTag.bytea)", logger: logger)
-            let state = try await connection.query(
-                "SELECT retired_at, message_count, byte_count FROM receiving_address WHERE id = \(address)", logger: logger
-            ).collect()
+            try await transaction.query("DELETE FROM receiving_seen_envelope WHERE tag = \(message.replayTag.bytea)")
+            let state = try await transaction.query(
+                "SELECT retired_at, message_count, byte_count FROM receiving_address WHERE id = \(address)")
             guard let (retiredAt, messageCount, _) = try state.first?.decode((Int64?, Int64, Int64).self) else { return .unknownAddress }
             if retiredAt != nil { return .retired }
             if messageCount >= Int64(limits.maximumMessagesPerAddress) { return .overMessageQuota }
             return .overByteQuota
         }
-        try await connection.query(
+        try await transaction.query(
             """
             INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
             VALUES (\(address), \(id), \(message.ciphertext.bytea), \(Int32(size)), \(now.unixSeconds))
-            """, logger: logger)
-        try await connection.query(
-            "SELECT pg_notify(\(notificationChannel), \(message.address.hex))", logger: logger)
+            """)
         return .stored(id: id)
     }
 
@@ -165,7 +169,7 @@ public final class PostgresReceivingStorage: ReceivingStorage {
             WHERE address_id = \(address.bytes.bytea) AND id > \(after) AND received_at > \(notBefore.unixSeconds)
             ORDER BY id LIMIT \(Int64(limit))
             """
-        ).collect()
+        )
         return try rows.map { row in
             let (id, ciphertext, receivedAt) = try row.decode((Int64, ByteBuffer, Int64).self)
             return ServiceAPI.StoredMessage(id: id, ciphertext: Base64URL.encode(ciphertext.bytes), receivedAt: receivedAt)
@@ -174,60 +178,74 @@ public final class PostgresReceivingStorage: ReceivingStorage {
 
     public func acknowledge(_ address: AddressID, upTo: Int64) async throws -> Int {
         let address = address.bytes.bytea
-        return try await database.transaction { connection in
-            let rows = try await connection.query(
+        return try await database.transaction { transaction in
+            // The address row first, as every writer takes it: no two orders, no deadlock.
+            try await transaction.query("SELECT 1 FROM receiving_address WHERE id = \(address) FOR UPDATE")
+            let rows = try await transaction.query(
                 """
                 WITH gone AS (DELETE FROM receiving_message WHERE address_id = \(address) AND id <= \(upTo) RETURNING size),
                 totals AS (SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM gone)
                 UPDATE receiving_address SET message_count = message_count - totals.n, byte_count = byte_count - totals.bytes
                 FROM totals WHERE id = \(address) AND totals.n > 0
                 RETURNING totals.n
-                """, logger: database.logger
-            ).collect()
+                """)
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
 
     public func retire(_ address: AddressID, now: Date) async throws {
         let address = address.bytes.bytea
-        try await database.transaction { connection in
+        try await database.transaction { transaction in
             // The address row first, so that a delivery waiting on it then sees it retired.
-            try await connection.query(
+            try await transaction.query(
                 """
                 UPDATE receiving_address SET retired_at = COALESCE(retired_at, \(now.unixSeconds)), message_count = 0, byte_count = 0
                 WHERE id = \(address)
-                """, logger: database.logger)
-            try await connection.query("DELETE FROM receiving_message WHERE address_id = \(address)", logger: database.logger)
+                """)
+            try await transaction.query("DELETE FROM receiving_message WHERE address_id = \(address)")
         }
     }
 
     public func recordNonce(_ nonce: [UInt8], expires: Date) async throws -> Bool {
         let rows = try await database.query(
             "INSERT INTO receiving_nonce (nonce, expires_at) VALUES (\(nonce.bytea), \(expires.unixSeconds)) ON CONFLICT DO NOTHING RETURNING 1")
-        return try await rows.collect().count == 1
+        return rows.count == 1
     }
 
+    /// In short transactions of one address each (its row locked first, as every writer takes
+    /// it), at most `sweepBatch` addresses per round until none is left: a sweep after a long
+    /// outage does not hold millions of rows in one transaction. Instances that sweep at the same
+    /// time only find less to do.
     public func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult {
         let cutoff = messagesBefore.unixSeconds
-        let current = now.unixSeconds
-        return try await database.transaction { connection in
-            let swept = try await connection.query(
-                """
-                WITH gone AS (DELETE FROM receiving_message WHERE received_at <= \(cutoff) RETURNING address_id, size),
-                totals AS (SELECT address_id, COUNT(*) AS n, SUM(size) AS bytes FROM gone GROUP BY address_id),
-                counted AS (
-                    UPDATE receiving_address SET message_count = message_count - totals.n, byte_count = byte_count - totals.bytes
-                    FROM totals WHERE receiving_address.id = totals.address_id RETURNING totals.n)
-                SELECT COALESCE(SUM(n), 0)::BIGINT AS n FROM counted
-                """, logger: database.logger
-            ).collect()
-            let nonces = try await connection.query(
-                "DELETE FROM receiving_nonce WHERE expires_at < \(current) RETURNING 1", logger: database.logger
-            ).collect().count
-            try await connection.query("DELETE FROM receiving_seen_envelope WHERE expires_at < \(current)", logger: database.logger)
-            return SweepResult(messages: Int(try swept.first?.decode(Int64.self) ?? 0), nonces: nonces)
+        var messages = 0
+        while true {
+            let addresses = try await database.query(
+                "SELECT DISTINCT address_id FROM receiving_message WHERE received_at <= \(cutoff) LIMIT \(Int64(Self.sweepBatch))"
+            ).map { try $0.decode(ByteBuffer.self) }
+            for address in addresses {
+                messages += try await database.transaction { transaction in
+                    try await transaction.query("SELECT 1 FROM receiving_address WHERE id = \(address) FOR UPDATE")
+                    let rows = try await transaction.query(
+                        """
+                        WITH gone AS (DELETE FROM receiving_message WHERE address_id = \(address) AND received_at <= \(cutoff) RETURNING size),
+                        totals AS (SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM gone)
+                        UPDATE receiving_address SET message_count = message_count - totals.n, byte_count = byte_count - totals.bytes
+                        FROM totals WHERE id = \(address) AND totals.n > 0
+                        RETURNING totals.n
+                        """)
+                    return Int(try rows.first?.decode(Int64.self) ?? 0)
+                }
+            }
+            if addresses.count < Self.sweepBatch { break }
         }
+        let current = now.unixSeconds
+        let nonces = try await database.query("DELETE FROM receiving_nonce WHERE expires_at < \(current) RETURNING 1").count
+        try await database.query("DELETE FROM receiving_seen_envelope WHERE expires_at < \(current)")
+        return SweepResult(messages: messages, nonces: nonces)
     }
+
+    static let sweepBatch = 500
 
     public func counts() async throws -> ReceivingStorageCounts {
         let rows = try await database.query(
@@ -237,7 +255,7 @@ public final class PostgresReceivingStorage: ReceivingStorage {
                 (SELECT COUNT(*) FROM receiving_message) AS messages,
                 (SELECT COUNT(*) FROM receiving_nonce) AS nonces
             """
-        ).collect()
+        )
         let (addresses, retired, messages, nonces) = try rows[0].decode((Int64, Int64, Int64, Int64).self)
         return ReceivingStorageCounts(addresses: Int(addresses), retiredAddresses: Int(retired), messages: Int(messages), nonces: Int(nonces))
     }

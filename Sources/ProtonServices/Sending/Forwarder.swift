@@ -52,11 +52,16 @@ actor Forwarder {
                     let free = policy.concurrency - requestsInFlight
                     if free > 0 {
                         let due = try await storage.dueEntries(now: now(), excluding: inFlight, limit: free * policy.batchSize)
-                        for batch in Self.batches(of: due, size: policy.batchSize).prefix(free) {
+                        let batches = Self.batches(of: due, size: policy.batchSize)
+                        for batch in batches.prefix(free) {
                             requestsInFlight += 1
                             inFlight.formUnion(batch.map(\.id))
                             group.addTask { await self.forward(batch) }
                         }
+                        // Taken but not started (more targets than free requests): given back
+                        // at once, so that no instance waits for a lease to send them.
+                        let unstarted = batches.dropFirst(free).flatMap { $0.map(\.id) }
+                        if !unstarted.isEmpty { try await storage.release(unstarted) }
                     }
                     let next = try await storage.nextAttemptTime(now: now(), excluding: inFlight)
                     delay = next.map { $0.timeIntervalSince(now()) } ?? 60

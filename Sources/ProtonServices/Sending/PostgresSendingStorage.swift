@@ -76,29 +76,34 @@ public final class PostgresSendingStorage: SendingStorage {
     }
 
     public func status(_ id: String) async throws -> ServiceAPI.SendStatus? {
-        let rows = try await database.query("SELECT state, attempts, outcome, error FROM sending_outbox WHERE id = \(id)").collect()
+        let rows = try await database.query("SELECT state, attempts, outcome, error FROM sending_outbox WHERE id = \(id)")
         guard let (state, attempts, outcome, error) = try rows.first?.decode((String, Int32, String?, String?).self) else { return nil }
         return ServiceAPI.SendStatus(
             id: id, state: ServiceAPI.SendStatus.State(rawValue: state) ?? .queued, attempts: Int(attempts),
             outcome: outcome.flatMap(ServiceAPI.SendStatus.Outcome.init(rawValue:)), error: error)
     }
 
-    /// Claims up to `limit` due messages that no instance holds, for this instance.
+    /// Claims up to `limit` due messages that no instance holds, for this instance. Leases run
+    /// on the database's clock, so that instances whose clocks differ agree on when one ends;
+    /// `now` (the service's clock) decides what is due, as with SQLite.
     public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
         guard limit > 0 else { return [] }
         let token = SystemRandom().bytes(16)
         let current = now.timeIntervalSince1970
+        // Entries still in flight here are never claimed again here, whatever their lease.
+        let inFlight = Array(excluding)
         let rows = try await database.query(
             """
-            UPDATE sending_outbox SET claim = \(token.bytea), claimed_until = \(current + claimLease), claims = claims + 1
+            UPDATE sending_outbox SET claim = \(token.bytea), claimed_until = \(unescaped: Self.databaseTime) + \(claimLease), claims = claims + 1
             WHERE id IN (
                 SELECT id FROM sending_outbox
-                WHERE state = 'queued' AND next_attempt_at <= \(current) AND (claimed_until IS NULL OR claimed_until <= \(current))
+                WHERE state = 'queued' AND next_attempt_at <= \(current)
+                    AND (claimed_until IS NULL OR claimed_until <= \(unescaped: Self.databaseTime)) AND id <> ALL(\(inFlight))
                 ORDER BY next_attempt_at LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED)
             RETURNING id, receiving_service, service_key, sealed_address, ciphertext, attempts, next_attempt_at
             """
-        ).collect()
+        )
         var entries: [(entry: OutboxEntry, due: Double)] = []
         for row in rows {
             let (id, service, key, sealed, ciphertext, attempts, due) = try row.decode(
@@ -110,8 +115,7 @@ public final class PostgresSendingStorage: SendingStorage {
                         ciphertext: ciphertext.bytes, attempts: Int(attempts)), due
                 ))
         }
-        // Still in flight here although its lease ran out: it stays with this forwarder.
-        let taken = entries.filter { !excluding.contains($0.entry.id) }.sorted { $0.due < $1.due }.map(\.entry)
+        let taken = entries.sorted { $0.due < $1.due }.map(\.entry)
         claimed.withLock { claims in
             for entry in taken { claims[entry.id] = token }
         }
@@ -119,34 +123,47 @@ public final class PostgresSendingStorage: SendingStorage {
     }
 
     /// The earliest time a message may be due for this instance: the next unclaimed one's
-    /// attempt, or the end of the earliest claim held elsewhere (a killed instance's).
+    /// attempt, or the end of the earliest claim held elsewhere (a killed instance's), moved to
+    /// this service's clock.
     public func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date? {
-        let current = now.timeIntervalSince1970
         let rows = try await database.query(
             """
-            SELECT MIN(due) FROM (
-                (SELECT next_attempt_at AS due FROM sending_outbox
-                 WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= \(current))
-                 ORDER BY next_attempt_at LIMIT 1)
-                UNION ALL
-                (SELECT claimed_until AS due FROM sending_outbox
-                 WHERE state = 'queued' AND claimed_until > \(current)
+            SELECT
+                (SELECT next_attempt_at FROM sending_outbox
+                 WHERE state = 'queued' AND (claimed_until IS NULL OR claimed_until <= \(unescaped: Self.databaseTime))
+                 ORDER BY next_attempt_at LIMIT 1),
+                (SELECT claimed_until - \(unescaped: Self.databaseTime) FROM sending_outbox
+                 WHERE state = 'queued' AND claimed_until > \(unescaped: Self.databaseTime)
                  ORDER BY claimed_until LIMIT 1)
-            ) AS next
             """
-        ).collect()
-        return try rows.first?.decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
+        )
+        guard let (due, claimEnds) = try rows.first?.decode((Double?, Double?).self) else { return nil }
+        let candidates = [due.map { Date(timeIntervalSince1970: $0) }, claimEnds.map { now.addingTimeInterval($0) }].compactMap { $0 }
+        return candidates.min()
     }
+
+    public func release(_ ids: [String]) async throws {
+        let tokens = claimed.withLock { claims in ids.compactMap { id in claims.removeValue(forKey: id).map { (id, $0) } } }
+        guard !tokens.isEmpty else { return }
+        try await database.transaction { transaction in
+            for (id, token) in tokens {
+                try await transaction.query(
+                    "UPDATE sending_outbox SET claim = NULL, claimed_until = NULL WHERE id = \(id) AND claim = \(token.bytea)")
+            }
+        }
+    }
+
+    /// Seconds since 1970 on the database server's clock.
+    private static let databaseTime = "EXTRACT(EPOCH FROM clock_timestamp())"
 
     public func record(_ results: [ForwardingResult], now: Date) async throws {
         guard !results.isEmpty else { return }
         let tokens = claimed.withLock { claims in results.map { claims.removeValue(forKey: $0.id) } }
-        let logger = database.logger
-        try await database.transaction { connection in
+                try await database.transaction { transaction in
             for (result, token) in zip(results, tokens) {
                 let id = result.id
                 if case .deferred = result.settlement {} else {
-                    try await connection.query("UPDATE sending_outbox SET forwards = forwards + 1 WHERE id = \(id)", logger: logger)
+                    try await transaction.query("UPDATE sending_outbox SET forwards = forwards + 1 WHERE id = \(id)")
                 }
                 // Not claimed by this instance (or no longer): the rest is not ours to record.
                 guard let token else { continue }
@@ -158,26 +175,26 @@ public final class PostgresSendingStorage: SendingStorage {
                         case .failed(let outcome, let error): (.failed, outcome, error)
                         default: (.delivered, .delivered, nil)
                         }
-                    try await connection.query(
+                    try await transaction.query(
                         """
                         UPDATE sending_outbox SET state = \(state.rawValue), attempts = \(attempts), outcome = \(outcome.rawValue),
                             error = \(error), finished_at = \(now.unixSeconds), sealed_address = NULL, ciphertext = NULL,
                             service_key = NULL, claim = NULL, claimed_until = NULL
                         WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """, logger: logger)
+                        """)
                 case .retry(let nextAttempt, let outcome, let error):
-                    try await connection.query(
+                    try await transaction.query(
                         """
                         UPDATE sending_outbox SET attempts = \(attempts), next_attempt_at = \(nextAttempt.timeIntervalSince1970),
                             outcome = \(outcome.rawValue), error = \(error), claim = NULL, claimed_until = NULL
                         WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """, logger: logger)
+                        """)
                 case .deferred(let until):
-                    try await connection.query(
+                    try await transaction.query(
                         """
                         UPDATE sending_outbox SET next_attempt_at = \(until.timeIntervalSince1970), claim = NULL, claimed_until = NULL
                         WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """, logger: logger)
+                        """)
                 }
             }
         }
@@ -186,7 +203,7 @@ public final class PostgresSendingStorage: SendingStorage {
     public func purgeSettled(before: Date) async throws -> Int {
         try await database.query(
             "DELETE FROM sending_outbox WHERE state <> 'queued' AND finished_at < \(before.unixSeconds) RETURNING 1"
-        ).collect().count
+        ).count
     }
 
     public func counts() async throws -> SendingStorageCounts {
@@ -196,7 +213,7 @@ public final class PostgresSendingStorage: SendingStorage {
                 COUNT(*) FILTER (WHERE state = 'failed'), COUNT(*) FILTER (WHERE ciphertext IS NOT NULL)
             FROM sending_outbox
             """
-        ).collect()
+        )
         let (queued, delivered, failed, withCiphertext) = try rows[0].decode((Int64, Int64, Int64, Int64).self)
         return SendingStorageCounts(queued: Int(queued), delivered: Int(delivered), failed: Int(failed), withCiphertext: Int(withCiphertext))
     }

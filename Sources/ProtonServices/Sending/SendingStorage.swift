@@ -15,6 +15,10 @@ public protocol SendingStorage: Sendable {
     /// are claimed for this one until their results are recorded (or a lease ends).
     func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry]
 
+    /// Gives back entries `dueEntries` returned that this instance will not forward now, so that
+    /// any instance may take them at once.
+    func release(_ ids: [String]) async throws
+
     /// When the earliest queued entry outside `excluding` is due (or, shared, when another
     /// instance's claim on one ends); nil if none is queued.
     func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date?
@@ -75,6 +79,11 @@ public struct OutboxEntry: Sendable, Equatable {
         self.ciphertext = ciphertext
         self.attempts = attempts
     }
+}
+
+extension SendingStorage {
+    /// One instance per outbox: an entry not forwarded is simply read again.
+    public func release(_ ids: [String]) async throws {}
 }
 
 public struct SendingStorageCounts: Sendable, Equatable {
