@@ -65,9 +65,10 @@ uninstall:
 
 bench:
 	@scripts/bootstrap bench
-	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
+	cd Benchmarks && ../scripts/postgres run $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
 	Benchmarks/.venv/bin/python Benchmarks/Vodozemac/bench.py
 	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
+	cd Benchmarks && PROTON_MEMORY_BACKEND=postgres ../scripts/postgres run $(SWIFT) run -c release ReceivingMemory
 	cd Benchmarks && PROTON_WITNESS_CHECKPOINTS=100000 $(SWIFT) run -c release ReceivingMemory
 
 clean:

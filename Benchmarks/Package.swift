@@ -21,8 +21,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        // For filling a receiving service's database with a million rows in large transactions.
+        // For filling a receiving service's database with a million rows in large transactions,
+        // and the durable bare endpoint on SQLite.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The durable bare endpoint on PostgreSQL, and filling a PostgreSQL receiving service.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +48,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "ProtonBenchmarks",
             plugins: [
@@ -65,6 +70,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ProtonDirectory", package: "Proton"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "ReceivingMemory"
         ),

@@ -36,10 +36,16 @@ func quietLogger(_ label: String) -> Logger {
 
 /// POSTs every body to `url` with `serviceConcurrency` requests in flight; each must answer 202.
 func postAll(_ bodies: [[UInt8]], to url: String) async throws {
+    try await postAll(bodies, to: [url])
+}
+
+/// The same, the bodies spread over `urls` in turn (instances of one service).
+func postAll(_ bodies: [[UInt8]], to urls: [String]) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         var next = 0
         func add() {
             let body = bodies[next]
+            let url = urls[next % urls.count]
             next += 1
             group.addTask {
                 var request = HTTPClientRequest(url: url)
@@ -60,9 +66,15 @@ func postAll(_ bodies: [[UInt8]], to url: String) async throws {
 
 /// `count` `POST /v1/send` bodies, each a freshly sealed envelope to `route`.
 func makeSendBodies(_ count: Int, to route: Route) throws -> [[UInt8]] {
+    try makeSendBodies(count, to: [route])
+}
+
+/// The same, to `routes` in turn (one address at several instances of a receiving service).
+func makeSendBodies(_ count: Int, to routes: [Route]) throws -> [[UInt8]] {
     let random = SystemRandom()
     let encoder = JSONEncoder()
-    return try (0..<count).map { _ in
+    return try (0..<count).map { index in
+        let route = routes[index % routes.count]
         let envelope = try Envelope(sealing: random.bytes(serviceCiphertextByteCount), to: route, random: random)
         return Array(
             try encoder.encode(
@@ -74,45 +86,59 @@ func makeSendBodies(_ count: Int, to route: Route) throws -> [[UInt8]] {
 
 enum ServiceBenchmarkError: Error { case status(Int), timedOut }
 
-/// A receiving service and a sending service on loopback, SQLite in a temporary directory, and
-/// one address at the receiving service.
+/// A receiving service and a sending service on loopback, and one address at the receiving
+/// service: on SQLite in a temporary directory, or each service on a database of its own in the
+/// throw-away PostgreSQL cluster, with `instances` instances of each (two share a data
+/// directory, so the receiving instances share a key). The sends are spread over the sending
+/// instances, the routes over the receiving ones; the owner fetches at the first.
 final class EndToEnd: @unchecked Sendable {
-    let receiving: RunningService
-    let sending: RunningService
+    let receiving: [RunningService]
+    let sending: [RunningService]
     let owner: OwnedAddress
     let client: ReceivingServiceClient
-    let route: Route
-    let sendURL: String
+    let routes: [Route]
+    let sendURLs: [String]
     /// The last message id fetched: the next fetch starts after it.
     var cursor: Int64 = 0
 
-    init() async throws {
+    init(postgres: Bool = false, instances: Int = 1) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proton-bench-\(UUID().uuidString)")
         let receivingDirectory = directory.appendingPathComponent("receiving")
         let sendingDirectory = directory.appendingPathComponent("sending")
         try FileManager.default.createDirectory(at: receivingDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: sendingDirectory, withIntermediateDirectories: true)
-        receiving = try await ReceivingService.start(
-            configuration: ReceivingServiceConfiguration(
-                dataDirectory: receivingDirectory,
-                limits: ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40),
-                logger: quietLogger("bench.receiving")))
-        sending = try await SendingService.start(
-            configuration: SendingServiceConfiguration(
-                dataDirectory: sendingDirectory, forwarding: ForwardingPolicy(allowsPrivateTargets: true), sendRateLimit: .unlimited,
-                logger: quietLogger("bench.sending")))
-        client = ReceivingServiceClient(serviceURI: receiving.baseURL, client: benchmarkHTTPClient)
-        owner = OwnedAddress(random: SystemRandom())
+        let receivingDatabase = postgres ? try await BenchmarkPostgres.newDatabase() : nil
+        let sendingDatabase = postgres ? try await BenchmarkPostgres.newDatabase() : nil
+        var receiving: [RunningService] = []
+        var sending: [RunningService] = []
+        for _ in 0..<instances {
+            receiving.append(
+                try await ReceivingService.start(
+                    configuration: ReceivingServiceConfiguration(
+                        dataDirectory: receivingDirectory,
+                        limits: ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40),
+                        logger: quietLogger("bench.receiving"), database: receivingDatabase)))
+            sending.append(
+                try await SendingService.start(
+                    configuration: SendingServiceConfiguration(
+                        dataDirectory: sendingDirectory, forwarding: ForwardingPolicy(allowsPrivateTargets: true), sendRateLimit: .unlimited,
+                        logger: quietLogger("bench.sending"), database: sendingDatabase)))
+        }
+        self.receiving = receiving
+        self.sending = sending
+        client = ReceivingServiceClient(serviceURI: receiving[0].baseURL, client: benchmarkHTTPClient)
+        let owner = OwnedAddress(random: SystemRandom())
+        self.owner = owner
         try await client.createAddress(owner)
-        route = try Route(serviceURI: receiving.baseURL, serviceKey: try await client.serviceKey(), address: owner.id)
-        sendURL = sending.baseURL + "/v1/send"
+        let key = try await client.serviceKey()
+        routes = try receiving.map { try Route(serviceURI: $0.baseURL, serviceKey: key, address: owner.id) }
+        sendURLs = sending.map { $0.baseURL + "/v1/send" }
     }
-
 
     /// Sends every body through the sending service, then fetches until all have arrived and
     /// acknowledges them.
     func run(_ bodies: [[UInt8]]) async throws {
-        try await postAll(bodies, to: sendURL)
+        try await postAll(bodies, to: sendURLs)
         var received = 0
         let deadline = ContinuousClock.now + .seconds(60)
         while received < bodies.count {
@@ -166,18 +192,32 @@ func serviceConfiguration() -> Benchmark.Configuration {
 }
 
 func registerServiceBenchmarks() {
-    let endToEnd = Box<EndToEnd?>(nil)
-    Benchmark(
-        "End to end: POST /v1/send → sending → receiving → fetch + ack (1 KiB msgs, \(serviceConcurrency) in flight)",
-        configuration: serviceConfiguration()
-    ) { benchmark async throws in
-        let state: EndToEnd
-        if let existing = endToEnd.value { state = existing } else { state = try await EndToEnd(); endToEnd.value = state }
-        // Sealed before the clock starts: the sender's sealing is not what is measured.
-        let bodies = try makeSendBodies(benchmark.scaledIterations.count, to: state.route)
-        benchmark.startMeasurement()
-        try await state.run(bodies)
-        benchmark.stopMeasurement()
+    // End to end on SQLite (the embedded default), on PostgreSQL, and on PostgreSQL with two
+    // instances of each service; the PostgreSQL rows run when the cluster of `scripts/postgres
+    // run` is there (`make bench` starts one).
+    var variants: [(name: String, postgres: Bool, instances: Int)] = [("", false, 1)]
+    if BenchmarkPostgres.isAvailable {
+        variants += [(" [PostgreSQL]", true, 1), (" [PostgreSQL, 2 instances of each]", true, 2)]
+    }
+    for variant in variants {
+        let endToEnd = Box<EndToEnd?>(nil)
+        Benchmark(
+            "End to end: POST /v1/send → sending → receiving → fetch + ack (1 KiB msgs, \(serviceConcurrency) in flight)\(variant.name)",
+            configuration: serviceConfiguration()
+        ) { benchmark async throws in
+            let state: EndToEnd
+            if let existing = endToEnd.value {
+                state = existing
+            } else {
+                state = try await EndToEnd(postgres: variant.postgres, instances: variant.instances)
+                endToEnd.value = state
+            }
+            // Sealed before the clock starts: the sender's sealing is not what is measured.
+            let bodies = try makeSendBodies(benchmark.scaledIterations.count, to: state.routes)
+            benchmark.startMeasurement()
+            try await state.run(bodies)
+            benchmark.stopMeasurement()
+        }
     }
 
     let bare = Box<(BareEndpoint, [[UInt8]])?>(nil)
@@ -189,16 +229,21 @@ func registerServiceBenchmarks() {
         let bodies: [[UInt8]]
         if let existing = bare.value { (endpoint, bodies) = existing } else {
             endpoint = try await BareEndpoint()
-            // Bodies of the end-to-end size, sealed to a throwaway route.
-            let random = SystemRandom()
-            let route = try Route(
-                serviceURI: "http://127.0.0.1:65535", serviceKey: SealedBox.PrivateKey(using: random).publicKey,
-                address: AddressID(random: random))
-            bodies = try makeSendBodies(benchmark.scaledIterations.count, to: route)
+            bodies = try throwawayBodies(benchmark.scaledIterations.count)
             bare.value = (endpoint, bodies)
         }
         benchmark.startMeasurement()
         try await postAll(bodies, to: endpoint.url)
         benchmark.stopMeasurement()
     }
+
+    registerDurableHopBenchmarks()
+}
+
+/// `POST /v1/send` bodies of the end-to-end size, sealed to a throwaway route.
+func throwawayBodies(_ count: Int) throws -> [[UInt8]] {
+    let random = SystemRandom()
+    let route = try Route(
+        serviceURI: "http://127.0.0.1:65535", serviceKey: SealedBox.PrivateKey(using: random).publicKey, address: AddressID(random: random))
+    return try makeSendBodies(count, to: route)
 }

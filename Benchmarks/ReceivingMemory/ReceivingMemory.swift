@@ -9,6 +9,10 @@
 // (VmRSS) is read, and the service must still answer over HTTP: one sealed delivery to a second
 // address, an owner-signed fetch and acknowledgement of it, and an owner-signed fetch of the
 // first page of the full address. Run by `make bench` after the benchmarks.
+//
+// With PROTON_MEMORY_BACKEND=postgres the service runs on PostgreSQL instead (a new database in
+// the cluster `scripts/postgres run` starts), filled the same way through a connection of its
+// own: the rows `PostgresReceivingStorage` writes, 10,000 per INSERT.
 import AsyncHTTPClient
 import Foundation
 import GRDB
@@ -17,6 +21,7 @@ import NIOCore
 import ProtonAgents
 import ProtonCore
 import ProtonCrypto
+import PostgresNIO
 import ProtonServices
 
 let total = Int(ProcessInfo.processInfo.environment["PROTON_MEMORY_MESSAGES"] ?? "") ?? 1_000_000
@@ -58,7 +63,11 @@ enum ReceivingMemory {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let limits = ReceivingServiceLimits(maximumMessagesPerAddress: 10_000_000, maximumBytesPerAddress: 1 << 40)
-        let storage = try SQLiteReceivingStorage(directory: directory)
+        let postgres = try await ProcessInfo.processInfo.environment["PROTON_MEMORY_BACKEND"] == "postgres" ? PostgresFiller.newDatabase() : nil
+        let storage: any ReceivingStorage =
+            if let postgres { try await PostgresReceivingStorage.open(postgres, logger: logger) } else {
+                try SQLiteReceivingStorage(directory: directory)
+            }
         let service = try await ReceivingService.start(
             configuration: ReceivingServiceConfiguration(dataDirectory: directory, limits: limits, logger: logger), storage: storage)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -101,7 +110,9 @@ enum ReceivingMemory {
             return (deliver, fetchAck, bulkPage, page.count)
         }
 
-        func databaseMiB() -> String {
+        let pgFiller = try postgres.map { try PostgresFiller($0) }
+        func databaseMiB() async throws -> String {
+            if let pgFiller { return String(format: "%.0f MiB", Double(try await pgFiller.databaseBytes()) / 1_048_576) }
             let files = [SQLiteReceivingStorage.databaseFileName, SQLiteReceivingStorage.databaseFileName + "-wal"]
             let bytes = files.compactMap { name -> Int? in
                 (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path))?[.size] as? Int
@@ -109,7 +120,7 @@ enum ReceivingMemory {
             return String(format: "%.0f MiB", Double(bytes) / 1_048_576)
         }
 
-        print("Receiving service memory with up to \(total) queued messages of \(ciphertextByteCount) bytes")
+        print("Receiving service memory with up to \(total) queued messages of \(ciphertextByteCount) bytes, on \(postgres == nil ? "SQLite" : "PostgreSQL")")
         print("(filled with the storage's own rows, \(rowsPerTransaction) per transaction, through a second connection)")
         print("")
         print("| Queued messages | VmRSS before probe | VmRSS after probe | Database + WAL | HTTP deliver | Fetch + ack (probe address) | Fetch first page (full address) |")
@@ -133,6 +144,11 @@ enum ReceivingMemory {
             while queued < checkpoint {
                 let chunk = min(checkpoint - queued, rowsPerTransaction)
                 let receivedAt = Int64(Date().timeIntervalSince1970)
+                if let pgFiller {
+                    try await pgFiller.fill(address: bulk.id.bytes, count: chunk, payload: payload, receivedAt: receivedAt)
+                    queued += chunk
+                    continue
+                }
                 try await filler.write { db in
                     let insert = try db.makeStatement(
                         sql: "INSERT INTO message (address_id, ciphertext, size, received_at) VALUES (?, ?, ?, ?)")
@@ -150,10 +166,11 @@ enum ReceivingMemory {
             let result = try await probeService()
             let after = residentKiB()
             print(
-                "| \(queued) | \(megabytes(before)) | \(megabytes(after)) | \(databaseMiB()) | \(milliseconds(result.deliver)) | \(milliseconds(result.fetchAck)) | \(milliseconds(result.bulkPage)) (\(result.bulkPageCount) msgs) |"
+                "| \(queued) | \(megabytes(before)) | \(megabytes(after)) | \(try await databaseMiB()) | \(milliseconds(result.deliver)) | \(milliseconds(result.fetchAck)) | \(milliseconds(result.bulkPage)) (\(result.bulkPageCount) msgs) |"
             )
         }
         try await filler.close()
+        pgFiller?.close()
         let counts = try await storage.counts()
         print("")
         print("Queued at the end (storage counts): \(counts.messages) messages; expected \(total).")
@@ -164,4 +181,58 @@ enum ReceivingMemory {
         try await httpClient.shutdown()
         await service.stop()
     }
+}
+
+/// Fills a PostgreSQL receiving service's tables as `PostgresReceivingStorage.deliver` would
+/// (the message rows with the address's next ids, and its counters), a chunk per statement.
+final class PostgresFiller: Sendable {
+    let client: PostgresClient
+    private let running: Task<Void, Never>
+
+    static func configuration(_ location: PostgresLocation) -> PostgresClient.Configuration {
+        guard case .unixSocket(let directory, let port) = location.endpoint else { fatalError("the benchmarks' cluster is on a socket") }
+        return PostgresClient.Configuration(
+            unixSocketPath: directory + "/.s.PGSQL.\(port)", username: location.username, password: location.password,
+            database: location.database)
+    }
+
+    static func newDatabase() async throws -> PostgresLocation {
+        guard let url = ProcessInfo.processInfo.environment["PROTON_TEST_DATABASE"], var location = PostgresLocation(url) else {
+            fatalError("PROTON_MEMORY_BACKEND=postgres needs the cluster of scripts/postgres run (PROTON_TEST_DATABASE)")
+        }
+        let admin = try PostgresFiller(location)
+        defer { admin.close() }
+        let name = "memory_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        location.database = name
+        return location
+    }
+
+    init(_ location: PostgresLocation) throws {
+        let client = PostgresClient(configuration: Self.configuration(location))
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    func fill(address: [UInt8], count: Int, payload: [UInt8], receivedAt: Int64) async throws {
+        let id = ByteBuffer(bytes: address)
+        try await client.withTransaction(logger: Logger(label: "bench.filler")) { connection in
+            let first = try await connection.query(
+                "UPDATE receiving_address SET last_message_id = last_message_id + \(Int64(count)), message_count = message_count + \(Int64(count)), byte_count = byte_count + \(Int64(count * payload.count)) WHERE id = \(id) RETURNING last_message_id - \(Int64(count))",
+                logger: Logger(label: "bench.filler")
+            ).collect()[0].decode(Int64.self)
+            try await connection.query(
+                """
+                INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
+                SELECT \(id), n, \(ByteBuffer(bytes: payload)), \(Int32(payload.count)), \(receivedAt)
+                FROM generate_series(\(first + 1), \(first + Int64(count))) AS n
+                """, logger: Logger(label: "bench.filler"))
+        }
+    }
+
+    func databaseBytes() async throws -> Int64 {
+        try await client.query("SELECT pg_database_size(current_database())").collect()[0].decode(Int64.self)
+    }
+
+    func close() { running.cancel() }
 }

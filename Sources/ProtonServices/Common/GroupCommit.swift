@@ -5,7 +5,8 @@
 ///
 /// `commit` gets the items in arrival order and returns one outcome per item, in the same order.
 /// If it throws, nothing it was given was committed and every caller in the batch gets the error.
-actor GroupCommit<Item: Sendable, Outcome: Sendable> {
+/// Public for the benchmarks' durable bare endpoint, which commits the same way.
+public actor GroupCommit<Item: Sendable, Outcome: Sendable> {
     private typealias Waiting = (items: [Item], continuation: CheckedContinuation<[Outcome], any Error>)
 
     private let maximumBatch: Int
@@ -14,19 +15,19 @@ actor GroupCommit<Item: Sendable, Outcome: Sendable> {
     private var isCommitting = false
 
     /// `maximumBatch` bounds the items in one transaction; one caller's items are never split.
-    init(maximumBatch: Int = 512, commit: @escaping @Sendable ([Item]) async throws -> [Outcome]) {
+    public init(maximumBatch: Int = 512, commit: @escaping @Sendable ([Item]) async throws -> [Outcome]) {
         self.maximumBatch = max(1, maximumBatch)
         self.commit = commit
     }
 
     /// Returns `item`'s outcome once the transaction that holds it has committed.
-    func submit(_ item: Item) async throws -> Outcome {
+    public func submit(_ item: Item) async throws -> Outcome {
         try await submit([item])[0]
     }
 
     /// Returns the items' outcomes, in order, once the one transaction that holds them all has
     /// committed.
-    func submit(_ items: [Item]) async throws -> [Outcome] {
+    public func submit(_ items: [Item]) async throws -> [Outcome] {
         guard !items.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             pending.append((items, continuation))
