@@ -121,43 +121,44 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         return outcomes
     }
 
-    /// One delivery inside the caller's transaction.
+    /// One delivery inside the caller's transaction, in one statement when it is stored: the
+    /// envelope's tag first (before the address is looked at: a replay learns nothing of its
+    /// state, and a concurrent copy of this envelope waits here for this transaction's end),
+    /// then the address's counters within its quota (its row stays locked to the commit; its
+    /// next id is the message's), then the message.
     private static func store(
         _ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits, in transaction: PostgresTransaction
     ) async throws -> DeliveryOutcome {
         let address = message.address.bytes.bytea
         let size = Int64(message.ciphertext.count)
-        // The tag first, before the address is looked at: a replay learns nothing of its state,
-        // and a concurrent copy of this envelope waits here for this transaction's end.
         let expires = now.addingTimeInterval(limits.messageLifetime).unixSeconds
-        let tagged = try await transaction.query(
-            "INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (\(message.replayTag.bytea), \(expires)) ON CONFLICT DO NOTHING RETURNING 1")
-        guard tagged.count == 1 else { return .replayed }
-        // Counted and numbered only within the quota; the row stays locked to the commit.
-        let counted = try await transaction.query(
+        let rows = try await transaction.query(
             """
-            UPDATE receiving_address SET message_count = message_count + 1, byte_count = byte_count + \(size),
-                last_message_id = last_message_id + 1
-            WHERE id = \(address) AND retired_at IS NULL AND message_count < \(Int64(limits.maximumMessagesPerAddress))
-                AND byte_count + \(size) <= \(Int64(limits.maximumBytesPerAddress))
-            RETURNING last_message_id
+            WITH tag AS (
+                INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (\(message.replayTag.bytea), \(expires))
+                ON CONFLICT DO NOTHING RETURNING 1),
+            counted AS (
+                UPDATE receiving_address SET message_count = message_count + 1, byte_count = byte_count + \(size),
+                    last_message_id = last_message_id + 1
+                WHERE id = \(address) AND EXISTS (SELECT 1 FROM tag) AND retired_at IS NULL
+                    AND message_count < \(Int64(limits.maximumMessagesPerAddress)) AND byte_count + \(size) <= \(Int64(limits.maximumBytesPerAddress))
+                RETURNING last_message_id),
+            stored AS (
+                INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
+                SELECT \(address), last_message_id, \(message.ciphertext.bytea), \(Int32(size)), \(now.unixSeconds) FROM counted
+                RETURNING id)
+            SELECT (SELECT COUNT(*) FROM tag), (SELECT id FROM stored)
             """)
-        guard let id = try counted.first?.decode(Int64.self) else {
-            // Refused: the tag goes again, so that nothing of this delivery remains.
-            try await transaction.query("DELETE FROM receiving_seen_envelope WHERE tag = \(message.replayTag.bytea)")
-            let state = try await transaction.query(
-                "SELECT retired_at, message_count, byte_count FROM receiving_address WHERE id = \(address)")
-            guard let (retiredAt, messageCount, _) = try state.first?.decode((Int64?, Int64, Int64).self) else { return .unknownAddress }
-            if retiredAt != nil { return .retired }
-            if messageCount >= Int64(limits.maximumMessagesPerAddress) { return .overMessageQuota }
-            return .overByteQuota
-        }
-        try await transaction.query(
-            """
-            INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
-            VALUES (\(address), \(id), \(message.ciphertext.bytea), \(Int32(size)), \(now.unixSeconds))
-            """)
-        return .stored(id: id)
+        let (tagged, stored) = try rows[0].decode((Int64, Int64?).self)
+        guard tagged == 1 else { return .replayed }
+        if let stored { return .stored(id: stored) }
+        // Refused: the tag goes again, so that nothing of this delivery remains.
+        try await transaction.query("DELETE FROM receiving_seen_envelope WHERE tag = \(message.replayTag.bytea)")
+        let state = try await transaction.query("SELECT retired_at, message_count FROM receiving_address WHERE id = \(address)")
+        guard let (retiredAt, messageCount) = try state.first?.decode((Int64?, Int64).self) else { return .unknownAddress }
+        if retiredAt != nil { return .retired }
+        if messageCount >= Int64(limits.maximumMessagesPerAddress) { return .overMessageQuota }
+        return .overByteQuota
     }
 
     public func messages(for address: AddressID, after: Int64, receivedAfter notBefore: Date, limit: Int) async throws

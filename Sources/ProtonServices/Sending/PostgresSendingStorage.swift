@@ -156,47 +156,97 @@ public final class PostgresSendingStorage: SendingStorage {
     /// Seconds since 1970 on the database server's clock.
     private static let databaseTime = "EXTRACT(EPOCH FROM clock_timestamp())"
 
+    /// One statement per kind of result (a forwarder's request usually has one kind), each row
+    /// updated only under the claim this instance holds. A forward whose claim was taken over
+    /// still counts in `forwards`: its request went out.
     public func record(_ results: [ForwardingResult], now: Date) async throws {
         guard !results.isEmpty else { return }
         let tokens = claimed.withLock { claims in results.map { claims.removeValue(forKey: $0.id) } }
-                try await database.transaction { transaction in
-            for (result, token) in zip(results, tokens) {
-                let id = result.id
-                if case .deferred = result.settlement {} else {
-                    try await transaction.query("UPDATE sending_outbox SET forwards = forwards + 1 WHERE id = \(id)")
-                }
-                // Not claimed by this instance (or no longer): the rest is not ours to record.
-                guard let token else { continue }
-                let attempts = Int32(result.attempts)
-                switch result.settlement {
-                case .delivered, .failed:
-                    let (state, outcome, error): (ServiceAPI.SendStatus.State, ServiceAPI.SendStatus.Outcome, String?) =
-                        switch result.settlement {
-                        case .failed(let outcome, let error): (.failed, outcome, error)
-                        default: (.delivered, .delivered, nil)
-                        }
-                    try await transaction.query(
-                        """
-                        UPDATE sending_outbox SET state = \(state.rawValue), attempts = \(attempts), outcome = \(outcome.rawValue),
-                            error = \(error), finished_at = \(now.unixSeconds), sealed_address = NULL, ciphertext = NULL,
-                            service_key = NULL, claim = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """)
-                case .retry(let nextAttempt, let outcome, let error):
-                    try await transaction.query(
-                        """
-                        UPDATE sending_outbox SET attempts = \(attempts), next_attempt_at = \(nextAttempt.timeIntervalSince1970),
-                            outcome = \(outcome.rawValue), error = \(error), claim = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """)
-                case .deferred(let until):
-                    try await transaction.query(
-                        """
-                        UPDATE sending_outbox SET next_attempt_at = \(until.timeIntervalSince1970), claim = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'queued' AND claim = \(token.bytea)
-                        """)
-                }
+        var settled = ResultRows()
+        var retried = ResultRows()
+        var deferred = ResultRows()
+        var unclaimed: [String] = []
+        for (result, token) in zip(results, tokens) {
+            guard let token else {
+                if case .deferred = result.settlement {} else { unclaimed.append(result.id) }
+                continue
             }
+            switch result.settlement {
+            case .delivered:
+                settled.add(result, token: token, state: .delivered, outcome: .delivered, error: "")
+            case .failed(let outcome, let error):
+                settled.add(result, token: token, state: .failed, outcome: outcome, error: error)
+            case .retry(let nextAttempt, let outcome, let error):
+                retried.add(result, token: token, state: .queued, outcome: outcome, error: error, time: nextAttempt)
+            case .deferred(let until):
+                deferred.add(result, token: token, state: .queued, outcome: .delivered, error: "", time: until)
+            }
+        }
+        try await database.transaction { [settled, retried, deferred, unclaimed] transaction in
+            var recorded: Set<String> = []
+            if !settled.ids.isEmpty {
+                recorded.formUnion(
+                    try await transaction.query(
+                        """
+                        UPDATE sending_outbox AS o SET state = r.state, attempts = r.attempts, outcome = r.outcome, error = NULLIF(r.error, ''),
+                            finished_at = \(now.unixSeconds), sealed_address = NULL, ciphertext = NULL, service_key = NULL,
+                            claim = NULL, claimed_until = NULL, forwards = o.forwards + 1
+                        FROM unnest(\(settled.ids)::text[], \(settled.tokens)::text[], \(settled.states)::text[], \(settled.attempts)::int4[],
+                            \(settled.outcomes)::text[], \(settled.errors)::text[]) AS r(id, token, state, attempts, outcome, error)
+                        WHERE o.id = r.id AND o.state = 'queued' AND o.claim = decode(r.token, 'hex')
+                        RETURNING o.id
+                        """
+                    ).map { try $0.decode(String.self) })
+            }
+            if !retried.ids.isEmpty {
+                recorded.formUnion(
+                    try await transaction.query(
+                        """
+                        UPDATE sending_outbox AS o SET attempts = r.attempts, next_attempt_at = r.next, outcome = r.outcome, error = r.error,
+                            claim = NULL, claimed_until = NULL, forwards = o.forwards + 1
+                        FROM unnest(\(retried.ids)::text[], \(retried.tokens)::text[], \(retried.attempts)::int4[], \(retried.times)::float8[],
+                            \(retried.outcomes)::text[], \(retried.errors)::text[]) AS r(id, token, attempts, next, outcome, error)
+                        WHERE o.id = r.id AND o.state = 'queued' AND o.claim = decode(r.token, 'hex')
+                        RETURNING o.id
+                        """
+                    ).map { try $0.decode(String.self) })
+            }
+            if !deferred.ids.isEmpty {
+                try await transaction.query(
+                    """
+                    UPDATE sending_outbox AS o SET next_attempt_at = r.next, claim = NULL, claimed_until = NULL
+                    FROM unnest(\(deferred.ids)::text[], \(deferred.tokens)::text[], \(deferred.times)::float8[]) AS r(id, token, next)
+                    WHERE o.id = r.id AND o.state = 'queued' AND o.claim = decode(r.token, 'hex')
+                    """)
+            }
+            let stale = unclaimed + (settled.ids + retried.ids).filter { !recorded.contains($0) }
+            if !stale.isEmpty {
+                try await transaction.query("UPDATE sending_outbox SET forwards = forwards + 1 WHERE id = ANY(\(stale))")
+            }
+        }
+    }
+
+    /// Results of one kind, as the columns of an `unnest`.
+    private struct ResultRows: Sendable {
+        var ids: [String] = []
+        var tokens: [String] = []
+        var states: [String] = []
+        var attempts: [Int32] = []
+        var outcomes: [String] = []
+        var errors: [String] = []
+        var times: [Double] = []
+
+        mutating func add(
+            _ result: ForwardingResult, token: [UInt8], state: ServiceAPI.SendStatus.State, outcome: ServiceAPI.SendStatus.Outcome,
+            error: String, time: Date? = nil
+        ) {
+            ids.append(result.id)
+            tokens.append(token.map { String(format: "%02x", $0) }.joined())
+            states.append(state.rawValue)
+            attempts.append(Int32(result.attempts))
+            outcomes.append(outcome.rawValue)
+            errors.append(error)
+            times.append(time?.timeIntervalSince1970 ?? 0)
         }
     }
 
