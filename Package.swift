@@ -40,6 +40,8 @@ let package = Package(
         // PostgreSQL storage for services that run as many instances on one database
         // (docs/deployment.md); SQLite stays the embedded default.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // /metrics in Prometheus's text format on the services' operator listener.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // `swift package generate-documentation --target ProtonClient` (docs/library.md).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -89,7 +91,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

@@ -86,6 +86,13 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "url"))
     var database: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "sending, receiving: also listen on HOST:PORT for the operator: GET /metrics (Prometheus), /health and /ready.",
+            discussion: "Keep it off the public network (127.0.0.1 or a management network): the metrics say how busy the service is.",
+            valueName: "host:port"))
+    var adminListen: String?
+
     /// `--database`, else the environment's `PROTON_DATABASE`.
     private var databaseURL: String? {
         database ?? ProcessInfo.processInfo.environment["PROTON_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
@@ -109,6 +116,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
+        if let adminListen {
+            guard kind == .sending || kind == .receiving else { throw ValidationError("--admin-listen is for 'serve sending' and 'serve receiving'.") }
+            guard ListenAddress(adminListen) != nil else { throw ValidationError("--admin-listen must be HOST:PORT, for example 127.0.0.1:9090.") }
+        }
         if let url = databaseURL {
             guard kind == .sending || kind == .receiving else {
                 throw ValidationError("--database (or PROTON_DATABASE) is for 'serve sending' and 'serve receiving'; the \(kind.rawValue) service keeps SQLite in --data.")
@@ -173,13 +184,14 @@ struct ServeCommand: AsyncParsableCommand {
             case .receiving:
                 running = try await ReceivingService.start(
                     configuration: ReceivingServiceConfiguration(
-                        listen: address, dataDirectory: directory, logger: logger, now: now, database: postgres),
+                        listen: address, dataDirectory: directory, logger: logger, now: now, database: postgres,
+                        adminListen: adminListen.flatMap(ListenAddress.init)),
                     handlesSignals: true)
             case .sending:
                 running = try await SendingService.start(
                     configuration: SendingServiceConfiguration(
                         listen: address, dataDirectory: directory, forwarding: ForwardingPolicy(allowsPrivateTargets: allowPrivateTargets),
-                        logger: logger, now: now, database: postgres),
+                        logger: logger, now: now, database: postgres, adminListen: adminListen.flatMap(ListenAddress.init)),
                     handlesSignals: true)
             case .directory:
                 var configuration = DirectoryServiceConfiguration(
@@ -206,6 +218,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = address.host.contains(":") ? "[\(address.host)]" : address.host
         FileHandle.standardOutput.write(Data("listening on http://\(host):\(running.port)\n".utf8))
+        if let adminPort = running.adminPort, let admin = adminListen.flatMap(ListenAddress.init) {
+            let adminHost = admin.host.contains(":") ? "[\(admin.host)]" : admin.host
+            FileHandle.standardOutput.write(Data("admin on http://\(adminHost):\(adminPort)\n".utf8))
+        }
         if kind == .directory, let key = try? DirectoryRegistry.verifierKey(dataDirectory: directory) {
             FileHandle.standardOutput.write(Data("verifier key \(key)\n".utf8))
         }

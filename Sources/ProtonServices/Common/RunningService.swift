@@ -12,6 +12,8 @@ public final class RunningService: Sendable {
     public let host: String
     public let port: Int
     public var baseURL: String { "http://\(host):\(port)" }
+    /// The operator's listener (`/metrics`, `/health`, `/ready`), if the service has one.
+    public let adminPort: Int?
 
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
@@ -19,9 +21,12 @@ public final class RunningService: Sendable {
     /// Whether `stop()` or `wait()` has run the cleanup.
     private let stopped = Mutex(false)
 
-    private init(host: String, port: Int, group: ServiceGroup, task: Task<Void, any Error>, cleanup: @escaping @Sendable () async -> Void) {
+    private init(
+        host: String, port: Int, adminPort: Int?, group: ServiceGroup, task: Task<Void, any Error>, cleanup: @escaping @Sendable () async -> Void
+    ) {
         self.host = host
         self.port = port
+        self.adminPort = adminPort
         self.group = group
         self.task = task
         self.cleanup = cleanup
@@ -42,17 +47,22 @@ public final class RunningService: Sendable {
         }
     }
 
-    /// Runs `makeServices`' services in a service group and returns once the server is bound.
-    /// `makeServices` receives the closure to hand to Hummingbird's `onServerRunning`. With
-    /// `handlesSignals`, SIGINT and SIGTERM shut the group down gracefully.
+    /// Runs `makeServices`' services in a service group and returns once the server is bound
+    /// (and the operator's listener too, with `admin`). `makeServices` receives the closures to
+    /// hand to Hummingbird's `onServerRunning` of each. With `handlesSignals`, SIGINT and
+    /// SIGTERM shut the group down gracefully.
     static func launch(
-        host: String, handlesSignals: Bool, logger: Logger, cleanup: @escaping @Sendable () async -> Void,
-        makeServices: (@escaping @Sendable (any Channel) async -> Void) throws -> [any Service]
+        host: String, handlesSignals: Bool, logger: Logger, admin: Bool = false, cleanup: @escaping @Sendable () async -> Void,
+        makeServices: (_ onServerRunning: @escaping @Sendable (any Channel) async -> Void, _ onAdminRunning: @escaping @Sendable (any Channel) async -> Void)
+            throws -> [any Service]
     ) async throws -> RunningService {
-        let (events, continuation) = AsyncStream.makeStream(of: Result<Int, any Error>.self)
+        enum Event { case bound(Int), adminBound(Int), failed(any Error) }
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let services: [any Service]
         do {
-            services = try makeServices { channel in continuation.yield(.success(channel.localAddress?.port ?? 0)) }
+            services = try makeServices(
+                { channel in continuation.yield(.bound(channel.localAddress?.port ?? 0)) },
+                { channel in continuation.yield(.adminBound(channel.localAddress?.port ?? 0)) })
         } catch {
             await cleanup()
             throw error
@@ -63,19 +73,24 @@ public final class RunningService: Sendable {
             defer { continuation.finish() }
             do {
                 try await group.run()
-                continuation.yield(.failure(ServiceStartError.stoppedBeforeListening))
+                continuation.yield(.failed(ServiceStartError.stoppedBeforeListening))
             } catch {
-                continuation.yield(.failure(error))
+                continuation.yield(.failed(error))
                 throw error
             }
         }
+        var port: Int?
+        var adminPort: Int?
         for await event in events {
             switch event {
-            case .success(let port):
-                return RunningService(host: host, port: port, group: group, task: task, cleanup: cleanup)
-            case .failure(let error):
+            case .bound(let bound): port = bound
+            case .adminBound(let bound): adminPort = bound
+            case .failed(let error):
                 await cleanup()
                 throw error
+            }
+            if let port, !admin || adminPort != nil {
+                return RunningService(host: host, port: port, adminPort: adminPort, group: group, task: task, cleanup: cleanup)
             }
         }
         await cleanup()

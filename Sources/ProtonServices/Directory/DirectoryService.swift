@@ -31,7 +31,7 @@ public enum DirectoryService {
                 broker?.close()
                 registry.close()
             }
-        ) { onServerRunning in
+        ) { onServerRunning, _ in
             [try makeApplication(configuration: configuration, registry: registry, broker: broker, onServerRunning: onServerRunning)]
         }
     }

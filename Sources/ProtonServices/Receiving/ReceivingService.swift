@@ -16,7 +16,7 @@ public enum ReceivingService {
     ) throws -> some ApplicationProtocol {
         makeParts(
             configuration: configuration, storage: storage, serviceKey: try ServiceKeyFile.loadOrCreate(in: configuration.dataDirectory),
-            onServerRunning: onServerRunning
+            metrics: metrics(storage), onServerRunning: onServerRunning
         ).application
     }
 
@@ -44,17 +44,38 @@ public enum ReceivingService {
             await storage.close()
             throw error
         }
+        let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            cleanup: { await storage.close() }
-        ) { onServerRunning in
-            let parts = makeParts(configuration: configuration, storage: storage, serviceKey: serviceKey, onServerRunning: onServerRunning)
-            return [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
+            admin: configuration.adminListen != nil, cleanup: { await storage.close() }
+        ) { onServerRunning, onAdminRunning in
+            let parts = makeParts(
+                configuration: configuration, storage: storage, serviceKey: serviceKey, metrics: metrics, onServerRunning: onServerRunning)
+            var services: [any Service] = [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
+            if let admin = configuration.adminListen {
+                services.append(
+                    AdminEndpoint.makeApplication(
+                        listen: admin, metrics: metrics, ready: { (try? await storage.counts()) != nil }, logger: configuration.logger,
+                        onServerRunning: onAdminRunning))
+            }
+            return services
+        }
+    }
+
+    /// The receiving service's metrics: requests, storage errors, and the queue read when scraped.
+    static func metrics(_ storage: any ReceivingStorage) -> ServiceMetrics {
+        ServiceMetrics(service: "receiving") {
+            let counts = try await storage.counts()
+            return [
+                ("queued_messages", "Messages held for their owners.", counts.messages),
+                ("addresses", "Addresses registered, retired ones included.", counts.addresses),
+                ("retired_addresses", "Retired addresses (kept as tombstones).", counts.retiredAddresses),
+            ]
         }
     }
 
     private static func makeParts(
-        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage, serviceKey: SealedBox.PrivateKey,
+        configuration: ReceivingServiceConfiguration, storage: any ReceivingStorage, serviceKey: SealedBox.PrivateKey, metrics: ServiceMetrics,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void
     ) -> (application: Application<RouterResponder<BasicRequestContext>>, notifier: DeliveryNotifier) {
         let notifier = DeliveryNotifier()
@@ -62,6 +83,7 @@ public enum ReceivingService {
             storage: storage, serviceKey: serviceKey, limits: configuration.limits,
             notifier: notifier, now: configuration.now, logger: configuration.logger, onLongPollWaiting: configuration.onLongPollWaiting)
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)
         router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))

@@ -11,6 +11,9 @@ public struct ReceivingServiceConfiguration: Sendable {
     /// A PostgreSQL database shared by every instance of this service; nil: SQLite in
     /// `dataDirectory`.
     public var database: PostgresLocation?
+    /// The operator's listener (`/metrics`, `/health`, `/ready`); nil: none. Keep it off the
+    /// public network: the metrics say how busy the service is.
+    public var adminListen: ListenAddress?
     public var limits: ReceivingServiceLimits
     /// How often expired messages and old nonces are swept.
     public var sweepInterval: TimeInterval
@@ -26,8 +29,9 @@ public struct ReceivingServiceConfiguration: Sendable {
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), dataDirectory: URL,
         limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60,
         logger: Logger = Logger(label: "proton.receiving"), now: @escaping @Sendable () -> Date = { Date() },
-        onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil, database: PostgresLocation? = nil
+        onLongPollWaiting: (@Sendable (AddressID) -> Void)? = nil, database: PostgresLocation? = nil, adminListen: ListenAddress? = nil
     ) {
+        self.adminListen = adminListen
         self.listen = listen
         self.dataDirectory = dataDirectory
         self.database = database

@@ -33,7 +33,13 @@ actor Forwarder {
     /// their messages go one by one.
     private var withoutBatchEndpoint: Set<String> = []
 
-    init(storage: any SendingStorage, targets: DeliveryTargets, policy: ForwardingPolicy, logger: Logger, now: @escaping @Sendable () -> Date) {
+    private let metrics: ServiceMetrics?
+
+    init(
+        storage: any SendingStorage, targets: DeliveryTargets, policy: ForwardingPolicy, logger: Logger, now: @escaping @Sendable () -> Date,
+        metrics: ServiceMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.storage = storage
         self.targets = targets
         self.policy = policy
@@ -117,7 +123,9 @@ actor Forwarder {
         if let target = TargetURI(batch[0].receivingService), batch[0].serviceKey.count == 32 {
             switch await targets.prepare(target, serviceKey: batch[0].serviceKey) {
             case .ready(let connection):
+                let started = ContinuousClock.now
                 let outcomes = await attempt(batch, to: target, client: connection.client)
+                metrics?.forwardingRequest(.now - started)
                 await targets.finished(connection, target: target, reachable: !outcomes.contains(.unreachable))
                 if Task.isCancelled { return }
                 results = zip(batch, outcomes).map { result(of: $1, for: $0, retryAt: nil) }
@@ -143,6 +151,23 @@ actor Forwarder {
         } catch {
             logger.error("outbox update failed", metadata: ["sends": "\(batch.count)", "error": "\(type(of: error))"])
             return
+        }
+        if let metrics {
+            let current = now()
+            for (entry, result) in zip(batch, results) {
+                if case .delivered = result.settlement, let queuedAt = entry.queuedAt { metrics.delivered(after: current.timeIntervalSince(queuedAt)) }
+            }
+            var outcomes: [String: Int] = [:]
+            for result in results {
+                let name =
+                    switch result.settlement {
+                    case .delivered: "delivered"
+                    case .failed(let outcome, _), .retry(_, let outcome, _): outcome.rawValue
+                    case .deferred: "deferred"
+                    }
+                outcomes[name, default: 0] += 1
+            }
+            for (outcome, count) in outcomes { metrics.forwarded(outcome: outcome, count: count) }
         }
         for result in results {
             switch result.settlement {

@@ -101,18 +101,18 @@ public final class PostgresSendingStorage: SendingStorage {
                     AND (claimed_until IS NULL OR claimed_until <= \(unescaped: Self.databaseTime)) AND id <> ALL(\(inFlight))
                 ORDER BY next_attempt_at LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED)
-            RETURNING id, receiving_service, service_key, sealed_address, ciphertext, attempts, next_attempt_at
+            RETURNING id, receiving_service, service_key, sealed_address, ciphertext, attempts, next_attempt_at, created_at
             """
         )
         var entries: [(entry: OutboxEntry, due: Double)] = []
         for row in rows {
-            let (id, service, key, sealed, ciphertext, attempts, due) = try row.decode(
-                (String, String, ByteBuffer?, ByteBuffer, ByteBuffer, Int32, Double).self)
+            let (id, service, key, sealed, ciphertext, attempts, due, created) = try row.decode(
+                (String, String, ByteBuffer?, ByteBuffer, ByteBuffer, Int32, Double, Int64).self)
             entries.append(
                 (
                     OutboxEntry(
                         id: id, receivingService: service, serviceKey: key?.bytes ?? [], sealedAddress: sealed.bytes,
-                        ciphertext: ciphertext.bytes, attempts: Int(attempts)), due
+                        ciphertext: ciphertext.bytes, attempts: Int(attempts), queuedAt: Date(timeIntervalSince1970: TimeInterval(created))), due
                 ))
         }
         let taken = entries.sorted { $0.due < $1.due }.map(\.entry)

@@ -86,7 +86,7 @@ public final class SQLiteSendingStorage: SendingStorage {
                 arguments: [now.timeIntervalSince1970, limit + excluding.count]
             ).filter { !excluding.contains($0) }.prefix(limit)
             let select = try db.cachedStatement(
-                sql: "SELECT receiving_service, service_key, sealed_address, ciphertext, attempts FROM outbox WHERE id = ? AND state = 'queued'")
+                sql: "SELECT receiving_service, service_key, sealed_address, ciphertext, attempts, created_at FROM outbox WHERE id = ? AND state = 'queued'")
             return try ids.compactMap { id -> OutboxEntry? in
                 guard let row = try Row.fetchOne(select, arguments: [id]), let sealed: Data = row["sealed_address"],
                     let ciphertext: Data = row["ciphertext"]
@@ -94,7 +94,7 @@ public final class SQLiteSendingStorage: SendingStorage {
                 let serviceKey: Data? = row["service_key"]
                 return OutboxEntry(
                     id: id, receivingService: row["receiving_service"], serviceKey: Array(serviceKey ?? Data()), sealedAddress: Array(sealed),
-                    ciphertext: Array(ciphertext), attempts: row["attempts"])
+                    ciphertext: Array(ciphertext), attempts: row["attempts"], queuedAt: Date(timeIntervalSince1970: row["created_at"]))
             }
         }
     }

@@ -27,29 +27,57 @@ public enum SendingService {
         configuration: SendingServiceConfiguration, storage: any SendingStorage, handlesSignals: Bool = false
     ) async throws -> RunningService {
         let targets = DeliveryTargets(policy: configuration.forwarding, now: configuration.now)
+        let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
+            admin: configuration.adminListen != nil,
             cleanup: {
                 await targets.shutdown()
                 await storage.close()
             }
-        ) { onServerRunning in
-            [makeApplication(configuration: configuration, storage: storage, targets: targets, onServerRunning: onServerRunning)]
+        ) { onServerRunning, onAdminRunning in
+            var services: [any Service] = [
+                makeApplication(configuration: configuration, storage: storage, targets: targets, metrics: metrics, onServerRunning: onServerRunning)
+            ]
+            if let admin = configuration.adminListen {
+                services.append(
+                    AdminEndpoint.makeApplication(
+                        listen: admin, metrics: metrics, ready: { (try? await storage.counts()) != nil }, logger: configuration.logger,
+                        onServerRunning: onAdminRunning))
+            }
+            return services
+        }
+    }
+
+    /// The sending service's metrics: requests, storage errors, forwarding, and the outbox read
+    /// when scraped.
+    static func metrics(_ storage: any SendingStorage) -> ServiceMetrics {
+        ServiceMetrics(service: "sending") {
+            let counts = try await storage.counts()
+            return [
+                ("outbox_queued", "Messages accepted and not yet delivered or failed.", counts.queued),
+                ("outbox_delivered", "Status rows of delivered messages, until purged.", counts.delivered),
+                ("outbox_failed", "Status rows of failed messages, until purged.", counts.failed),
+            ]
         }
     }
 
     /// The Hummingbird application, forwarder included, for callers that run it themselves;
     /// `targets` holds the forwarder's HTTP clients and must be shut down after it.
     public static func makeApplication(
-        configuration: SendingServiceConfiguration, storage: any SendingStorage, targets: DeliveryTargets,
+        configuration: SendingServiceConfiguration, storage: any SendingStorage, targets: DeliveryTargets, metrics: ServiceMetrics? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let metrics = metrics ?? Self.metrics(storage)
         let forwarder =
             configuration.forwarding.isEnabled
-            ? Forwarder(storage: storage, targets: targets, policy: configuration.forwarding, logger: configuration.logger, now: configuration.now)
+            ? Forwarder(
+                storage: storage, targets: targets, policy: configuration.forwarding, logger: configuration.logger, now: configuration.now,
+                metrics: metrics)
             : nil
         let outbox = Outbox(storage: storage, forwarder: forwarder, now: configuration.now)
         let router = Router(context: ClientRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)
         router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))

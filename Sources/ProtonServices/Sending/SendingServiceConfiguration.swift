@@ -10,6 +10,9 @@ public struct SendingServiceConfiguration: Sendable {
     /// A PostgreSQL database shared by every instance of this service; nil: SQLite in
     /// `dataDirectory`.
     public var database: PostgresLocation?
+    /// The operator's listener (`/metrics`, `/health`, `/ready`); nil: none. Keep it off the
+    /// public network: the metrics say how busy the service is.
+    public var adminListen: ListenAddress?
     public var forwarding: ForwardingPolicy
     public var maximumBodyByteCount: Int
     /// `POST /v1/send` per client address; over it the answer is 429 `rate_limited`.
@@ -33,8 +36,9 @@ public struct SendingServiceConfiguration: Sendable {
         sendRateLimit: ClientRateLimit = SendingServiceConfiguration.defaultSendRateLimit,
         statusRetention: TimeInterval = 7 * 24 * 3600, purgeInterval: TimeInterval = 3600,
         logger: Logger = Logger(label: "proton.sending"), now: @escaping @Sendable () -> Date = { Date() },
-        database: PostgresLocation? = nil
+        database: PostgresLocation? = nil, adminListen: ListenAddress? = nil
     ) {
+        self.adminListen = adminListen
         self.listen = listen
         self.dataDirectory = dataDirectory
         self.database = database

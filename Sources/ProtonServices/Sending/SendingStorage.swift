@@ -68,10 +68,14 @@ public struct OutboxEntry: Sendable, Equatable {
     public var ciphertext: [UInt8]
     /// Attempts made so far.
     public var attempts: Int
+    /// When the service accepted it (read back from the outbox; nil for an entry being queued).
+    public var queuedAt: Date?
 
     public init(
-        id: String, receivingService: String, serviceKey: [UInt8], sealedAddress: [UInt8], ciphertext: [UInt8], attempts: Int = 0
+        id: String, receivingService: String, serviceKey: [UInt8], sealedAddress: [UInt8], ciphertext: [UInt8], attempts: Int = 0,
+        queuedAt: Date? = nil
     ) {
+        self.queuedAt = queuedAt
         self.id = id
         self.receivingService = receivingService
         self.serviceKey = serviceKey

@@ -1,0 +1,77 @@
+import Foundation
+import ProtonCore
+import ProtonCrypto
+import ProtonServices
+import Testing
+
+/// The operator's listener: metrics that count what happened, without an address, a key or a
+/// send id in them; health; readiness that follows the storage.
+@Suite struct ServiceMetricsTests {
+    @Test(arguments: StorageBackend.allCases) func metricsCountRequestsForwardingAndQueuesAndNameNoAddress(backend: StorageBackend) async throws {
+        let directory = temporaryDirectory("metrics")
+        let receivingDatabase = try await backend.database()
+        let storage = try await backend.receivingStorage(directory: directory, database: receivingDatabase)
+        let receiving = try await ReceivingService.start(
+            configuration: ReceivingServiceConfiguration(
+                dataDirectory: directory, database: receivingDatabase, adminListen: ListenAddress(host: "127.0.0.1", port: 0)),
+            storage: storage)
+        let info = try await HTTP.request("GET", receiving.baseURL + "/v1/info").decode(ServiceAPI.ServiceInfo.self)
+        let key = try SealedBox.PublicKey(rawRepresentation: Base64URL.decode(info.publicKey, limit: 32))
+
+        let sendingDirectory = temporaryDirectory("metrics-sending")
+        let sendingDatabase = try await backend.database()
+        let sending = try await SendingService.start(
+            configuration: SendingServiceConfiguration(
+                dataDirectory: sendingDirectory, forwarding: ForwardingPolicy(allowsPrivateTargets: true), database: sendingDatabase,
+                adminListen: ListenAddress(host: "127.0.0.1", port: 0)),
+            storage: backend.sendingStorage(directory: sendingDirectory, database: sendingDatabase))
+
+        let owner = Owner()
+        let create = try await HTTP.request(
+            "POST", receiving.baseURL + "/v1/addresses", body: owner.createBody, headers: owner.headers("POST", "/v1/addresses", body: owner.createBody))
+        #expect(create.status == 201)
+        let envelope = try Envelope(sealing: [1, 2, 3], to: Route(serviceURI: receiving.baseURL, serviceKey: key, address: owner.id), random: SystemRandom())
+        let send = HTTP.json(
+            ServiceAPI.Send(
+                receivingService: receiving.baseURL, serviceKey: Base64URL.encode(key.rawRepresentation),
+                sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext)))
+        let accepted = try await HTTP.request("POST", sending.baseURL + "/v1/send", body: send).decode(ServiceAPI.SendStatus.self)
+        #expect(try await eventually {
+            try await HTTP.request("GET", sending.baseURL + "/v1/send/\(accepted.id)").decode(ServiceAPI.SendStatus.self).state == .delivered
+        })
+        let path = "/v1/addresses/\(owner.pathID)/messages"
+        #expect(try await HTTP.request("GET", receiving.baseURL + path, headers: owner.headers("GET", path)).status == 200)
+        #expect(try await HTTP.request("GET", receiving.baseURL + "/v1/addresses/\(owner.pathID)/nothing-here").status == 404)
+
+        let receivingAdmin = "http://127.0.0.1:\(try #require(receiving.adminPort))"
+        let sendingAdmin = "http://127.0.0.1:\(try #require(sending.adminPort))"
+        let receivingMetrics = String(decoding: try await HTTP.request("GET", receivingAdmin + "/metrics").body, as: UTF8.self)
+        let sendingMetrics = String(decoding: try await HTTP.request("GET", sendingAdmin + "/metrics").body, as: UTF8.self)
+        #expect(receivingMetrics.contains(#"proton_http_requests_total{service="receiving",route="/v1/addresses",method="POST",status="201"} 1"#))
+        #expect(receivingMetrics.contains(#"proton_http_requests_total{service="receiving",route="/v1/addresses/{address}/messages",method="GET",status="200"} 1"#))
+        #expect(receivingMetrics.contains(#"route="NotFound",method="GET",status="404"} 1"#))
+        #expect(receivingMetrics.contains(#"proton_queued_messages{service="receiving"} 1"#))
+        #expect(sendingMetrics.contains(#"proton_forwarding_results_total{service="sending",outcome="delivered"} 1"#))
+        #expect(sendingMetrics.contains(#"proton_delivery_latency_seconds_count{service="sending"} 1"#))
+        #expect(sendingMetrics.contains(#"proton_outbox_delivered{service="sending"} 1"#))
+        for text in [receivingMetrics, sendingMetrics] {
+            for needle in [owner.id.hex, owner.pathID, Base64URL.encode(key.rawRepresentation), accepted.id, "127.0.0.1"] {
+                #expect(!text.contains(needle), "\(needle) in the metrics")
+            }
+        }
+        #expect(try await HTTP.request("GET", receivingAdmin + "/health").status == 200)
+        #expect(try await HTTP.request("GET", receivingAdmin + "/ready").status == 200)
+        // The public listener has none of it.
+        #expect(try await HTTP.request("GET", receiving.baseURL + "/metrics").status == 404)
+
+        if let receivingDatabase {
+            var cluster = receivingDatabase
+            cluster.database = "postgres"
+            try await PostgresAdministration.execute("DROP DATABASE \(receivingDatabase.database) WITH (FORCE)", in: cluster)
+            #expect(try await HTTP.request("GET", receivingAdmin + "/ready").status == 503)
+            #expect(try await HTTP.request("GET", receivingAdmin + "/health").status == 200)
+        }
+        await sending.stop()
+        await receiving.stop()
+    }
+}
