@@ -178,13 +178,32 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     }
 
     public func acknowledge(_ address: AddressID, upTo: Int64) async throws -> Int {
-        let address = address.bytes.bytea
-        return try await database.transaction { transaction in
-            // The address row first, as every writer takes it: no two orders, no deadlock.
+        try await deleteMessages(of: address.bytes.bytea, .upTo(upTo))
+    }
+
+    /// Which of an address's messages `deleteMessages` takes.
+    private enum Selection {
+        /// Those with an id at most this (an acknowledgement).
+        case upTo(Int64)
+        /// Those received at or before this many seconds since 1970 (a sweep).
+        case receivedBy(Int64)
+    }
+
+    /// Deletes the messages of one address that `selection` names and keeps its counters in
+    /// step, in one transaction that locks the address's row first, as every writer does: no
+    /// two lock orders, no deadlock. Returns how many went.
+    private func deleteMessages(of address: ByteBuffer, _ selection: Selection) async throws -> Int {
+        try await database.transaction { transaction in
             try await transaction.query("SELECT 1 FROM receiving_address WHERE id = \(address) FOR UPDATE")
+            let (upTo, receivedBy): (Int64?, Int64?) = switch selection {
+            case .upTo(let id): (id, nil)
+            case .receivedBy(let cutoff): (nil, cutoff)
+            }
             let rows = try await transaction.query(
                 """
-                WITH gone AS (DELETE FROM receiving_message WHERE address_id = \(address) AND id <= \(upTo) RETURNING size),
+                WITH gone AS (DELETE FROM receiving_message WHERE address_id = \(address)
+                    AND (\(upTo)::bigint IS NULL OR id <= \(upTo)) AND (\(receivedBy)::bigint IS NULL OR received_at <= \(receivedBy))
+                    RETURNING size),
                 totals AS (SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM gone)
                 UPDATE receiving_address SET message_count = message_count - totals.n, byte_count = byte_count - totals.bytes
                 FROM totals WHERE id = \(address) AND totals.n > 0
@@ -213,9 +232,8 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         return rows.count == 1
     }
 
-    /// In short transactions of one address each (its row locked first, as every writer takes
-    /// it), at most `sweepBatch` addresses per round until none is left: a sweep after a long
-    /// outage does not hold millions of rows in one transaction. Instances that sweep at the same
+    /// In short transactions of one address each (`deleteMessages`), at most `sweepBatch`
+    /// addresses per round until none is left: a sweep after a long outage does not hold millions of rows in one transaction. Instances that sweep at the same
     /// time only find less to do.
     public func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult {
         let cutoff = messagesBefore.unixSeconds
@@ -225,18 +243,7 @@ public final class PostgresReceivingStorage: ReceivingStorage {
                 "SELECT DISTINCT address_id FROM receiving_message WHERE received_at <= \(cutoff) LIMIT \(Int64(Self.sweepBatch))"
             ).map { try $0.decode(ByteBuffer.self) }
             for address in addresses {
-                messages += try await database.transaction { transaction in
-                    try await transaction.query("SELECT 1 FROM receiving_address WHERE id = \(address) FOR UPDATE")
-                    let rows = try await transaction.query(
-                        """
-                        WITH gone AS (DELETE FROM receiving_message WHERE address_id = \(address) AND received_at <= \(cutoff) RETURNING size),
-                        totals AS (SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM gone)
-                        UPDATE receiving_address SET message_count = message_count - totals.n, byte_count = byte_count - totals.bytes
-                        FROM totals WHERE id = \(address) AND totals.n > 0
-                        RETURNING totals.n
-                        """)
-                    return Int(try rows.first?.decode(Int64.self) ?? 0)
-                }
+                messages += try await deleteMessages(of: address, .receivedBy(cutoff))
             }
             if addresses.count < Self.sweepBatch { break }
         }
