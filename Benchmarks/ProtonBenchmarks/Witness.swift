@@ -22,7 +22,7 @@ final class WitnessedRegistry: @unchecked Sendable {
 
     init(witnesses count: Int, quorum: Int) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("proton-bench-witness-\(UUID().uuidString)")
-        registry = try DirectoryRegistry(dataDirectory: root.appendingPathComponent("directory"), namespace: "example.org")
+        registry = try await DirectoryRegistry.open(dataDirectory: root.appendingPathComponent("directory"), namespace: "example.org")
         var logger = Logger(label: "bench.witness")
         logger.logLevel = .critical
         var services: [RunningService] = []
@@ -50,11 +50,11 @@ final class WitnessedRegistry: @unchecked Sendable {
             for offset in 0..<count {
                 if offset >= witnessConcurrency { try await group.next() }
                 group.addTask { [registry, witnesses] in
-                    guard case .logged(let binding) = try registry.register(
+                    guard case .logged(let binding) = try await registry.register(
                         name: "n\(first + offset)", identityKey: keys[offset], policy: .open, now: Date())
                     else { fatalError("not logged") }
                     let checkpoint = try await witnesses?.checkpoint(atLeast: binding.logIndex + 1)
-                    blackHole(try registry.bundle(for: binding, in: checkpoint))
+                    blackHole(try await registry.bundle(for: binding, in: checkpoint))
                 }
             }
             try await group.waitForAll()

@@ -85,3 +85,63 @@ extension CompleteSubtrees {
         }
     }
 }
+
+/// Where a complete subtree sits: it covers leaves [index · 2^level, (index + 1) · 2^level).
+public struct SubtreeKey: Hashable, Sendable {
+    public let level: Int
+    public let index: UInt64
+
+    public init(level: Int, index: UInt64) {
+        self.level = level
+        self.index = index
+    }
+}
+
+/// A complete subtree's hash, as a log stores it.
+public struct SubtreeHash: Equatable, Sendable {
+    public let level: Int
+    public let index: UInt64
+    public let hash: [UInt8]
+
+    public init(level: Int, index: UInt64, hash: [UInt8]) {
+        self.level = level
+        self.index = index
+        self.hash = hash
+    }
+}
+
+/// Complete subtrees fetched ahead, for a store that answers a whole set in one query (a
+/// database across a network) rather than one lookup at a time. The recursions of RFC 9162
+/// visit the same ranges whatever the hashes are, so `keys(for:)` finds what a root or a proof
+/// will look up by running it over placeholders; the caller fetches those, and runs it again
+/// over them.
+public struct FetchedSubtrees: CompleteSubtrees {
+    private let hashes: [SubtreeKey: [UInt8]]
+
+    public init(_ hashes: [SubtreeKey: [UInt8]]) {
+        self.hashes = hashes
+    }
+
+    public func completeSubtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
+        guard let hash = hashes[SubtreeKey(level: level, index: index)], hash.count == Merkle.hashByteCount else {
+            throw TransparencyLogError.corrupted("no subtree hash at level \(level), index \(index)")
+        }
+        return hash
+    }
+
+    /// The subtrees `compute` reads (at most about 2·64 for a root or a proof).
+    public static func keys(for compute: (any CompleteSubtrees) throws -> Void) rethrows -> Set<SubtreeKey> {
+        let recorder = Recorder()
+        try compute(recorder)
+        return recorder.keys
+    }
+
+    private final class Recorder: CompleteSubtrees {
+        var keys = Set<SubtreeKey>()
+
+        func completeSubtreeHash(level: Int, index: UInt64) throws -> [UInt8] {
+            keys.insert(SubtreeKey(level: level, index: index))
+            return [UInt8](repeating: 0, count: Merkle.hashByteCount)
+        }
+    }
+}

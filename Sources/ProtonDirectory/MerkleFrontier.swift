@@ -19,16 +19,38 @@ public struct MerkleFrontier: Sendable, Equatable, Codable {
         self.hashes = hashes
     }
 
-    public mutating func append(leaf: [UInt8]) {
+    /// Appends a leaf. Returns the complete subtrees it finishes, its own leaf hash (level 0)
+    /// first: what a log that keeps every complete subtree (`CompleteSubtrees`) stores for it.
+    @discardableResult
+    public mutating func append(leaf: [UInt8]) -> [SubtreeHash] {
         var hash = Merkle.leafHash(leaf)
-        var remaining = size
+        var index = size
+        var finished = [SubtreeHash(level: 0, index: index, hash: hash)]
         // Each trailing set bit is a perfect subtree of the new leaf's size that it completes.
-        while remaining & 1 == 1 {
+        while index & 1 == 1 {
             hash = Merkle.nodeHash(hashes.removeLast(), hash)
-            remaining >>= 1
+            index >>= 1
+            finished.append(SubtreeHash(level: finished.count, index: index, hash: hash))
         }
         hashes.append(hash)
         size += 1
+        return finished
+    }
+
+    /// The frontier of a log of `size` leaves, read from where it keeps its complete subtrees:
+    /// the subtree of each set bit of `size`, largest first.
+    public init(size: UInt64, subtrees: some CompleteSubtrees) throws {
+        var hashes: [[UInt8]] = []
+        for level in (0..<64).reversed() where size & (1 << UInt64(level)) != 0 {
+            hashes.append(try subtrees.completeSubtreeHash(level: level, index: (size >> UInt64(level)) - 1))
+        }
+        self.size = size
+        self.hashes = hashes
+    }
+
+    /// Where `init(size:subtrees:)` reads.
+    public static func subtrees(size: UInt64) -> [SubtreeKey] {
+        (0..<64).reversed().filter { size & (1 << UInt64($0)) != 0 }.map { SubtreeKey(level: $0, index: (size >> UInt64($0)) - 1) }
     }
 
     /// MTH of the leaves appended so far.

@@ -31,8 +31,8 @@ struct DirectoryCommand: AsyncParsableCommand {
 }
 
 extension CommandFailure {
-    static func operatorCall<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let refusal as DirectoryRefusal {
+    static func operatorCall<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let refusal as DirectoryRefusal {
             throw CommandFailure(status: .dataError, message: refusal.description.sentence)
         } catch let error as DataDirectoryError {
             throw CommandFailure(status: .noInput, message: error.description)

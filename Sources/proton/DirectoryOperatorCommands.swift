@@ -11,9 +11,30 @@ struct DirectoryDataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The directory service's data directory.", valueName: "dir"))
     var data: String
 
-    func open() throws -> DirectoryRegistry {
-        try CommandFailure.operatorCall {
-            try DirectoryRegistry(dataDirectory: URL(fileURLWithPath: data, isDirectory: true), namespace: nil)
+    @Option(
+        help: ArgumentHelp(
+            "The PostgreSQL database the directory service keeps its data in, if it does (default: $PROTON_DATABASE).",
+            valueName: "url"))
+    var database: String?
+
+    func validate() throws {
+        if let url = databaseURL, PostgresLocation(url) == nil {
+            throw ValidationError("--database must be a postgres:// URL with a user and a database name (docs/deployment.md).")
+        }
+    }
+
+    private var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["PROTON_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func open() async throws -> DirectoryRegistry {
+        do {
+            return try await CommandFailure.operatorCall {
+                try await DirectoryRegistry.open(
+                    dataDirectory: URL(fileURLWithPath: data, isDirectory: true), namespace: nil, database: databaseURL.flatMap(PostgresLocation.init))
+            }
+        } catch let error as PostgresDatabaseError {
+            throw CommandFailure(status: .unavailable, message: error.description)
         }
     }
 }
@@ -30,9 +51,9 @@ struct DirectoryApproveCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let registry = try data.open()
+        let registry = try await data.open()
         defer { registry.close() }
-        let binding = try CommandFailure.operatorCall { try registry.approve(name: name, now: Date()) }
+        let binding = try await CommandFailure.operatorCall { try await registry.approve(name: name, now: Date()) }
         print("Approved \(name)@\(registry.namespace) for \(binding.identityKey): logged at index \(binding.logIndex).")
     }
 }
@@ -47,9 +68,9 @@ struct DirectoryDenyCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let registry = try data.open()
+        let registry = try await data.open()
         defer { registry.close() }
-        try CommandFailure.operatorCall { try registry.deny(name: name) }
+        try await CommandFailure.operatorCall { try await registry.deny(name: name) }
         print("Refused the pending registration of \(name)@\(registry.namespace).")
     }
 }
@@ -69,7 +90,7 @@ struct DirectoryAllowCommand: AsyncParsableCommand {
     var key: String?
 
     func run() async throws {
-        let registry = try data.open()
+        let registry = try await data.open()
         defer { registry.close() }
         var identityKey: Ed25519.PublicKey?
         if let key {
@@ -78,7 +99,7 @@ struct DirectoryAllowCommand: AsyncParsableCommand {
             }
             identityKey = parsed
         }
-        try CommandFailure.operatorCall { try registry.allow(name: name, identityKey: identityKey, now: Date()) }
+        try await CommandFailure.operatorCall { try await registry.allow(name: name, identityKey: identityKey, now: Date()) }
         print("Allowed \(name)@\(registry.namespace)\(key.map { " for the key \($0)" } ?? " for the first key to register it").")
     }
 }
@@ -98,9 +119,9 @@ struct DirectoryPendingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let registry = try data.open()
+        let registry = try await data.open()
         defer { registry.close() }
-        let entries = try registry.pending().map {
+        let entries = try await registry.pending().map {
             Entry(name: $0.name, identityKey: Base64URL.encode($0.identityKey.rawRepresentation), requested: $0.requested)
         }
         if json { return try Output.json(entries) }

@@ -75,13 +75,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "sending, receiving: keep the data in this PostgreSQL database instead of SQLite in --data (default: $PROTON_DATABASE).",
+            "sending, receiving, directory: keep the data in this PostgreSQL database instead of SQLite in --data (default: $PROTON_DATABASE).",
             discussion: """
                 postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require], or \
                 postgres://USER@/DATABASE?host=SOCKETDIR for a Unix socket. Any number of instances \
                 may share one database and act as one service (docs/deployment.md). TLS is required \
                 unless the host is loopback or a socket. Give a password through PROTON_DATABASE \
-                rather than here: other users can read a command line.
+                rather than here: other users can read a command line. A directory's key and \
+                namespace stay in --data: copy DIR/directory-key and DIR/directory.json to every \
+                instance. Not with --brokered.
                 """,
             valueName: "url"))
     var database: String?
@@ -121,8 +123,11 @@ struct ServeCommand: AsyncParsableCommand {
             guard ListenAddress(adminListen) != nil else { throw ValidationError("--admin-listen must be HOST:PORT, for example 127.0.0.1:9090.") }
         }
         if let url = databaseURL {
-            guard kind == .sending || kind == .receiving else {
-                throw ValidationError("--database (or PROTON_DATABASE) is for 'serve sending' and 'serve receiving'; the \(kind.rawValue) service keeps SQLite in --data.")
+            guard kind != .witness else {
+                throw ValidationError("--database (or PROTON_DATABASE) is for 'serve sending', 'serve receiving' and 'serve directory'; a witness keeps SQLite in --data.")
+            }
+            guard !brokered else {
+                throw ValidationError("A brokered directory keeps its key packages in SQLite in --data; --brokered cannot be combined with --database (or PROTON_DATABASE) yet.")
             }
             guard PostgresLocation(url) != nil else {
                 throw ValidationError("--database must be a postgres:// URL with a user and a database name (docs/deployment.md).")
@@ -196,7 +201,7 @@ struct ServeCommand: AsyncParsableCommand {
             case .directory:
                 var configuration = DirectoryServiceConfiguration(
                     namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
-                    logger: logger, now: now)
+                    logger: logger, now: now, database: postgres)
                 configuration.witnesses = witnesses.compactMap(WitnessEndpoint.init)
                 configuration.witnessQuorum = witnessQuorum ?? witnesses.count
                 running = try await DirectoryService.start(configuration: configuration, handlesSignals: true)

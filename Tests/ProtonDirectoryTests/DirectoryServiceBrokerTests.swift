@@ -104,7 +104,7 @@ struct DirectoryServiceBrokerTests {
 
         let vended = try await client.fetchKeyPackage(name: "alice", key: bob, attestation: bobBundle)
         #expect(vended.keyPackage != nil)
-        #expect(try Self.remaining(directory) == 4)
+        #expect(try await Self.remaining(directory) == 4)
     }
 
     @Test func approvalRuleWaitsForTheOwner() async throws {
@@ -119,7 +119,7 @@ struct DirectoryServiceBrokerTests {
         let requestID = try #require(first.requestID)
         #expect(try await client.fetchKeyPackage(name: "alice", key: bob).requestID == requestID)
         let eveRequest = try #require(try await client.fetchKeyPackage(name: "alice", key: eve).requestID)
-        #expect(try Self.remaining(directory) == 5, "nothing vended while pending")
+        #expect(try await Self.remaining(directory) == 5, "nothing vended while pending")
 
         // Only the owner lists and decides.
         #expect(await Self.refusal { try await client.contactRequests(name: "alice", key: bob) }?.status == 401)
@@ -134,7 +134,7 @@ struct DirectoryServiceBrokerTests {
         #expect(approved.keyPackage != nil)
         #expect(approved.oneTimePrekeyIncluded)
         #expect(await Self.refusal { try await client.fetchKeyPackage(name: "alice", key: eve) }?.status == 403)
-        #expect(try Self.remaining(directory) == 4)
+        #expect(try await Self.remaining(directory) == 4)
     }
 
     @Test func rateLimitsEachRequester() async throws {
@@ -146,7 +146,7 @@ struct DirectoryServiceBrokerTests {
         let limited = await Self.refusal { try await client.fetchKeyPackage(name: "alice", key: greedy) }
         #expect(limited?.status == 429)
         #expect(limited?.code == "rate_limited")
-        #expect(try Self.remaining(directory) == 7, "a limited request takes no prekey")
+        #expect(try await Self.remaining(directory) == 7, "a limited request takes no prekey")
         #expect(try await client.fetchKeyPackage(name: "alice", key: Ed25519.PrivateKey()).oneTimePrekeyIncluded)
     }
 
@@ -165,7 +165,7 @@ struct DirectoryServiceBrokerTests {
             if fetched.oneTimePrekeyIncluded { included += 1 }
         }
         #expect(included == 4)
-        #expect(try Self.remaining(directory) == 6)
+        #expect(try await Self.remaining(directory) == 6)
     }
 
     @Test func brokerRoutesAreOffUnlessSwitchedOn() async throws {
@@ -189,8 +189,8 @@ struct DirectoryServiceBrokerTests {
         }
     }
 
-    static func remaining(_ directory: DirectoryServiceFixture) throws -> Int {
-        let registry = try DirectoryRegistry(dataDirectory: directory.dataDirectory, namespace: nil)
+    static func remaining(_ directory: DirectoryServiceFixture) async throws -> Int {
+        let registry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
         defer { registry.close() }
         let broker = try DirectoryBroker(dataDirectory: directory.dataDirectory, registry: registry)
         defer { broker.close() }

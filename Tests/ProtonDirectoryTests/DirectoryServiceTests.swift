@@ -123,12 +123,12 @@ struct DirectoryServiceTests {
         #expect(try await directory.register("alice", key: bob).status == 409)
 
         // The operator's tool opens the same data directory while the service runs.
-        let operatorRegistry = try DirectoryRegistry(dataDirectory: directory.dataDirectory, namespace: nil)
+        let operatorRegistry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
         defer { operatorRegistry.close() }
-        #expect(try operatorRegistry.pending().map(\.name) == ["alice"])
-        let binding = try operatorRegistry.approve(name: "alice", now: Date())
+        #expect(try await operatorRegistry.pending().map(\.name) == ["alice"])
+        let binding = try await operatorRegistry.approve(name: "alice", now: Date())
         #expect(binding.logIndex == 0)
-        #expect(throws: DirectoryRefusal.noPendingRegistration("alice")) { try operatorRegistry.approve(name: "alice", now: Date()) }
+        await #expect(throws: DirectoryRefusal.noPendingRegistration("alice")) { try await operatorRegistry.approve(name: "alice", now: Date()) }
 
         #expect(try await directory.logSize() == 1)
         let looked = try await directory.lookup("alice")
@@ -137,8 +137,8 @@ struct DirectoryServiceTests {
 
         // Denied registrations leave nothing behind.
         #expect(try await directory.register("bob", key: bob).status == 202)
-        try operatorRegistry.deny(name: "bob")
-        #expect(try operatorRegistry.pending().isEmpty)
+        try await operatorRegistry.deny(name: "bob")
+        #expect(try await operatorRegistry.pending().isEmpty)
         #expect(try await directory.logSize() == 1)
     }
 
@@ -153,10 +153,10 @@ struct DirectoryServiceTests {
         #expect(refused.errorCode == "not_allowed")
         #expect(try await directory.logSize() == 0)
 
-        let operatorRegistry = try DirectoryRegistry(dataDirectory: directory.dataDirectory, namespace: nil)
+        let operatorRegistry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
         defer { operatorRegistry.close() }
-        try operatorRegistry.allow(name: "alice", identityKey: alice.publicKey, now: Date())
-        try operatorRegistry.allow(name: "team", identityKey: nil, now: Date())
+        try await operatorRegistry.allow(name: "alice", identityKey: alice.publicKey, now: Date())
+        try await operatorRegistry.allow(name: "team", identityKey: nil, now: Date())
 
         #expect(try await directory.register("alice", key: bob).status == 403)
         #expect(try await directory.logSize() == 0)
@@ -280,9 +280,9 @@ struct DirectoryServiceTests {
         #expect(try await DirectoryHTTP.request("GET", directory.url + "/v1/nothing/here").status == 404)
 
         #expect(try await directory.logSize() == 0)
-        let registry = try DirectoryRegistry(dataDirectory: directory.dataDirectory, namespace: nil)
+        let registry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
         defer { registry.close() }
-        #expect(try registry.pending().isEmpty)
+        #expect(try await registry.pending().isEmpty)
     }
 
     @Test func registeringAgainNearExpiryRenewsTheAttestation() async throws {
@@ -321,7 +321,7 @@ struct DirectoryServiceTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         // As if the process died between an append and its index update: the index forgets
         // the last statement; the log, the source of truth, still has it.
-        let database = try DatabaseQueue(path: first.dataDirectory.appendingPathComponent(DirectoryRegistry.databaseFileName).path)
+        let database = try DatabaseQueue(path: first.dataDirectory.appendingPathComponent(SQLiteDirectoryStorage.databaseFileName).path)
         try await database.write { db in
             try db.execute(sql: "DELETE FROM binding")
             try db.execute(sql: "UPDATE indexed SET log_size = 0")
@@ -335,7 +335,7 @@ struct DirectoryServiceTests {
         // A key others could read is refused.
         let keyPath = first.dataDirectory.appendingPathComponent("directory-key").path
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyPath)
-        #expect(throws: DataDirectoryError.self) { _ = try DirectoryRegistry(dataDirectory: first.dataDirectory, namespace: nil) }
+        await #expect(throws: DataDirectoryError.self) { _ = try await DirectoryRegistry.open(dataDirectory: first.dataDirectory, namespace: nil) }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
         // Another namespace on the same data directory is refused.
         await #expect(throws: DataDirectoryError.self) {

@@ -30,8 +30,8 @@ struct MonitorCLITests {
         let port = directory.service.port
         await directory.stop()
         let mallory = Ed25519.PrivateKey()
-        let registry = try DirectoryRegistry(dataDirectory: directory.dataDirectory, namespace: nil)
-        _ = try registry.changeKey(name: "alice", from: alice.identityKey.publicKey, to: mallory.publicKey, now: Date())
+        let registry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
+        _ = try await registry.changeKey(name: "alice", from: alice.identityKey.publicKey, to: mallory.publicKey, now: Date())
         registry.close()
         directory = try await DirectoryServiceFixture.start(dataDirectory: directory.dataDirectory, port: port)
         #expect(try await directory.register("dave", key: Ed25519.PrivateKey()).status == 201)

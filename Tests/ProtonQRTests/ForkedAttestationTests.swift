@@ -223,8 +223,8 @@ struct ForkedAttestationTests {
             defer { try? store.close() }
             return try #require(try store.personas().first).identityKey
         }()
-        let registry = try DirectoryRegistry(dataDirectory: data, namespace: nil)
-        _ = try registry.revoke(name: "alex", identityKey: alexKey, now: Date())
+        let registry = try await DirectoryRegistry.open(dataDirectory: data, namespace: nil)
+        _ = try await registry.revoke(name: "alex", identityKey: alexKey, now: Date())
         registry.close()
         directory = try Directory(data: data, listen: "127.0.0.1:\(port)")
         try await sandbox.require(sandbox.run("Blair", "directory", "audit"))

@@ -273,6 +273,8 @@ public enum PostgresDatabaseError: Error, CustomStringConvertible {
     case unusable(location: String, reason: String)
     case newerSchema(service: String, migration: String)
     case otherServiceKey
+    /// The database holds another directory's log (another namespace or another key).
+    case otherDirectory(reason: String)
 
     public var description: String {
         switch self {
@@ -282,6 +284,8 @@ public enum PostgresDatabaseError: Error, CustomStringConvertible {
             "The database holds the \(service) schema of a newer version (migration '\(migration)'); run that version, or restore a backup."
         case .otherServiceKey:
             "The database is shared with instances that use another service key: every instance of a receiving service must use the same DIR/service-key (copy it from the first instance; docs/deployment.md)."
+        case .otherDirectory(let reason):
+            "The database is shared with another directory: \(reason). Every instance of a directory must use the same DIR/directory.json and DIR/directory-key (copy them from the first instance; docs/deployment.md)."
         }
     }
 }
@@ -294,4 +298,7 @@ extension ByteBuffer {
 extension Array where Element == UInt8 {
     /// As a `bytea` bind.
     var bytea: ByteBuffer { ByteBuffer(bytes: self) }
+
+    /// As lowercase hex, for byte strings bound in a `text[]` and read back with `decode(…, 'hex')`.
+    var hexText: String { map { String(format: "%02x", $0) }.joined() }
 }

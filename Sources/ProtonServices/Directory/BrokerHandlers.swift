@@ -33,7 +33,7 @@ struct BrokerHandlers: Sendable {
                 throw ServiceError(.badRequest, code: "too_many_directories", "At most 16 trusted directories.")
             }
             try await directory.verifyPossession(signed, key: package.identityKey)
-            let count = try refusing { try broker.publish(name: name, package: package, rule: body.rule, trusted: body.trustedDirectories, now: directory.now()) }
+            let count = try await refusing { try await broker.publish(name: name, package: package, rule: body.rule, trusted: body.trustedDirectories, now: directory.now()) }
             return try JSONResponse.make(BrokerAPI.Published(name: name, oneTimePrekeys: count, rule: body.rule), status: .created)
         }
         router.post("/v1/broker/names/:name/fetch") { request, context in
@@ -50,7 +50,7 @@ struct BrokerHandlers: Sendable {
             }
             try await directory.verifyPossession(signed, key: requester)
             do {
-                let result = try refusing { try broker.fetch(name: name, requester: requester, attestation: attestation, now: directory.now()) }
+                let result = try await refusing { try await broker.fetch(name: name, requester: requester, attestation: attestation, now: directory.now()) }
                 return try JSONResponse.make(
                     BrokerAPI.FetchResult(keyPackage: Base64URL.encode(result.package.encoded()), oneTimePrekeyIncluded: result.oneTimePrekeyIncluded),
                     status: .ok)
@@ -61,9 +61,9 @@ struct BrokerHandlers: Sendable {
         router.post("/v1/broker/names/:name/requests") { request, context in
             let name = try self.name(context)
             let (_, signed) = try await directory.read(request, as: Empty.self, limit: 64)
-            let owner = try ownerKey(name)
+            let owner = try await ownerKey(name)
             try await directory.verifyPossession(signed, key: owner)
-            return try JSONResponse.make(BrokerAPI.ContactRequests(requests: try refusing { try broker.requests(name: name, owner: owner) }), status: .ok)
+            return try JSONResponse.make(BrokerAPI.ContactRequests(requests: try await refusing { try await broker.requests(name: name, owner: owner) }), status: .ok)
         }
         for (verb, approve) in [("approve", true), ("deny", false)] {
             router.post("/v1/broker/names/:name/requests/:id/\(verb)") { request, context in
@@ -71,9 +71,9 @@ struct BrokerHandlers: Sendable {
                 let id = context.parameters.get("id") ?? ""
                 guard id.utf8.count <= 32 else { throw ServiceError(.badRequest, code: "bad_request_id", "The request id is too long.") }
                 let (_, signed) = try await directory.read(request, as: Empty.self, limit: 64)
-                let owner = try ownerKey(name)
+                let owner = try await ownerKey(name)
                 try await directory.verifyPossession(signed, key: owner)
-                try refusing { try broker.decide(name: name, owner: owner, requestID: id, approve: approve) }
+                try await refusing { try await broker.decide(name: name, owner: owner, requestID: id, approve: approve) }
                 return Response(status: .noContent)
             }
         }
@@ -86,13 +86,13 @@ struct BrokerHandlers: Sendable {
     }
 
     /// The key the name is attested to now: only it may act as the owner.
-    private func ownerKey(_ name: String) throws -> Ed25519.PublicKey {
-        guard let binding = try directory.registry.binding(name), !binding.revoked else { throw directory.refusal(.notRegistered(name)) }
+    private func ownerKey(_ name: String) async throws -> Ed25519.PublicKey {
+        guard let binding = try await directory.registry.binding(name), !binding.revoked else { throw directory.refusal(.notRegistered(name)) }
         return binding.identityKey
     }
 
-    private func refusing<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let refusal as DirectoryBroker.Refusal {
+    private func refusing<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let refusal as DirectoryBroker.Refusal {
             switch refusal {
             case .pendingApproval: throw refusal
             case .notAttested(let name):

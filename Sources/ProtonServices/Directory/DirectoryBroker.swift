@@ -94,12 +94,12 @@ public final class DirectoryBroker: @unchecked Sendable {
 
     /// Replaces the key package for `name`. The package's identity key must be the key the
     /// name is attested to now (the caller checked the request is signed by it).
-    public func publish(name: String, package: KeyPackage, rule: BrokerAPI.ContactRule, trusted: [String], now: Date) throws -> Int {
-        try requireOwner(name, package.identityKey)
+    public func publish(name: String, package: KeyPackage, rule: BrokerAPI.ContactRule, trusted: [String], now: Date) async throws -> Int {
+        try await requireOwner(name, package.identityKey)
         guard package.expires > now else { throw Refusal.expiredPackage }
         for key in trusted { guard (try? NoteVerifier(verifierKey: key)) != nil else { throw Refusal.invalidTrustedDirectory } }
         let trustedText = String(decoding: try JSONEncoder().encode(trusted), as: UTF8.self)
-        try pool.write { db in
+        try await pool.write { db in
             try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ?", arguments: [name])
             try db.execute(
                 sql: """
@@ -121,9 +121,9 @@ public final class DirectoryBroker: @unchecked Sendable {
         return package.oneTimePrekeys.count
     }
 
-    public func requests(name: String, owner: Ed25519.PublicKey) throws -> [BrokerAPI.ContactRequest] {
-        try requireOwner(name, owner)
-        return try pool.read { db in
+    public func requests(name: String, owner: Ed25519.PublicKey) async throws -> [BrokerAPI.ContactRequest] {
+        try await requireOwner(name, owner)
+        return try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, requester_key, state, created_at FROM contact_request WHERE name = ? ORDER BY created_at, id",
                 arguments: [name]
@@ -135,9 +135,9 @@ public final class DirectoryBroker: @unchecked Sendable {
         }
     }
 
-    public func decide(name: String, owner: Ed25519.PublicKey, requestID: String, approve: Bool) throws {
-        try requireOwner(name, owner)
-        let changed = try pool.write { db in
+    public func decide(name: String, owner: Ed25519.PublicKey, requestID: String, approve: Bool) async throws {
+        try await requireOwner(name, owner)
+        let changed = try await pool.write { db in
             try db.execute(
                 sql: "UPDATE contact_request SET state = ? WHERE id = ? AND name = ?",
                 arguments: [approve ? "approved" : "denied", requestID, name])
@@ -152,13 +152,13 @@ public final class DirectoryBroker: @unchecked Sendable {
     /// run out: the signed prekey alone). Checks, in order: the name is attested to the
     /// package's key, the rate limit, the owner's contact rule. The prekey is taken in the same
     /// write transaction as the rate-limit record, so two fetches never share one.
-    public func fetch(name: String, requester: Ed25519.PublicKey, attestation: AttestationBundle?, now: Date) throws -> (
+    public func fetch(name: String, requester: Ed25519.PublicKey, attestation: AttestationBundle?, now: Date) async throws -> (
         package: KeyPackage, oneTimePrekeyIncluded: Bool
     ) {
-        guard let binding = try registry.binding(name), !binding.revoked else { throw Refusal.noPackage(name) }
+        guard let binding = try await registry.binding(name), !binding.revoked else { throw Refusal.noPackage(name) }
         // Refusals after the rate-limit record are returned, not thrown, so that the record (and
         // a new contact request) commit: a thrown error would roll them back.
-        let outcome: Result<(package: KeyPackage, oneTimePrekeyIncluded: Bool), Refusal> = try pool.write { db in
+        let outcome: Result<(package: KeyPackage, oneTimePrekeyIncluded: Bool), Refusal> = try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT identity_key, package, rule, trusted, expires_at FROM key_package WHERE name = ?", arguments: [name]),
                 [UInt8](row["identity_key"] as Data) == binding.identityKey.rawRepresentation
             else { throw Refusal.noPackage(name) }
@@ -243,8 +243,8 @@ public final class DirectoryBroker: @unchecked Sendable {
 
     public func close() { ServiceDatabase.close(pool) }
 
-    private func requireOwner(_ name: String, _ key: Ed25519.PublicKey) throws {
-        guard let binding = try registry.binding(name), !binding.revoked else { throw Refusal.notAttested(name) }
+    private func requireOwner(_ name: String, _ key: Ed25519.PublicKey) async throws {
+        guard let binding = try await registry.binding(name), !binding.revoked else { throw Refusal.notAttested(name) }
         guard binding.identityKey == key else { throw Refusal.wrongKey(name) }
     }
 }

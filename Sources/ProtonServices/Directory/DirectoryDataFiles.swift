@@ -100,8 +100,8 @@ enum DirectoryDataFiles {
 }
 
 /// An exclusive advisory lock on a file (flock), held for the duration of `body`. It serialises
-/// the directory's changes between processes; inside one process `DirectoryRegistry` also holds
-/// its own mutex, because flock locks belong to the open file, not the thread.
+/// the directory's changes between processes; inside one process `SQLiteDirectoryStorage` also
+/// holds its own exclusion, because flock locks belong to the open file, not the thread.
 final class DirectoryFileLock: @unchecked Sendable {
     private let descriptor: Int32
 
@@ -113,10 +113,19 @@ final class DirectoryFileLock: @unchecked Sendable {
     deinit { close(descriptor) }
 
     func withLock<T>(_ body: () throws -> T) throws -> T {
+        try lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// Waits for the lock; every `lock()` is followed by one `unlock()`.
+    func lock() throws {
         while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { throw DataDirectoryError(path: "directory.lock", reason: String(cString: strerror(errno))) }
         }
-        defer { _ = flock(descriptor, LOCK_UN) }
-        return try body()
+    }
+
+    func unlock() {
+        _ = flock(descriptor, LOCK_UN)
     }
 }

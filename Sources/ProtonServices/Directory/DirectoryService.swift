@@ -14,9 +14,10 @@ public enum DirectoryService {
     /// Opens the registry in the data directory, starts the service and returns once it
     /// listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
     public static func start(configuration: DirectoryServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
-        let registry = try DirectoryRegistry(
-            dataDirectory: configuration.dataDirectory, namespace: configuration.namespace,
-            attestationLifetime: configuration.attestationLifetime, now: configuration.now())
+        guard !(configuration.brokered && configuration.database != nil) else { throw DirectoryServiceError.brokerNeedsSQLite }
+        let registry = try await DirectoryRegistry.open(
+            dataDirectory: configuration.dataDirectory, namespace: configuration.namespace, database: configuration.database,
+            attestationLifetime: configuration.attestationLifetime, now: configuration.now(), logger: configuration.logger)
         let broker: DirectoryBroker?
         do {
             broker = configuration.brokered
@@ -63,8 +64,7 @@ public enum DirectoryService {
     }
 }
 
-/// Thin handlers: parse and check the request, call the registry, write its answer. The
-/// registry's calls are synchronous SQLite work; they are short and bounded.
+/// Thin handlers: parse and check the request, call the registry, write its answer.
 struct DirectoryHandlers: Sendable {
     let registry: DirectoryRegistry
     let policy: DirectoryPolicy
@@ -86,7 +86,7 @@ struct DirectoryHandlers: Sendable {
             let name = try checkNamespaceAndName(body.namespace, body.name)
             let key = try identityKey(body.identityKey, field: "identityKey")
             try await verifyPossession(signed, key: key)
-            let outcome = try refusing { try registry.register(name: name, identityKey: key, policy: policy, now: now()) }
+            let outcome = try await refusing { try await registry.register(name: name, identityKey: key, policy: policy, now: now()) }
             switch outcome {
             case .pending:
                 logger.info("registration pending approval", metadata: ["name": "\(name)"])
@@ -105,7 +105,7 @@ struct DirectoryHandlers: Sendable {
             let name = try checkNamespaceAndName(body.namespace, body.name)
             let key = try identityKey(body.identityKey, field: "identityKey")
             try await verifyPossession(signed, key: key)
-            let binding = try refusing { try registry.revoke(name: name, identityKey: key, now: now()) }
+            let binding = try await refusing { try await registry.revoke(name: name, identityKey: key, now: now()) }
             logger.info("name revoked", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
             return try JSONResponse.make(
                 DirectoryAPI.NameStatus(
@@ -118,14 +118,14 @@ struct DirectoryHandlers: Sendable {
             let oldKey = try identityKey(body.identityKey, field: "identityKey")
             let newKey = try identityKey(body.newIdentityKey, field: "newIdentityKey")
             try await verifyPossession(signed, key: oldKey, newKey: newKey)
-            let binding = try refusing { try registry.changeKey(name: name, from: oldKey, to: newKey, now: now()) }
+            let binding = try await refusing { try await registry.changeKey(name: name, from: oldKey, to: newKey, now: now()) }
             logger.info("key changed", metadata: ["name": "\(name)", "index": "\(binding.logIndex)"])
             return try JSONResponse.make(try await status(binding), status: .created)
         }
         router.get("/v1/directory/names/:name") { _, context in
             let name = context.parameters.get("name") ?? ""
             guard DirectoryNames.isValidName(name) else { throw refusal(.invalidName(String(name.prefix(80)))) }
-            guard let binding = try registry.binding(name) else { throw refusal(.notRegistered(name)) }
+            guard let binding = try await registry.binding(name) else { throw refusal(.notRegistered(name)) }
             guard !binding.revoked else {
                 throw ServiceError(.gone, code: "revoked", "The name \(name) was revoked (log index \(binding.logIndex)).")
             }
@@ -137,25 +137,25 @@ struct DirectoryHandlers: Sendable {
             headers[.cacheControl] = "no-store"
             return Response(
                 status: .ok, headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(string: try await (cosignedCheckpoint(atLeast: 0) ?? registry.signedCheckpoint()).serialized)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: try await currentCheckpoint().serialized)))
         }
         router.get("/v1/log/inclusion") { request, _ in
             let index = try query(request, "index")
             let size = try query(request, "size")
-            let proof = try logRequest { try registry.log.inclusionProof(index: index, size: size) }
+            let proof = try await logRequest { try await registry.storage.inclusionProof(index: index, size: size) }
             return try JSONResponse.make(DirectoryAPI.Proof(from: index, size: size, hashes: proof.hashes.map(Base64URL.encode)), status: .ok)
         }
         router.get("/v1/log/consistency") { request, _ in
             let from = try query(request, "from")
             let to = try query(request, "to")
-            let proof = try logRequest { try registry.log.consistencyProof(from: from, to: to) }
+            let proof = try await logRequest { try await registry.storage.consistencyProof(from: from, to: to) }
             return try JSONResponse.make(DirectoryAPI.Proof(from: from, size: to, hashes: proof.hashes.map(Base64URL.encode)), status: .ok)
         }
         router.get("/v1/log/leaves/:index") { _, context in
             guard let text = context.parameters.get("index"), let index = UInt64(text) else {
                 throw ServiceError.badQuery("The leaf index must be a non-negative integer.")
             }
-            let leaf = try logRequest { try registry.log.leaf(at: index) }
+            let leaf = try await logRequest { try await registry.storage.leaf(at: index) }
             return try JSONResponse.make(DirectoryAPI.Leaf(index: index, leaf: Base64URL.encode(leaf)), status: .ok)
         }
     }
@@ -192,12 +192,12 @@ struct DirectoryHandlers: Sendable {
     func verifyPossession(_ request: SignedRequest, key: Ed25519.PublicKey, newKey: Ed25519.PublicKey? = nil) async throws {
         let verifier = RequestVerifier(
             wording: .init(clock: "directory", signature: "The proof of possession", wrongKey: "The request is not signed by the identity key it names."),
-            now: now, recordNonce: { [registry, now] nonce, expires in try registry.recordNonce(nonce, expires: expires, now: now()) })
+            now: now, recordNonce: { [registry, now] nonce, expires in try await registry.recordNonce(nonce, expires: expires, now: now()) })
         try await verifier.verify(request, key: key, alsoSignedBy: newKey.map { (DirectoryAPI.newKeySignatureHeader, $0) })
     }
 
     private func status(_ binding: DirectoryRegistry.Binding) async throws -> DirectoryAPI.NameStatus {
-        let bundle = try registry.bundle(for: binding, in: try await cosignedCheckpoint(atLeast: binding.logIndex + 1))
+        let bundle = try await registry.bundle(for: binding, in: try await cosignedCheckpoint(atLeast: binding.logIndex + 1))
         return DirectoryAPI.NameStatus(
             state: .attested, name: binding.name, namespace: registry.namespace,
             identityKey: Base64URL.encode(binding.identityKey.rawRepresentation), logIndex: binding.logIndex,
@@ -225,12 +225,19 @@ struct DirectoryHandlers: Sendable {
         return value
     }
 
-    func refusing<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as DirectoryRefusal { throw refusal(error) }
+    func refusing<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as DirectoryRefusal { throw refusal(error) }
     }
 
-    private func logRequest<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as TransparencyLogError {
+    /// The checkpoint `/v1/log/checkpoint` serves: the newest cosigned one with witnesses, else a
+    /// freshly signed one.
+    private func currentCheckpoint() async throws -> SignedCheckpoint {
+        if let cosigned = try await cosignedCheckpoint(atLeast: 0) { return cosigned }
+        return try await registry.signedCheckpoint()
+    }
+
+    private func logRequest<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as TransparencyLogError {
             switch error {
             case .indexOutOfRange, .sizeBeyondLog, .sizesOutOfOrder:
                 throw ServiceError(.badRequest, code: "bad_range", "\(error)".sentenceCased)

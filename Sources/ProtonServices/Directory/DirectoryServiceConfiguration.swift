@@ -8,8 +8,12 @@ public struct DirectoryServiceConfiguration: Sendable {
     public var namespace: String
     public var policy: DirectoryPolicy
     public var listen: ListenAddress
-    /// Holds `directory.sqlite`, `log.sqlite`, `directory-key` (0600) and `directory.json`.
+    /// Holds `directory-key` (0600) and `directory.json`, and, unless `database` is set,
+    /// `directory.sqlite` and `log.sqlite`.
     public var dataDirectory: URL
+    /// A PostgreSQL database shared by every instance of this directory (each with the same
+    /// `directory-key` and `directory.json`); nil: SQLite in `dataDirectory`. Not with `brokered`.
+    public var database: PostgresLocation?
     public var attestationLifetime: TimeInterval
     /// Also a brokered directory: vends key packages under contact rules (`/v1/broker/...`).
     public var brokered: Bool
@@ -26,8 +30,9 @@ public struct DirectoryServiceConfiguration: Sendable {
         namespace: String, policy: DirectoryPolicy = .open, listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
         dataDirectory: URL, attestationLifetime: TimeInterval = DirectoryRegistry.defaultAttestationLifetime,
         brokered: Bool = false, brokerLimits: BrokerLimits = BrokerLimits(),
-        logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }, database: PostgresLocation? = nil
     ) {
+        self.database = database
         self.namespace = namespace
         self.policy = policy
         self.listen = listen
@@ -37,5 +42,18 @@ public struct DirectoryServiceConfiguration: Sendable {
         self.brokerLimits = brokerLimits
         self.logger = logger
         self.now = now
+    }
+}
+
+/// A directory configuration that cannot start.
+public enum DirectoryServiceError: Error, CustomStringConvertible {
+    /// The broker's state (key packages, one-time prekeys) is kept in SQLite only so far.
+    case brokerNeedsSQLite
+
+    public var description: String {
+        switch self {
+        case .brokerNeedsSQLite:
+            "A brokered directory keeps its key packages in SQLite in --data; --brokered cannot be combined with --database yet."
+        }
     }
 }

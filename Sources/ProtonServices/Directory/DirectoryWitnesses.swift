@@ -104,7 +104,7 @@ public actor DirectoryWitnesses {
     private func round() async {
         rounds += 1
         let signed: SignedCheckpoint
-        do { signed = try registry.signedCheckpoint() } catch {
+        do { signed = try await registry.signedCheckpoint() } catch {
             logger.error("cannot sign the checkpoint for the witnesses: \(error)")
             return
         }
@@ -148,7 +148,7 @@ public actor DirectoryWitnesses {
         for _ in 0..<2 {
             guard old <= signed.checkpoint.size else { break }
             let proof: [[UInt8]]
-            do { proof = old == 0 ? [] : try registry.log.consistencyProof(from: old, to: signed.checkpoint.size).hashes } catch {
+            do { proof = old == 0 ? [] : try await registry.storage.consistencyProof(from: old, to: signed.checkpoint.size).hashes } catch {
                 logger.error("cannot prove \(old) to \(signed.checkpoint.size) for \(endpoint.url): \(error)")
                 break
             }

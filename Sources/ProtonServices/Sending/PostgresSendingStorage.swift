@@ -241,7 +241,7 @@ public final class PostgresSendingStorage: SendingStorage {
             error: String, time: Date? = nil
         ) {
             ids.append(result.id)
-            tokens.append(token.map { String(format: "%02x", $0) }.joined())
+            tokens.append(token.hexText)
             states.append(state.rawValue)
             attempts.append(Int32(result.attempts))
             outcomes.append(outcome.rawValue)

@@ -1,0 +1,159 @@
+import Foundation
+import ProtonCrypto
+import ProtonDirectory
+import ProtonServices
+import Testing
+
+/// The directory's registry on either storage: the same rules, the same log, the same answers
+/// to reads past its end; on PostgreSQL, instances that append at once keep one log.
+@Suite struct DirectoryStorageTests {
+    @Test(arguments: StorageBackend.allCases) func theRulesAndTheLogAreTheSameOnEitherStorage(backend: StorageBackend) async throws {
+        let registry = try await DirectoryRegistry.open(
+            dataDirectory: temporaryDirectory("directory-rules"), namespace: "example.org", database: backend.database())
+        defer { registry.close() }
+        let now = Date()
+        let alice = Ed25519.PrivateKey().publicKey
+        let bob = Ed25519.PrivateKey().publicKey
+
+        // Open: the first key to prove possession; the same key again changes nothing.
+        let first = try await registry.register(name: "alice", identityKey: alice, policy: .open, now: now)
+        guard case .logged(let alicesBinding) = first else { Issue.record("not logged: \(first)"); return }
+        #expect(alicesBinding.logIndex == 0)
+        #expect(try await registry.register(name: "alice", identityKey: alice, policy: .open, now: now) == .unchanged(alicesBinding))
+        await #expect(throws: DirectoryRefusal.nameTaken("alice")) {
+            try await registry.register(name: "alice", identityKey: bob, policy: .open, now: now)
+        }
+
+        // Allowlist: a listed name, for its pinned key only.
+        await #expect(throws: DirectoryRefusal.notAllowed("carol")) {
+            try await registry.register(name: "carol", identityKey: bob, policy: .allowlist, now: now)
+        }
+        try await registry.allow(name: "carol", identityKey: bob, now: now)
+        await #expect(throws: DirectoryRefusal.notAllowed("carol")) {
+            try await registry.register(name: "carol", identityKey: alice, policy: .allowlist, now: now)
+        }
+        guard case .logged(let carolsBinding) = try await registry.register(name: "carol", identityKey: bob, policy: .allowlist, now: now) else {
+            Issue.record("carol not logged")
+            return
+        }
+        #expect(carolsBinding.logIndex == 1)
+
+        // Approve: pending until the operator approves; denied leaves nothing.
+        #expect(try await registry.register(name: "dana", identityKey: alice, policy: .approve, now: now) == .pending)
+        #expect(try await registry.register(name: "dana", identityKey: alice, policy: .approve, now: now) == .pending)
+        await #expect(throws: DirectoryRefusal.nameTaken("dana")) {
+            try await registry.register(name: "dana", identityKey: bob, policy: .approve, now: now)
+        }
+        #expect(try await registry.pending().map(\.name) == ["dana"])
+        #expect(try await registry.approve(name: "dana", now: now).logIndex == 2)
+        await #expect(throws: DirectoryRefusal.noPendingRegistration("dana")) { try await registry.approve(name: "dana", now: now) }
+        #expect(try await registry.register(name: "erin", identityKey: bob, policy: .approve, now: now) == .pending)
+        try await registry.deny(name: "erin")
+        await #expect(throws: DirectoryRefusal.noPendingRegistration("erin")) { try await registry.deny(name: "erin") }
+        #expect(try await registry.pending().isEmpty)
+        #expect(try await registry.binding("erin") == nil)
+
+        // The holder moves the name, then revokes it; nobody else can.
+        #expect(try await registry.changeKey(name: "alice", from: alice, to: bob, now: now).logIndex == 3)
+        await #expect(throws: DirectoryRefusal.notOwner("alice")) { try await registry.revoke(name: "alice", identityKey: alice, now: now) }
+        #expect(try await registry.revoke(name: "alice", identityKey: bob, now: now).logIndex == 4)
+        #expect(try await registry.binding("alice")?.revoked == true)
+        await #expect(throws: DirectoryRefusal.notRegistered("alice")) { try await registry.revoke(name: "alice", identityKey: bob, now: now) }
+
+        // A nonce is accepted once.
+        #expect(try await registry.recordNonce([7, 7, 7], expires: now.addingTimeInterval(600), now: now))
+        #expect(try await !registry.recordNonce([7, 7, 7], expires: now.addingTimeInterval(600), now: now))
+
+        // The log: five statements, each naming its own index, answered as a log rebuilt in
+        // memory from the same leaves answers.
+        let reference = InMemoryTransparencyLog()
+        for index in 0..<UInt64(5) {
+            let leaf = try await registry.storage.leaf(at: index)
+            #expect(try Attestation(decoding: leaf).logIndex == index)
+            try reference.append(leaf)
+        }
+        let checkpoint = try await registry.signedCheckpoint()
+        #expect(checkpoint.checkpoint.size == 5)
+        #expect(checkpoint.checkpoint.rootHash == (try reference.root(size: 5)))
+        for size in UInt64(1)...5 {
+            for index in 0..<size {
+                #expect(try await registry.storage.inclusionProof(index: index, size: size) == reference.inclusionProof(index: index, size: size))
+            }
+            for from in 0...size {
+                #expect(try await registry.storage.consistencyProof(from: from, to: size) == reference.consistencyProof(from: from, to: size))
+            }
+        }
+        try await registry.bundle(for: carolsBinding).verify(directory: registry.verifier, now: now)
+
+        // Reads past the end are refused alike.
+        await #expect(throws: TransparencyLogError.indexOutOfRange(index: 5, size: 5)) { try await registry.storage.leaf(at: 5) }
+        await #expect(throws: TransparencyLogError.sizeBeyondLog(requested: 6, size: 5)) {
+            try await registry.storage.inclusionProof(index: 0, size: 6)
+        }
+        await #expect(throws: TransparencyLogError.indexOutOfRange(index: 5, size: 5)) {
+            try await registry.storage.inclusionProof(index: 5, size: 5)
+        }
+        await #expect(throws: TransparencyLogError.sizesOutOfOrder(from: 4, to: 3)) { try await registry.storage.consistencyProof(from: 4, to: 3) }
+    }
+
+    /// Two instances (each its own connection pool) register 200 names at once, taking a signed
+    /// checkpoint after each: one log of 200 statements, each at the index it names, and every
+    /// checkpoint either instance signed is consistent with the final tree, so every checkpoint
+    /// is consistent with every later one (two prefixes of one tree).
+    @Test func twoInstancesAppendingAtOnceKeepOneLog() async throws {
+        let database = try await TestPostgres.newDatabase()
+        let data = temporaryDirectory("directory-instances")
+        let first = try await DirectoryRegistry.open(dataDirectory: data, namespace: "example.org", database: database)
+        defer { first.close() }
+        let second = try await DirectoryRegistry.open(dataDirectory: data, namespace: "example.org", database: database)
+        defer { second.close() }
+        let count = 200
+        let keys = (0..<count).map { _ in Ed25519.PrivateKey().publicKey }
+        let taken = try await withThrowingTaskGroup(of: Checkpoint.self) { group in
+            for index in 0..<count {
+                let registry = index % 2 == 0 ? first : second
+                let key = keys[index]
+                group.addTask {
+                    let outcome = try await registry.register(name: "n\(index)", identityKey: key, policy: .open, now: Date())
+                    guard case .logged = outcome else { throw DirectoryRefusal.notRegistered("n\(index)") }
+                    return try await registry.signedCheckpoint().checkpoint
+                }
+            }
+            return try await group.reduce(into: [Checkpoint]()) { $0.append($1) }
+        }
+
+        let final = try await first.signedCheckpoint().checkpoint
+        #expect(final.size == UInt64(count))
+        var names = Set<String>()
+        for index in 0..<UInt64(count) {
+            let attestation = try Attestation(decoding: await second.storage.leaf(at: index))
+            #expect(attestation.logIndex == index)
+            names.insert(attestation.name)
+            #expect(try await first.binding(attestation.name)?.logIndex == index)
+        }
+        #expect(names.count == count)
+        #expect(taken.count == count)
+        for checkpoint in taken {
+            let proof = try await second.storage.consistencyProof(from: checkpoint.size, to: final.size)
+            #expect(throws: Never.self) { try proof.verify(firstRoot: checkpoint.rootHash, secondRoot: final.rootHash) }
+        }
+    }
+
+    /// A database holds one directory's log: an instance with another key or namespace is
+    /// refused before it serves anything.
+    @Test func aDatabaseRefusesAnotherDirectory() async throws {
+        let database = try await TestPostgres.newDatabase()
+        let owner = temporaryDirectory("directory-owner")
+        let registry = try await DirectoryRegistry.open(dataDirectory: owner, namespace: "example.org", database: database)
+        registry.close()
+        await #expect(throws: PostgresDatabaseError.self) {
+            _ = try await DirectoryRegistry.open(dataDirectory: temporaryDirectory("directory-other-key"), namespace: "example.org", database: database)
+        }
+        // The same key for another namespace.
+        let other = temporaryDirectory("directory-other-namespace")
+        try FileManager.default.copyItem(at: owner.appendingPathComponent("directory-key"), to: other.appendingPathComponent("directory-key"))
+        await #expect(throws: PostgresDatabaseError.self) {
+            _ = try await DirectoryRegistry.open(dataDirectory: other, namespace: "example.net", database: database)
+        }
+    }
+}
