@@ -83,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
                 unless the host is loopback or a socket. Give a password through PROTON_DATABASE \
                 rather than here: other users can read a command line. A directory's key and \
                 namespace stay in --data: copy DIR/directory-key and DIR/directory.json to every \
-                instance. Not with --brokered.
+                instance.
                 """,
             valueName: "url"))
     var database: String?
@@ -125,9 +125,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let url = databaseURL {
             guard kind != .witness else {
                 throw ValidationError("--database (or PROTON_DATABASE) is for 'serve sending', 'serve receiving' and 'serve directory'; a witness keeps SQLite in --data.")
-            }
-            guard !brokered else {
-                throw ValidationError("A brokered directory keeps its key packages in SQLite in --data; --brokered cannot be combined with --database (or PROTON_DATABASE) yet.")
             }
             guard PostgresLocation(url) != nil else {
                 throw ValidationError("--database must be a postgres:// URL with a user and a database name (docs/deployment.md).")

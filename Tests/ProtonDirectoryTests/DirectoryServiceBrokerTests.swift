@@ -192,8 +192,8 @@ struct DirectoryServiceBrokerTests {
     static func remaining(_ directory: DirectoryServiceFixture) async throws -> Int {
         let registry = try await DirectoryRegistry.open(dataDirectory: directory.dataDirectory, namespace: nil)
         defer { registry.close() }
-        let broker = try DirectoryBroker(dataDirectory: directory.dataDirectory, registry: registry)
+        let broker = try await DirectoryBroker.open(dataDirectory: directory.dataDirectory, registry: registry)
         defer { broker.close() }
-        return try broker.remainingPrekeys(name: "alice")
+        return try await broker.remainingPrekeys(name: "alice")
     }
 }

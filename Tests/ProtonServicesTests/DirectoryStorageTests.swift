@@ -1,4 +1,5 @@
 import Foundation
+import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
 import ProtonServices
@@ -155,5 +156,57 @@ import Testing
         await #expect(throws: PostgresDatabaseError.self) {
             _ = try await DirectoryRegistry.open(dataDirectory: other, namespace: "example.net", database: database)
         }
+    }
+
+    /// A brokered name with 20 one-time prekeys, fetched by 40 requesters at once through two
+    /// instances: each prekey goes to one fetch, and the other 20 get the signed prekey alone.
+    /// One requester's 10 fetches at once, with a limit of 5, stop at exactly 5.
+    @Test(arguments: StorageBackend.allCases) func concurrentFetchesAtTwoInstancesHandOutEachPrekeyOnceAndStopAtTheLimit(
+        backend: StorageBackend
+    ) async throws {
+        let database = try await backend.database()
+        let data = temporaryDirectory("broker-instances")
+        let limits = BrokerLimits(fetchesPerRequester: 5, oneTimePrekeysPerName: 100)
+        var instances: [(DirectoryRegistry, DirectoryBroker)] = []
+        for _ in 0..<2 {
+            let registry = try await DirectoryRegistry.open(dataDirectory: data, namespace: "example.org", database: database)
+            instances.append((registry, try await DirectoryBroker.open(dataDirectory: data, registry: registry, limits: limits)))
+        }
+        defer {
+            for (registry, broker) in instances {
+                broker.close()
+                registry.close()
+            }
+        }
+        let owner = Ed25519.PrivateKey()
+        _ = try await instances[0].0.register(name: "alice", identityKey: owner.publicKey, policy: .open, now: Date())
+        let package = try KeyPackage(
+            identity: owner, signedPrekey: X25519.PrivateKey().publicKey, oneTimePrekeys: (0..<20).map { _ in X25519.PrivateKey().publicKey },
+            route: nil, expires: Date().addingTimeInterval(86_400))
+        #expect(try await instances[1].1.publish(name: "alice", package: package, rule: .open, trusted: [], now: Date()) == 20)
+
+        let brokers = instances.map(\.1)
+        let fetched = try await withThrowingTaskGroup(of: KeyPackage.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    try await brokers[index % 2].fetch(name: "alice", requester: Ed25519.PrivateKey().publicKey, attestation: nil, now: Date()).package
+                }
+            }
+            return try await group.reduce(into: [KeyPackage]()) { $0.append($1) }
+        }
+        let handedOut = fetched.flatMap(\.oneTimePrekeys).map(\.prekey.rawRepresentation)
+        #expect(handedOut.count == 20)
+        #expect(Set(handedOut) == Set(package.oneTimePrekeys.map(\.prekey.rawRepresentation)), "each prekey once")
+        #expect(fetched.filter { $0.oneTimePrekeys.isEmpty }.count == 20)
+        #expect(try await brokers[0].remainingPrekeys(name: "alice") == 0)
+
+        let requester = Ed25519.PrivateKey().publicKey
+        let answers = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<10 {
+                group.addTask { (try? await brokers[index % 2].fetch(name: "alice", requester: requester, attestation: nil, now: Date())) != nil }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(answers.filter { $0 }.count == 5, "\(answers.filter { $0 }.count) fetches passed a limit of 5")
     }
 }

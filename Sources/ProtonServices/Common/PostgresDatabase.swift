@@ -209,7 +209,7 @@ final class PostgresDatabase: Sendable {
         return "\(error)"
     }
 
-    private func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
+    func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
         try await transaction { transaction in
             // One instance migrates at a time; a lock per database, held to the commit.
             try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))")

@@ -1,16 +1,15 @@
 import Foundation
-import GRDB
+import Logging
 import ProtonCore
 import ProtonCrypto
 import ProtonDirectory
 
 /// The brokered directory, switched on per namespace (`serve directory --brokered`): it vends
 /// the key packages that holders of attested names publish, under the contact rule each owner
-/// chose, and hands out every one-time prekey at most once. Its state is `broker.sqlite`
-/// beside the registry's; nothing of it is logged.
-public final class DirectoryBroker: @unchecked Sendable {
-    public static let databaseFileName = "broker.sqlite"
-
+/// chose, and hands out every one-time prekey at most once. These are its rules; its state is
+/// in a `BrokerStorage` beside the registry's (`broker.sqlite`, or the directory's PostgreSQL
+/// database). Nothing of it is logged.
+public final class DirectoryBroker: Sendable {
     public enum Refusal: Error, Equatable, Sendable {
         case notAttested(String)
         case wrongKey(String)
@@ -24,70 +23,28 @@ public final class DirectoryBroker: @unchecked Sendable {
         case invalidTrustedDirectory
     }
 
-    private let pool: DatabasePool
+    private let storage: any BrokerStorage
     private let registry: DirectoryRegistry
     public let limits: BrokerLimits
 
-    public init(dataDirectory: URL, registry: DirectoryRegistry, limits: BrokerLimits = BrokerLimits()) throws {
-        pool = try ServiceDatabase.open(
-            directory: dataDirectory, fileName: Self.databaseFileName, label: "ProtonBroker", migrator: Self.migrator)
-        self.registry = registry
-        self.limits = limits
+    /// The broker beside `registry`: in `broker.sqlite` in `dataDirectory`, or in the
+    /// registry's PostgreSQL database when it has one.
+    public static func open(dataDirectory: URL, registry: DirectoryRegistry, limits: BrokerLimits = BrokerLimits()) async throws
+        -> DirectoryBroker
+    {
+        let storage: any BrokerStorage =
+            if let directoryStorage = registry.storage as? PostgresDirectoryStorage {
+                try await PostgresBrokerStorage.open(sharing: directoryStorage.database)
+            } else {
+                try SQLiteBrokerStorage(dataDirectory: dataDirectory)
+            }
+        return DirectoryBroker(storage: storage, registry: registry, limits: limits)
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1 broker") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE key_package (
-                        name TEXT PRIMARY KEY NOT NULL,
-                        identity_key BLOB NOT NULL CHECK (length(identity_key) = 32),
-                        package BLOB NOT NULL,
-                        rule TEXT NOT NULL CHECK (rule IN ('open', 'attested', 'approval')),
-                        trusted TEXT NOT NULL,
-                        expires_at INTEGER NOT NULL
-                    ) WITHOUT ROWID;
-                    CREATE TABLE one_time_prekey (
-                        name TEXT NOT NULL,
-                        seq INTEGER NOT NULL,
-                        prekey BLOB NOT NULL CHECK (length(prekey) = 32),
-                        PRIMARY KEY (name, seq)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE contact_request (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        name TEXT NOT NULL,
-                        requester_key BLOB NOT NULL CHECK (length(requester_key) = 32),
-                        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied')),
-                        created_at INTEGER NOT NULL,
-                        UNIQUE (name, requester_key)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE fetch_event (
-                        requester_key BLOB NOT NULL,
-                        at REAL NOT NULL
-                    );
-                    CREATE INDEX fetch_event_by_requester ON fetch_event (requester_key, at);
-                    """)
-        }
-        // Every fetch deletes the events that left the window: by time, across requesters.
-        migrator.registerMigration("v2 fetch events by time") { db in
-            try db.execute(sql: "CREATE INDEX fetch_event_by_time ON fetch_event (at)")
-        }
-        // When each name handed out a one-time prekey: a budget per name, not per requester.
-        migrator.registerMigration("v3 prekeys taken") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE prekey_taken (name TEXT NOT NULL, at REAL NOT NULL);
-                    CREATE INDEX prekey_taken_by_name ON prekey_taken (name, at);
-                    CREATE INDEX prekey_taken_by_time ON prekey_taken (at);
-                    """)
-        }
-        // A hybrid package's one-time prekeys carry their ML-KEM key and its signature (the
-        // entry's last 1,248 bytes), taken with the prekey in the same row.
-        migrator.registerMigration("v4 one-time KEM prekeys") { db in
-            try db.execute(sql: "ALTER TABLE one_time_prekey ADD COLUMN kem BLOB CHECK (kem IS NULL OR length(kem) = 1248)")
-        }
-        return migrator
+    private init(storage: any BrokerStorage, registry: DirectoryRegistry, limits: BrokerLimits) {
+        self.storage = storage
+        self.registry = registry
+        self.limits = limits
     }
 
     // MARK: - Owner
@@ -98,153 +55,177 @@ public final class DirectoryBroker: @unchecked Sendable {
         try await requireOwner(name, package.identityKey)
         guard package.expires > now else { throw Refusal.expiredPackage }
         for key in trusted { guard (try? NoteVerifier(verifierKey: key)) != nil else { throw Refusal.invalidTrustedDirectory } }
-        let trustedText = String(decoding: try JSONEncoder().encode(trusted), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ?", arguments: [name])
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO key_package (name, identity_key, package, rule, trusted, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    name, Data(package.identityKey.rawRepresentation), Data(package.withOneTimePrekeys([]).encoded()), rule.rawValue,
-                    trustedText, Int64(package.expires.timeIntervalSince1970),
-                ])
-            for (seq, entry) in package.oneTimePrekeys.enumerated() {
-                try db.execute(
-                    sql: "INSERT INTO one_time_prekey (name, seq, prekey, kem) VALUES (?, ?, ?, ?)",
-                    arguments: [
-                        name, seq, Data(entry.prekey.rawRepresentation), entry.kem.map { Data($0.key.rawRepresentation + $0.signature) },
-                    ])
-            }
-        }
+        try await storage.publish(
+            BrokerStorageEntry(
+                name: name, identityKey: package.identityKey.rawRepresentation, package: package.withOneTimePrekeys([]).encoded(), rule: rule.rawValue,
+                trusted: String(decoding: try JSONEncoder().encode(trusted), as: UTF8.self), expiresAt: Int64(package.expires.timeIntervalSince1970)),
+            prekeys: package.oneTimePrekeys.map { entry in
+                BrokerStorageEntry.Prekey(prekey: entry.prekey.rawRepresentation, kem: entry.kem.map { $0.key.rawRepresentation + $0.signature })
+            })
         return package.oneTimePrekeys.count
     }
 
     public func requests(name: String, owner: Ed25519.PublicKey) async throws -> [BrokerAPI.ContactRequest] {
         try await requireOwner(name, owner)
-        return try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT id, requester_key, state, created_at FROM contact_request WHERE name = ? ORDER BY created_at, id",
-                arguments: [name]
-            ).map { row in
-                BrokerAPI.ContactRequest(
-                    id: row["id"], requesterKey: Base64URL.encode([UInt8](row["requester_key"] as Data)), state: row["state"],
-                    created: row["created_at"])
-            }
-        }
+        return try await storage.requests(name: name)
     }
 
     public func decide(name: String, owner: Ed25519.PublicKey, requestID: String, approve: Bool) async throws {
         try await requireOwner(name, owner)
-        let changed = try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE contact_request SET state = ? WHERE id = ? AND name = ?",
-                arguments: [approve ? "approved" : "denied", requestID, name])
-            return db.changesCount
-        }
-        guard changed == 1 else { throw Refusal.unknownRequest(requestID) }
+        guard try await storage.decide(name: name, requestID: requestID, approve: approve) else { throw Refusal.unknownRequest(requestID) }
     }
 
     // MARK: - Requester
 
     /// The key package for `name`, with one one-time prekey taken for good (none once they
     /// run out: the signed prekey alone). Checks, in order: the name is attested to the
-    /// package's key, the rate limit, the owner's contact rule. The prekey is taken in the same
-    /// write transaction as the rate-limit record, so two fetches never share one.
+    /// package's key, the rate limit, the owner's contact rule. What the fetch finds and what
+    /// it records (the rate-limit record, a new contact request, the prekey taken) are one
+    /// transaction of the storage, so two fetches never share a prekey and no limit is passed.
     public func fetch(name: String, requester: Ed25519.PublicKey, attestation: AttestationBundle?, now: Date) async throws -> (
         package: KeyPackage, oneTimePrekeyIncluded: Bool
     ) {
         guard let binding = try await registry.binding(name), !binding.revoked else { throw Refusal.noPackage(name) }
-        // Refusals after the rate-limit record are returned, not thrown, so that the record (and
-        // a new contact request) commit: a thrown error would roll them back.
-        let outcome: Result<(package: KeyPackage, oneTimePrekeyIncluded: Bool), Refusal> = try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT identity_key, package, rule, trusted, expires_at FROM key_package WHERE name = ?", arguments: [name]),
-                [UInt8](row["identity_key"] as Data) == binding.identityKey.rawRepresentation
-            else { throw Refusal.noPackage(name) }
-            guard Int64(now.timeIntervalSince1970) < row["expires_at"] as Int64 else { throw Refusal.noPackage(name) }
-
-            let windowStart = now.timeIntervalSince1970 - limits.window
-            try db.execute(sql: "DELETE FROM fetch_event WHERE at < ?", arguments: [windowStart])
-            let recent = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM fetch_event WHERE requester_key = ? AND at >= ?",
-                arguments: [Data(requester.rawRepresentation), windowStart]) ?? 0
-            guard recent < limits.fetchesPerRequester else {
-                let oldest = try Double.fetchOne(
-                    db, sql: "SELECT min(at) FROM fetch_event WHERE requester_key = ?", arguments: [Data(requester.rawRepresentation)]) ?? now.timeIntervalSince1970
-                throw Refusal.rateLimited(retryAfter: max(1, Int((oldest + limits.window - now.timeIntervalSince1970).rounded(.up))))
-            }
-            try db.execute(
-                sql: "INSERT INTO fetch_event (requester_key, at) VALUES (?, ?)",
-                arguments: [Data(requester.rawRepresentation), now.timeIntervalSince1970])
-
-            let rule = BrokerAPI.ContactRule(rawValue: row["rule"]) ?? .approval
-            switch rule {
-            case .open:
-                break
-            case .attested:
-                let trustedText: String = row["trusted"]
-                let trusted = (try? JSONDecoder().decode([String].self, from: Data(trustedText.utf8))) ?? []
-                let verifiers = trusted.isEmpty ? [registry.verifier] : trusted.compactMap { try? NoteVerifier(verifierKey: $0) }
-                guard let attestation, attestation.attestation.identityKey == requester,
-                    verifiers.contains(where: { verifier in (try? attestation.verify(directory: verifier, now: now)) != nil })
-                else { return .failure(Refusal.notAllowedToContact(name)) }
-            case .approval:
-                let request = try Row.fetchOne(
-                    db, sql: "SELECT id, state FROM contact_request WHERE name = ? AND requester_key = ?",
-                    arguments: [name, Data(requester.rawRepresentation)])
-                switch request?["state"] as String? {
-                case "approved":
-                    break
-                case "denied":
-                    return .failure(Refusal.notAllowedToContact(name))
-                case "pending":
-                    return .failure(Refusal.pendingApproval(requestID: request!["id"]))
-                default:
-                    let pending = try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM contact_request WHERE name = ? AND state = 'pending'", arguments: [name]) ?? 0
-                    guard pending < limits.pendingRequestsPerName else { return .failure(Refusal.tooManyPendingRequests(name)) }
-                    // Hex, not base64url: an id starting with '-' would read as an option on a command line.
-                    let id = SystemRandom().bytes(16).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-                    try db.execute(
-                        sql: "INSERT INTO contact_request (id, name, requester_key, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
-                        arguments: [id, name, Data(requester.rawRepresentation), Int64(now.timeIntervalSince1970)])
-                    return .failure(Refusal.pendingApproval(requestID: id))
-                }
-            }
-
-            let base = try KeyPackage(decoding: [UInt8](row["package"] as Data))
-            try db.execute(sql: "DELETE FROM prekey_taken WHERE at < ?", arguments: [windowStart])
-            let taken = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM prekey_taken WHERE name = ? AND at >= ?", arguments: [name, windowStart]) ?? 0
-            guard taken < limits.oneTimePrekeysPerName else { return .success((base, false)) }
-            guard let prekeyRow = try Row.fetchOne(
-                db, sql: "SELECT seq, prekey, kem FROM one_time_prekey WHERE name = ? ORDER BY seq LIMIT 1", arguments: [name])
-            else { return .success((base, false)) }
-            try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ? AND seq = ?", arguments: [name, prekeyRow["seq"] as Int64])
-            try db.execute(sql: "INSERT INTO prekey_taken (name, at) VALUES (?, ?)", arguments: [name, now.timeIntervalSince1970])
-            let prekey = try X25519.PublicKey(rawRepresentation: [UInt8](prekeyRow["prekey"] as Data))
-            // Stored from a package that verified: the key parses and the signature is its own.
-            let kem = try (prekeyRow["kem"] as Data?).map { data in
-                let bytes = [UInt8](data)
-                return KeyPackage.SignedKEMPrekey(
-                    key: try MLKEM.PublicKey(rawRepresentation: Array(bytes.prefix(MLKEM.publicKeyByteCount))),
-                    signature: Array(bytes.dropFirst(MLKEM.publicKeyByteCount)))
-            }
-            return .success((base.withOneTimePrekeys([KeyPackage.OneTimePrekey(prekey: prekey, kem: kem)]), true))
+        let decision = try await storage.fetch(name: name, requester: requester.rawRepresentation, now: now, window: limits.window) {
+            [limits, verifier = registry.verifier] facts in
+            try Self.rules(
+                facts, name: name, attestedKey: binding.identityKey, requester: requester, attestation: attestation, now: now, limits: limits,
+                ownVerifier: verifier)
         }
-        return try outcome.get()
+        return try decision.outcome.get()
     }
 
     /// How many one-time prekeys are left for `name`.
-    public func remainingPrekeys(name: String) throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM one_time_prekey WHERE name = ?", arguments: [name]) ?? 0 }
+    public func remainingPrekeys(name: String) async throws -> Int {
+        try await storage.remainingPrekeys(name: name)
     }
 
-    public func close() { ServiceDatabase.close(pool) }
+    public func close() { storage.close() }
 
     private func requireOwner(_ name: String, _ key: Ed25519.PublicKey) async throws {
         guard let binding = try await registry.binding(name), !binding.revoked else { throw Refusal.notAttested(name) }
         guard binding.identityKey == key else { throw Refusal.wrongKey(name) }
     }
+
+    /// What a fetch makes of what it found. Throws (recording nothing) when there is no
+    /// package for the attested key or the requester is over its limit; every other refusal is
+    /// an outcome, so that the rate-limit record and a new contact request are kept.
+    static func rules(
+        _ facts: BrokerFetchFacts, name: String, attestedKey: Ed25519.PublicKey, requester: Ed25519.PublicKey, attestation: AttestationBundle?,
+        now: Date, limits: BrokerLimits, ownVerifier: NoteVerifier
+    ) throws -> BrokerFetchDecision {
+        guard let stored = facts.package, stored.identityKey == attestedKey.rawRepresentation else { throw Refusal.noPackage(name) }
+        guard Int64(now.timeIntervalSince1970) < stored.expiresAt else { throw Refusal.noPackage(name) }
+        guard facts.recentFetches < limits.fetchesPerRequester else {
+            let oldest = facts.oldestFetch ?? now.timeIntervalSince1970
+            throw Refusal.rateLimited(retryAfter: max(1, Int((oldest + limits.window - now.timeIntervalSince1970).rounded(.up))))
+        }
+        func refused(_ refusal: Refusal, newRequest: String? = nil) -> BrokerFetchDecision {
+            BrokerFetchDecision(newRequestID: newRequest, takePrekey: nil, outcome: .failure(refusal))
+        }
+        switch BrokerAPI.ContactRule(rawValue: stored.rule) ?? .approval {
+        case .open:
+            break
+        case .attested:
+            let trusted = (try? JSONDecoder().decode([String].self, from: Data(stored.trusted.utf8))) ?? []
+            let verifiers = trusted.isEmpty ? [ownVerifier] : trusted.compactMap { try? NoteVerifier(verifierKey: $0) }
+            guard let attestation, attestation.attestation.identityKey == requester,
+                verifiers.contains(where: { verifier in (try? attestation.verify(directory: verifier, now: now)) != nil })
+            else { return refused(.notAllowedToContact(name)) }
+        case .approval:
+            switch facts.request?.state {
+            case "approved":
+                break
+            case "denied":
+                return refused(.notAllowedToContact(name))
+            case "pending":
+                return refused(.pendingApproval(requestID: facts.request?.id ?? ""))
+            default:
+                guard facts.pendingRequests < limits.pendingRequestsPerName else { return refused(.tooManyPendingRequests(name)) }
+                // Hex, not base64url: an id starting with '-' would read as an option on a command line.
+                let id = SystemRandom().bytes(16).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+                return refused(.pendingApproval(requestID: id), newRequest: id)
+            }
+        }
+        let base = try KeyPackage(decoding: stored.package)
+        guard facts.prekeysTaken < limits.oneTimePrekeysPerName, let prekey = facts.prekey else {
+            return BrokerFetchDecision(newRequestID: nil, takePrekey: nil, outcome: .success((base, false)))
+        }
+        // Stored from a package that verified: the key parses and the signature is its own.
+        let kem = try prekey.kem.map { bytes in
+            KeyPackage.SignedKEMPrekey(
+                key: try MLKEM.PublicKey(rawRepresentation: Array(bytes.prefix(MLKEM.publicKeyByteCount))),
+                signature: Array(bytes.dropFirst(MLKEM.publicKeyByteCount)))
+        }
+        let oneTime = KeyPackage.OneTimePrekey(prekey: try X25519.PublicKey(rawRepresentation: prekey.prekey), kem: kem)
+        return BrokerFetchDecision(newRequestID: nil, takePrekey: prekey.seq, outcome: .success((base.withOneTimePrekeys([oneTime]), true)))
+    }
+}
+
+/// Where a brokered directory keeps key packages, one-time prekeys, contact requests, and the
+/// records its limits count.
+protocol BrokerStorage: Sendable {
+    /// Replaces `entry.name`'s package and its one-time prekeys.
+    func publish(_ entry: BrokerStorageEntry, prekeys: [BrokerStorageEntry.Prekey]) async throws
+    func requests(name: String) async throws -> [BrokerAPI.ContactRequest]
+    /// False when `name` has no request `requestID`.
+    func decide(name: String, requestID: String, approve: Bool) async throws -> Bool
+    /// In one transaction: drops records older than `window`, reads what the rules need,
+    /// lets `rules` decide, and records what they decided (a fetch by `requester`, a contact
+    /// request, the prekey taken); nothing is recorded if `rules` throws.
+    func fetch(
+        name: String, requester: [UInt8], now: Date, window: TimeInterval, _ rules: @escaping @Sendable (BrokerFetchFacts) throws -> BrokerFetchDecision
+    ) async throws -> BrokerFetchDecision
+    func remainingPrekeys(name: String) async throws -> Int
+    func close()
+}
+
+/// A key package as stored: without its one-time prekeys, which are rows of their own.
+struct BrokerStorageEntry: Sendable {
+    struct Prekey: Sendable {
+        let prekey: [UInt8]
+        /// The ML-KEM key and its signature, 1,248 bytes, for a hybrid package.
+        let kem: [UInt8]?
+    }
+
+    let name: String
+    let identityKey: [UInt8]
+    let package: [UInt8]
+    let rule: String
+    /// JSON: the verifier keys the `attested` rule accepts.
+    let trusted: String
+    let expiresAt: Int64
+}
+
+/// What a fetch finds in its transaction: the name's package, the requester's fetches in the
+/// window, its contact request, the name's pending requests and prekeys taken in the window,
+/// and its next one-time prekey.
+struct BrokerFetchFacts: Sendable {
+    struct Request: Sendable {
+        let id: String
+        let state: String
+    }
+
+    struct Prekey: Sendable {
+        let seq: Int64
+        let prekey: [UInt8]
+        let kem: [UInt8]?
+    }
+
+    var package: BrokerStorageEntry?
+    var recentFetches: Int
+    var oldestFetch: Double?
+    var request: Request?
+    var pendingRequests: Int
+    var prekeysTaken: Int
+    var prekey: Prekey?
+}
+
+/// What the rules decided; the fetch is recorded with it.
+struct BrokerFetchDecision: Sendable {
+    /// A contact request to create, pending, with this id.
+    let newRequestID: String?
+    /// The one-time prekey (by sequence number) handed out.
+    let takePrekey: Int64?
+    let outcome: Result<(package: KeyPackage, oneTimePrekeyIncluded: Bool), DirectoryBroker.Refusal>
 }

@@ -14,14 +14,14 @@ public enum DirectoryService {
     /// Opens the registry in the data directory, starts the service and returns once it
     /// listens. With `handlesSignals`, SIGINT/SIGTERM stop it gracefully.
     public static func start(configuration: DirectoryServiceConfiguration, handlesSignals: Bool = false) async throws -> RunningService {
-        guard !(configuration.brokered && configuration.database != nil) else { throw DirectoryServiceError.brokerNeedsSQLite }
         let registry = try await DirectoryRegistry.open(
             dataDirectory: configuration.dataDirectory, namespace: configuration.namespace, database: configuration.database,
             attestationLifetime: configuration.attestationLifetime, now: configuration.now(), logger: configuration.logger)
         let broker: DirectoryBroker?
         do {
             broker = configuration.brokered
-                ? try DirectoryBroker(dataDirectory: configuration.dataDirectory, registry: registry, limits: configuration.brokerLimits) : nil
+                ? try await DirectoryBroker.open(dataDirectory: configuration.dataDirectory, registry: registry, limits: configuration.brokerLimits)
+                : nil
         } catch {
             registry.close()
             throw error

@@ -12,7 +12,7 @@ public struct DirectoryServiceConfiguration: Sendable {
     /// `directory.sqlite` and `log.sqlite`.
     public var dataDirectory: URL
     /// A PostgreSQL database shared by every instance of this directory (each with the same
-    /// `directory-key` and `directory.json`); nil: SQLite in `dataDirectory`. Not with `brokered`.
+    /// `directory-key` and `directory.json`), the broker's state too; nil: SQLite in `dataDirectory`.
     public var database: PostgresLocation?
     public var attestationLifetime: TimeInterval
     /// Also a brokered directory: vends key packages under contact rules (`/v1/broker/...`).
@@ -45,15 +45,3 @@ public struct DirectoryServiceConfiguration: Sendable {
     }
 }
 
-/// A directory configuration that cannot start.
-public enum DirectoryServiceError: Error, CustomStringConvertible {
-    /// The broker's state (key packages, one-time prekeys) is kept in SQLite only so far.
-    case brokerNeedsSQLite
-
-    public var description: String {
-        switch self {
-        case .brokerNeedsSQLite:
-            "A brokered directory keeps its key packages in SQLite in --data; --brokered cannot be combined with --database yet."
-        }
-    }
-}
