@@ -207,7 +207,7 @@ struct ReceivingFixture {
 
     func fetch(_ owner: Owner, after: Int64 = 0, wait: Int = 0) async throws -> HTTPAnswer {
         let path = "/v1/addresses/\(owner.pathID)/messages?after=\(after)&wait=\(wait)"
-        return try await HTTP.request("GET", url + path, headers: owner.headers("GET", path, now: clock.now()))
+        return try await HTTP.request("GET", url + path, headers: owner.headers("GET", path, now: clock.now()), timeout: TimeInterval(wait + 30))
     }
 
     func acknowledge(_ owner: Owner, upTo: Int64) async throws -> HTTPAnswer {
