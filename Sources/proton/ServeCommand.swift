@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "sending, receiving: also listen on HOST:PORT for the operator: GET /metrics (Prometheus), /health and /ready.",
+            "sending, receiving, directory: also listen on HOST:PORT for the operator: GET /metrics (Prometheus), /health and /ready.",
             discussion: "Keep it off the public network (127.0.0.1 or a management network): the metrics say how busy the service is.",
             valueName: "host:port"))
     var adminListen: String?
@@ -119,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, for example 127.0.0.1:8080.") }
         if let adminListen {
-            guard kind == .sending || kind == .receiving else { throw ValidationError("--admin-listen is for 'serve sending' and 'serve receiving'.") }
+            guard kind != .witness else { throw ValidationError("--admin-listen is for 'serve sending', 'serve receiving' and 'serve directory'.") }
             guard ListenAddress(adminListen) != nil else { throw ValidationError("--admin-listen must be HOST:PORT, for example 127.0.0.1:9090.") }
         }
         if let url = databaseURL {
@@ -198,7 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
             case .directory:
                 var configuration = DirectoryServiceConfiguration(
                     namespace: namespace ?? "", policy: policy, listen: address, dataDirectory: directory, brokered: brokered,
-                    logger: logger, now: now, database: postgres)
+                    logger: logger, now: now, database: postgres, adminListen: adminListen.flatMap(ListenAddress.init))
                 configuration.witnesses = witnesses.compactMap(WitnessEndpoint.init)
                 configuration.witnessQuorum = witnessQuorum ?? witnesses.count
                 running = try await DirectoryService.start(configuration: configuration, handlesSignals: true)

@@ -7,6 +7,34 @@ import Testing
 /// The operator's listener: metrics that count what happened, without an address, a key or a
 /// send id in them; health; readiness that follows the storage.
 @Suite struct ServiceMetricsTests {
+    /// The directory's operator listener: requests by route pattern, the log's size and the
+    /// operator's queue, and no name in any label.
+    @Test(arguments: StorageBackend.allCases) func theDirectoryCountsRequestsTheLogAndPendingNamesAndNamesNoName(backend: StorageBackend) async throws {
+        let data = temporaryDirectory("metrics-directory")
+        let database = try await backend.database()
+        let directory = try await DirectoryService.start(
+            configuration: DirectoryServiceConfiguration(
+                namespace: "example.org", policy: .approve, dataDirectory: data, database: database,
+                adminListen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let admin = "http://127.0.0.1:\(try #require(directory.adminPort))"
+        #expect(try await HTTP.request("GET", directory.baseURL + "/v1/directory/names/zelda").status == 404)
+        // The operator's side, on the same storage.
+        let registry = try await DirectoryRegistry.open(dataDirectory: data, namespace: nil, database: database)
+        #expect(try await registry.register(name: "yannick", identityKey: Ed25519.PrivateKey().publicKey, policy: .approve, now: Date()) == .pending)
+        let waiting = String(decoding: try await HTTP.request("GET", admin + "/metrics").body, as: UTF8.self)
+        #expect(waiting.contains(#"proton_http_requests_total{service="directory",route="/v1/directory/names/{name}",method="GET",status="404"} 1"#))
+        #expect(waiting.contains(#"proton_pending_registrations{service="directory"} 1"#))
+        #expect(waiting.contains(#"proton_log_leaves{service="directory"} 0"#))
+        _ = try await registry.approve(name: "yannick", now: Date())
+        registry.close()
+        let approved = String(decoding: try await HTTP.request("GET", admin + "/metrics").body, as: UTF8.self)
+        #expect(approved.contains(#"proton_pending_registrations{service="directory"} 0"#))
+        #expect(approved.contains(#"proton_log_leaves{service="directory"} 1"#))
+        for needle in ["zelda", "yannick"] { #expect(!approved.contains(needle), "\(needle) in the metrics") }
+        #expect(try await HTTP.request("GET", admin + "/ready").status == 200)
+        await directory.stop()
+    }
+
     @Test(arguments: StorageBackend.allCases) func metricsCountRequestsForwardingAndQueuesAndNameNoAddress(backend: StorageBackend) async throws {
         let directory = temporaryDirectory("metrics")
         let receivingDatabase = try await backend.database()

@@ -47,22 +47,25 @@ public final class RunningService: Sendable {
         }
     }
 
-    /// Runs `makeServices`' services in a service group and returns once the server is bound
-    /// (and the operator's listener too, with `admin`). `makeServices` receives the closures to
-    /// hand to Hummingbird's `onServerRunning` of each. With `handlesSignals`, SIGINT and
-    /// SIGTERM shut the group down gracefully.
+    /// Runs `makeServices`' services in a service group, with the operator's listener when
+    /// `admin` is given, and returns once the server is bound (and the operator's listener).
+    /// `makeServices` receives the closure to hand to Hummingbird's `onServerRunning`. With
+    /// `handlesSignals`, SIGINT and SIGTERM shut the group down gracefully.
     static func launch(
-        host: String, handlesSignals: Bool, logger: Logger, admin: Bool = false, cleanup: @escaping @Sendable () async -> Void,
-        makeServices: (_ onServerRunning: @escaping @Sendable (any Channel) async -> Void, _ onAdminRunning: @escaping @Sendable (any Channel) async -> Void)
-            throws -> [any Service]
+        host: String, handlesSignals: Bool, logger: Logger, admin: AdminListener? = nil, cleanup: @escaping @Sendable () async -> Void,
+        makeServices: (_ onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws -> [any Service]
     ) async throws -> RunningService {
         enum Event { case bound(Int), adminBound(Int), failed(any Error) }
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        let services: [any Service]
+        var services: [any Service]
         do {
-            services = try makeServices(
-                { channel in continuation.yield(.bound(channel.localAddress?.port ?? 0)) },
-                { channel in continuation.yield(.adminBound(channel.localAddress?.port ?? 0)) })
+            services = try makeServices { channel in continuation.yield(.bound(channel.localAddress?.port ?? 0)) }
+            if let admin {
+                services.append(
+                    AdminEndpoint.makeApplication(
+                        listen: admin.listen, metrics: admin.metrics, ready: admin.ready, logger: logger,
+                        onServerRunning: { channel in continuation.yield(.adminBound(channel.localAddress?.port ?? 0)) }))
+            }
         } catch {
             await cleanup()
             throw error
@@ -89,7 +92,7 @@ public final class RunningService: Sendable {
                 await cleanup()
                 throw error
             }
-            if let port, !admin || adminPort != nil {
+            if let port, admin == nil || adminPort != nil {
                 return RunningService(host: host, port: port, adminPort: adminPort, group: group, task: task, cleanup: cleanup)
             }
         }
@@ -122,4 +125,12 @@ public enum ServiceStartError: Error, CustomStringConvertible {
     case stoppedBeforeListening
 
     public var description: String { "The service stopped before it started listening." }
+}
+
+/// A service's operator listener (`--admin-listen`): where it listens, the metrics it serves,
+/// and whether the service is ready (its storage answers).
+struct AdminListener: Sendable {
+    let listen: ListenAddress
+    let metrics: ServiceMetrics
+    let ready: @Sendable () async -> Bool
 }

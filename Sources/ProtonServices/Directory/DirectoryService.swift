@@ -26,22 +26,36 @@ public enum DirectoryService {
             registry.close()
             throw error
         }
+        let metrics = metrics(registry)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
+            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { (try? await registry.signedCheckpoint()) != nil }) },
             cleanup: {
                 broker?.close()
                 registry.close()
             }
-        ) { onServerRunning, _ in
-            [try makeApplication(configuration: configuration, registry: registry, broker: broker, onServerRunning: onServerRunning)]
+        ) { onServerRunning in
+            [try makeApplication(configuration: configuration, registry: registry, broker: broker, metrics: metrics, onServerRunning: onServerRunning)]
+        }
+    }
+
+    /// The directory's metrics: requests, storage errors, and the log's size and the operator's
+    /// queue read when scraped.
+    static func metrics(_ registry: DirectoryRegistry) -> ServiceMetrics {
+        ServiceMetrics(service: "directory") {
+            [
+                ("log_leaves", "Statements in the transparency log.", Int(clamping: try await registry.signedCheckpoint().checkpoint.size)),
+                ("pending_registrations", "Registrations waiting for the operator (approve policy).", try await registry.pending().count),
+            ]
         }
     }
 
     public static func makeApplication(
-        configuration: DirectoryServiceConfiguration, registry: DirectoryRegistry, broker: DirectoryBroker? = nil,
+        configuration: DirectoryServiceConfiguration, registry: DirectoryRegistry, broker: DirectoryBroker? = nil, metrics: ServiceMetrics? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router()
+        if let metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
         router.add(middleware: ErrorMiddleware(logger: configuration.logger))
         let watch = DatabaseWatch(directory: configuration.dataDirectory)
         router.add(middleware: DatabaseWatchMiddleware(watch: watch, logger: configuration.logger))

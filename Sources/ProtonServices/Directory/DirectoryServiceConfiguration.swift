@@ -14,6 +14,8 @@ public struct DirectoryServiceConfiguration: Sendable {
     /// A PostgreSQL database shared by every instance of this directory (each with the same
     /// `directory-key` and `directory.json`), the broker's state too; nil: SQLite in `dataDirectory`.
     public var database: PostgresLocation?
+    /// The operator's listener: `/metrics`, `/health`, `/ready` (nil: none).
+    public var adminListen: ListenAddress?
     public var attestationLifetime: TimeInterval
     /// Also a brokered directory: vends key packages under contact rules (`/v1/broker/...`).
     public var brokered: Bool
@@ -30,9 +32,11 @@ public struct DirectoryServiceConfiguration: Sendable {
         namespace: String, policy: DirectoryPolicy = .open, listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
         dataDirectory: URL, attestationLifetime: TimeInterval = DirectoryRegistry.defaultAttestationLifetime,
         brokered: Bool = false, brokerLimits: BrokerLimits = BrokerLimits(),
-        logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }, database: PostgresLocation? = nil
+        logger: Logger = Logger(label: "proton.directory"), now: @escaping @Sendable () -> Date = { Date() }, database: PostgresLocation? = nil,
+        adminListen: ListenAddress? = nil
     ) {
         self.database = database
+        self.adminListen = adminListen
         self.namespace = namespace
         self.policy = policy
         self.listen = listen

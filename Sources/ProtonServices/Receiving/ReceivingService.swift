@@ -47,18 +47,12 @@ public enum ReceivingService {
         let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            admin: configuration.adminListen != nil, cleanup: { await storage.close() }
-        ) { onServerRunning, onAdminRunning in
+            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { (try? await storage.counts()) != nil }) },
+            cleanup: { await storage.close() }
+        ) { onServerRunning in
             let parts = makeParts(
                 configuration: configuration, storage: storage, serviceKey: serviceKey, metrics: metrics, onServerRunning: onServerRunning)
-            var services: [any Service] = [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
-            if let admin = configuration.adminListen {
-                services.append(
-                    AdminEndpoint.makeApplication(
-                        listen: admin, metrics: metrics, ready: { (try? await storage.counts()) != nil }, logger: configuration.logger,
-                        onServerRunning: onAdminRunning))
-            }
-            return services
+            return [parts.application, ShutdownHook { await parts.notifier.shutDown() }]
         }
     }
 

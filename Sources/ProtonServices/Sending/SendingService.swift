@@ -30,22 +30,13 @@ public enum SendingService {
         let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            admin: configuration.adminListen != nil,
+            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { (try? await storage.counts()) != nil }) },
             cleanup: {
                 await targets.shutdown()
                 await storage.close()
             }
-        ) { onServerRunning, onAdminRunning in
-            var services: [any Service] = [
-                makeApplication(configuration: configuration, storage: storage, targets: targets, metrics: metrics, onServerRunning: onServerRunning)
-            ]
-            if let admin = configuration.adminListen {
-                services.append(
-                    AdminEndpoint.makeApplication(
-                        listen: admin, metrics: metrics, ready: { (try? await storage.counts()) != nil }, logger: configuration.logger,
-                        onServerRunning: onAdminRunning))
-            }
-            return services
+        ) { onServerRunning in
+            [makeApplication(configuration: configuration, storage: storage, targets: targets, metrics: metrics, onServerRunning: onServerRunning)]
         }
     }
 

@@ -47,7 +47,7 @@ public enum WitnessService {
         let ledger = try WitnessLedger(dataDirectory: configuration.dataDirectory)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger, cleanup: { ledger.close() }
-        ) { onServerRunning, _ in
+        ) { onServerRunning in
             [makeApplication(configuration: configuration, cosigner: cosigner, ledger: ledger, onServerRunning: onServerRunning)]
         }
     }
