@@ -26,17 +26,23 @@ final class SharedDatabaseServices: @unchecked Sendable {
     private let socketDirectory: String
 
     init() async throws {
-        guard let cluster = ProcessInfo.processInfo.environment["PROTON_TEST_DATABASE"], let location = PostgresLocation(cluster),
-            case .unixSocket(let directory, _) = location.endpoint
-        else {
-            throw TestDatabaseMissing()
-        }
+        let directory = try Self.clusterSocketDirectory()
         socketDirectory = directory
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ProtonSharedDB-\(UUID().uuidString)")
         for index in 0..<2 {
             receiving.append(try await Self.start("receiving", index: index, root: root, socketDirectory: directory))
             sending.append(try await Self.start("sending", index: index, root: root, socketDirectory: directory))
         }
+    }
+
+    /// Where the throw-away cluster of `scripts/postgres run` listens.
+    static func clusterSocketDirectory() throws -> String {
+        guard let cluster = ProcessInfo.processInfo.environment["PROTON_TEST_DATABASE"], let location = PostgresLocation(cluster),
+            case .unixSocket(let directory, _) = location.endpoint
+        else {
+            throw TestDatabaseMissing()
+        }
+        return directory
     }
 
     struct TestDatabaseMissing: Error, CustomStringConvertible {
@@ -99,7 +105,7 @@ final class SharedDatabaseServices: @unchecked Sendable {
         return Service(kind: kind, database: database, instances: instances, proxy: try await RoundRobinProxy(backendPorts: ports))
     }
 
-    private static func createDatabase(_ name: String, socketDirectory: String) throws {
+    static func createDatabase(_ name: String, socketDirectory: String) throws {
         let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         process.arguments = ["-h", socketDirectory, "-U", "proton", "-d", "postgres", "-q", "-c", "CREATE DATABASE \(name)"]
@@ -110,7 +116,7 @@ final class SharedDatabaseServices: @unchecked Sendable {
     }
 
     /// Runs `proton ARGUMENTS` and waits for the line it prints once bound; returns its port.
-    private static func serve(_ arguments: [String]) throws -> (ChildProcess, Int) {
+    static func serve(_ arguments: [String]) throws -> (ChildProcess, Int) {
         let process = ChildProcess()
         process.executableURL = try AgentCommandTests.Sandbox.executable()
         process.arguments = arguments

@@ -209,4 +209,67 @@ import Testing
         }
         #expect(answers.filter { $0 }.count == 5, "\(answers.filter { $0 }.count) fetches passed a limit of 5")
     }
+
+    /// A data directory keeps to the storage its log is in: one that ran on SQLite with
+    /// statements is refused a new database, one that ran on a database is refused SQLite and
+    /// any other database. Otherwise one key would sign two logs.
+    @Test func aDataDirectoryKeepsToTheStorageItsLogIsIn() async throws {
+        let onSQLite = temporaryDirectory("directory-sqlite")
+        let local = try await DirectoryRegistry.open(dataDirectory: onSQLite, namespace: "example.org")
+        _ = try await local.register(name: "alice", identityKey: Ed25519.PrivateKey().publicKey, policy: .open, now: Date())
+        local.close()
+        await #expect(throws: DataDirectoryError.self) {
+            _ = try await DirectoryRegistry.open(dataDirectory: onSQLite, namespace: nil, database: TestPostgres.newDatabase())
+        }
+
+        let onPostgres = temporaryDirectory("directory-postgres")
+        let database = try await TestPostgres.newDatabase()
+        try await DirectoryRegistry.open(dataDirectory: onPostgres, namespace: "example.org", database: database).close()
+        await #expect(throws: DataDirectoryError.self) { _ = try await DirectoryRegistry.open(dataDirectory: onPostgres, namespace: nil) }
+        await #expect(throws: DataDirectoryError.self) {
+            _ = try await DirectoryRegistry.open(dataDirectory: onPostgres, namespace: nil, database: TestPostgres.newDatabase())
+        }
+        try await DirectoryRegistry.open(dataDirectory: onPostgres, namespace: nil, database: database).close()
+    }
+
+    /// Contact requests are the holder's decisions: when the name changes hands and the new
+    /// holder publishes, a requester the previous holder approved asks again. A request id that
+    /// is not one names none, on either storage.
+    @Test(arguments: StorageBackend.allCases) func approvalsDoNotOutliveTheNamesHolder(backend: StorageBackend) async throws {
+        let data = temporaryDirectory("broker-holders")
+        let registry = try await DirectoryRegistry.open(dataDirectory: data, namespace: "example.org", database: backend.database())
+        let broker = try await DirectoryBroker.open(dataDirectory: data, registry: registry)
+        defer {
+            broker.close()
+            registry.close()
+        }
+        func package(_ key: Ed25519.PrivateKey) throws -> KeyPackage {
+            try KeyPackage(identity: key, signedPrekey: X25519.PrivateKey().publicKey, oneTimePrekeys: [], route: nil, expires: Date().addingTimeInterval(86_400))
+        }
+        let first = Ed25519.PrivateKey()
+        let requester = Ed25519.PrivateKey().publicKey
+        _ = try await registry.register(name: "alice", identityKey: first.publicKey, policy: .open, now: Date())
+        _ = try await broker.publish(name: "alice", package: package(first), rule: .approval, trusted: [], now: Date())
+        var requestID = ""
+        do { _ = try await broker.fetch(name: "alice", requester: requester, attestation: nil, now: Date()) } catch DirectoryBroker.Refusal.pendingApproval(let id) {
+            requestID = id
+        }
+        #expect(requestID.count == 32)
+        await #expect(throws: DirectoryBroker.Refusal.unknownRequest("\u{0}")) {
+            try await broker.decide(name: "alice", owner: first.publicKey, requestID: "\u{0}", approve: true)
+        }
+        try await broker.decide(name: "alice", owner: first.publicKey, requestID: requestID, approve: true)
+        #expect(try await broker.fetch(name: "alice", requester: requester, attestation: nil, now: Date()).package.identityKey == first.publicKey)
+
+        let second = Ed25519.PrivateKey()
+        _ = try await registry.revoke(name: "alice", identityKey: first.publicKey, now: Date())
+        _ = try await registry.register(name: "alice", identityKey: second.publicKey, policy: .open, now: Date())
+        _ = try await broker.publish(name: "alice", package: package(second), rule: .approval, trusted: [], now: Date())
+        await #expect {
+            try await broker.fetch(name: "alice", requester: requester, attestation: nil, now: Date())
+        } throws: { error in
+            if case DirectoryBroker.Refusal.pendingApproval(let id) = error { return id != requestID }
+            return false
+        }
+    }
 }

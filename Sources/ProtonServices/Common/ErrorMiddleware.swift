@@ -28,6 +28,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is PostgresUnavailable {
             logger.error("the database did not answer in time")
             throw ServiceError.storageUnavailable
+        } catch is StorageBusy {
+            logger.error("too many requests waiting for the storage")
+            throw ServiceError.storageUnavailable
         } catch {
             logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             throw ServiceError.internalError
@@ -43,8 +46,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return .diskFull
         }
         // No SQLSTATE: the connection failed or closed; 08: connection exceptions; 57P: the server
-        // shutting down or terminating it; 53300: too many connections; 3D000: no such database.
-        if state == nil || state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true || state == "53300" || state == "3D000" {
+        // shutting down or terminating it; 53300: too many connections; 3D000: no such database;
+        // 55P03: a lock not had within lock_timeout; 57014: a statement over statement_timeout.
+        let unavailable = ["53300", "3D000", "55P03", "57014"]
+        if state == nil || state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true || unavailable.contains(state ?? "") {
             logger.error("the database cannot be reached", metadata: ["code": "\(error.code)", "sqlstate": "\(state ?? "")"])
             return .storageUnavailable
         }

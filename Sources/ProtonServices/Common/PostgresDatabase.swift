@@ -155,7 +155,10 @@ final class PostgresDatabase: Sendable {
                 attempt += 1
                 do {
                     return try await self.client.withConnection { connection in
-                        try await connection.query("BEGIN", logger: self.logger)
+                        // Every storage's locking assumes READ COMMITTED (each statement sees what
+                        // committed before it, so a count taken after a lock is exact), whatever
+                        // the server's or the role's default.
+                        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: self.logger)
                         do {
                             let result = try await body(PostgresTransaction(connection: connection, logger: self.logger))
                             try await connection.query("COMMIT", logger: self.logger)
@@ -234,6 +237,11 @@ final class PostgresDatabase: Sendable {
             }
         }
     }
+
+    /// Seconds past a request nonce's expiry before an instance deletes it: the instances'
+    /// clocks differ a little, and a nonce deleted by a fast one must not be accepted again by
+    /// a slow one whose window still admits the request.
+    static let nonceMargin: Int64 = 600
 
     /// `pg_advisory_xact_lock`'s key for migrations: "proton" in ASCII.
     private static let migrationLockKey: Int64 = 0x7072_6F74_6F6E

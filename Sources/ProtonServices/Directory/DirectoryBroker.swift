@@ -72,7 +72,10 @@ public final class DirectoryBroker: Sendable {
 
     public func decide(name: String, owner: Ed25519.PublicKey, requestID: String, approve: Bool) async throws {
         try await requireOwner(name, owner)
-        guard try await storage.decide(name: name, requestID: requestID, approve: approve) else { throw Refusal.unknownRequest(requestID) }
+        // Ids are 32 hex digits: anything else names no request, on either storage.
+        guard requestID.utf8.count == 32, requestID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            try await storage.decide(name: name, requestID: requestID, approve: approve)
+        else { throw Refusal.unknownRequest(requestID) }
     }
 
     // MARK: - Requester
@@ -165,7 +168,8 @@ public final class DirectoryBroker: Sendable {
 /// Where a brokered directory keeps key packages, one-time prekeys, contact requests, and the
 /// records its limits count.
 protocol BrokerStorage: Sendable {
-    /// Replaces `entry.name`'s package and its one-time prekeys.
+    /// Replaces `entry.name`'s package and its one-time prekeys; a package for another identity
+    /// key (the name changed hands) also drops the contact requests the previous holder decided.
     func publish(_ entry: BrokerStorageEntry, prekeys: [BrokerStorageEntry.Prekey]) async throws
     func requests(name: String) async throws -> [BrokerAPI.ContactRequest]
     /// False when `name` has no request `requestID`.

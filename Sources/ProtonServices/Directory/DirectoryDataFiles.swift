@@ -24,6 +24,54 @@ enum DirectoryDataFiles {
     struct Settings: Codable, Equatable {
         var namespace: String
         var created: Date
+        /// The PostgreSQL database's id for this directory, once it ran on one
+        /// (`PostgresDirectoryStorage`); absent: its log is `log.sqlite` here.
+        var database: String?
+    }
+
+    /// Ties the data directory to the storage its log is in: `log.sqlite` beside it, or one
+    /// PostgreSQL database (`databaseID`), never both, or its key would sign two logs (a fork
+    /// every client and witness would see). The first start on PostgreSQL records the
+    /// database, and is refused if `log.sqlite` holds statements already: a log does not move
+    /// by pointing its directory at an empty database.
+    static func checkStorage(in directory: URL, databaseID: String?) throws {
+        let url = directory.appendingPathComponent(settingsFileName)
+        var settings = try readSettings(url)
+        switch (settings.database, databaseID) {
+        case (nil, nil):
+            return
+        case (.some, nil):
+            throw DataDirectoryError(
+                path: directory.path, reason: "its directory keeps its log in PostgreSQL: start it with its --database (or PROTON_DATABASE)")
+        case (.some(let recorded), .some(let id)):
+            guard recorded == id else {
+                throw DataDirectoryError(path: directory.path, reason: "its directory keeps its log in another PostgreSQL database")
+            }
+        case (nil, .some(let id)):
+            let log = directory.appendingPathComponent(SQLiteDirectoryStorage.logFileName).path
+            if FileManager.default.fileExists(atPath: log), try SQLiteTransparencyLog(path: log).size() > 0 {
+                throw DataDirectoryError(
+                    path: directory.path, reason: "its directory's log is in SQLite (log.sqlite); a log cannot move to a new database")
+            }
+            settings.database = id
+            try replace(url.path, with: encoder.encode(settings))
+        }
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    private static func readSettings(_ url: URL) throws -> Settings {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let data = FileManager.default.contents(atPath: url.path), let settings = try? decoder.decode(Settings.self, from: data) else {
+            throw DataDirectoryError(path: url.path, reason: "it is not a directory settings file")
+        }
+        return settings
     }
 
     /// The namespace recorded in `directory`; with `namespace`, records it on first use and
@@ -32,12 +80,8 @@ enum DirectoryDataFiles {
         // The operator's commands (no namespace) must not create a directory from a typo.
         if namespace != nil { try DataDirectory.prepare(directory) }
         let url = directory.appendingPathComponent(settingsFileName)
-        if let data = FileManager.default.contents(atPath: url.path) {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            guard let settings = try? decoder.decode(Settings.self, from: data) else {
-                throw DataDirectoryError(path: url.path, reason: "it is not a directory settings file")
-            }
+        if FileManager.default.fileExists(atPath: url.path) {
+            let settings = try readSettings(url)
             if let namespace, namespace != settings.namespace {
                 throw DataDirectoryError(
                     path: directory.path, reason: "it holds the directory of \(settings.namespace), not \(namespace)")
@@ -50,9 +94,6 @@ enum DirectoryDataFiles {
         guard DirectoryNames.isValidNamespace(namespace) else {
             throw DataDirectoryError(path: directory.path, reason: "\(namespace) is not a lowercase DNS name")
         }
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Settings(namespace: namespace, created: now))
         try writeExclusive(data, to: url.path)
         return namespace
@@ -85,6 +126,14 @@ enum DirectoryDataFiles {
             throw DataDirectoryError(path: path, reason: "the key must be \(Ed25519.seedByteCount) bytes")
         }
         return try Ed25519.PrivateKey(seed: &seed)
+    }
+
+    /// Written beside `path` (0600, fsynced), then renamed over it: never half a file.
+    private static func replace(_ path: String, with data: Data) throws {
+        let temporary = path + ".new"
+        unlink(temporary)
+        try writeExclusive(data, to: temporary)
+        guard rename(temporary, path) == 0 else { throw DataDirectoryError(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// O_EXCL, 0600, fsynced: a key or settings file is written once and never half.

@@ -41,12 +41,18 @@ public final class DirectoryRegistry: Sendable {
     ) async throws -> DirectoryRegistry {
         let namespace = try DirectoryDataFiles.namespace(in: dataDirectory, requested: requested, now: now)
         let key = try DirectoryDataFiles.loadOrCreateKey(in: dataDirectory, name: DirectoryNames.origin(namespace: namespace))
-        let storage: any DirectoryStorage =
-            if let database {
-                try await PostgresDirectoryStorage.open(database, namespace: namespace, verifierKey: key.verifier.verifierKey, logger: logger)
-            } else {
-                try SQLiteDirectoryStorage(dataDirectory: dataDirectory, namespace: namespace)
+        let storage: any DirectoryStorage
+        if let database {
+            let postgres = try await PostgresDirectoryStorage.open(database, namespace: namespace, verifierKey: key.verifier.verifierKey, logger: logger)
+            do { try DirectoryDataFiles.checkStorage(in: dataDirectory, databaseID: postgres.directoryID) } catch {
+                postgres.close()
+                throw error
             }
+            storage = postgres
+        } else {
+            try DirectoryDataFiles.checkStorage(in: dataDirectory, databaseID: nil)
+            storage = try SQLiteDirectoryStorage(dataDirectory: dataDirectory, namespace: namespace)
+        }
         return DirectoryRegistry(namespace: namespace, key: key, storage: storage, attestationLifetime: attestationLifetime)
     }
 

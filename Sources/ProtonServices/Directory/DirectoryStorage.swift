@@ -54,22 +54,3 @@ public enum DirectoryAllowance: Sendable, Equatable {
         if case .only(let key) = self { key } else { nil }
     }
 }
-
-/// Mutual exclusion that may be held across suspension points (an `NSLock` may not), first
-/// come first served.
-actor AsyncExclusion {
-    private var held = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        if held {
-            await withCheckedContinuation { waiting.append($0) }
-        } else {
-            held = true
-        }
-        defer {
-            if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
-        }
-        return try await body()
-    }
-}

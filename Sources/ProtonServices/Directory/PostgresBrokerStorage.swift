@@ -15,6 +15,9 @@ import ProtonDirectory
 /// each other in a cycle.
 final class PostgresBrokerStorage: BrokerStorage {
     private let database: PostgresDatabase
+    /// Fetches in their transactions at once, at most half the pool: fetches queued on one
+    /// requester's lock never take every connection from the reads.
+    private let fetches = AsyncLimiter(width: 8, maximumWaiting: 1_000)
 
     /// Adds the broker's tables to `database` (the registry's), migrating them if needed.
     static func open(sharing database: PostgresDatabase) async throws -> PostgresBrokerStorage {
@@ -78,6 +81,11 @@ final class PostgresBrokerStorage: BrokerStorage {
         try await database.transaction { transaction in
             try await transaction.query(
                 """
+                DELETE FROM broker_contact_request WHERE name = \(entry.name)
+                    AND EXISTS (SELECT 1 FROM broker_key_package WHERE name = \(entry.name) AND identity_key <> \(entry.identityKey.bytea))
+                """)
+            try await transaction.query(
+                """
                 INSERT INTO broker_key_package (name, identity_key, package, rule, trusted, expires_at)
                 VALUES (\(entry.name), \(entry.identityKey.bytea), \(entry.package.bytea), \(entry.rule), \(entry.trusted), \(entry.expiresAt))
                 ON CONFLICT (name) DO UPDATE SET identity_key = EXCLUDED.identity_key, package = EXCLUDED.package, rule = EXCLUDED.rule,
@@ -116,61 +124,64 @@ final class PostgresBrokerStorage: BrokerStorage {
         let windowStart = now.timeIntervalSince1970 - window
         let at = now.timeIntervalSince1970
         let requesterKey = requester.bytea
-        return try await database.transaction { transaction in
-            try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(requester)))")
-            let package = try await transaction.query(
-                "SELECT identity_key, package, rule, trusted, expires_at FROM broker_key_package WHERE name = \(name) FOR UPDATE"
-            ).first.map { row in
-                let (identityKey, package, rule, trusted, expires) = try row.decode((ByteBuffer, ByteBuffer, String, String, Int64).self)
-                return BrokerStorageEntry(name: name, identityKey: identityKey.bytes, package: package.bytes, rule: rule, trusted: trusted, expiresAt: expires)
-            }
-            try await transaction.query("DELETE FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at < \(windowStart)")
-            try await transaction.query("DELETE FROM broker_prekey_taken WHERE name = \(name) AND at < \(windowStart)")
-            for table in ["broker_fetch_event", "broker_prekey_taken"] {
-                try await transaction.query(
+        return try await fetches.run { [database] in
+            try await database.transaction { transaction in
+                try await transaction.query("SET LOCAL lock_timeout = '5s'")
+                try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(requester)))")
+                let package = try await transaction.query(
+                    "SELECT identity_key, package, rule, trusted, expires_at FROM broker_key_package WHERE name = \(name) FOR UPDATE"
+                ).first.map { row in
+                    let (identityKey, package, rule, trusted, expires) = try row.decode((ByteBuffer, ByteBuffer, String, String, Int64).self)
+                    return BrokerStorageEntry(name: name, identityKey: identityKey.bytes, package: package.bytes, rule: rule, trusted: trusted, expiresAt: expires)
+                }
+                try await transaction.query("DELETE FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at < \(windowStart)")
+                try await transaction.query("DELETE FROM broker_prekey_taken WHERE name = \(name) AND at < \(windowStart)")
+                for table in ["broker_fetch_event", "broker_prekey_taken"] {
+                    try await transaction.query(
+                        """
+                        DELETE FROM \(unescaped: table) WHERE ctid IN (
+                            SELECT ctid FROM \(unescaped: table) WHERE at < \(windowStart) LIMIT \(Int64(Self.cleanupBatch)) FOR UPDATE SKIP LOCKED)
+                        """)
+                }
+                let counts = try await transaction.query(
                     """
-                    DELETE FROM \(unescaped: table) WHERE ctid IN (
-                        SELECT ctid FROM \(unescaped: table) WHERE at < \(windowStart) LIMIT \(Int64(Self.cleanupBatch)) FOR UPDATE SKIP LOCKED)
-                    """)
+                    SELECT
+                        (SELECT COUNT(*) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
+                        (SELECT MIN(at) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
+                        (SELECT COUNT(*) FROM broker_contact_request WHERE name = \(name) AND state = 'pending'),
+                        (SELECT COUNT(*) FROM broker_prekey_taken WHERE name = \(name) AND at >= \(windowStart))
+                    """)[0]
+                let (recent, oldest, pending, taken) = try counts.decode((Int64, Double?, Int64, Int64).self)
+                let request = try await transaction.query(
+                    "SELECT id, state FROM broker_contact_request WHERE name = \(name) AND requester_key = \(requesterKey)"
+                ).first.map { row in
+                    let (id, state) = try row.decode((String, String).self)
+                    return BrokerFetchFacts.Request(id: id, state: state)
+                }
+                let prekey = try await transaction.query(
+                    "SELECT seq, prekey, kem FROM broker_one_time_prekey WHERE name = \(name) ORDER BY seq LIMIT 1"
+                ).first.map { row in
+                    let (seq, prekey, kem) = try row.decode((Int32, ByteBuffer, ByteBuffer?).self)
+                    return BrokerFetchFacts.Prekey(seq: Int64(seq), prekey: prekey.bytes, kem: kem?.bytes)
+                }
+                let decision = try rules(
+                    BrokerFetchFacts(
+                        package: package, recentFetches: Int(recent), oldestFetch: oldest, request: request, pendingRequests: Int(pending),
+                        prekeysTaken: Int(taken), prekey: prekey))
+                try await transaction.query("INSERT INTO broker_fetch_event (requester_key, at) VALUES (\(requesterKey), \(at))")
+                if let id = decision.newRequestID {
+                    try await transaction.query(
+                        """
+                        INSERT INTO broker_contact_request (id, name, requester_key, state, created_at)
+                        VALUES (\(id), \(name), \(requesterKey), 'pending', \(Int64(at)))
+                        """)
+                }
+                if let seq = decision.takePrekey {
+                    try await transaction.query("DELETE FROM broker_one_time_prekey WHERE name = \(name) AND seq = \(Int32(clamping: seq))")
+                    try await transaction.query("INSERT INTO broker_prekey_taken (name, at) VALUES (\(name), \(at))")
+                }
+                return decision
             }
-            let counts = try await transaction.query(
-                """
-                SELECT
-                    (SELECT COUNT(*) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
-                    (SELECT MIN(at) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
-                    (SELECT COUNT(*) FROM broker_contact_request WHERE name = \(name) AND state = 'pending'),
-                    (SELECT COUNT(*) FROM broker_prekey_taken WHERE name = \(name) AND at >= \(windowStart))
-                """)[0]
-            let (recent, oldest, pending, taken) = try counts.decode((Int64, Double?, Int64, Int64).self)
-            let request = try await transaction.query(
-                "SELECT id, state FROM broker_contact_request WHERE name = \(name) AND requester_key = \(requesterKey)"
-            ).first.map { row in
-                let (id, state) = try row.decode((String, String).self)
-                return BrokerFetchFacts.Request(id: id, state: state)
-            }
-            let prekey = try await transaction.query(
-                "SELECT seq, prekey, kem FROM broker_one_time_prekey WHERE name = \(name) ORDER BY seq LIMIT 1"
-            ).first.map { row in
-                let (seq, prekey, kem) = try row.decode((Int32, ByteBuffer, ByteBuffer?).self)
-                return BrokerFetchFacts.Prekey(seq: Int64(seq), prekey: prekey.bytes, kem: kem?.bytes)
-            }
-            let decision = try rules(
-                BrokerFetchFacts(
-                    package: package, recentFetches: Int(recent), oldestFetch: oldest, request: request, pendingRequests: Int(pending),
-                    prekeysTaken: Int(taken), prekey: prekey))
-            try await transaction.query("INSERT INTO broker_fetch_event (requester_key, at) VALUES (\(requesterKey), \(at))")
-            if let id = decision.newRequestID {
-                try await transaction.query(
-                    """
-                    INSERT INTO broker_contact_request (id, name, requester_key, state, created_at)
-                    VALUES (\(id), \(name), \(requesterKey), 'pending', \(Int64(at)))
-                    """)
-            }
-            if let seq = decision.takePrekey {
-                try await transaction.query("DELETE FROM broker_one_time_prekey WHERE name = \(name) AND seq = \(Int32(clamping: seq))")
-                try await transaction.query("INSERT INTO broker_prekey_taken (name, at) VALUES (\(name), \(at))")
-            }
-            return decision
         }
     }
 

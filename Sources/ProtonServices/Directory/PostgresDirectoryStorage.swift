@@ -22,6 +22,12 @@ import ProtonDirectory
 /// first and hashes read after it always describe one tree.
 public final class PostgresDirectoryStorage: DirectoryStorage {
     let database: PostgresDatabase
+    /// The database's id for this directory (`directory_settings`), recorded in the data
+    /// directory so that it can never be opened on another log (`DirectoryDataFiles`).
+    let directoryID: String
+    /// This instance's changes wait for the change lock one at a time, the rest in memory: a
+    /// flood of registrations never holds every connection of the pool, and reads still run.
+    private let changes = AsyncLimiter(width: 1, maximumWaiting: 1_000)
 
     public static func open(
         _ location: PostgresLocation, namespace: String, verifierKey: String, logger: Logger = Logger(label: "proton.directory.postgres")
@@ -31,27 +37,30 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
             let rows = try await database.query(
                 """
                 WITH created AS (
-                    INSERT INTO directory_settings (id, namespace, verifier_key) VALUES (1, \(namespace), \(verifierKey))
-                    ON CONFLICT (id) DO NOTHING RETURNING namespace, verifier_key)
-                SELECT namespace, verifier_key FROM created UNION ALL SELECT namespace, verifier_key FROM directory_settings
+                    INSERT INTO directory_settings (id, namespace, verifier_key, directory_id)
+                    VALUES (1, \(namespace), \(verifierKey), \(SystemRandom().bytes(16).hexText))
+                    ON CONFLICT (id) DO NOTHING RETURNING namespace, verifier_key, directory_id)
+                SELECT namespace, verifier_key, directory_id FROM created
+                UNION ALL SELECT namespace, verifier_key, directory_id FROM directory_settings
                 LIMIT 1
                 """)
-            guard let (storedNamespace, storedKey) = try rows.first?.decode((String, String).self) else {
+            guard let (storedNamespace, storedKey, directoryID) = try rows.first?.decode((String, String, String).self) else {
                 throw PostgresDatabaseError.unusable(location: location.description, reason: "it has no directory settings")
             }
             guard storedNamespace == namespace else {
                 throw PostgresDatabaseError.otherDirectory(reason: "it holds the directory of \(storedNamespace), not \(namespace)")
             }
             guard storedKey == verifierKey else { throw PostgresDatabaseError.otherDirectory(reason: "its log is signed by another directory key") }
+            return PostgresDirectoryStorage(database: database, directoryID: directoryID)
         } catch {
             database.close()
             throw error
         }
-        return PostgresDirectoryStorage(database: database)
     }
 
-    private init(database: PostgresDatabase) {
+    private init(database: PostgresDatabase, directoryID: String) {
         self.database = database
+        self.directoryID = directoryID
     }
 
     static let migrations = [
@@ -61,7 +70,8 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
                 CREATE TABLE directory_settings (
                     id INTEGER PRIMARY KEY CHECK (id = 1),
                     namespace TEXT NOT NULL,
-                    verifier_key TEXT NOT NULL
+                    verifier_key TEXT NOT NULL,
+                    directory_id TEXT NOT NULL
                 );
                 CREATE TABLE directory_leaf (
                     idx BIGINT PRIMARY KEY CHECK (idx >= 0),
@@ -139,7 +149,7 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
     }
 
     public func pending() async throws -> [DirectoryRegistry.PendingRegistration] {
-        try await database.query("SELECT name, identity_key, requested_at FROM directory_pending ORDER BY requested_at, name").map { row in
+        try await database.query("SELECT name, identity_key, requested_at FROM directory_pending ORDER BY requested_at, name COLLATE \"C\"").map { row in
             let (name, key, requested) = try row.decode((String, ByteBuffer, Int64).self)
             return DirectoryRegistry.PendingRegistration(
                 name: name, identityKey: try Ed25519.PublicKey(rawRepresentation: key.bytes),
@@ -148,7 +158,8 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
     }
 
     public func recordNonce(_ nonce: [UInt8], expires: Date, now: Date) async throws -> Bool {
-        try await database.query("DELETE FROM directory_nonce WHERE expires_at < \(now.unixSeconds)")
+        // A margin over the expiry: another instance's clock may be behind this one's.
+        try await database.query("DELETE FROM directory_nonce WHERE expires_at < \(now.unixSeconds - PostgresDatabase.nonceMargin)")
         let rows = try await database.query(
             "INSERT INTO directory_nonce (nonce, expires_at) VALUES (\(nonce.bytea), \(expires.unixSeconds)) ON CONFLICT DO NOTHING RETURNING 1")
         return rows.count == 1
@@ -157,9 +168,13 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
     // MARK: - Changing
 
     public func change<T: Sendable>(_ body: @escaping @Sendable (any DirectoryChange) async throws -> T) async throws -> T {
-        try await database.transaction { transaction in
-            try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.changeLockKey))")
-            return try await body(Change(transaction: transaction))
+        try await changes.run {
+            try await database.transaction { transaction in
+                // A change that cannot have the lock soon is refused (503), not queued for a minute.
+                try await transaction.query("SET LOCAL lock_timeout = '5s'")
+                try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.changeLockKey))")
+                return try await body(Change(transaction: transaction))
+            }
         }
     }
 

@@ -71,6 +71,9 @@ final class SQLiteBrokerStorage: BrokerStorage {
 
     func publish(_ entry: BrokerStorageEntry, prekeys: [BrokerStorageEntry.Prekey]) async throws {
         try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM contact_request WHERE name = ? AND EXISTS (SELECT 1 FROM key_package WHERE name = ? AND identity_key <> ?)",
+                arguments: [entry.name, entry.name, Data(entry.identityKey)])
             try db.execute(sql: "DELETE FROM one_time_prekey WHERE name = ?", arguments: [entry.name])
             try db.execute(
                 sql: """

@@ -20,7 +20,8 @@ public final class SQLiteDirectoryStorage: DirectoryStorage {
     private let namespace: String
     private let pool: DatabasePool
     private let fileLock: DirectoryFileLock
-    private let exclusion = AsyncExclusion()
+    /// This process's changes, one at a time (the file lock keeps them apart from other processes').
+    private let exclusion = AsyncLimiter(width: 1, maximumWaiting: .max)
 
     /// Opens the storage of the directory of `namespace` in `dataDirectory`.
     public init(dataDirectory: URL, namespace: String) throws {

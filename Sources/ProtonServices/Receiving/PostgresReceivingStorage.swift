@@ -233,8 +233,9 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     }
 
     /// In short transactions of one address each (`deleteMessages`), at most `sweepBatch`
-    /// addresses per round until none is left: a sweep after a long outage does not hold millions of rows in one transaction. Instances that sweep at the same
-    /// time only find less to do.
+    /// addresses per round until none is left: a sweep after a long outage does not hold
+    /// millions of rows in one transaction. Instances that sweep at the same time only find
+    /// less to do.
     public func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult {
         let cutoff = messagesBefore.unixSeconds
         var messages = 0
@@ -248,7 +249,8 @@ public final class PostgresReceivingStorage: ReceivingStorage {
             if addresses.count < Self.sweepBatch { break }
         }
         let current = now.unixSeconds
-        let nonces = try await database.query("DELETE FROM receiving_nonce WHERE expires_at < \(current) RETURNING 1").count
+        // A margin over the expiry: another instance's clock may be behind this one's.
+        let nonces = try await database.query("DELETE FROM receiving_nonce WHERE expires_at < \(current - PostgresDatabase.nonceMargin) RETURNING 1").count
         try await database.query("DELETE FROM receiving_seen_envelope WHERE expires_at < \(current)")
         return SweepResult(messages: messages, nonces: nonces)
     }
