@@ -86,25 +86,8 @@ final class LoopbackServices: @unchecked Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// Runs `proton serve receiving` and waits for the one line it prints once bound.
+    /// Runs `proton serve receiving` once it is bound.
     private static func serveReceiving(listen: String, data: URL) throws -> (process: ChildProcess, url: String) {
-        let process = ChildProcess()
-        process.executableURL = try AgentCommandTests.Sandbox.executable()
-        process.arguments = ["serve", "receiving", "--listen", listen, "--data", data.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line: [UInt8] = []
-        let reader = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = reader.availableData
-            guard !chunk.isEmpty else { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(text.hasPrefix("listening on http://127.0.0.1:"), "proton serve printed \(text)")
-        return (process, String(text.dropFirst("listening on ".count)))
+        try ProtonServe.start(["serve", "receiving", "--listen", listen, "--data", data.path])
     }
 }

@@ -115,26 +115,9 @@ final class SharedDatabaseServices: @unchecked Sendable {
         try #require(process.terminationStatus == 0, "psql could not create \(name)")
     }
 
-    /// Runs `proton ARGUMENTS` and waits for the line it prints once bound; returns its port.
+    /// Runs `proton ARGUMENTS` once it is bound; returns its port.
     static func serve(_ arguments: [String]) throws -> (ChildProcess, Int) {
-        let process = ChildProcess()
-        process.executableURL = try AgentCommandTests.Sandbox.executable()
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line: [UInt8] = []
-        let reader = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = reader.availableData
-            guard !chunk.isEmpty else { break }
-            line += chunk
-        }
-        let text = String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        let prefix = "listening on http://127.0.0.1:"
-        try #require(text.hasPrefix(prefix), "proton \(arguments.prefix(2).joined(separator: " ")) printed \(text)")
-        return (process, try #require(Int(text.dropFirst(prefix.count))))
+        let (process, url) = try ProtonServe.start(arguments)
+        return (process, try #require(URLComponents(string: url)?.port))
     }
 }

@@ -156,26 +156,10 @@ final class InviteSandbox {
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
-    /// Runs `proton serve KIND` and waits for the line it prints once bound.
+    /// Runs `proton serve KIND` once it is bound.
     static func serve(_ kind: String, listen: String, data: URL, extra: [String] = []) throws -> (ChildProcess, String) {
-        let process = ChildProcess()
-        process.executableURL = try executable()
-        process.arguments = ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : []) + extra
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line: [UInt8] = []
-        let reader = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = reader.availableData
-            guard !chunk.isEmpty else { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(text.hasPrefix("listening on http://127.0.0.1:"), "proton serve \(kind) printed \(text)")
-        return (process, String(text.dropFirst("listening on ".count)))
+        try ProtonServe.start(
+            ["serve", kind, "--listen", listen, "--data", data.path] + (kind == "sending" ? ["--allow-private-targets"] : []) + extra)
     }
 
     static func executable() throws -> URL { try ProtonBinary.url() }
