@@ -73,24 +73,7 @@ final class DurableEndpoint: @unchecked Sendable {
             background = nil
             store = { body in try await commits.submit(body) }
         }
-        let router = Router()
-        router.post("/v1/send") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            try await store(Array(body.readableBytesView))
-            return Response(status: .accepted)
-        }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "durable"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: quietLogger("bench.durable"))
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await bound in ports {
-            port = bound
-            break
-        }
-        url = "http://127.0.0.1:\(port)/v1/send"
+        (url, task) = await startSendEndpoint(serverName: "durable") { body in try await store(Array(body.readableBytesView)) }
     }
 }
 

@@ -159,25 +159,32 @@ final class BareEndpoint: @unchecked Sendable {
     let task: Task<Void, any Error>
 
     init() async throws {
-        let router = Router()
-        router.post("/v1/send") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            _ = body.readableBytes
-            return Response(status: .accepted)
-        }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "bare"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: quietLogger("bench.bare"))
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await bound in ports {
-            port = bound
-            break
-        }
-        url = "http://127.0.0.1:\(port)/v1/send"
+        (url, task) = await startSendEndpoint(serverName: "bare") { body in _ = body.readableBytes }
     }
+}
+
+/// A Hummingbird 2 server on loopback whose `POST /v1/send` reads the body, hands it to
+/// `handle` and answers 202: the endpoint's URL, and the task that runs it.
+func startSendEndpoint(serverName: String, handle: @escaping @Sendable (ByteBuffer) async throws -> Void) async -> (
+    url: String, task: Task<Void, any Error>
+) {
+    let router = Router()
+    router.post("/v1/send") { request, _ -> Response in
+        try await handle(try await request.body.collect(upTo: 1 << 20))
+        return Response(status: .accepted)
+    }
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let application = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: serverName),
+        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+        logger: quietLogger("bench.\(serverName)"))
+    let task = Task { try await application.runService(gracefulShutdownSignals: []) }
+    var port = 0
+    for await bound in ports {
+        port = bound
+        break
+    }
+    return ("http://127.0.0.1:\(port)/v1/send", task)
 }
 
 func serviceConfiguration() -> Benchmark.Configuration {

@@ -83,7 +83,8 @@ import Testing
         let answer = try await service.fetch(owner, wait: 30)
         #expect(try answer.decode(ServiceAPI.Messages.self).messages.isEmpty)
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed >= 0.9 && elapsed < 10)
+        // At its deadline of 1 s, not the 30 s asked for (slower only on a very busy machine).
+        #expect(elapsed >= 0.9 && elapsed < 25)
         await service.stop()
     }
 

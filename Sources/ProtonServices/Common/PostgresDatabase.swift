@@ -148,8 +148,10 @@ final class PostgresDatabase: Sendable {
     /// cause; `body` must have no effect outside the database. Throws `PostgresUnavailable` if
     /// it has not finished within `operationTimeout` (the database unreachable, say): then it
     /// may or may not have committed, as with any lost answer to a COMMIT.
-    func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> Result) async throws -> Result {
-        try await withDeadline {
+    func transaction<Result: Sendable>(
+        within deadline: Duration = operationTimeout, _ body: @escaping @Sendable (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await withDeadline(deadline) {
             var attempt = 0
             while true {
                 attempt += 1
@@ -179,18 +181,21 @@ final class PostgresDatabase: Sendable {
     /// its rows, within `operationTimeout`.
     @discardableResult
     func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await withDeadline { try await self.client.query(query, logger: self.logger).collect() }
+        try await withDeadline(Self.operationTimeout) { try await self.client.query(query, logger: self.logger).collect() }
     }
 
     /// How long one storage call may take, waiting for a connection included: a request fails
     /// (503 `storage_unavailable`) instead of hanging while the database is unreachable.
     static let operationTimeout: Duration = .seconds(10)
 
-    private func withDeadline<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    /// How long migrating a schema may take: a migration of a large table is not a request.
+    static let migrationTimeout: Duration = .seconds(3_600)
+
+    private func withDeadline<Result: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
         try await withThrowingTaskGroup(of: Result.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: Self.operationTimeout)
+                try await Task.sleep(for: deadline)
                 throw PostgresUnavailable()
             }
             defer { group.cancelAll() }
@@ -213,7 +218,9 @@ final class PostgresDatabase: Sendable {
     }
 
     func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
-        try await transaction { transaction in
+        try await transaction(within: Self.migrationTimeout) { transaction in
+            // Nor does the per-connection statement timeout (60 s) apply to a migration.
+            try await transaction.query("SET LOCAL statement_timeout = 0")
             // One instance migrates at a time; a lock per database, held to the commit.
             try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))")
             try await transaction.query(
