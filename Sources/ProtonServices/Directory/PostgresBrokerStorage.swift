@@ -15,9 +15,10 @@ import ProtonDirectory
 /// each other in a cycle.
 final class PostgresBrokerStorage: BrokerStorage {
     private let database: PostgresDatabase
-    /// Fetches in their transactions at once, at most half the pool: fetches queued on one
-    /// requester's lock never take every connection from the reads.
-    private let fetches = AsyncLimiter(width: 8, maximumWaiting: 1_000)
+    /// Fetches in their transactions at once, at most a quarter of the pool: fetches queued on
+    /// one requester's or one name's lock never take every connection from the reads, nor wait
+    /// long behind each other for the lock (`lock_timeout`).
+    private let fetches = AsyncLimiter(width: 4, maximumWaiting: 1_000)
 
     /// Adds the broker's tables to `database` (the registry's), migrating them if needed.
     static func open(sharing database: PostgresDatabase) async throws -> PostgresBrokerStorage {
