@@ -73,9 +73,9 @@ final class PostgresBrokerStorage: BrokerStorage {
                 """)
     ]
 
-    /// Records past the window that a fetch deletes besides its own requester's and name's, at
-    /// most: a requester never seen again leaves nothing behind for long, and no fetch waits
-    /// on another's cleanup (rows locked elsewhere are skipped).
+    /// Records past the window that a fetch deletes, at most (each fetch adds at most one of
+    /// each kind): a requester never seen again leaves nothing behind for long, and no fetch
+    /// waits on another's cleanup (rows locked elsewhere are skipped).
     static let cleanupBatch = 100
 
     func publish(_ entry: BrokerStorageEntry, prekeys: [BrokerStorageEntry.Prekey]) async throws {
@@ -129,14 +129,9 @@ final class PostgresBrokerStorage: BrokerStorage {
             try await database.transaction { transaction in
                 try await transaction.query("SET LOCAL lock_timeout = '5s'")
                 try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(requester)))")
-                let package = try await transaction.query(
-                    "SELECT identity_key, package, rule, trusted, expires_at FROM broker_key_package WHERE name = \(name) FOR UPDATE"
-                ).first.map { row in
-                    let (identityKey, package, rule, trusted, expires) = try row.decode((ByteBuffer, ByteBuffer, String, String, Int64).self)
-                    return BrokerStorageEntry(name: name, identityKey: identityKey.bytes, package: package.bytes, rule: rule, trusted: trusted, expiresAt: expires)
-                }
-                try await transaction.query("DELETE FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at < \(windowStart)")
-                try await transaction.query("DELETE FROM broker_prekey_taken WHERE name = \(name) AND at < \(windowStart)")
+                // Housekeeping before the name's row is locked, so that fetches of one name do
+                // not wait for it: a bounded batch of anyone's records past the window, skipping
+                // rows another fetch is deleting. The counts below look inside the window only.
                 for table in ["broker_fetch_event", "broker_prekey_taken"] {
                     try await transaction.query(
                         """
@@ -144,27 +139,32 @@ final class PostgresBrokerStorage: BrokerStorage {
                             SELECT ctid FROM \(unescaped: table) WHERE at < \(windowStart) LIMIT \(Int64(Self.cleanupBatch)) FOR UPDATE SKIP LOCKED)
                         """)
                 }
-                let counts = try await transaction.query(
+                // From here to the commit this is the name's only fetch. The lock is a statement
+                // of its own: the facts are read by the next one, which sees what every fetch
+                // before it committed (a row locked and read in one statement would leave the
+                // other tables read as they were before the wait).
+                let package = try await transaction.query(
+                    "SELECT identity_key, package, rule, trusted, expires_at FROM broker_key_package WHERE name = \(name) FOR UPDATE"
+                ).first.map { row in
+                    let (identityKey, package, rule, trusted, expires) = try row.decode((ByteBuffer, ByteBuffer, String, String, Int64).self)
+                    return BrokerStorageEntry(name: name, identityKey: identityKey.bytes, package: package.bytes, rule: rule, trusted: trusted, expiresAt: expires)
+                }
+                let facts = try await transaction.query(
                     """
                     SELECT
                         (SELECT COUNT(*) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
                         (SELECT MIN(at) FROM broker_fetch_event WHERE requester_key = \(requesterKey) AND at >= \(windowStart)),
                         (SELECT COUNT(*) FROM broker_contact_request WHERE name = \(name) AND state = 'pending'),
-                        (SELECT COUNT(*) FROM broker_prekey_taken WHERE name = \(name) AND at >= \(windowStart))
+                        (SELECT COUNT(*) FROM broker_prekey_taken WHERE name = \(name) AND at >= \(windowStart)),
+                        r.id, r.state, k.seq, k.prekey, k.kem
+                    FROM (SELECT 1) AS one
+                    LEFT JOIN broker_contact_request AS r ON r.name = \(name) AND r.requester_key = \(requesterKey)
+                    LEFT JOIN LATERAL (SELECT seq, prekey, kem FROM broker_one_time_prekey WHERE name = \(name) ORDER BY seq LIMIT 1) AS k ON true
                     """)[0]
-                let (recent, oldest, pending, taken) = try counts.decode((Int64, Double?, Int64, Int64).self)
-                let request = try await transaction.query(
-                    "SELECT id, state FROM broker_contact_request WHERE name = \(name) AND requester_key = \(requesterKey)"
-                ).first.map { row in
-                    let (id, state) = try row.decode((String, String).self)
-                    return BrokerFetchFacts.Request(id: id, state: state)
-                }
-                let prekey = try await transaction.query(
-                    "SELECT seq, prekey, kem FROM broker_one_time_prekey WHERE name = \(name) ORDER BY seq LIMIT 1"
-                ).first.map { row in
-                    let (seq, prekey, kem) = try row.decode((Int32, ByteBuffer, ByteBuffer?).self)
-                    return BrokerFetchFacts.Prekey(seq: Int64(seq), prekey: prekey.bytes, kem: kem?.bytes)
-                }
+                let (recent, oldest, pending, taken, requestID, requestState, seq, prekeyBytes, kem) = try facts.decode(
+                    (Int64, Double?, Int64, Int64, String?, String?, Int32?, ByteBuffer?, ByteBuffer?).self)
+                let request = both(requestID, requestState).map { BrokerFetchFacts.Request(id: $0, state: $1) }
+                let prekey = both(seq, prekeyBytes).map { BrokerFetchFacts.Prekey(seq: Int64($0), prekey: $1.bytes, kem: kem?.bytes) }
                 let decision = try rules(
                     BrokerFetchFacts(
                         package: package, recentFetches: Int(recent), oldestFetch: oldest, request: request, pendingRequests: Int(pending),
@@ -198,4 +198,10 @@ final class PostgresBrokerStorage: BrokerStorage {
     private static func lockKey(_ requester: [UInt8]) -> Int64 {
         requester.prefix(8).reduce(Int64(0)) { ($0 << 8) | Int64($1) }
     }
+}
+
+/// Both values, or nil.
+private func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }
