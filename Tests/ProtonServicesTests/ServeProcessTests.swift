@@ -18,26 +18,11 @@ import Testing
 
         /// A sending service is allowed loopback targets unless `allowPrivateTargets` is false.
         static func start(_ kind: String, data: URL, allowPrivateTargets: Bool = true) throws -> ServeProcess {
-            let process = ChildProcess()
-            process.executableURL = try executable()
-            process.arguments =
-                ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]
-                + (kind == "sending" && allowPrivateTargets ? ["--allow-private-targets"] : [])
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
             // The first line is all the command ever prints on standard output.
-            var line: [UInt8] = []
-            let reader = output.fileHandleForReading
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = reader.availableData
-                guard !chunk.isEmpty else { break }
-                line += chunk
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            try #require(text.hasPrefix("listening on http://127.0.0.1:"), "printed \(text)")
-            return ServeProcess(process: process, url: String(text.dropFirst("listening on ".count)))
+            let (process, url) = try ProtonServe.start(
+                ["serve", kind, "--listen", "127.0.0.1:0", "--data", data.path]
+                    + (kind == "sending" && allowPrivateTargets ? ["--allow-private-targets"] : []))
+            return ServeProcess(process: process, url: url)
         }
 
         static func executable() throws -> URL { try ProtonBinary.url() }
