@@ -187,9 +187,12 @@ func startSendEndpoint(serverName: String, handle: @escaping @Sendable (ByteBuff
     return ("http://127.0.0.1:\(port)/v1/send", task)
 }
 
+/// Throughput and time per message, and the process's CPU time per message (user + system,
+/// every thread: client, services and the database library alike), which a shared machine's
+/// load moves much less than the wall clock.
 func serviceConfiguration() -> Benchmark.Configuration {
     .init(
-        metrics: [.throughput, .wallClock],
+        metrics: [.throughput, .wallClock, .cpuTotal],
         units: [.throughput: .count],
         warmupIterations: 3,
         scalingFactor: .kilo,

@@ -21,6 +21,17 @@ enum EndToEndProfile {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// With PROTON_PROFILE_PERF_FIFO=PATH, the end-to-end stage alone is recorded by a `perf
+    /// record --control=fifo:PATH -D -1` attached to the run (started disabled): not the
+    /// sealing of the bodies before it, nor the other stages.
+    static func perfControl(_ command: String) {
+        guard let path = ProcessInfo.processInfo.environment["PROTON_PROFILE_PERF_FIFO"],
+            let fifo = FileHandle(forWritingAtPath: path)
+        else { return }
+        fifo.write(Data((command + "\n").utf8))
+        try? fifo.close()
+    }
+
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
@@ -156,6 +167,8 @@ enum EndToEndProfile {
             }
             // Stage 3: the whole path, as the benchmark runs it.
             let bodies = try sendBodies()
+            perfControl("enable")
+            defer { perfControl("disable") }
             cpuMark = cpuSeconds()
             let endToEndCPU = cpuMark
             start = clock.now
