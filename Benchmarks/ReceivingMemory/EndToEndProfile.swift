@@ -21,11 +21,13 @@ enum EndToEndProfile {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
-    /// With PROTON_PROFILE_PERF_FIFO=PATH, the end-to-end stage alone is recorded by a `perf
-    /// record --control=fifo:PATH -D -1` attached to the run (started disabled): not the
-    /// sealing of the bodies before it, nor the other stages.
-    static func perfControl(_ command: String) {
-        guard let path = ProcessInfo.processInfo.environment["PROTON_PROFILE_PERF_FIFO"],
+    /// With PROTON_PROFILE_PERF_FIFO=PATH, one stage alone is recorded by a `perf record
+    /// --control=fifo:PATH -D -1` attached to the run (started disabled): not the sealing of the
+    /// bodies before it, nor the other stages. The stage is PROTON_PROFILE_PERF_STAGE: `e2e`
+    /// (the default) or `send` (the outbox commit alone).
+    static func perfControl(_ command: String, stage: String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard stage == (environment["PROTON_PROFILE_PERF_STAGE"] ?? "e2e"), let path = environment["PROTON_PROFILE_PERF_FIFO"],
             let fifo = FileHandle(forWritingAtPath: path)
         else { return }
         fifo.write(Data((command + "\n").utf8))
@@ -152,7 +154,9 @@ enum EndToEndProfile {
             let queueBodies = try sendBodies()
             cpuMark = cpuSeconds()
             start = clock.now
+            perfControl("enable", stage: "send")
             try await postAll(queueBodies, to: queueOnly.baseURL + "/v1/send", client: http)
+            perfControl("disable", stage: "send")
             report("  send (outbox commit only)", clock.now - start)
             // Stage 2: POST /v1/deliver straight to the receiving service, then drain.
             let deliverBodies = try envelopes().map {
@@ -167,8 +171,8 @@ enum EndToEndProfile {
             }
             // Stage 3: the whole path, as the benchmark runs it.
             let bodies = try sendBodies()
-            perfControl("enable")
-            defer { perfControl("disable") }
+            perfControl("enable", stage: "e2e")
+            defer { perfControl("disable", stage: "e2e") }
             cpuMark = cpuSeconds()
             let endToEndCPU = cpuMark
             start = clock.now

@@ -218,6 +218,40 @@ import Testing
         await service.stop()
     }
 
+    /// Each delivery of a batch is judged after the ones before it, as if they came one by one:
+    /// a copy of an envelope earlier in the batch is a replay, a message over the byte quota is
+    /// refused while a smaller one after it still fits, and a refused envelope leaves no trace
+    /// (delivered again once there is room, it is stored, not taken for a replay).
+    @Test(arguments: StorageBackend.allCases) func batchDeliveriesAreJudgedInOrderAsIfOneByOne(backend: StorageBackend) async throws {
+        let service = try await ReceivingFixture.start(
+            backend: backend, limits: ReceivingServiceLimits(maximumMessagesPerAddress: 10, maximumBytesPerAddress: 10))
+        let owner = Owner()
+        try await service.create(owner)
+        func delivery(_ bytes: Int, _ fill: UInt8) throws -> ServiceAPI.Delivery {
+            let envelope = try service.sealed(owner.id, ciphertext: [UInt8](repeating: fill, count: bytes))
+            return ServiceAPI.Delivery(sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext))
+        }
+        let first = try delivery(5, 1)
+        let large = try delivery(8, 2)
+        let small = try delivery(5, 3)
+        func deliver(_ deliveries: [ServiceAPI.Delivery]) async throws -> [Int] {
+            let answer = try await HTTP.request(
+                "POST", service.url + "/v1/deliver/batch", body: HTTP.json(ServiceAPI.DeliveryBatch(deliveries: deliveries)))
+            #expect(answer.status == 200)
+            return try answer.decode(ServiceAPI.DeliveryBatchResults.self).results.map(\.status)
+        }
+        #expect(try await deliver([first, large, small, first, large]) == [202, 507, 202, 200, 507])
+        let held = try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(held.map(\.ciphertext) == [[UInt8](repeating: 1, count: 5), [UInt8](repeating: 3, count: 5)].map { Base64URL.encode($0) })
+        let last = try #require(held.last).id
+        _ = try await service.acknowledge(owner, upTo: last)
+        #expect(try await deliver([large, small]) == [202, 200])
+        let after = try await service.fetch(owner).decode(ServiceAPI.Messages.self).messages
+        #expect(after.map(\.ciphertext) == [Base64URL.encode([UInt8](repeating: 2, count: 8))])
+        #expect(after.allSatisfy { $0.id > last })
+        await service.stop()
+    }
+
     @Test(arguments: StorageBackend.allCases) func batchDeliveryRefusesAnEmptyOrOversizedBatchAndStoresNothing(backend: StorageBackend) async throws {
         let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()

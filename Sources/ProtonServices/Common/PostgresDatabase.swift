@@ -281,6 +281,12 @@ struct PostgresMigration: Sendable {
         self.name = name
         statements = sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
+
+    /// The statements as given (a function's body holds semicolons of its own).
+    init(name: String, statements: [String]) {
+        self.name = name
+        self.statements = statements
+    }
 }
 
 /// The database named by `--database` cannot be used; the service does not start.

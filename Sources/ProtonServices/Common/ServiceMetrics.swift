@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// What a service tells its operator, in Prometheus's text format on the operator's own
 /// listener (`--admin-listen`, never the public port): request rates, storage errors, queue
@@ -28,19 +29,37 @@ public final class ServiceMetrics: Sendable {
             labels: [("service", service)])
     }
 
+    /// A request's counter and its route's histogram, by route, method and status: looked up in
+    /// the registry once per combination (a registry lookup builds and compares label arrays
+    /// under a lock, a cost every request paid). Routes are patterns and methods and statuses
+    /// few, so this stays small.
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+    private let requestMetrics = Mutex<[RequestKey: (requests: Counter, duration: DurationHistogram)]>([:])
+    private static let knownMethods: Set<HTTPRequest.Method> = [.get, .post, .delete, .head, .put]
+
     /// One answered request.
     func request(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status, duration: Duration) {
-        let known: Set<HTTPRequest.Method> = [.get, .post, .delete, .head, .put]
-        let labels = [
-            ("service", service), ("route", route), ("method", known.contains(method) ? method.rawValue : "OTHER"),
-            ("status", String(status.code)),
-        ]
-        registry.makeCounter(descriptor: Self.name("http_requests", "total", "HTTP requests answered, by route and status."), labels: labels)
-            .increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.name("http_request_duration", "seconds", "Time from a request's head to its answer (a long-poll's wait included)."),
-            labels: [("service", service), ("route", route)], buckets: Self.buckets
-        ).record(duration)
+        let key = RequestKey(route: route, method: Self.knownMethods.contains(method) ? method.rawValue : "OTHER", status: Int(status.code))
+        let metrics = requestMetrics.withLock { cache in
+            if let found = cache[key] { return found }
+            let made = (
+                requests: registry.makeCounter(
+                    descriptor: Self.name("http_requests", "total", "HTTP requests answered, by route and status."),
+                    labels: [("service", service), ("route", key.route), ("method", key.method), ("status", String(key.status))]),
+                duration: registry.makeDurationHistogram(
+                    descriptor: Self.name(
+                        "http_request_duration", "seconds", "Time from a request's head to its answer (a long-poll's wait included)."),
+                    labels: [("service", service), ("route", key.route)], buckets: Self.buckets)
+            )
+            cache[key] = made
+            return made
+        }
+        metrics.requests.increment()
+        metrics.duration.record(duration)
     }
 
     /// One forwarding attempt's outcome (sending service).

@@ -65,7 +65,69 @@ public final class PostgresReceivingStorage: ReceivingStorage {
                 CREATE INDEX receiving_seen_envelope_by_expiry ON receiving_seen_envelope(expires_at);
                 CREATE TABLE receiving_service_key (
                     only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), public_key BYTEA NOT NULL);
-                """)
+                """),
+        // A batch of deliveries in one call (one round trip instead of one per message), each
+        // stored exactly as `store` did one by one before: the envelope's tag first (a replay
+        // learns nothing of the address; a concurrent copy waits for this transaction), then
+        // the address's counters within its quota (its row locked to the commit, its next id
+        // the message's), then the message; a refusal takes its tag back and says why.
+        // Outcomes: 0 stored (with its id), 1 replayed, 2 unknown address, 3 retired, 4 over
+        // the message quota, 5 over the byte quota.
+        PostgresMigration(
+            name: "v2 deliveries in one call",
+            statements: [
+                """
+                CREATE FUNCTION receiving_deliver(
+                    addresses BYTEA[], tags BYTEA[], ciphertexts BYTEA[], received_at BIGINT, expires_at BIGINT,
+                    maximum_messages BIGINT, maximum_bytes BIGINT)
+                RETURNS TABLE (ord INTEGER, outcome SMALLINT, message_id BIGINT)
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    size BIGINT;
+                    stored_id BIGINT;
+                    retired BIGINT;
+                    messages BIGINT;
+                BEGIN
+                    FOR i IN 1 .. COALESCE(array_length(addresses, 1), 0) LOOP
+                        ord := i;
+                        message_id := NULL;
+                        INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (tags[i], receiving_deliver.expires_at) ON CONFLICT DO NOTHING;
+                        IF NOT FOUND THEN
+                            outcome := 1;
+                            RETURN NEXT;
+                            CONTINUE;
+                        END IF;
+                        size := octet_length(ciphertexts[i]);
+                        UPDATE receiving_address AS a
+                            SET message_count = a.message_count + 1, byte_count = a.byte_count + size, last_message_id = a.last_message_id + 1
+                            WHERE a.id = addresses[i] AND a.retired_at IS NULL
+                                AND a.message_count < maximum_messages AND a.byte_count + size <= maximum_bytes
+                            RETURNING a.last_message_id INTO stored_id;
+                        IF FOUND THEN
+                            INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
+                                VALUES (addresses[i], stored_id, ciphertexts[i], size, receiving_deliver.received_at);
+                            outcome := 0;
+                            message_id := stored_id;
+                            RETURN NEXT;
+                            CONTINUE;
+                        END IF;
+                        DELETE FROM receiving_seen_envelope AS s WHERE s.tag = tags[i];
+                        SELECT a.retired_at, a.message_count INTO retired, messages FROM receiving_address AS a WHERE a.id = addresses[i];
+                        IF NOT FOUND THEN
+                            outcome := 2;
+                        ELSIF retired IS NOT NULL THEN
+                            outcome := 3;
+                        ELSIF messages >= maximum_messages THEN
+                            outcome := 4;
+                        ELSE
+                            outcome := 5;
+                        END IF;
+                        RETURN NEXT;
+                    END LOOP;
+                END
+                $$
+                """
+            ]),
     ]
 
     public func adoptServiceKey(_ publicKey: [UInt8]) async throws {
@@ -102,11 +164,26 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         // its quota), so that two batches lock the same address rows in the same order.
         let order = messages.indices.sorted { (messages[$0].address, $0) < (messages[$1].address, $1) }
         let outcomes = try await database.transaction { transaction in
-            var outcomes = [DeliveryOutcome](repeating: .unknownAddress, count: messages.count)
-            for index in order {
-                outcomes[index] = try await Self.store(messages[index], now: now, limits: limits, in: transaction)
+            let rows = try await transaction.query(
+                """
+                SELECT ord, outcome, message_id FROM receiving_deliver(
+                    \(order.map { messages[$0].address.bytes.bytea }), \(order.map { messages[$0].replayTag.bytea }),
+                    \(order.map { messages[$0].ciphertext.bytea }), \(now.unixSeconds),
+                    \(now.addingTimeInterval(limits.messageLifetime).unixSeconds), \(Int64(limits.maximumMessagesPerAddress)),
+                    \(Int64(limits.maximumBytesPerAddress)))
+                """)
+            var outcomes = [DeliveryOutcome?](repeating: nil, count: messages.count)
+            for row in rows {
+                let (position, code, id) = try row.decode((Int32, Int16, Int64?).self)
+                guard (1...order.count).contains(Int(position)), let outcome = Self.outcome(code, id: id) else {
+                    throw PostgresDatabaseError.unusable(location: "receiving_deliver", reason: "it answered an unknown outcome")
+                }
+                outcomes[order[Int(position) - 1]] = outcome
             }
-            return outcomes
+            guard !outcomes.contains(where: { $0 == nil }) else {
+                throw PostgresDatabaseError.unusable(location: "receiving_deliver", reason: "it answered \(rows.count) outcomes for \(messages.count) deliveries")
+            }
+            return outcomes.compactMap { $0 }
         }
         // After the commit, in a statement of its own: a NOTIFY in the delivery's transaction
         // would hold PostgreSQL's one notification lock through that commit's flush, so that
@@ -121,44 +198,17 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         return outcomes
     }
 
-    /// One delivery inside the caller's transaction, in one statement when it is stored: the
-    /// envelope's tag first (before the address is looked at: a replay learns nothing of its
-    /// state, and a concurrent copy of this envelope waits here for this transaction's end),
-    /// then the address's counters within its quota (its row stays locked to the commit; its
-    /// next id is the message's), then the message.
-    private static func store(
-        _ message: IncomingMessage, now: Date, limits: ReceivingServiceLimits, in transaction: PostgresTransaction
-    ) async throws -> DeliveryOutcome {
-        let address = message.address.bytes.bytea
-        let size = Int64(message.ciphertext.count)
-        let expires = now.addingTimeInterval(limits.messageLifetime).unixSeconds
-        let rows = try await transaction.query(
-            """
-            WITH tag AS (
-                INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (\(message.replayTag.bytea), \(expires))
-                ON CONFLICT DO NOTHING RETURNING 1),
-            counted AS (
-                UPDATE receiving_address SET message_count = message_count + 1, byte_count = byte_count + \(size),
-                    last_message_id = last_message_id + 1
-                WHERE id = \(address) AND EXISTS (SELECT 1 FROM tag) AND retired_at IS NULL
-                    AND message_count < \(Int64(limits.maximumMessagesPerAddress)) AND byte_count + \(size) <= \(Int64(limits.maximumBytesPerAddress))
-                RETURNING last_message_id),
-            stored AS (
-                INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
-                SELECT \(address), last_message_id, \(message.ciphertext.bytea), \(Int32(size)), \(now.unixSeconds) FROM counted
-                RETURNING id)
-            SELECT (SELECT COUNT(*) FROM tag), (SELECT id FROM stored)
-            """)
-        let (tagged, stored) = try rows[0].decode((Int64, Int64?).self)
-        guard tagged == 1 else { return .replayed }
-        if let stored { return .stored(id: stored) }
-        // Refused: the tag goes again, so that nothing of this delivery remains.
-        try await transaction.query("DELETE FROM receiving_seen_envelope WHERE tag = \(message.replayTag.bytea)")
-        let state = try await transaction.query("SELECT retired_at, message_count FROM receiving_address WHERE id = \(address)")
-        guard let (retiredAt, messageCount) = try state.first?.decode((Int64?, Int64).self) else { return .unknownAddress }
-        if retiredAt != nil { return .retired }
-        if messageCount >= Int64(limits.maximumMessagesPerAddress) { return .overMessageQuota }
-        return .overByteQuota
+    /// What `receiving_deliver` answered for one delivery.
+    private static func outcome(_ code: Int16, id: Int64?) -> DeliveryOutcome? {
+        switch code {
+        case 0: id.map { .stored(id: $0) }
+        case 1: .replayed
+        case 2: .unknownAddress
+        case 3: .retired
+        case 4: .overMessageQuota
+        case 5: .overByteQuota
+        default: nil
+        }
     }
 
     public func messages(for address: AddressID, after: Int64, receivedAfter notBefore: Date, limit: Int) async throws
