@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ProtonCore
 import ServiceLifecycle
+import Synchronization
 
 /// Forwards queued messages to their receiving services: on start every queued row (so a
 /// crash between accepting and forwarding is recovered), then each new one as it is accepted,
@@ -47,8 +48,36 @@ actor Forwarder {
         self.now = now
     }
 
-    /// Something was queued: look again at once.
-    nonisolated func wake() { signal.wake() }
+    /// Requests in flight per target (receiving service and key), and messages accepted for a
+    /// target while it had one: shared with `accepted`, which the send handler calls from
+    /// outside the actor.
+    private struct Gate {
+        var busy: [String: Int] = [:]
+        var held: [String: Int] = [:]
+    }
+    private let gate = Mutex(Gate())
+
+    /// A message for this receiving service and key was queued. While a request to that target
+    /// is in flight, the forwarder is woken only once a full batch has gathered: the request's
+    /// end wakes it anyway, and what gathered meanwhile then goes in one request instead of a
+    /// request each (under load, small requests to one target cost most of a message's
+    /// forwarding). A target with nothing in flight is woken for at once.
+    nonisolated func accepted(receivingService: String, serviceKey: [UInt8]) {
+        let target = Self.target(receivingService, serviceKey)
+        let batchSize = policy.batchSize
+        let wake = gate.withLock { gate -> Bool in
+            guard gate.busy[target, default: 0] > 0 else { return true }
+            let held = gate.held[target, default: 0] + 1
+            gate.held[target] = held < batchSize ? held : 0
+            return held >= batchSize
+        }
+        if wake { signal.wake() }
+    }
+
+    /// The key that groups messages into one request: their receiving service and its key.
+    static func target(_ receivingService: String, _ serviceKey: [UInt8]) -> String {
+        receivingService + " " + Base64URL.encode(serviceKey)
+    }
 
     func run() async {
         await withDiscardingTaskGroup { group in
@@ -56,21 +85,41 @@ actor Forwarder {
                 let delay: TimeInterval
                 do {
                     let free = policy.concurrency - requestsInFlight
+                    var held = false
                     if free > 0 {
-                        let due = try await storage.dueEntries(now: now(), excluding: inFlight, limit: free * policy.batchSize)
-                        let batches = Self.batches(of: due, size: policy.batchSize)
-                        for batch in batches.prefix(free) {
+                        // Room for a partial batch per busy target besides the free requests'.
+                        let busyTargets = gate.withLock { $0.busy.count }
+                        let due = try await storage.dueEntries(now: now(), excluding: inFlight, limit: (free + busyTargets) * policy.batchSize)
+                        var started = 0
+                        var unstarted: [String] = []
+                        for batch in Self.batches(of: due, size: policy.batchSize) {
+                            let target = Self.target(batch[0].receivingService, batch[0].serviceKey)
+                            // A partial batch waits while its target has a request in flight:
+                            // that request's end wakes this loop, with more gathered by then.
+                            let waits = batch.count < policy.batchSize && gate.withLock { $0.busy[target, default: 0] > 0 }
+                            if waits { held = true }
+                            guard started < free, !waits else {
+                                unstarted += batch.map(\.id)
+                                continue
+                            }
+                            started += 1
                             requestsInFlight += 1
                             inFlight.formUnion(batch.map(\.id))
-                            group.addTask { await self.forward(batch) }
+                            gate.withLock {
+                                $0.busy[target, default: 0] += 1
+                                $0.held[target] = nil
+                            }
+                            group.addTask { await self.forward(batch, to: target) }
                         }
-                        // Taken but not started (more targets than free requests): given back
-                        // at once, so that no instance waits for a lease to send them.
-                        let unstarted = batches.dropFirst(free).flatMap { $0.map(\.id) }
+                        // Taken but not started (more targets than free requests, or waiting
+                        // for their target): given back at once, so that no instance waits for
+                        // a lease to send them.
                         if !unstarted.isEmpty { try await storage.release(unstarted) }
                     }
                     let next = try await storage.nextAttemptTime(now: now(), excluding: inFlight)
-                    delay = next.map { $0.timeIntervalSince(now()) } ?? 60
+                    // What waits for a busy target is due but must not be read again until a
+                    // request ends (which wakes this loop); the second is a safety net.
+                    delay = held ? 1 : next.map { $0.timeIntervalSince(now()) } ?? 60
                 } catch {
                     // Stopping the service cancels a read in progress: that is no failure.
                     if Task.isCancelled || error is CancellationError { break }
@@ -88,7 +137,7 @@ actor Forwarder {
         var order: [String] = []
         var byTarget: [String: [OutboxEntry]] = [:]
         for entry in entries {
-            let target = entry.receivingService + " " + Base64URL.encode(entry.serviceKey)
+            let target = Self.target(entry.receivingService, entry.serviceKey)
             if byTarget[target] == nil { order.append(target) }
             byTarget[target, default: []].append(entry)
         }
@@ -113,10 +162,15 @@ actor Forwarder {
 
     /// One request's worth of messages to one receiving service, then each one's result
     /// recorded (the records share a transaction: see `GroupCommit`).
-    private func forward(_ batch: [OutboxEntry]) async {
+    private func forward(_ batch: [OutboxEntry], to gateTarget: String) async {
         defer {
             requestsInFlight -= 1
             inFlight.subtract(batch.map(\.id))
+            gate.withLock { gate in
+                let busy = gate.busy[gateTarget, default: 1] - 1
+                gate.busy[gateTarget] = busy > 0 ? busy : nil
+                if busy <= 0 { gate.held[gateTarget] = nil }
+            }
             signal.wake()
         }
         let results: [ForwardingResult]

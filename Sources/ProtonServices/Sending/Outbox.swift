@@ -8,7 +8,7 @@ struct Outbox: Sendable {
     let forwarder: Forwarder?
     let now: @Sendable () -> Date
 
-    /// `POST /v1/send`: checks the request, commits it to the outbox, then wakes the forwarder.
+    /// `POST /v1/send`: checks the request, commits it to the outbox, then tells the forwarder.
     func send(_ body: [UInt8]) async throws -> ServiceAPI.SendStatus {
         let send = try JSONBody.decode(ServiceAPI.Send.self, from: body, what: "Send")
         guard let target = TargetURI(send.receivingService) else {
@@ -30,7 +30,7 @@ struct Outbox: Sendable {
             id: Base64URL.encode(SystemRandom().bytes(16)), receivingService: target.base, serviceKey: serviceKey,
             sealedAddress: sealed, ciphertext: ciphertext)
         try await storage.enqueue(entry, now: now())
-        forwarder?.wake()
+        forwarder?.accepted(receivingService: entry.receivingService, serviceKey: serviceKey)
         return ServiceAPI.SendStatus(id: entry.id, state: .queued, attempts: 0)
     }
 
