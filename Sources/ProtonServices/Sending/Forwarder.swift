@@ -116,10 +116,14 @@ actor Forwarder {
                         // a lease to send them.
                         if !unstarted.isEmpty { try await storage.release(unstarted) }
                     }
-                    let next = try await storage.nextAttemptTime(now: now(), excluding: inFlight)
                     // What waits for a busy target is due but must not be read again until a
-                    // request ends (which wakes this loop); the second is a safety net.
-                    delay = held ? 1 : next.map { $0.timeIntervalSince(now()) } ?? 60
+                    // request ends (which wakes this loop); the second is a safety net, and the
+                    // outbox's next attempt time is not read for nothing.
+                    if held {
+                        delay = 1
+                    } else {
+                        delay = try await storage.nextAttemptTime(now: now(), excluding: inFlight).map { $0.timeIntervalSince(now()) } ?? 60
+                    }
                 } catch {
                     // Stopping the service cancels a read in progress: that is no failure.
                     if Task.isCancelled || error is CancellationError { break }
