@@ -26,12 +26,17 @@ import Testing
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for (index, body) in deliveries.enumerated() {
                 let url = (index.isMultiple(of: 2) ? first : second).url
-                // 1,000 at once on a busy machine: some wait long for a connection of the pools.
-                group.addTask { try await HTTP.request("POST", url + "/v1/deliver", body: body, timeout: 120).status }
+                // 1,000 at once on a busy machine: some wait long for a connection of the pools,
+                // and one past its 10 s is answered 503 and resent.
+                group.addTask {
+                    try await HTTP.resendingWhileUnavailable { try await HTTP.request("POST", url + "/v1/deliver", body: body, timeout: 120) }.status
+                }
             }
             return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
         }
-        #expect(statuses == [202: quota, 507: 1_000 - quota])
+        // A 200 is the resend of a delivery whose 503 had hidden its commit: stored once.
+        #expect(statuses[202, default: 0] + statuses[200, default: 0] == quota)
+        #expect(statuses[507] == 1_000 - quota && statuses.keys.allSatisfy { [200, 202, 507].contains($0) })
         #expect(try await first.storage.counts().messages == quota)
         var ids: [Int64] = []
         var after: Int64 = 0
@@ -71,13 +76,18 @@ import Testing
         let bodies = try (0..<total).map { try first.delivery(owner.id, ciphertext: Array("m\($0)".utf8)) }
         let writers = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // 32 in flight, 16 at each instance (its pool's connections), all on one
+                // address's row. 300 at once kept the reader's fetch queued behind the writers
+                // for minutes in a loaded CI run; the property needs concurrency, not a flood.
                 for (index, body) in bodies.enumerated() {
+                    if index >= 32 { try await group.next() }
                     let url = (index.isMultiple(of: 2) ? first : second).url
                     group.addTask {
-                        // 300 at once on one address's row: a suite on a loaded machine has
-                        // taken minutes (the bound is liveness, not what the test asserts).
-                        let status = try await HTTP.request("POST", url + "/v1/deliver", body: body, timeout: 300).status
-                        #expect(status == 202)
+                        let status = try await HTTP.resendingWhileUnavailable {
+                            try await HTTP.request("POST", url + "/v1/deliver", body: body, timeout: 60)
+                        }.status
+                        // 200: a resend after a 503 whose commit had gone through.
+                        #expect(status == 202 || status == 200)
                     }
                 }
                 try await group.waitForAll()
@@ -87,11 +97,12 @@ import Testing
         var after: Int64 = 0
         let deadline = Date().addingTimeInterval(300)
         while seen.count < total, Date() < deadline {
-            let page = try await first.fetch(owner, after: after).decode(ServiceAPI.Messages.self).messages
+            let page = try await HTTP.resendingWhileUnavailable { try await first.fetch(owner, after: after) }
+                .decode(ServiceAPI.Messages.self).messages
             guard let last = page.last else { continue }
             seen += page.map { String(decoding: (try? Base64URL.decode($0.ciphertext, limit: 64)) ?? [], as: UTF8.self) }
             after = last.id
-            #expect(try await second.acknowledge(owner, upTo: after).status == 204)
+            #expect(try await HTTP.resendingWhileUnavailable { try await second.acknowledge(owner, upTo: after) }.status == 204)
         }
         try await writers.value
         #expect(seen.count == total)
@@ -150,6 +161,40 @@ import Testing
         let fetch = try await service.fetch(owner)
         #expect(fetch.status == 503)
         #expect(Date().timeIntervalSince(started) < 30)
+        await service.stop()
+    }
+
+    /// A delivery waiting on a row lock held past the 10 s deadline is answered 503 while the
+    /// lock is still held, and PostgreSQL cancels its statement: it does not commit after its
+    /// 503. Resent once the lock is free, it is stored once.
+    @Test func aRowLockHeldPastTheDeadlineIsA503ThatStoresNothing() async throws {
+        let service = try await ReceivingFixture.start(backend: .postgres)
+        let owner = Owner()
+        try await service.create(owner)
+        let database = try #require(service.database)
+        let held = 25.0
+        // An operator's session (no statement timeout) locks the address's row, then sleeps
+        // 25 s holding it (the lock in the subquery: a sleep in the locking query's own select
+        // list would run before its rows are locked). One row: the lock was taken.
+        let holder = Task {
+            try await PostgresAdministration.integers(
+                """
+                SELECT octet_length(pg_sleep(\(held))::text)::bigint + 1 FROM (SELECT id FROM receiving_address
+                    WHERE id = '\\x\(owner.id.bytes.map { String(format: "%02x", $0) }.joined())' FOR UPDATE) AS locked
+                """, in: database)
+        }
+        try await Task.sleep(for: .seconds(1))
+        let started = Date()
+        let body = try service.delivery(owner.id, ciphertext: [7])
+        let answer = try await HTTP.request("POST", service.url + "/v1/deliver", body: body, timeout: 60)
+        let waited = Date().timeIntervalSince(started)
+        #expect(answer.status == 503)
+        #expect(answer.errorCode == "storage_unavailable")
+        #expect(waited < held - 3, "answered while the lock was held, not when it came free (\(waited) s)")
+        #expect(try await holder.value == [1])
+        #expect(try await service.storage.counts().messages == 0, "the cancelled statement committed nothing")
+        #expect(try await HTTP.request("POST", service.url + "/v1/deliver", body: body).status == 202)
+        #expect(try await service.storage.counts().messages == 1)
         await service.stop()
     }
 

@@ -114,6 +114,18 @@ enum HTTP {
         return answer
     }
 
+    /// Makes the request again while it is answered 503 (a service on PostgreSQL past its
+    /// 10 s deadline on a loaded machine), as a client does, for up to `total` seconds; a
+    /// resent delivery is a replay (200), and `request` signs each attempt anew.
+    static func resendingWhileUnavailable(for total: TimeInterval = 300, _ request: () async throws -> HTTPAnswer) async throws -> HTTPAnswer {
+        let deadline = Date().addingTimeInterval(total)
+        while true {
+            let answer = try await request()
+            guard answer.status == 503, Date() < deadline else { return answer }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Sorted keys: a body is signed and then sent, and both must be the same bytes.
     static func json(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()

@@ -100,8 +100,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         configuration.options.connectTimeout = .seconds(10)
         // A commit is on disk before a 202, whatever the server's or the database's default
-        // (docs/api.md, "Durability"); no statement holds a connection for more than a minute.
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on"), ("statement_timeout", "60s")]
+        // (docs/api.md, "Durability"). No statement runs past a call's deadline: a query in
+        // flight does not stop when its task is cancelled, so without this a request waiting on
+        // a row lock would hold its connection, and be answered 503, only when the lock came
+        // free (a migration lifts it for its own transaction).
+        let deadline = PostgresDatabase.operationTimeout.components.seconds
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on"), ("statement_timeout", "\(deadline)s")]
         return configuration
     }
 }
