@@ -66,6 +66,44 @@ import Testing
         await second.stop()
     }
 
+    /// A listening connection that falls silent without closing (its backend stopped with
+    /// SIGSTOP: the socket stays open and nothing arrives) is noticed by the instance's own
+    /// checks and replaced, and long-polls wake for deliveries at another instance again.
+    @Test func aSilentListeningConnectionIsReplaced() async throws {
+        let database = try #require(try await StorageBackend.postgres.database())
+        let directory = temporaryDirectory("receiving-pg")
+        let limits = ReceivingServiceLimits(maximumWait: 60)
+        func storage() async throws -> PostgresReceivingStorage { try await PostgresReceivingStorage.open(database, listenerCheck: .milliseconds(500)) }
+        let first = try await ReceivingFixture.start(backend: .postgres, directory: directory, limits: limits, database: database, storage: storage())
+        let second = try await ReceivingFixture.start(backend: .postgres, directory: directory, limits: limits, database: database, storage: storage())
+        let listeners = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%' ORDER BY pid"
+        func waitForListeners(except stopped: Set<Int64>) async throws -> [Int64] {
+            let deadline = Date().addingTimeInterval(30)
+            while true {
+                let live = try await PostgresAdministration.integers(listeners, in: database).filter { !stopped.contains($0) }
+                if live.count == 2 || Date() > deadline { return live }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let stopped = Set(try await waitForListeners(except: []))
+        #expect(stopped.count == 2)
+        for pid in stopped { kill(pid_t(pid), SIGSTOP) }
+        defer { for pid in stopped { kill(pid_t(pid), SIGCONT) } }
+        #expect(try await waitForListeners(except: stopped).count == 2, "each instance listens on a new connection")
+
+        let owner = Owner()
+        try await first.create(owner)
+        let started = Date()
+        async let poll = first.fetch(owner, wait: 60)
+        await first.longPollWaiting()
+        #expect(try await second.deliver(owner.id, ciphertext: [4, 2]).status == 202)
+        let messages = try await poll.decode(ServiceAPI.Messages.self).messages
+        #expect(messages.map(\.ciphertext) == [Base64URL.encode([4, 2])])
+        #expect(Date().timeIntervalSince(started) < 30, "woken by the delivery, not at the deadline")
+        await first.stop()
+        await second.stop()
+    }
+
     /// A reader that fetches after the last id it saw and acknowledges it, while deliveries
     /// commit concurrently at two instances, sees every message exactly once.
     @Test func aFetchCursorNeverSkipsAMessageCommittedConcurrently() async throws {

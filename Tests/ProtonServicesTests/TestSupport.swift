@@ -177,10 +177,11 @@ struct ReceivingFixture {
     static func start(
         backend: StorageBackend = .sqlite, directory: URL = temporaryDirectory("receiving"), port: Int = 0,
         limits: ReceivingServiceLimits = ReceivingServiceLimits(), sweepInterval: TimeInterval = 60, clock: TestClock = TestClock(),
-        database: PostgresLocation? = nil
+        database: PostgresLocation? = nil, storage opened: (any ReceivingStorage)? = nil
     ) async throws -> ReceivingFixture {
         let database = try await backend.database(database)
-        let storage = try await backend.receivingStorage(directory: directory, database: database)
+        let storage: any ReceivingStorage
+        if let opened { storage = opened } else { storage = try await backend.receivingStorage(directory: directory, database: database) }
         let (waits, waiting) = AsyncStream.makeStream(of: AddressID.self)
         let configuration = ReceivingServiceConfiguration(
             listen: ListenAddress(host: "127.0.0.1", port: port), dataDirectory: directory, limits: limits, sweepInterval: sweepInterval,

@@ -4,6 +4,7 @@ import NIOCore
 import PostgresNIO
 import ProtonCore
 import ProtonCrypto
+import Synchronization
 
 /// `ReceivingStorage` in a PostgreSQL database that any number of receiving-service instances
 /// share (docs/deployment.md). Each write is one transaction, committed (with the server's
@@ -25,16 +26,20 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     static let notificationChannel = "proton_delivery"
 
     let database: PostgresDatabase
+    /// How often the listening connection is checked (`deliveries`).
+    let listenerCheck: Duration
 
-    public static func open(_ location: PostgresLocation, logger: Logger = Logger(label: "proton.receiving.postgres")) async throws
-        -> PostgresReceivingStorage
-    {
+    public static func open(
+        _ location: PostgresLocation, listenerCheck: Duration = .seconds(20), logger: Logger = Logger(label: "proton.receiving.postgres")
+    ) async throws -> PostgresReceivingStorage {
         PostgresReceivingStorage(
-            database: try await PostgresDatabase.open(location, service: "receiving", migrations: Self.migrations, logger: logger))
+            database: try await PostgresDatabase.open(location, service: "receiving", migrations: Self.migrations, logger: logger),
+            listenerCheck: listenerCheck)
     }
 
-    private init(database: PostgresDatabase) {
+    private init(database: PostgresDatabase, listenerCheck: Duration) {
         self.database = database
+        self.listenerCheck = listenerCheck
     }
 
     static let migrations = [
@@ -327,11 +332,7 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         while !Task.isCancelled {
             do {
                 try await database.client.withConnection { connection in
-                    try await connection.listen(on: Self.notificationChannel) { notifications in
-                        for try await notification in notifications {
-                            if let address = try? AddressID(hex: notification.payload) { await delivered(address) }
-                        }
-                    }
+                    try await self.listen(on: connection, delivered)
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -339,6 +340,51 @@ public final class PostgresReceivingStorage: ReceivingStorage {
                 try await Task.sleep(for: .seconds(1))
             }
         }
+    }
+
+    /// Listens on `connection` until it fails or falls silent. A connection can die without
+    /// closing (a firewall or NAT forgets it, the database's host hangs): its listener would
+    /// wait for ever, and long-polls here would wake only at their deadlines. So every
+    /// `listenerCheck` this instance notifies the channel through another connection, and when
+    /// nothing at all has been heard on it for three checks (every instance's checks and
+    /// deliveries count), the connection is closed and replaced.
+    private func listen(on connection: PostgresConnection, _ delivered: @escaping @Sendable (AddressID) async -> Void) async throws {
+        let heard = LastHeard()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await connection.listen(on: Self.notificationChannel) { notifications in
+                    for try await notification in notifications {
+                        heard.now()
+                        // A check's payload is no address.
+                        if let address = try? AddressID(hex: notification.payload) { await delivered(address) }
+                    }
+                }
+                throw ListenerLost()
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: self.listenerCheck)
+                    _ = try? await self.database.query("SELECT pg_notify(\(Self.notificationChannel), 'check')")
+                    if heard.silence > self.listenerCheck * 3 {
+                        // Closing fails whatever waits on the connection, a LISTEN in flight too.
+                        try? await connection.close()
+                        throw ListenerLost()
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private final class LastHeard: Sendable {
+        private let last = Mutex(ContinuousClock.now)
+        func now() { last.withLock { $0 = .now } }
+        var silence: Duration { ContinuousClock.now - last.withLock { $0 } }
+    }
+
+    private struct ListenerLost: Error, CustomStringConvertible {
+        var description: String { "the listening connection ended or fell silent" }
     }
 
     public func close() async {
