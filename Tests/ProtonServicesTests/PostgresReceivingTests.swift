@@ -236,6 +236,25 @@ import Testing
         await service.stop()
     }
 
+    /// One sweep removes a backlog larger than one statement's chunk (here 2.5 chunks of
+    /// expired nonces and replay tags), in statements that each stay within the timeout.
+    @Test func oneSweepWorksOffABacklogOfManyChunks() async throws {
+        let database = try await TestPostgres.newDatabase()
+        let storage = try await PostgresReceivingStorage.open(database)
+        let backlog = 25_000  // chunks of 10,000
+        let now = Date()
+        let expired = Int64(now.timeIntervalSince1970) - 3 * 3600
+        try await PostgresAdministration.execute(
+            "INSERT INTO receiving_nonce SELECT int8send(n), \(expired) FROM generate_series(1, \(backlog)) AS n", in: database)
+        try await PostgresAdministration.execute(
+            "INSERT INTO receiving_seen_envelope SELECT int8send(n), \(expired) FROM generate_series(1, \(backlog)) AS n", in: database)
+        let swept = try await storage.sweep(messagesBefore: now.addingTimeInterval(-3600), now: now)
+        #expect(swept.nonces == backlog)
+        #expect(try await PostgresAdministration.integers("SELECT COUNT(*) FROM receiving_seen_envelope", in: database) == [0])
+        #expect(try await storage.counts().nonces == 0)
+        await storage.close()
+    }
+
     @Test func databaseURLs() throws {
         let tcp = try #require(PostgresLocation("postgres://relay:s%40cret@db.example.org:6543/proton"))
         #expect(tcp.endpoint == .tcp(host: "db.example.org", port: 6543))

@@ -188,6 +188,23 @@ final class PostgresDatabase: Sendable {
         try await withDeadline(Self.operationTimeout) { try await self.client.query(query, logger: self.logger).collect() }
     }
 
+    /// How many rows one housekeeping statement deletes at most (`deleteInChunks`).
+    static let deleteChunk = 10_000
+
+    /// Runs `delete` (a statement that deletes at most `deleteChunk` rows and returns a row for
+    /// each) again until it deletes fewer. Each run is a statement and a commit of its own, so a
+    /// backlog (expiries piled up during a long outage, say) is worked off a chunk at a time
+    /// within the statement timeout, where one statement for all of it would be cancelled at
+    /// every sweep and the backlog would only grow. Returns how many rows went.
+    func deleteInChunks(_ delete: PostgresQuery) async throws -> Int {
+        var deleted = 0
+        while true {
+            let rows = try await query(delete).count
+            deleted += rows
+            if rows < Self.deleteChunk { return deleted }
+        }
+    }
+
     /// How long one storage call may take, waiting for a connection included: a request fails
     /// (503 `storage_unavailable`) instead of hanging while the database is unreachable.
     static let operationTimeout: Duration = .seconds(10)
@@ -223,7 +240,7 @@ final class PostgresDatabase: Sendable {
 
     func migrate(service: String, _ migrations: [PostgresMigration]) async throws {
         try await transaction(within: Self.migrationTimeout) { transaction in
-            // Nor does the per-connection statement timeout (60 s) apply to a migration.
+            // Nor does the per-connection statement timeout (10 s) apply to a migration.
             try await transaction.query("SET LOCAL statement_timeout = 0")
             // One instance migrates at a time; a lock per database, held to the commit.
             try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))")

@@ -158,8 +158,14 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
     }
 
     public func recordNonce(_ nonce: [UInt8], expires: Date, now: Date) async throws -> Bool {
-        // A margin over the expiry: another instance's clock may be behind this one's.
-        try await database.query("DELETE FROM directory_nonce WHERE expires_at < \(now.unixSeconds - PostgresDatabase.nonceMargin)")
+        // A margin over the expiry: another instance's clock may be behind this one's. At most
+        // 100 expired nonces go per request, more than each request adds: a backlog (after an
+        // outage) drains over the requests instead of making each one's statement too long.
+        try await database.query(
+            """
+            DELETE FROM directory_nonce WHERE nonce IN (
+                SELECT nonce FROM directory_nonce WHERE expires_at < \(now.unixSeconds - PostgresDatabase.nonceMargin) LIMIT 100)
+            """)
         let rows = try await database.query(
             "INSERT INTO directory_nonce (nonce, expires_at) VALUES (\(nonce.bytea), \(expires.unixSeconds)) ON CONFLICT DO NOTHING RETURNING 1")
         return rows.count == 1

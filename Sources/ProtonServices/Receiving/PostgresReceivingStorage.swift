@@ -287,30 +287,41 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         return rows.count == 1
     }
 
-    /// In short transactions of one address each (`deleteMessages`), at most `sweepBatch`
-    /// addresses per round until none is left: a sweep after a long outage does not hold
-    /// millions of rows in one transaction. Instances that sweep at the same time only find
-    /// less to do.
+    /// In short transactions of one address each (`deleteMessages`), the addresses of the
+    /// oldest `sweepBatch` expired messages per round (read along the index on age, so a round
+    /// is quick however many have expired) until none is left: a sweep after a long outage
+    /// does not hold millions of rows in one transaction, nor pass the statement timeout.
+    /// Instances that sweep at the same time only find less to do.
     public func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult {
         let cutoff = messagesBefore.unixSeconds
         var messages = 0
         while true {
-            let addresses = try await database.query(
-                "SELECT DISTINCT address_id FROM receiving_message WHERE received_at <= \(cutoff) LIMIT \(Int64(Self.sweepBatch))"
+            let expired = try await database.query(
+                "SELECT address_id FROM receiving_message WHERE received_at <= \(cutoff) ORDER BY received_at LIMIT \(Int64(Self.sweepBatch))"
             ).map { try $0.decode(ByteBuffer.self) }
-            for address in addresses {
+            // Every expired message of an address goes with it: the next round starts further on.
+            for address in Set(expired) {
                 messages += try await deleteMessages(of: address, .receivedBy(cutoff))
             }
-            if addresses.count < Self.sweepBatch { break }
+            if expired.count < Self.sweepBatch { break }
         }
         let current = now.unixSeconds
+        let chunk = Int64(PostgresDatabase.deleteChunk)
         // A margin over the expiry: another instance's clock may be behind this one's.
-        let nonces = try await database.query("DELETE FROM receiving_nonce WHERE expires_at < \(current - PostgresDatabase.nonceMargin) RETURNING 1").count
-        try await database.query("DELETE FROM receiving_seen_envelope WHERE expires_at < \(current)")
+        let nonces = try await database.deleteInChunks(
+            """
+            DELETE FROM receiving_nonce WHERE nonce IN (
+                SELECT nonce FROM receiving_nonce WHERE expires_at < \(current - PostgresDatabase.nonceMargin) LIMIT \(chunk)) RETURNING 1
+            """)
+        try await database.deleteInChunks(
+            """
+            DELETE FROM receiving_seen_envelope WHERE tag IN (
+                SELECT tag FROM receiving_seen_envelope WHERE expires_at < \(current) LIMIT \(chunk)) RETURNING 1
+            """)
         return SweepResult(messages: messages, nonces: nonces)
     }
 
-    static let sweepBatch = 500
+    static let sweepBatch = 5_000
 
     public func counts() async throws -> ReceivingStorageCounts {
         let rows = try await database.query(

@@ -250,10 +250,15 @@ public final class PostgresSendingStorage: SendingStorage {
         }
     }
 
+    /// A chunk at a time (`deleteInChunks`): a day of settled sends of a busy service is more
+    /// than one statement deletes within the statement timeout.
     public func purgeSettled(before: Date) async throws -> Int {
-        try await database.query(
-            "DELETE FROM sending_outbox WHERE state <> 'queued' AND finished_at < \(before.unixSeconds) RETURNING 1"
-        ).count
+        try await database.deleteInChunks(
+            """
+            DELETE FROM sending_outbox WHERE id IN (
+                SELECT id FROM sending_outbox WHERE state <> 'queued' AND finished_at < \(before.unixSeconds)
+                LIMIT \(Int64(PostgresDatabase.deleteChunk))) RETURNING 1
+            """)
     }
 
     public func counts() async throws -> SendingStorageCounts {
