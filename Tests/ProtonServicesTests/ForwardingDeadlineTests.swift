@@ -125,6 +125,30 @@ import Testing
         await staller.stop()
     }
 
+    /// Messages to a target with a request in flight that fill requests by size (60 KB each:
+    /// a 4 MiB request holds about 50) are no partial batch to hold back: they start at once on
+    /// the free requests, instead of waiting (here 30 s) for the request in flight to end.
+    @Test func requestsFullBySizeDoNotWaitForTheirTargetsRequestInFlight() async throws {
+        let key = SealedBox.PrivateKey().publicKey
+        let staller = try await Staller.start(publishing: key)
+        var policy = Self.quickPolicy
+        policy.requestTimeout = 30
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
+        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
+        _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        #expect(try await eventually { started() == 1 })
+        let large = [UInt8](repeating: 7, count: 60_000)
+        for _ in 0..<110 {
+            let envelope = try Envelope(
+                sealing: large, to: Route(serviceURI: staller.url, serviceKey: key, address: AddressID(random: SystemRandom())), random: SystemRandom())
+            _ = try await sending.send(envelope, to: staller.url, serviceKey: key)
+        }
+        // Two requests full by size and a partial third: the two start beside the stalled one.
+        #expect(try await eventually(timeout: 20) { started() >= 3 }, "\(started()) requests started")
+        await sending.running.stop()
+        await staller.stop()
+    }
+
     /// Four strangers' targets that stall their key checks take one forwarding slot between
     /// them, never all four: a message to a receiving service already checked is delivered
     /// while the first of them still holds the lane and the other three wait their turn.

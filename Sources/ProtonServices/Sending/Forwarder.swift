@@ -92,11 +92,12 @@ actor Forwarder {
                         let due = try await storage.dueEntries(now: now(), excluding: inFlight, limit: (free + busyTargets) * policy.batchSize)
                         var started = 0
                         var unstarted: [String] = []
-                        for batch in Self.batches(of: due, size: policy.batchSize) {
+                        for (batch, partial) in Self.batches(of: due, size: policy.batchSize) {
                             let target = Self.target(batch[0].receivingService, batch[0].serviceKey)
                             // A partial batch waits while its target has a request in flight:
                             // that request's end wakes this loop, with more gathered by then.
-                            let waits = batch.count < policy.batchSize && gate.withLock { $0.busy[target, default: 0] > 0 }
+                            // A batch cut by size is full however few messages it holds.
+                            let waits = partial && gate.withLock { $0.busy[target, default: 0] > 0 }
                             if waits { held = true }
                             guard started < free, !waits else {
                                 unstarted += batch.map(\.id)
@@ -137,7 +138,9 @@ actor Forwarder {
 
     /// Due entries grouped by receiving service and key (oldest first), each group cut into
     /// requests of at most `size` messages and `ServiceAPI.maximumBatchBodyByteCount` bytes.
-    static func batches(of entries: [OutboxEntry], size: Int) -> [[OutboxEntry]] {
+    /// `partial`: the group's last request, with room for more messages (one cut because the
+    /// next message would not fit, in count or in bytes, is not partial).
+    static func batches(of entries: [OutboxEntry], size: Int) -> [(batch: [OutboxEntry], partial: Bool)] {
         var order: [String] = []
         var byTarget: [String: [OutboxEntry]] = [:]
         for entry in entries {
@@ -145,21 +148,21 @@ actor Forwarder {
             if byTarget[target] == nil { order.append(target) }
             byTarget[target, default: []].append(entry)
         }
-        var batches: [[OutboxEntry]] = []
+        var batches: [(batch: [OutboxEntry], partial: Bool)] = []
         for target in order {
             var current: [OutboxEntry] = []
             var bytes = 64
             for entry in byTarget[target] ?? [] {
                 let entryBytes = (entry.sealedAddress.count + entry.ciphertext.count) * 4 / 3 + 64
                 if !current.isEmpty, current.count >= size || bytes + entryBytes > ServiceAPI.maximumBatchBodyByteCount {
-                    batches.append(current)
+                    batches.append((current, false))
                     current = []
                     bytes = 64
                 }
                 current.append(entry)
                 bytes += entryBytes
             }
-            if !current.isEmpty { batches.append(current) }
+            if !current.isEmpty { batches.append((current, current.count < size)) }
         }
         return batches
     }
