@@ -252,6 +252,33 @@ import Testing
         await service.stop()
     }
 
+    /// One replay tag under two addresses (a sender can choose the sealed box's ephemeral key)
+    /// in one batch: the first in the batch's order is stored, the second is a replay, on both
+    /// backends, whichever address sorts first.
+    @Test(arguments: StorageBackend.allCases) func aTagTwiceInABatchUnderTwoAddressesIsJudgedInTheBatchsOrder(backend: StorageBackend) async throws {
+        let storage = try await backend.receivingStorage(directory: temporaryDirectory("receiving-tags"))
+        let now = Date()
+        let limits = ReceivingServiceLimits()
+        let pair = [AddressID(random: SystemRandom()), AddressID(random: SystemRandom())].sorted()
+        let (low, high, unknown) = (pair[0], pair[1], AddressID(random: SystemRandom()))
+        for address in [low, high] {
+            #expect(try await storage.createAddress(address, authKey: Ed25519.PrivateKey().publicKey, now: now))
+        }
+        let tag = [UInt8](repeating: 9, count: 32)
+        let outcomes = try await storage.deliver(
+            [IncomingMessage(address: high, ciphertext: [1], replayTag: tag), IncomingMessage(address: low, ciphertext: [2], replayTag: tag)],
+            now: now, limits: limits)
+        // Ids differ between the backends (one sequence, or one per address).
+        func kinds(_ outcomes: [DeliveryOutcome]) -> [String] { outcomes.map { if case .stored = $0 { "stored" } else { "\($0)" } } }
+        #expect(kinds(outcomes) == ["stored", "replayed"])
+        let other = [UInt8](repeating: 8, count: 32)
+        let unknownFirst = try await storage.deliver(
+            [IncomingMessage(address: unknown, ciphertext: [3], replayTag: other), IncomingMessage(address: low, ciphertext: [4], replayTag: other)],
+            now: now, limits: limits)
+        #expect(kinds(unknownFirst) == ["unknownAddress", "stored"])
+        await storage.close()
+    }
+
     @Test(arguments: StorageBackend.allCases) func batchDeliveryRefusesAnEmptyOrOversizedBatchAndStoresNothing(backend: StorageBackend) async throws {
         let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()

@@ -20,8 +20,11 @@ import Synchronization
 ///   concurrent copies one inserts, the other waits for it and finds it there;
 /// - each stored message notifies the channel `proton_delivery` with its address (hex), after
 ///   its commit: every instance wakes its own long-polls for that address (`deliveries`);
-/// - every writer that touches an address locks its row before its messages, so that
-///   concurrent deliveries, acknowledgements, retirements and sweeps never deadlock.
+/// - every writer that touches an address locks its row before its messages, and a batch of
+///   deliveries locks its addresses in their order, so that concurrent writers do not deadlock
+///   on them. Replay tags are taken before their address: two batches holding the same two
+///   envelopes in opposite orders (a client that resent through another sending service) can
+///   deadlock; PostgreSQL ends one of them after a second and it is run again (`transaction`).
 public final class PostgresReceivingStorage: ReceivingStorage {
     static let notificationChannel = "proton_delivery"
 
@@ -71,69 +74,82 @@ public final class PostgresReceivingStorage: ReceivingStorage {
                 CREATE TABLE receiving_service_key (
                     only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), public_key BYTEA NOT NULL);
                 """),
-        // A batch of deliveries in one call (one round trip instead of one per message), each
-        // stored exactly as `store` did one by one before: the envelope's tag first (a replay
-        // learns nothing of the address; a concurrent copy waits for this transaction), then
-        // the address's counters within its quota (its row locked to the commit, its next id
-        // the message's), then the message; a refusal takes its tag back and says why.
-        // Outcomes: 0 stored (with its id), 1 replayed, 2 unknown address, 3 retired, 4 over
-        // the message quota, 5 over the byte quota.
-        PostgresMigration(
-            name: "v2 deliveries in one call",
-            statements: [
-                """
-                CREATE FUNCTION receiving_deliver(
-                    addresses BYTEA[], tags BYTEA[], ciphertexts BYTEA[], received_at BIGINT, expires_at BIGINT,
-                    maximum_messages BIGINT, maximum_bytes BIGINT)
-                RETURNS TABLE (ord INTEGER, outcome SMALLINT, message_id BIGINT)
-                LANGUAGE plpgsql AS $$
-                DECLARE
-                    size BIGINT;
-                    stored_id BIGINT;
-                    retired BIGINT;
-                    messages BIGINT;
-                BEGIN
-                    FOR i IN 1 .. COALESCE(array_length(addresses, 1), 0) LOOP
-                        ord := i;
-                        message_id := NULL;
-                        INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (tags[i], receiving_deliver.expires_at) ON CONFLICT DO NOTHING;
-                        IF NOT FOUND THEN
-                            outcome := 1;
-                            RETURN NEXT;
-                            CONTINUE;
-                        END IF;
-                        size := octet_length(ciphertexts[i]);
+        // A batch of deliveries in one call (one round trip instead of one per message).
+        // Databases that applied v2 before its refusals were judged under the row's lock get
+        // the current function from v3; a new database runs both (the same text twice).
+        PostgresMigration(name: "v2 deliveries in one call", statements: [deliverFunction]),
+        PostgresMigration(name: "v3 refusals judged under the address's lock", statements: [deliverFunction]),
+    ]
+
+    /// `receiving_deliver`: each delivery stored exactly as `SQLiteReceivingStorage.store`
+    /// does one by one: the envelope's tag first (a replay learns nothing of the address; a
+    /// concurrent copy waits for this transaction), then the address's counters within its
+    /// quota (its row locked to the commit, its next id the message's), then the message; a
+    /// refusal takes its tag back and says why. The usual case is one conditional UPDATE; a
+    /// refusal is then judged on the row locked, so that an address created, or a message
+    /// acknowledged, between the two statements cannot be refused for the wrong reason (it is
+    /// stored: its conditions now hold). Outcomes: 0 stored (with its id), 1 replayed, 2
+    /// unknown address, 3 retired, 4 over the message quota, 5 over the byte quota.
+    static let deliverFunction = """
+        CREATE OR REPLACE FUNCTION receiving_deliver(
+            addresses BYTEA[], tags BYTEA[], ciphertexts BYTEA[], received_at BIGINT, expires_at BIGINT,
+            maximum_messages BIGINT, maximum_bytes BIGINT)
+        RETURNS TABLE (ord INTEGER, outcome SMALLINT, message_id BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            size BIGINT;
+            stored_id BIGINT;
+            retired BIGINT;
+            messages BIGINT;
+            bytes BIGINT;
+        BEGIN
+            FOR i IN 1 .. COALESCE(array_length(addresses, 1), 0) LOOP
+                ord := i;
+                message_id := NULL;
+                INSERT INTO receiving_seen_envelope (tag, expires_at) VALUES (tags[i], receiving_deliver.expires_at) ON CONFLICT DO NOTHING;
+                IF NOT FOUND THEN
+                    outcome := 1;
+                    RETURN NEXT;
+                    CONTINUE;
+                END IF;
+                size := octet_length(ciphertexts[i]);
+                stored_id := NULL;
+                UPDATE receiving_address AS a
+                    SET message_count = a.message_count + 1, byte_count = a.byte_count + size, last_message_id = a.last_message_id + 1
+                    WHERE a.id = addresses[i] AND a.retired_at IS NULL
+                        AND a.message_count < maximum_messages AND a.byte_count + size <= maximum_bytes
+                    RETURNING a.last_message_id INTO stored_id;
+                IF stored_id IS NULL THEN
+                    SELECT a.retired_at, a.message_count, a.byte_count INTO retired, messages, bytes
+                        FROM receiving_address AS a WHERE a.id = addresses[i] FOR UPDATE;
+                    IF NOT FOUND THEN
+                        outcome := 2;
+                    ELSIF retired IS NOT NULL THEN
+                        outcome := 3;
+                    ELSIF messages >= maximum_messages THEN
+                        outcome := 4;
+                    ELSIF bytes + size > maximum_bytes THEN
+                        outcome := 5;
+                    ELSE
                         UPDATE receiving_address AS a
                             SET message_count = a.message_count + 1, byte_count = a.byte_count + size, last_message_id = a.last_message_id + 1
-                            WHERE a.id = addresses[i] AND a.retired_at IS NULL
-                                AND a.message_count < maximum_messages AND a.byte_count + size <= maximum_bytes
+                            WHERE a.id = addresses[i]
                             RETURNING a.last_message_id INTO stored_id;
-                        IF FOUND THEN
-                            INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
-                                VALUES (addresses[i], stored_id, ciphertexts[i], size, receiving_deliver.received_at);
-                            outcome := 0;
-                            message_id := stored_id;
-                            RETURN NEXT;
-                            CONTINUE;
-                        END IF;
-                        DELETE FROM receiving_seen_envelope AS s WHERE s.tag = tags[i];
-                        SELECT a.retired_at, a.message_count INTO retired, messages FROM receiving_address AS a WHERE a.id = addresses[i];
-                        IF NOT FOUND THEN
-                            outcome := 2;
-                        ELSIF retired IS NOT NULL THEN
-                            outcome := 3;
-                        ELSIF messages >= maximum_messages THEN
-                            outcome := 4;
-                        ELSE
-                            outcome := 5;
-                        END IF;
-                        RETURN NEXT;
-                    END LOOP;
-                END
-                $$
-                """
-            ]),
-    ]
+                    END IF;
+                END IF;
+                IF stored_id IS NOT NULL THEN
+                    INSERT INTO receiving_message (address_id, id, ciphertext, size, received_at)
+                        VALUES (addresses[i], stored_id, ciphertexts[i], size, receiving_deliver.received_at);
+                    outcome := 0;
+                    message_id := stored_id;
+                ELSE
+                    DELETE FROM receiving_seen_envelope AS s WHERE s.tag = tags[i];
+                END IF;
+                RETURN NEXT;
+            END LOOP;
+        END
+        $$
+        """
 
     public func adoptServiceKey(_ publicKey: [UInt8]) async throws {
         let recorded = try await database.transaction { transaction in
@@ -166,8 +182,13 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     public func deliver(_ messages: [IncomingMessage], now: Date, limits: ReceivingServiceLimits) async throws -> [DeliveryOutcome] {
         guard !messages.isEmpty else { return [] }
         // Stored in the order of their addresses (each address's own messages keep theirs, for
-        // its quota), so that two batches lock the same address rows in the same order.
-        let order = messages.indices.sorted { (messages[$0].address, $0) < (messages[$1].address, $1) }
+        // its quota), so that two batches lock the same address rows in the same order. Unless
+        // a tag comes twice: which of its copies is stored and which is a replay then depends
+        // on the order, and the batch is judged in the order given, as one by one (a deadlock
+        // that order may cause is retried).
+        let distinctTags = Set(messages.map(\.replayTag)).count
+        let order = distinctTags < messages.count
+            ? Array(messages.indices) : messages.indices.sorted { (messages[$0].address, $0) < (messages[$1].address, $1) }
         let outcomes = try await database.transaction { transaction in
             let rows = try await transaction.query(
                 """
