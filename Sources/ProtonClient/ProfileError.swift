@@ -68,6 +68,7 @@ public enum ProfileError: Error, Sendable, Equatable {
     public init(_ error: any Error) {
         switch error {
         case let error as ProfileError: self = error
+        case StoreError.closed: self = .closed
         case let error as StoreError: self = .store(error)
         case let error as AgentError: self = .agent(error)
         case let error as RelayError: self = .service(error)

@@ -15,6 +15,10 @@ public final class ProfileStore: Sendable {
 
     public let directory: URL
     private let pool: any DatabaseWriter
+    /// Every use of `pool` passes through it, so that `close` never runs beside one: GRDB must
+    /// not close a pool while it is in use (a read that had got past its check was handed a
+    /// reader already closed, and libsqlite3 crashed on its null handle).
+    private let gate = AccessGate()
     let sealer: SecretSealer
     private let files: FileIdentities
     /// Opened by `openForReading` on a profile that cannot be written: every write refuses.
@@ -228,11 +232,21 @@ public final class ProfileStore: Sendable {
     /// is a backup, and a log deleted by mistake between commands loses nothing. (Before, each
     /// command left its commits in the log: a probe found a profile's file with no contacts
     /// at all while `contacts` listed them.) The store cannot be used afterwards.
+    /// Calls already running finish first; later ones throw `StoreError.closed`. Closing
+    /// twice does nothing more.
     public func close() throws {
+        guard gate.close() else { return }
         if !isReadOnly, files.problem() == nil {
             _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         }
         try Self.mapDatabaseErrors { try pool.close() }
+    }
+
+    /// Runs `body` unless the store is closed (or closing), holding off `close` meanwhile.
+    private func guarded<T>(_ body: () throws -> T) throws -> T {
+        guard gate.enter() else { throw StoreError.closed }
+        defer { gate.leave() }
+        return try body()
     }
 
     // MARK: - Transactions
@@ -243,8 +257,8 @@ public final class ProfileStore: Sendable {
         if isReadOnly { throw StoreError.notWritable(path: directory.path, reason: "it was opened for reading only") }
         try checkFiles()
         do {
-            return try Self.mapDatabaseErrors {
-                try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) }
+            return try guarded {
+                try Self.mapDatabaseErrors { try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) } }
             }
         } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
             // Opened while another process held the log and its index open: SQLite reads
@@ -264,14 +278,14 @@ public final class ProfileStore: Sendable {
         // place: this process still holds the deleted log open, so its commits can be written
         // back into the database file before stopping.
         if files.onlyLogDeleted {
-            let saved = (try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }) != nil
+            let saved = (try? guarded { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }) != nil
             throw .filesReplaced(problem + (saved ? "; what it held was written back into the database file" : ""))
         }
         throw .filesReplaced(problem)
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        let value = try Self.mapDatabaseErrors { try pool.read(body) }
+        let value = try guarded { try Self.mapDatabaseErrors { try pool.read(body) } }
         try checkUnchanged()
         return value
     }
@@ -573,5 +587,46 @@ private struct FileVersion: Equatable, Sendable {
         size = Int64(status.st_size)
         modifiedSeconds = Int(status.st_mtim.tv_sec)
         modifiedNanoseconds = Int(status.st_mtim.tv_nsec)
+    }
+}
+
+/// Lets accesses in until `close`, which then waits for the ones running (each one synchronous
+/// SQLite call, bounded by its busy timeout). Nested accesses count each; `close` must not be
+/// called from inside one.
+private final class AccessGate: Sendable {
+    private struct State {
+        var closed = false
+        var running = 0
+        var drained: DispatchSemaphore?
+    }
+
+    private let state = Mutex(State())
+
+    func enter() -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.running += 1
+            return true
+        }
+    }
+
+    func leave() {
+        state.withLock { state in
+            state.running -= 1
+            if state.running == 0 { state.drained?.signal() }
+        }
+    }
+
+    /// Refuses every later access, then waits for the running ones; false if closed before.
+    func close() -> Bool {
+        let (first, drained) = state.withLock { state -> (Bool, DispatchSemaphore?) in
+            guard !state.closed else { return (false, nil) }
+            state.closed = true
+            guard state.running > 0 else { return (true, nil) }
+            state.drained = DispatchSemaphore(value: 0)
+            return (true, state.drained)
+        }
+        drained?.wait()
+        return first
     }
 }

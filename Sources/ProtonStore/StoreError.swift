@@ -38,6 +38,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case diskFull
     /// SQLite reported an error not covered above.
     case database(message: String)
+    /// The store was closed (by its owner, while this call was on its way).
+    case closed
 }
 
 extension StoreError: CustomStringConvertible, LocalizedError {
@@ -77,6 +79,8 @@ extension StoreError: CustomStringConvertible, LocalizedError {
             "the disk holding the profile is full"
         case .database(let message):
             "the profile database reported an error: \(message)"
+        case .closed:
+            "the profile was closed"
         }
     }
 

@@ -278,6 +278,8 @@ struct CommandFailure: Error {
                 message: "The disk holding the profile is full, so nothing was changed; free some space and run the command again.")
         case .database:
             self.init(status: .ioError, message: error.description.sentence)
+        case .closed:
+            self.init(status: .software, message: error.description.sentence)
         case .duplicateRelationship(let relationshipID):
             self.init(
                 status: .dataError,
