@@ -255,10 +255,11 @@ public final class ProfileStore: Sendable {
     /// throws nothing it wrote remains. The error is rethrown as it was.
     public func transaction<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         if isReadOnly { throw StoreError.notWritable(path: directory.path, reason: "it was opened for reading only") }
-        try checkFiles()
         do {
+            // The files are checked inside the gate: a close meanwhile removes the log.
             return try guarded {
-                try Self.mapDatabaseErrors { try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) } }
+                try checkFilesInGate()
+                return try Self.mapDatabaseErrors { try pool.write { db in try body(StoreTransaction(db: db, sealer: sealer)) } }
             }
         } catch StoreError.cannotCreate where !FilePermissions.isWritable(directory) {
             // Opened while another process held the log and its index open: SQLite reads
@@ -273,12 +274,19 @@ public final class ProfileStore: Sendable {
     /// ends (a probe saw `contacts` answer "No contacts yet." that way). Two `stat` calls; every
     /// write transaction checks first, and `receive --watch` every round.
     public func checkFiles() throws(StoreError) {
+        guard gate.enter() else { throw .closed }
+        defer { gate.leave() }
+        try checkFilesInGate()
+    }
+
+    /// `checkFiles` for a caller that holds the gate (a closed store has no log to check).
+    private func checkFilesInGate() throws(StoreError) {
         guard let problem = files.problem() else { return }
         // Only the log deleted, the database file still ours and nothing new in the log's
         // place: this process still holds the deleted log open, so its commits can be written
         // back into the database file before stopping.
         if files.onlyLogDeleted {
-            let saved = (try? guarded { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }) != nil
+            let saved = (try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }) != nil
             throw .filesReplaced(problem + (saved ? "; what it held was written back into the database file" : ""))
         }
         throw .filesReplaced(problem)
