@@ -46,6 +46,23 @@ import Testing
         await service.stop()
     }
 
+    /// Stopping a service twice, and waiting for it besides, closes its storage once (a
+    /// second close checkpointed a closed database), and the data opens again afterwards.
+    @Test func aServiceStoppedTwiceClosesItsStorageOnce() async throws {
+        let directory = temporaryDirectory("receiving-stop-twice")
+        let service = try await ReceivingFixture.start(directory: directory)
+        let owner = Owner()
+        try await service.create(owner)
+        #expect(try await service.deliver(owner.id).status == 202)
+        async let waited: Void = service.running.wait()
+        await service.stop()
+        await service.stop()
+        try await waited
+        let again = try await ReceivingFixture.start(directory: directory)
+        #expect(try await again.fetch(owner).decode(ServiceAPI.Messages.self).messages.count == 1)
+        await again.stop()
+    }
+
     @Test(arguments: StorageBackend.allCases) func hexAddressInThePathIsAccepted(backend: StorageBackend) async throws {
         let service = try await ReceivingFixture.start(backend: backend)
         let owner = Owner()

@@ -56,6 +56,9 @@ public final class RunningService: Sendable {
         makeServices: (_ onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws -> [any Service]
     ) async throws -> RunningService {
         enum Event { case bound(Int), adminBound(Int), failed(any Error) }
+        // Run once, whoever asks first (`stop()` twice, `stop()` and `wait()`, or `deinit`):
+        // closing a database again would checkpoint a closed pool.
+        let cleanup = RunOnce(cleanup).run
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         var services: [any Service]
         do {
@@ -118,6 +121,24 @@ public final class RunningService: Sendable {
             throw error
         }
         await cleanup()
+    }
+}
+
+/// Calls `body` the first time `run` is called, and never again.
+private final class RunOnce: Sendable {
+    private let body: @Sendable () async -> Void
+    private let ran = Mutex(false)
+
+    init(_ body: @escaping @Sendable () async -> Void) {
+        self.body = body
+    }
+
+    @Sendable func run() async {
+        let first = ran.withLock { ran in
+            defer { ran = true }
+            return !ran
+        }
+        if first { await body() }
     }
 }
 
