@@ -124,21 +124,26 @@ public final class RunningService: Sendable {
     }
 }
 
-/// Calls `body` the first time `run` is called, and never again.
+/// Calls `body` the first time `run` is called, and never again; every call returns once that
+/// one run has finished (a `stop()` that returns while `wait()` still closes the database
+/// would let a restart open it half closed).
 private final class RunOnce: Sendable {
     private let body: @Sendable () async -> Void
-    private let ran = Mutex(false)
+    private let running = Mutex<Task<Void, Never>?>(nil)
 
     init(_ body: @escaping @Sendable () async -> Void) {
         self.body = body
     }
 
     @Sendable func run() async {
-        let first = ran.withLock { ran in
-            defer { ran = true }
-            return !ran
+        let body = self.body
+        let task = running.withLock { running in
+            if let running { return running }
+            let started = Task { await body() }
+            running = started
+            return started
         }
-        if first { await body() }
+        await task.value
     }
 }
 
