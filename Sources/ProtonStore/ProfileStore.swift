@@ -232,14 +232,16 @@ public final class ProfileStore: Sendable {
     /// is a backup, and a log deleted by mistake between commands loses nothing. (Before, each
     /// command left its commits in the log: a probe found a profile's file with no contacts
     /// at all while `contacts` listed them.) The store cannot be used afterwards.
-    /// Calls already running finish first; later ones throw `StoreError.closed`. Closing
-    /// twice does nothing more.
+    /// Calls already running finish first; later ones throw `StoreError.closed`. A second
+    /// close does nothing more, and returns once the first has closed the database. Must not
+    /// be called from inside a transaction's body.
     public func close() throws {
-        guard gate.close() else { return }
-        if !isReadOnly, files.problem() == nil {
-            _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try gate.close {
+            if !isReadOnly, files.problem() == nil {
+                _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            }
+            try Self.mapDatabaseErrors { try pool.close() }
         }
-        try Self.mapDatabaseErrors { try pool.close() }
     }
 
     /// Runs `body` unless the store is closed (or closing), holding off `close` meanwhile.
@@ -599,42 +601,48 @@ private struct FileVersion: Equatable, Sendable {
 }
 
 /// Lets accesses in until `close`, which then waits for the ones running (each one synchronous
-/// SQLite call, bounded by its busy timeout). Nested accesses count each; `close` must not be
-/// called from inside one.
-private final class AccessGate: Sendable {
-    private struct State {
-        var closed = false
-        var running = 0
-        var drained: DispatchSemaphore?
-    }
-
-    private let state = Mutex(State())
+/// SQLite call, bounded by its busy timeout) before closing. Nested accesses count each;
+/// `close` must not be called from inside one.
+private final class AccessGate: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var closing = false
+    private var closed = false
+    private var running = 0
 
     func enter() -> Bool {
-        state.withLock { state in
-            guard !state.closed else { return false }
-            state.running += 1
-            return true
-        }
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closing else { return false }
+        running += 1
+        return true
     }
 
     func leave() {
-        state.withLock { state in
-            state.running -= 1
-            if state.running == 0 { state.drained?.signal() }
-        }
+        condition.lock()
+        running -= 1
+        if running == 0 { condition.broadcast() }
+        condition.unlock()
     }
 
-    /// Refuses every later access, then waits for the running ones; false if closed before.
-    func close() -> Bool {
-        let (first, drained) = state.withLock { state -> (Bool, DispatchSemaphore?) in
-            guard !state.closed else { return (false, nil) }
-            state.closed = true
-            guard state.running > 0 else { return (true, nil) }
-            state.drained = DispatchSemaphore(value: 0)
-            return (true, state.drained)
+    /// Refuses every later access, waits for the running ones, then runs `body`, once: a later
+    /// call waits until that run has ended.
+    func close(_ body: () throws -> Void) throws {
+        condition.lock()
+        if closing {
+            while !closed { condition.wait() }
+            condition.unlock()
+            return
         }
-        drained?.wait()
-        return first
+        closing = true
+        while running > 0 { condition.wait() }
+        condition.unlock()
+        defer {
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        try body()
     }
 }

@@ -33,9 +33,11 @@ struct CloseRaceTests {
                 }
             }
             usleep(useconds_t.random(in: 0...2_000))
+            // Two closes at once: one closes, the other returns only after it has.
+            DispatchQueue.global().async(group: group) { try? store.close() }
             try store.close()
             group.wait()
-            // Closed once: a second close does nothing, later calls are refused.
+            // Closed once: a third close does nothing, later calls are refused.
             try store.close()
             #expect(throws: StoreError.closed) { try store.spareAddressCounts() }
             #expect(unexpected.errors.isEmpty, "\(unexpected.errors)")

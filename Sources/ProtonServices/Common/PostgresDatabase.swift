@@ -191,8 +191,8 @@ final class PostgresDatabase: Sendable {
     /// How many rows one housekeeping statement deletes at most (`deleteInChunks`).
     static let deleteChunk = 10_000
 
-    /// Runs `delete` (a statement that deletes at most `deleteChunk` rows and returns a row for
-    /// each) again until it deletes fewer. Each run is a statement and a commit of its own, so a
+    /// Runs `delete` (a statement that deletes at most `deleteChunk` rows, skipping rows that
+    /// another instance's sweep holds, and returns a row for each) again until it deletes fewer. Each run is a statement and a commit of its own, so a
     /// backlog (expiries piled up during a long outage, say) is worked off a chunk at a time
     /// within the statement timeout, where one statement for all of it would be cancelled at
     /// every sweep and the backlog would only grow. Returns how many rows went.

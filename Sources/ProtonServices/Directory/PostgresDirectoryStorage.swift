@@ -164,7 +164,8 @@ public final class PostgresDirectoryStorage: DirectoryStorage {
         try await database.query(
             """
             DELETE FROM directory_nonce WHERE nonce IN (
-                SELECT nonce FROM directory_nonce WHERE expires_at < \(now.unixSeconds - PostgresDatabase.nonceMargin) LIMIT 100)
+                SELECT nonce FROM directory_nonce WHERE expires_at < \(now.unixSeconds - PostgresDatabase.nonceMargin) LIMIT 100
+                FOR UPDATE SKIP LOCKED)
             """)
         let rows = try await database.query(
             "INSERT INTO directory_nonce (nonce, expires_at) VALUES (\(nonce.bytea), \(expires.unixSeconds)) ON CONFLICT DO NOTHING RETURNING 1")

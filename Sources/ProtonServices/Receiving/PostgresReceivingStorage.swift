@@ -183,11 +183,15 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         guard !messages.isEmpty else { return [] }
         // Stored in the order of their addresses (each address's own messages keep theirs, for
         // its quota), so that two batches lock the same address rows in the same order. Unless
-        // a tag comes twice: which of its copies is stored and which is a replay then depends
-        // on the order, and the batch is judged in the order given, as one by one (a deadlock
-        // that order may cause is retried).
-        let distinctTags = Set(messages.map(\.replayTag)).count
-        let order = distinctTags < messages.count
+        // one tag comes under two addresses: which of its copies is stored and which is a
+        // replay then depends on the order across addresses, and the batch is judged in the
+        // order given, as one by one (a deadlock that order may cause is retried). A tag twice
+        // under one address (a resend) keeps its order either way.
+        var addressOfTag: [[UInt8]: AddressID] = [:]
+        let tagUnderTwoAddresses = messages.contains { message in
+            addressOfTag.updateValue(message.address, forKey: message.replayTag).map { $0 != message.address } ?? false
+        }
+        let order = tagUnderTwoAddresses
             ? Array(messages.indices) : messages.indices.sorted { (messages[$0].address, $0) < (messages[$1].address, $1) }
         let outcomes = try await database.transaction { transaction in
             let rows = try await transaction.query(
@@ -332,12 +336,13 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         let nonces = try await database.deleteInChunks(
             """
             DELETE FROM receiving_nonce WHERE nonce IN (
-                SELECT nonce FROM receiving_nonce WHERE expires_at < \(current - PostgresDatabase.nonceMargin) LIMIT \(chunk)) RETURNING 1
+                SELECT nonce FROM receiving_nonce WHERE expires_at < \(current - PostgresDatabase.nonceMargin) LIMIT \(chunk)
+                FOR UPDATE SKIP LOCKED) RETURNING 1
             """)
         try await database.deleteInChunks(
             """
             DELETE FROM receiving_seen_envelope WHERE tag IN (
-                SELECT tag FROM receiving_seen_envelope WHERE expires_at < \(current) LIMIT \(chunk)) RETURNING 1
+                SELECT tag FROM receiving_seen_envelope WHERE expires_at < \(current) LIMIT \(chunk) FOR UPDATE SKIP LOCKED) RETURNING 1
             """)
         return SweepResult(messages: messages, nonces: nonces)
     }
@@ -381,12 +386,12 @@ public final class PostgresReceivingStorage: ReceivingStorage {
     /// nothing at all has been heard on it for three checks (every instance's checks and
     /// deliveries count), the connection is closed and replaced.
     private func listen(on connection: PostgresConnection, _ delivered: @escaping @Sendable (AddressID) async -> Void) async throws {
-        let heard = LastHeard()
+        let watch = ListenerWatch()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await connection.listen(on: Self.notificationChannel) { notifications in
                     for try await notification in notifications {
-                        heard.now()
+                        watch.heard()
                         // A check's payload is no address.
                         if let address = try? AddressID(hex: notification.payload) { await delivered(address) }
                     }
@@ -396,8 +401,16 @@ public final class PostgresReceivingStorage: ReceivingStorage {
             group.addTask {
                 while true {
                     try await Task.sleep(for: self.listenerCheck)
-                    _ = try? await self.database.query("SELECT pg_notify(\(Self.notificationChannel), 'check')")
-                    if heard.silence > self.listenerCheck * 3 {
+                    // Sent apart, one at a time: a check whose query hangs (on a pool connection
+                    // that died as silently) must neither keep the silence from being noticed
+                    // nor hold up this listener's end.
+                    if watch.startCheck() {
+                        Task {
+                            _ = try? await self.database.query("SELECT pg_notify(\(Self.notificationChannel), 'check')")
+                            watch.endCheck()
+                        }
+                    }
+                    if watch.silence > self.listenerCheck * 3 {
                         // Closing fails whatever waits on the connection, a LISTEN in flight too.
                         try? await connection.close()
                         throw ListenerLost()
@@ -409,15 +422,28 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         }
     }
 
-    private final class LastHeard: Sendable {
-        private let last = Mutex(ContinuousClock.now)
-        func now() { last.withLock { $0 = .now } }
-        var silence: Duration { ContinuousClock.now - last.withLock { $0 } }
+    /// When the listening connection last heard anything, and whether a check is on its way.
+    private final class ListenerWatch: Sendable {
+        private let state = Mutex((heard: ContinuousClock.now, checking: false))
+        func heard() { state.withLock { $0.heard = .now } }
+        var silence: Duration { ContinuousClock.now - state.withLock { $0.heard } }
+
+        /// False while the previous check's query is still out.
+        func startCheck() -> Bool {
+            state.withLock { state in
+                defer { state.checking = true }
+                return !state.checking
+            }
+        }
+
+        func endCheck() { state.withLock { $0.checking = false } }
     }
 
     private struct ListenerLost: Error, CustomStringConvertible {
         var description: String { "the listening connection ended or fell silent" }
     }
+
+    public func isReady() async -> Bool { (try? await database.query("SELECT 1")) != nil }
 
     public func close() async {
         database.close()

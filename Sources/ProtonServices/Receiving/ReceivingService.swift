@@ -47,7 +47,7 @@ public enum ReceivingService {
         let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { (try? await storage.counts()) != nil }) },
+            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { await storage.isReady() }) },
             cleanup: { await storage.close() }
         ) { onServerRunning in
             let parts = makeParts(

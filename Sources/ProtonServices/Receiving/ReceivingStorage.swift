@@ -39,6 +39,10 @@ public protocol ReceivingStorage: Sendable {
 
     func counts() async throws -> ReceivingStorageCounts
 
+    /// Whether the storage answers (`/ready`): a query that costs nothing however many messages
+    /// are held (counting them may take longer than a statement may run).
+    func isReady() async -> Bool
+
     /// Checks that every instance sharing this storage seals to the same service key: records
     /// `publicKey` if none is, and throws `PostgresDatabaseError.otherServiceKey` if another is.
     func adoptServiceKey(_ publicKey: [UInt8]) async throws
@@ -51,6 +55,8 @@ public protocol ReceivingStorage: Sendable {
 }
 
 extension ReceivingStorage {
+    public func isReady() async -> Bool { (try? await counts()) != nil }
+
     /// One instance per data directory: nothing to check.
     public func adoptServiceKey(_ publicKey: [UInt8]) async throws {}
 

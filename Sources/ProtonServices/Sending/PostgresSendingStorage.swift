@@ -257,7 +257,7 @@ public final class PostgresSendingStorage: SendingStorage {
             """
             DELETE FROM sending_outbox WHERE id IN (
                 SELECT id FROM sending_outbox WHERE state <> 'queued' AND finished_at < \(before.unixSeconds)
-                LIMIT \(Int64(PostgresDatabase.deleteChunk))) RETURNING 1
+                LIMIT \(Int64(PostgresDatabase.deleteChunk)) FOR UPDATE SKIP LOCKED) RETURNING 1
             """)
     }
 
@@ -272,6 +272,8 @@ public final class PostgresSendingStorage: SendingStorage {
         let (queued, delivered, failed, withCiphertext) = try rows[0].decode((Int64, Int64, Int64, Int64).self)
         return SendingStorageCounts(queued: Int(queued), delivered: Int(delivered), failed: Int(failed), withCiphertext: Int(withCiphertext))
     }
+
+    public func isReady() async -> Bool { (try? await database.query("SELECT 1")) != nil }
 
     public func close() async {
         database.close()

@@ -30,7 +30,7 @@ public enum SendingService {
         let metrics = metrics(storage)
         return try await RunningService.launch(
             host: configuration.listen.host, handlesSignals: handlesSignals, logger: configuration.logger,
-            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { (try? await storage.counts()) != nil }) },
+            admin: configuration.adminListen.map { AdminListener(listen: $0, metrics: metrics, ready: { await storage.isReady() }) },
             cleanup: {
                 await targets.shutdown()
                 await storage.close()

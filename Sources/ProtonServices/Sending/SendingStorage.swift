@@ -31,6 +31,10 @@ public protocol SendingStorage: Sendable {
 
     func counts() async throws -> SendingStorageCounts
 
+    /// Whether the storage answers (`/ready`): a query that costs nothing however large the
+    /// outbox (counting it may take longer than a statement may run).
+    func isReady() async -> Bool
+
     func close() async
 }
 
@@ -88,6 +92,8 @@ public struct OutboxEntry: Sendable, Equatable {
 extension SendingStorage {
     /// One instance per outbox: an entry not forwarded is simply read again.
     public func release(_ ids: [String]) async throws {}
+
+    public func isReady() async -> Bool { (try? await counts()) != nil }
 }
 
 public struct SendingStorageCounts: Sendable, Equatable {
