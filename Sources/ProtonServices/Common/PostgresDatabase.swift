@@ -188,6 +188,9 @@ final class PostgresDatabase: Sendable {
         try await withDeadline(Self.operationTimeout) { try await self.client.query(query, logger: self.logger).collect() }
     }
 
+    /// Whether the database answers a query that costs nothing (a service's `/ready`).
+    func answers() async -> Bool { (try? await query("SELECT 1")) != nil }
+
     /// How many rows one housekeeping statement deletes at most (`deleteInChunks`).
     static let deleteChunk = 10_000
 

@@ -443,7 +443,7 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         var description: String { "the listening connection ended or fell silent" }
     }
 
-    public func isReady() async -> Bool { (try? await database.query("SELECT 1")) != nil }
+    public func isReady() async -> Bool { await database.answers() }
 
     public func close() async {
         database.close()

@@ -273,7 +273,7 @@ public final class PostgresSendingStorage: SendingStorage {
         return SendingStorageCounts(queued: Int(queued), delivered: Int(delivered), failed: Int(failed), withCiphertext: Int(withCiphertext))
     }
 
-    public func isReady() async -> Bool { (try? await database.query("SELECT 1")) != nil }
+    public func isReady() async -> Bool { await database.answers() }
 
     public func close() async {
         database.close()
