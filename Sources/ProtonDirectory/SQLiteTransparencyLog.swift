@@ -27,6 +27,13 @@ public final class SQLiteTransparencyLog: TransparencyLog, @unchecked Sendable {
         try Self.migrator.migrate(pool)
     }
 
+    /// Folds the write-ahead log into the database file and closes it (the service's cleanup,
+    /// once no request is running). Later calls throw.
+    public func close() {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try? pool.close()
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1 transparency log") { db in

@@ -247,6 +247,26 @@ import Testing
         try await DirectoryRegistry.open(dataDirectory: onPostgres, namespace: nil, database: database).close()
     }
 
+    /// Closing a directory on SQLite folds both databases' write-ahead logs into their files and
+    /// closes them: the data files can be copied as they are, and nothing reads a closed log.
+    @Test func closingADirectoryOnSQLiteClosesItsLogToo() async throws {
+        let data = temporaryDirectory("directory-close")
+        let registry = try await DirectoryRegistry.open(dataDirectory: data, namespace: "example.org")
+        _ = try await registry.register(name: "alice", identityKey: Ed25519.PrivateKey().publicKey, policy: .open, now: Date())
+        let logs = [SQLiteDirectoryStorage.databaseFileName + "-wal", SQLiteDirectoryStorage.logFileName + "-wal"]
+        func size(_ file: String) -> Int {
+            (try? FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(file).path))?[.size] as? Int ?? 0
+        }
+        for file in logs { #expect(size(file) > 0, "\(file) before closing") }
+        registry.close()
+        for file in logs { #expect(size(file) == 0, "\(file) after closing") }
+        await #expect(throws: (any Error).self) { _ = try await registry.storage.leaf(at: 0) }
+
+        let reopened = try await DirectoryRegistry.open(dataDirectory: data, namespace: nil)
+        defer { reopened.close() }
+        #expect(try await reopened.signedCheckpoint().checkpoint.size == 1)
+    }
+
     /// Contact requests are the holder's decisions: when the name changes hands and the new
     /// holder publishes, a requester the previous holder approved asks again. A request id that
     /// is not one names none, on either storage.

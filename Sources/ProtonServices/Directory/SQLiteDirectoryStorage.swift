@@ -124,6 +124,7 @@ public final class SQLiteDirectoryStorage: DirectoryStorage {
 
     public func close() {
         ServiceDatabase.close(pool)
+        log.close()
     }
 
     private struct Change: DirectoryChange {
