@@ -149,6 +149,34 @@ import Testing
         await staller.stop()
     }
 
+    /// A checked receiving service that stalls every delivery, with a backlog older than any
+    /// other message, holds all but one of the forwarding requests: a message to another
+    /// service is delivered while the three stalled requests run (60 s), and no fourth starts.
+    @Test func aStallingServiceWithABacklogLeavesARequestForTheOthers() async throws {
+        let receiving = try await ReceivingFixture.start()
+        let owner = Owner()
+        try await receiving.create(owner)
+        let key = SealedBox.PrivateKey().publicKey
+        let staller = try await Staller.start(publishing: key)
+        var policy = Self.quickPolicy
+        policy.requestTimeout = 60
+        policy.batchSize = 10
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
+        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
+        _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        #expect(try await eventually { started() == 1 })
+        // Four full requests' worth, older than the other service's message.
+        for _ in 0..<40 { _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key) }
+        #expect(try await eventually { started() == 3 }, "\(started()) requests started")
+
+        let other = try await sending.send(try receiving.sealed(owner.id), to: receiving)
+        #expect(try await eventually(timeout: 20) { try await sending.status(other.id).state == .delivered })
+        #expect(started() == 3, "\(started()) requests to the stalling service")
+        await sending.running.stop()
+        await staller.stop()
+        await receiving.stop()
+    }
+
     /// Four strangers' targets that stall their key checks take one forwarding slot between
     /// them, never all four: a message to a receiving service already checked is delivered
     /// while the first of them still holds the lane and the other three wait their turn.

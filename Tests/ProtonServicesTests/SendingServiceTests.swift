@@ -208,6 +208,31 @@ import Testing
             }
         }
     }
+
+    /// A target with all the requests it may have is left out of the outbox read, whatever the
+    /// age of its messages: the others' are read even behind a long backlog of its own. The
+    /// same service under another key is another target.
+    @Test(arguments: StorageBackend.allCases) func aFullTargetIsLeftOutOfTheOutboxRead(backend: StorageBackend) async throws {
+        let storage = try await backend.sendingStorage(directory: temporaryDirectory("full-target"), database: backend.database())
+        let now = Date()
+        let slowKey = [UInt8](repeating: 1, count: 32)
+        let otherKey = [UInt8](repeating: 2, count: 32)
+        func enqueue(_ id: String, _ service: String, _ key: [UInt8], _ age: TimeInterval) async throws {
+            try await storage.enqueue(
+                OutboxEntry(id: id, receivingService: service, serviceKey: key, sealedAddress: [1], ciphertext: [2]), now: now.addingTimeInterval(-age))
+        }
+        for index in 0..<20 { try await enqueue("slow-\(index)", "https://slow.example", slowKey, 100 - Double(index)) }
+        try await enqueue("other-key", "https://slow.example", otherKey, 10)
+        try await enqueue("other-service", "https://other.example", slowKey, 5)
+        let slow = ForwardingTarget(receivingService: "https://slow.example", serviceKey: slowKey)
+
+        let oldest = try await storage.dueEntries(now: now, excluding: [], limit: 5).map(\.id)
+        #expect(oldest == (0..<5).map { "slow-\($0)" })
+        if backend == .postgres { try await storage.release(oldest) }
+        let others = try await storage.dueEntries(now: now, excluding: [], excludingTargets: [slow], limit: 5).map(\.id)
+        #expect(others == ["other-key", "other-service"])
+        await storage.close()
+    }
 }
 
 @Suite struct SendingRetentionTests {

@@ -13,7 +13,8 @@ import Synchronization
 /// travel together, up to the policy's batch size, in one `POST /v1/deliver/batch` (one
 /// `POST /v1/deliver` for a lone message, or for every message to a service that has no batch
 /// endpoint); while the policy's requests are in flight, newly accepted messages gather for the
-/// next one. Every request goes through `DeliveryTargets`, which checks where it may go. Each
+/// next one. One receiving service holds at most `requestsPerTarget` of the requests (all but
+/// one), so one that answers slowly cannot hold up deliveries to the others. Every request goes through `DeliveryTargets`, which checks where it may go. Each
 /// message then settles on its own classified outcome: delivered, gone and refused are final,
 /// full and unreachable are retried until the policy's attempts run out. Logs carry the send id
 /// and the outcome, never the blobs, and no text of the target's reaches a client.
@@ -52,8 +53,8 @@ actor Forwarder {
     /// target while it had one: shared with `accepted`, which the send handler calls from
     /// outside the actor.
     private struct Gate {
-        var busy: [String: Int] = [:]
-        var held: [String: Int] = [:]
+        var busy: [ForwardingTarget: Int] = [:]
+        var held: [ForwardingTarget: Int] = [:]
     }
     private let gate = Mutex(Gate())
 
@@ -63,7 +64,7 @@ actor Forwarder {
     /// request each (under load, small requests to one target cost most of a message's
     /// forwarding). A target with nothing in flight is woken for at once.
     nonisolated func accepted(receivingService: String, serviceKey: [UInt8]) {
-        let target = Self.target(receivingService, serviceKey)
+        let target = ForwardingTarget(receivingService: receivingService, serviceKey: serviceKey)
         let batchSize = policy.batchSize
         let wake = gate.withLock { gate -> Bool in
             guard gate.busy[target, default: 0] > 0 else { return true }
@@ -72,11 +73,6 @@ actor Forwarder {
             return held >= batchSize
         }
         if wake { signal.wake() }
-    }
-
-    /// The key that groups messages into one request: their receiving service and its key.
-    static func target(_ receivingService: String, _ serviceKey: [UInt8]) -> String {
-        receivingService + " " + Base64URL.encode(serviceKey)
     }
 
     func run() async {
@@ -88,22 +84,29 @@ actor Forwarder {
                     var held = false
                     if free > 0 {
                         // Room for a partial batch per busy target besides the free requests'.
-                        let busyTargets = gate.withLock { $0.busy.count }
-                        let due = try await storage.dueEntries(now: now(), excluding: inFlight, limit: (free + busyTargets) * policy.batchSize)
+                        // A target with all the requests it may have is not read: the oldest
+                        // due messages may all be its, and the others' would never be reached.
+                        var busy = gate.withLock { $0.busy }
+                        let full = Set(busy.filter { $0.value >= policy.requestsPerTarget }.keys)
+                        if !full.isEmpty { held = true }
+                        let due = try await storage.dueEntries(
+                            now: now(), excluding: inFlight, excludingTargets: full, limit: (free + busy.count) * policy.batchSize)
                         var started = 0
                         var unstarted: [String] = []
                         for (batch, partial) in Self.batches(of: due, size: policy.batchSize) {
-                            let target = Self.target(batch[0].receivingService, batch[0].serviceKey)
+                            let target = batch[0].target
                             // A partial batch waits while its target has a request in flight:
                             // that request's end wakes this loop, with more gathered by then.
                             // A batch cut by size is full however few messages it holds.
-                            let waits = partial && gate.withLock { $0.busy[target, default: 0] > 0 }
-                            if waits { held = true }
-                            guard started < free, !waits else {
+                            let waits = partial && busy[target, default: 0] > 0
+                            let targetFull = busy[target, default: 0] >= policy.requestsPerTarget
+                            if waits || targetFull { held = true }
+                            guard started < free, !waits, !targetFull else {
                                 unstarted += batch.map(\.id)
                                 continue
                             }
                             started += 1
+                            busy[target, default: 0] += 1
                             requestsInFlight += 1
                             inFlight.formUnion(batch.map(\.id))
                             gate.withLock {
@@ -141,10 +144,10 @@ actor Forwarder {
     /// `partial`: the group's last request, with room for more messages (one cut because the
     /// next message would not fit, in count or in bytes, is not partial).
     static func batches(of entries: [OutboxEntry], size: Int) -> [(batch: [OutboxEntry], partial: Bool)] {
-        var order: [String] = []
-        var byTarget: [String: [OutboxEntry]] = [:]
+        var order: [ForwardingTarget] = []
+        var byTarget: [ForwardingTarget: [OutboxEntry]] = [:]
         for entry in entries {
-            let target = Self.target(entry.receivingService, entry.serviceKey)
+            let target = entry.target
             if byTarget[target] == nil { order.append(target) }
             byTarget[target, default: []].append(entry)
         }
@@ -169,7 +172,7 @@ actor Forwarder {
 
     /// One request's worth of messages to one receiving service, then each one's result
     /// recorded (the records share a transaction: see `GroupCommit`).
-    private func forward(_ batch: [OutboxEntry], to gateTarget: String) async {
+    private func forward(_ batch: [OutboxEntry], to gateTarget: ForwardingTarget) async {
         defer {
             requestsInFlight -= 1
             inFlight.subtract(batch.map(\.id))

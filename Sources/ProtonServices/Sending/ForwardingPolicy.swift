@@ -51,6 +51,12 @@ public struct ForwardingPolicy: Sendable, Equatable {
         self.batchSize = min(max(1, batchSize), ServiceAPI.maximumDeliveriesPerBatch)
     }
 
+    /// How many of the requests in flight may go to one receiving service (and key): all but
+    /// one, so that a receiving service that answers slowly (a stranger's may answer each
+    /// request just inside `requestTimeout`, with a backlog older than everyone else's) never
+    /// holds every request while messages to other services are due.
+    public var requestsPerTarget: Int { max(1, concurrency - 1) }
+
     /// The wait after `attempts` failed attempts.
     func backoff(afterAttempts attempts: Int) -> TimeInterval {
         min(maximumBackoff, initialBackoff * pow(2, Double(max(0, attempts - 1))))

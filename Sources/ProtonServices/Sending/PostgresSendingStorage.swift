@@ -86,12 +86,16 @@ public final class PostgresSendingStorage: SendingStorage {
     /// Claims up to `limit` due messages that no instance holds, for this instance. Leases run
     /// on the database's clock, so that instances whose clocks differ agree on when one ends;
     /// `now` (the service's clock) decides what is due, as with SQLite.
-    public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
+    public func dueEntries(now: Date, excluding: Set<String>, excludingTargets: Set<ForwardingTarget>, limit: Int) async throws
+        -> [OutboxEntry]
+    {
         guard limit > 0 else { return [] }
         let token = SystemRandom().bytes(16)
         let current = now.timeIntervalSince1970
         // Entries still in flight here are never claimed again here, whatever their lease.
         let inFlight = Array(excluding)
+        let fullServices = excludingTargets.map(\.receivingService)
+        let fullKeys = excludingTargets.map(\.serviceKey.bytea)
         let rows = try await database.query(
             """
             UPDATE sending_outbox SET claim = \(token.bytea), claimed_until = \(unescaped: Self.databaseTime) + \(claimLease), claims = claims + 1
@@ -99,6 +103,9 @@ public final class PostgresSendingStorage: SendingStorage {
                 SELECT id FROM sending_outbox
                 WHERE state = 'queued' AND next_attempt_at <= \(current)
                     AND (claimed_until IS NULL OR claimed_until <= \(unescaped: Self.databaseTime)) AND id <> ALL(\(inFlight))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM unnest(\(fullServices)::text[], \(fullKeys)::bytea[]) AS full_target(service, key)
+                        WHERE full_target.service = receiving_service AND full_target.key = coalesce(service_key, ''::bytea))
                 ORDER BY next_attempt_at LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED)
             RETURNING id, receiving_service, service_key, sealed_address, ciphertext, attempts, next_attempt_at, created_at

@@ -77,14 +77,20 @@ public final class SQLiteSendingStorage: SendingStorage {
         }
     }
 
-    public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
+    public func dueEntries(now: Date, excluding: Set<String>, excludingTargets: Set<ForwardingTarget>, limit: Int) async throws
+        -> [OutboxEntry]
+    {
         try await pool.read { db in
             // Ids first, so that the blobs of entries already in flight are not read again.
-            let ids = try String.fetchAll(
-                db,
-                sql: "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-                arguments: [now.timeIntervalSince1970, limit + excluding.count]
-            ).filter { !excluding.contains($0) }.prefix(limit)
+            var sql = "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?"
+            var arguments: StatementArguments = [now.timeIntervalSince1970]
+            for target in excludingTargets {
+                sql += " AND NOT (receiving_service = ? AND coalesce(service_key, x'') = ?)"
+                arguments += [target.receivingService, Data(target.serviceKey)]
+            }
+            sql += " ORDER BY next_attempt_at LIMIT ?"
+            arguments += [limit + excluding.count]
+            let ids = try String.fetchAll(db, sql: sql, arguments: arguments).filter { !excluding.contains($0) }.prefix(limit)
             let select = try db.cachedStatement(
                 sql: "SELECT receiving_service, service_key, sealed_address, ciphertext, attempts, created_at FROM outbox WHERE id = ? AND state = 'queued'")
             return try ids.compactMap { id -> OutboxEntry? in

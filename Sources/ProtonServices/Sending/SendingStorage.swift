@@ -11,9 +11,11 @@ public protocol SendingStorage: Sendable {
     func status(_ id: String) async throws -> ServiceAPI.SendStatus?
 
     /// Queued entries whose next attempt is due, oldest first, leaving out `excluding` (those
-    /// this instance is forwarding). Where instances share the storage, the entries returned
-    /// are claimed for this one until their results are recorded (or a lease ends).
-    func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry]
+    /// this instance is forwarding) and every entry for one of `excludingTargets` (receiving
+    /// services that have as many requests in flight as they may). Where instances share the
+    /// storage, the entries returned are claimed for this one until their results are recorded
+    /// (or a lease ends).
+    func dueEntries(now: Date, excluding: Set<String>, excludingTargets: Set<ForwardingTarget>, limit: Int) async throws -> [OutboxEntry]
 
     /// Gives back entries `dueEntries` returned that this instance will not forward now, so that
     /// any instance may take them at once.
@@ -36,6 +38,24 @@ public protocol SendingStorage: Sendable {
     func isReady() async -> Bool
 
     func close() async
+}
+
+extension SendingStorage {
+    public func dueEntries(now: Date, excluding: Set<String>, limit: Int) async throws -> [OutboxEntry] {
+        try await dueEntries(now: now, excluding: excluding, excludingTargets: [], limit: limit)
+    }
+}
+
+/// Where messages go together: a receiving service and the key its clients sealed to. The
+/// forwarder groups requests, and bounds those in flight, by it.
+public struct ForwardingTarget: Hashable, Sendable {
+    public var receivingService: String
+    public var serviceKey: [UInt8]
+
+    public init(receivingService: String, serviceKey: [UInt8]) {
+        self.receivingService = receivingService
+        self.serviceKey = serviceKey
+    }
 }
 
 /// What became of one attempt to forward a message.
@@ -74,6 +94,8 @@ public struct OutboxEntry: Sendable, Equatable {
     public var attempts: Int
     /// When the service accepted it (read back from the outbox; nil for an entry being queued).
     public var queuedAt: Date?
+
+    public var target: ForwardingTarget { ForwardingTarget(receivingService: receivingService, serviceKey: serviceKey) }
 
     public init(
         id: String, receivingService: String, serviceKey: [UInt8], sealedAddress: [UInt8], ciphertext: [UInt8], attempts: Int = 0,
