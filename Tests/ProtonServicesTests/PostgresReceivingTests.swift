@@ -230,6 +230,33 @@ import Testing
         await service.stop()
     }
 
+    /// A connection that falls silent (its server process stopped: the socket stays open and
+    /// nothing arrives, as when a host hangs or a network drops everything) holds a call only
+    /// until its deadline and the time given to a statement the server is running: the call
+    /// fails as unavailable about 25 s after it began, not when the connection answers again.
+    @Test func aCallOnAConnectionThatFallsSilentIsGivenUp() async throws {
+        let database = try await TestPostgres.newDatabase()
+        let storage = try await PostgresReceivingStorage.open(database)
+        _ = try await storage.counts()
+        // The pool's connections (the one that answered, idle now), not this query's own.
+        let backends = try await PostgresAdministration.integers(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", in: database)
+        #expect(!backends.isEmpty)
+        for pid in backends { kill(pid_t(pid), SIGSTOP) }
+        let resume = Task {
+            try? await Task.sleep(for: .seconds(60))
+            for pid in backends { kill(pid_t(pid), SIGCONT) }
+        }
+        let started = Date()
+        await #expect(throws: (any Error).self) { _ = try await storage.counts() }
+        let waited = Date().timeIntervalSince(started)
+        resume.cancel()
+        for pid in backends { kill(pid_t(pid), SIGCONT) }
+        #expect(waited > 9 && waited < 40, "given up after \(waited) s")
+        #expect(try await storage.counts().messages == 0, "the pool serves again")
+        await storage.close()
+    }
+
     /// One sweep removes a backlog larger than one statement's chunk (here 2.5 chunks of
     /// expired nonces and replay tags), in statements that each stay within the timeout.
     @Test func oneSweepWorksOffABacklogOfManyChunks() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// Where a service keeps its data when it is not the embedded SQLite file: a PostgreSQL
 /// database named by a URL, shared by every instance of the service (docs/deployment.md).
@@ -215,15 +216,34 @@ final class PostgresDatabase: Sendable {
     /// How long migrating a schema may take: a migration of a large table is not a request.
     static let migrationTimeout: Duration = .seconds(3_600)
 
+    /// How long a call may go on past its deadline before it is given up (`withDeadline`):
+    /// longer than the statement timeout, which ends any statement the server is running.
+    static let abandonAfter: Duration = .seconds(15)
+
+    /// `body`'s result if it finishes within `deadline`; otherwise `PostgresUnavailable`,
+    /// thrown once `body` has ended (cancelled at the deadline: a statement in flight ends at
+    /// the latest with the server's statement timeout) or `abandonAfter` past the deadline,
+    /// whichever comes first. A query in flight does not stop when its task is cancelled, and
+    /// on a connection that died without closing (a host that hangs, a network that drops
+    /// everything) no answer comes until the kernel gives up, many minutes later: the call is
+    /// not held that long, and `body` finishes on its own, its result unused.
     private func withDeadline<Result: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                throw PostgresUnavailable()
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        let outcome = DeadlineOutcome<Result>()
+        let work = Task {
+            do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: deadline)) != nil else { return }
+            outcome.passDeadline()
+            work.cancel()
+            guard (try? await Task.sleep(for: Self.abandonAfter)) != nil else { return }
+            outcome.finish(.failure(PostgresUnavailable()))
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            work.cancel()
         }
     }
 
@@ -292,6 +312,43 @@ struct PostgresTransaction: Sendable {
 
 /// A storage call did not finish within `PostgresDatabase.operationTimeout`.
 struct PostgresUnavailable: Error {}
+
+/// The result of a call raced against its deadline (`PostgresDatabase.withDeadline`): the
+/// first result wins, and once the deadline has passed every result is `PostgresUnavailable`.
+private final class DeadlineOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var result: Result<Value, any Error>?
+        var waiting: CheckedContinuation<Value, any Error>?
+        var late = false
+    }
+    private let state = Mutex(State())
+
+    func passDeadline() {
+        state.withLock { $0.late = true }
+    }
+
+    func finish(_ result: Result<Value, any Error>) {
+        let waiting = state.withLock { state -> (CheckedContinuation<Value, any Error>, Result<Value, any Error>)? in
+            guard state.result == nil else { return nil }
+            let result = state.late ? .failure(PostgresUnavailable()) : result
+            state.result = result
+            defer { state.waiting = nil }
+            return state.waiting.map { ($0, result) }
+        }
+        if let (continuation, result) = waiting { continuation.resume(with: result) }
+    }
+
+    func value() async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            let result = state.withLock { state -> Result<Value, any Error>? in
+                if let result = state.result { return result }
+                state.waiting = continuation
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+}
 
 /// One named schema change; a released migration is never edited (the name is recorded).
 struct PostgresMigration: Sendable {
