@@ -177,6 +177,61 @@ import Testing
         await receiving.stop()
     }
 
+    /// With every forwarding request in flight and a message due, the forwarder waits for a
+    /// request to end: it does not read the outbox meanwhile (it read it again every
+    /// millisecond, for as long as a target stalled).
+    @Test func aForwarderWithEveryRequestInFlightDoesNotPollTheOutbox() async throws {
+        let key = SealedBox.PrivateKey().publicKey
+        let staller = try await Staller.start(publishing: key)
+        var policy = Self.quickPolicy
+        policy.requestTimeout = 60
+        policy.concurrency = 1
+        let directory = temporaryDirectory("forwarder-reads")
+        let storage = ReadCountingStorage(try SQLiteSendingStorage(directory: directory))
+        let running = try await SendingService.start(
+            configuration: SendingServiceConfiguration(dataDirectory: directory, forwarding: policy), storage: storage)
+        let sending = SendingServiceTests.SendingFixture(directory: directory, storage: storage, database: nil, running: running)
+        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
+        _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        #expect(try await eventually { started() == 1 })
+        // Due, for another service (so its arrival wakes the forwarder), with no request free.
+        let elsewhere = "http://127.0.0.1:9"
+        _ = try await sending.send(Self.envelope(to: elsewhere, key: key), to: elsewhere, serviceKey: key)
+        try await Task.sleep(for: .milliseconds(500))
+        let before = storage.reads.withLock { $0 }
+        try await Task.sleep(for: .seconds(3))
+        let during = storage.reads.withLock { $0 } - before
+        #expect(during <= 6, "\(during) outbox reads in 3 s with every request in flight")
+        await running.stop()
+        await staller.stop()
+    }
+
+    /// A sending storage that counts the forwarder's reads of the outbox.
+    final class ReadCountingStorage: SendingStorage {
+        let storage: any SendingStorage
+        let reads = Mutex(0)
+
+        init(_ storage: any SendingStorage) { self.storage = storage }
+
+        func enqueue(_ entry: OutboxEntry, now: Date) async throws { try await storage.enqueue(entry, now: now) }
+        func status(_ id: String) async throws -> ServiceAPI.SendStatus? { try await storage.status(id) }
+        func dueEntries(now: Date, excluding: Set<String>, excludingTargets: Set<ForwardingTarget>, limit: Int) async throws -> [OutboxEntry] {
+            reads.withLock { $0 += 1 }
+            return try await storage.dueEntries(now: now, excluding: excluding, excludingTargets: excludingTargets, limit: limit)
+        }
+        func release(_ ids: [String]) async throws { try await storage.release(ids) }
+        func nextAttemptTime(now: Date, excluding: Set<String>) async throws -> Date? {
+            reads.withLock { $0 += 1 }
+            return try await storage.nextAttemptTime(now: now, excluding: excluding)
+        }
+        func record(_ results: [ForwardingResult], now: Date) async throws { try await storage.record(results, now: now) }
+        func purgeSettled(before: Date) async throws -> Int { try await storage.purgeSettled(before: before) }
+        func counts() async throws -> SendingStorageCounts { try await storage.counts() }
+        func queuedCount() async throws -> Int { try await storage.queuedCount() }
+        func isReady() async -> Bool { await storage.isReady() }
+        func close() async { await storage.close() }
+    }
+
     /// Four strangers' targets that stall their key checks take one forwarding slot between
     /// them, never all four: a message to a receiving service already checked is delivered
     /// while the first of them still holds the lane and the other three wait their turn.

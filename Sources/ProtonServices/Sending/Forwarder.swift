@@ -120,10 +120,14 @@ actor Forwarder {
                         // a lease to send them.
                         if !unstarted.isEmpty { try await storage.release(unstarted) }
                     }
-                    // What waits for a busy target is due but must not be read again until a
-                    // request ends (which wakes this loop); the second is a safety net, and the
-                    // outbox's next attempt time is not read for nothing.
-                    if held {
+                    // With every request in flight nothing can start before one ends, and each
+                    // one's end wakes this loop: the outbox is not read meanwhile (a due message
+                    // would otherwise make the loop read it again every millisecond). What waits
+                    // for a busy target is due but must not be read again until a request ends
+                    // either; the second is a safety net.
+                    if requestsInFlight >= policy.concurrency {
+                        delay = 60
+                    } else if held {
                         delay = 1
                     } else {
                         delay = try await storage.nextAttemptTime(now: now(), excluding: inFlight).map { $0.timeIntervalSince(now()) } ?? 60
@@ -134,7 +138,7 @@ actor Forwarder {
                     logger.error("outbox read failed", metadata: ["error": "\(type(of: error))"])
                     delay = 1
                 }
-                if delay > 0 || requestsInFlight >= policy.concurrency { await signal.wait(timeout: min(max(delay, 0.001), 60)) }
+                if delay > 0 { await signal.wait(timeout: min(delay, 60)) }
             }
         }
     }
