@@ -168,6 +168,9 @@ final class PostgresDatabase: Sendable {
                         try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: self.logger)
                         do {
                             let result = try await body(PostgresTransaction(connection: connection, logger: self.logger))
+                            // Past its deadline (cancelled) a transaction rolls back: its caller
+                            // has been answered 503, and its locks go with it.
+                            try Task.checkCancellation()
                             try await connection.query("COMMIT", logger: self.logger)
                             return result
                         } catch {
@@ -243,6 +246,7 @@ final class PostgresDatabase: Sendable {
         return try await withTaskCancellationHandler {
             try await outcome.value()
         } onCancel: {
+            outcome.finish(.failure(CancellationError()))
             work.cancel()
         }
     }
@@ -303,10 +307,13 @@ struct PostgresTransaction: Sendable {
     let connection: PostgresConnection
     let logger: Logger
 
-    /// Runs one statement and returns its rows.
+    /// Runs one statement and returns its rows; none once the transaction's call is past its
+    /// deadline (cancelled): a statement in flight does not stop when its task is cancelled,
+    /// but the next one is not sent, and the transaction rolls back.
     @discardableResult
     func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await connection.query(query, logger: logger).collect()
+        try Task.checkCancellation()
+        return try await connection.query(query, logger: logger).collect()
     }
 }
 
