@@ -38,6 +38,8 @@ import Testing
         #expect(statuses[202, default: 0] + statuses[200, default: 0] == quota)
         #expect(statuses[507] == 1_000 - quota && statuses.keys.allSatisfy { [200, 202, 507].contains($0) })
         #expect(try await first.storage.counts().messages == quota)
+        // The metrics' depths come from the address's counter: it is the messages stored.
+        #expect(try await first.storage.depths().messages == quota)
         var ids: [Int64] = []
         var after: Int64 = 0
         while true {
@@ -240,7 +242,7 @@ import Testing
         _ = try await storage.counts()
         // The pool's connections (the one that answered, idle now), not this query's own.
         let backends = try await PostgresAdministration.integers(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", in: database)
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()", in: database)
         #expect(!backends.isEmpty)
         for pid in backends { kill(pid_t(pid), SIGSTOP) }
         let resume = Task {

@@ -18,6 +18,8 @@ public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let service: String
     let storageErrors: Counter
+    /// When the depths last read were read.
+    let depthsRead: Gauge
     /// Read from the storage when scraped: (metric name, help, value).
     let depths: @Sendable () async throws -> [(name: String, help: String, value: Int)]
 
@@ -26,6 +28,9 @@ public final class ServiceMetrics: Sendable {
         self.depths = depths
         storageErrors = registry.makeCounter(
             descriptor: Self.name("storage_errors", "total", "Requests answered 503 because the database failed or could not be reached."),
+            labels: [("service", service)])
+        depthsRead = registry.makeGauge(
+            descriptor: Self.name("depths_read_timestamp", "seconds", "When the queue depths shown were read (a scrape does not wait long for them)."),
             labels: [("service", service)])
     }
 
@@ -87,15 +92,60 @@ public final class ServiceMetrics: Sendable {
         ).record(.milliseconds(Int64(max(0, latency) * 1000)))
     }
 
-    /// The text of a scrape: queue depths read now, then everything recorded.
+    /// How long a scrape waits for the queue depths: well inside Prometheus's default scrape
+    /// timeout (10 s), so that a slow database costs the scrape its depths, not the scrape.
+    static let depthWait: Duration = .seconds(2)
+
+    /// The depth read under way, if one is (one at a time, however many scrapes), and the
+    /// scrapes waiting for it.
+    private struct DepthRead {
+        var running = false
+        var waiting: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextWaiter = 0
+    }
+    private let depthRead = Mutex(DepthRead())
+
+    /// The text of a scrape: queue depths read now (or, when the read takes longer than
+    /// `depthWait`, those of the last read to finish, this one finishing after; the time of
+    /// that read is `proton_depths_read_timestamp_seconds`), then everything recorded.
     func scrape() async -> [UInt8] {
-        do {
-            for depth in try await depths() {
-                registry.makeGauge(descriptor: Self.name(depth.name, "", depth.help), labels: [("service", service)]).set(to: Double(depth.value))
-            }
-        } catch {
-            storageErrors.increment()
+        let (ended, signal) = AsyncStream.makeStream(of: Void.self)
+        let (start, waiter) = depthRead.withLock { read -> (Bool, Int) in
+            let waiter = read.nextWaiter
+            read.nextWaiter += 1
+            read.waiting[waiter] = signal
+            defer { read.running = true }
+            return (!read.running, waiter)
         }
+        if start {
+            Task {
+                do {
+                    for depth in try await self.depths() {
+                        self.registry.makeGauge(descriptor: Self.name(depth.name, "", depth.help), labels: [("service", self.service)])
+                            .set(to: Double(depth.value))
+                    }
+                    self.depthsRead.set(to: Date().timeIntervalSince1970)
+                } catch {
+                    self.storageErrors.increment()
+                }
+                let waiting = self.depthRead.withLock { read in
+                    defer {
+                        read.running = false
+                        read.waiting = [:]
+                    }
+                    return Array(read.waiting.values)
+                }
+                for scrape in waiting { scrape.yield() }
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: Self.depthWait)
+            signal.yield()
+        }
+        for await _ in ended { break }
+        timer.cancel()
+        depthRead.withLock { _ = $0.waiting.removeValue(forKey: waiter) }
+        signal.finish()
         return registry.emitToBuffer()
     }
 

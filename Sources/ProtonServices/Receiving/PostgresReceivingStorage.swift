@@ -362,6 +362,20 @@ public final class PostgresReceivingStorage: ReceivingStorage {
         return ReceivingStorageCounts(addresses: Int(addresses), retiredAddresses: Int(retired), messages: Int(messages), nonces: Int(nonces))
     }
 
+    /// One pass over the addresses, the messages from their counters (which every writer keeps
+    /// in step with the messages in its transaction): counting the messages themselves would
+    /// read the whole queue, which may be far larger, at every scrape.
+    public func depths() async throws -> ReceivingStorageCounts {
+        let rows = try await database.query(
+            """
+            SELECT COUNT(*), COUNT(*) FILTER (WHERE retired_at IS NOT NULL), COALESCE(SUM(message_count), 0)::bigint
+            FROM receiving_address
+            """
+        )
+        let (addresses, retired, messages) = try rows[0].decode((Int64, Int64, Int64).self)
+        return ReceivingStorageCounts(addresses: Int(addresses), retiredAddresses: Int(retired), messages: Int(messages), nonces: 0)
+    }
+
     /// Calls `delivered` with the address of every message stored by any instance, until
     /// cancelled; reconnects after a lost connection (a wake missed meanwhile only delays a
     /// long-poll to its deadline: the fetch reads the table, not the notification).

@@ -59,7 +59,7 @@ public enum ReceivingService {
     /// The receiving service's metrics: requests, storage errors, and the queue read when scraped.
     static func metrics(_ storage: any ReceivingStorage) -> ServiceMetrics {
         ServiceMetrics(service: "receiving") {
-            let counts = try await storage.counts()
+            let counts = try await storage.depths()
             return [
                 ("queued_messages", "Messages held for their owners.", counts.messages),
                 ("addresses", "Addresses registered, retired ones included.", counts.addresses),

@@ -37,7 +37,12 @@ public protocol ReceivingStorage: Sendable {
     /// expired by `now`.
     func sweep(messagesBefore: Date, now: Date) async throws -> SweepResult
 
+    /// Every row counted (tests, the operator's tools).
     func counts() async throws -> ReceivingStorageCounts
+
+    /// The queue's depths for `/metrics` (`nonces` left 0): what a scrape may read every few
+    /// seconds however large the queue. By default `counts()`.
+    func depths() async throws -> ReceivingStorageCounts
 
     /// Whether the storage answers (`/ready`): a query that costs nothing however many messages
     /// are held (counting them may take longer than a statement may run).
@@ -56,6 +61,8 @@ public protocol ReceivingStorage: Sendable {
 
 extension ReceivingStorage {
     public func isReady() async -> Bool { (try? await counts()) != nil }
+
+    public func depths() async throws -> ReceivingStorageCounts { try await counts() }
 
     /// One instance per data directory: nothing to check.
     public func adoptServiceKey(_ publicKey: [UInt8]) async throws {}

@@ -280,6 +280,11 @@ public final class PostgresSendingStorage: SendingStorage {
         return SendingStorageCounts(queued: Int(queued), delivered: Int(delivered), failed: Int(failed), withCiphertext: Int(withCiphertext))
     }
 
+    public func queuedCount() async throws -> Int {
+        let rows = try await database.query("SELECT COUNT(*) FROM sending_outbox WHERE state = 'queued'")
+        return Int(try rows[0].decode(Int64.self))
+    }
+
     public func isReady() async -> Bool { await database.answers() }
 
     public func close() async {

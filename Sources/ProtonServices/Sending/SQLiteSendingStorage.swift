@@ -85,7 +85,7 @@ public final class SQLiteSendingStorage: SendingStorage {
             var sql = "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?"
             var arguments: StatementArguments = [now.timeIntervalSince1970]
             for target in excludingTargets {
-                sql += " AND NOT (receiving_service = ? AND coalesce(service_key, x'') = ?)"
+                sql += " AND NOT (receiving_service = ? AND coalesce(service_key, x'') = coalesce(?, x''))"
                 arguments += [target.receivingService, Data(target.serviceKey)]
             }
             sql += " ORDER BY next_attempt_at LIMIT ?"
@@ -146,6 +146,10 @@ public final class SQLiteSendingStorage: SendingStorage {
                 failed: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'failed'") ?? 0,
                 withCiphertext: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE ciphertext IS NOT NULL") ?? 0)
         }
+    }
+
+    public func queuedCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'queued'") ?? 0 }
     }
 
     public func close() async {

@@ -31,7 +31,13 @@ public protocol SendingStorage: Sendable {
     /// Deletes the status rows of messages that settled before `before`; returns how many.
     func purgeSettled(before: Date) async throws -> Int
 
+    /// Every row by state (tests, the operator's tools): reads the whole outbox, status rows
+    /// kept for their retention included.
     func counts() async throws -> SendingStorageCounts
+
+    /// The messages queued (`/metrics`): read along the queued rows' index, so it costs what
+    /// the queue holds, not what a week of status rows does.
+    func queuedCount() async throws -> Int
 
     /// Whether the storage answers (`/ready`): a query that costs nothing however large the
     /// outbox (counting it may take longer than a statement may run).
@@ -115,7 +121,9 @@ extension SendingStorage {
     /// One instance per outbox: an entry not forwarded is simply read again.
     public func release(_ ids: [String]) async throws {}
 
-    public func isReady() async -> Bool { (try? await counts()) != nil }
+    public func isReady() async -> Bool { (try? await queuedCount()) != nil }
+
+    public func queuedCount() async throws -> Int { try await counts().queued }
 }
 
 public struct SendingStorageCounts: Sendable, Equatable {
