@@ -94,10 +94,12 @@ import Testing
         }
         let stopped = Set(try await waitForListeners(except: []))
         #expect(stopped.count == 2)
-        for pid in stopped { kill(pid_t(pid), SIGSTOP) }
-        defer { for pid in stopped { kill(pid_t(pid), SIGCONT) } }
-        #expect(try await waitForListeners(except: stopped).count == 2, "each instance listens on a new connection")
-        try await expectLongPollWakes(at: first, forADeliveryAt: second)
+        try await ClusterPause.shared.exclusively {
+            for pid in stopped { kill(pid_t(pid), SIGSTOP) }
+            defer { for pid in stopped { kill(pid_t(pid), SIGCONT) } }
+            #expect(try await waitForListeners(except: stopped).count == 2, "each instance listens on a new connection")
+            try await expectLongPollWakes(at: first, forADeliveryAt: second)
+        }
     }
 
     /// A reader that fetches after the last id it saw and acknowledges it, while deliveries
@@ -186,7 +188,9 @@ import Testing
         let database = try #require(service.database)
         var cluster = database
         cluster.database = "postgres"
-        try await PostgresAdministration.execute("DROP DATABASE \(database.database) WITH (FORCE)", in: cluster)
+        try await ClusterPause.shared.exclusively {
+            try await PostgresAdministration.execute("DROP DATABASE \(database.database) WITH (FORCE)", in: cluster)
+        }
         let started = Date()
         let delivery = try await service.deliver(owner.id)
         #expect(delivery.status == 503)
@@ -244,16 +248,19 @@ import Testing
         let backends = try await PostgresAdministration.integers(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()", in: database)
         #expect(!backends.isEmpty)
-        for pid in backends { kill(pid_t(pid), SIGSTOP) }
-        let resume = Task {
-            try? await Task.sleep(for: .seconds(60))
+        let waited = await ClusterPause.shared.exclusively {
+            for pid in backends { kill(pid_t(pid), SIGSTOP) }
+            let resume = Task {
+                try? await Task.sleep(for: .seconds(60))
+                for pid in backends { kill(pid_t(pid), SIGCONT) }
+            }
+            let started = Date()
+            await #expect(throws: (any Error).self) { _ = try await storage.counts() }
+            let waited = Date().timeIntervalSince(started)
+            resume.cancel()
             for pid in backends { kill(pid_t(pid), SIGCONT) }
+            return waited
         }
-        let started = Date()
-        await #expect(throws: (any Error).self) { _ = try await storage.counts() }
-        let waited = Date().timeIntervalSince(started)
-        resume.cancel()
-        for pid in backends { kill(pid_t(pid), SIGCONT) }
         #expect(waited > 9 && waited < 40, "given up after \(waited) s")
         #expect(try await storage.counts().messages == 0, "the pool serves again")
         await storage.close()

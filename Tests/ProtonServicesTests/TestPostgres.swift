@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import PostgresNIO
 import ProtonServices
@@ -45,5 +46,40 @@ enum PostgresAdministration {
             try? await connection.close()
             throw error
         }
+    }
+}
+
+/// Tests that stop server processes (SIGSTOP) take turns with each other and with tests that
+/// drop a database: DROP DATABASE waits until every server process of the cluster has
+/// answered a signal, which a stopped one does only once continued, so two such tests at once
+/// stalled the shared test cluster for everyone (until the stopped processes' safety timers).
+final class ClusterPause: Sendable {
+    static let shared = ClusterPause()
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func exclusively<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                guard state.busy else {
+                    state.busy = true
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        defer {
+            // The turn passes to the next waiting test, if any (busy stays set for it).
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard !state.waiting.isEmpty else {
+                    state.busy = false
+                    return nil
+                }
+                return state.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
     }
 }
