@@ -34,6 +34,8 @@ import Testing
 
         var url: String { "http://127.0.0.1:\(port)" }
         var requests: [String] { counters.state.withLock { $0.requests } }
+        /// Requests whose stalled answer has begun.
+        var started: Int { counters.state.withLock { $0.started.count } }
 
         static func start(publishing key: SealedBox.PublicKey? = nil, counters: Counters = Counters()) async throws -> Staller {
             let router = Router()
@@ -92,6 +94,19 @@ import Testing
         maximumAttempts: 1, initialBackoff: 0.2, maximumBackoff: 0.5, requestTimeout: 1.5, connectTimeout: 1, concurrency: 4,
         firstContactConcurrency: 1, allowsPrivateTargets: true)
 
+    /// A staller that publishes a key, a sending service forwarding with `policy`, and one
+    /// message to the staller whose request has begun (and stalls).
+    private static func oneRequestStalled(_ policy: ForwardingPolicy) async throws
+        -> (key: SealedBox.PublicKey, staller: Staller, sending: SendingServiceTests.SendingFixture)
+    {
+        let key = SealedBox.PrivateKey().publicKey
+        let staller = try await Staller.start(publishing: key)
+        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
+        _ = try await sending.send(envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
+        #expect(try await eventually { staller.started == 1 })
+        return (key, staller, sending)
+    }
+
     private static func envelope(to url: String, key: SealedBox.PublicKey) throws -> Envelope {
         try Envelope(sealing: [1, 2, 3], to: Route(serviceURI: url, serviceKey: key, address: AddressID(random: SystemRandom())), random: SystemRandom())
     }
@@ -129,14 +144,10 @@ import Testing
     /// a 4 MiB request holds about 50) are no partial batch to hold back: they start at once on
     /// the free requests, instead of waiting (here 30 s) for the request in flight to end.
     @Test func requestsFullBySizeDoNotWaitForTheirTargetsRequestInFlight() async throws {
-        let key = SealedBox.PrivateKey().publicKey
-        let staller = try await Staller.start(publishing: key)
         var policy = Self.quickPolicy
         policy.requestTimeout = 30
-        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
-        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
-        _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
-        #expect(try await eventually { started() == 1 })
+        let (key, staller, sending) = try await Self.oneRequestStalled(policy)
+        func started() -> Int { staller.started }
         let large = [UInt8](repeating: 7, count: 60_000)
         for _ in 0..<110 {
             let envelope = try Envelope(
@@ -156,15 +167,11 @@ import Testing
         let receiving = try await ReceivingFixture.start()
         let owner = Owner()
         try await receiving.create(owner)
-        let key = SealedBox.PrivateKey().publicKey
-        let staller = try await Staller.start(publishing: key)
         var policy = Self.quickPolicy
         policy.requestTimeout = 60
         policy.batchSize = 10
-        let sending = try await SendingServiceTests.SendingFixture.start(forwarding: policy)
-        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
-        _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
-        #expect(try await eventually { started() == 1 })
+        let (key, staller, sending) = try await Self.oneRequestStalled(policy)
+        func started() -> Int { staller.started }
         // Four full requests' worth, older than the other service's message.
         for _ in 0..<40 { _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key) }
         #expect(try await eventually { started() == 3 }, "\(started()) requests started")
@@ -191,9 +198,8 @@ import Testing
         let running = try await SendingService.start(
             configuration: SendingServiceConfiguration(dataDirectory: directory, forwarding: policy), storage: storage)
         let sending = SendingServiceTests.SendingFixture(directory: directory, storage: storage, database: nil, running: running)
-        func started() -> Int { staller.counters.state.withLock { $0.started.count } }
         _ = try await sending.send(Self.envelope(to: staller.url, key: key), to: staller.url, serviceKey: key)
-        #expect(try await eventually { started() == 1 })
+        #expect(try await eventually { staller.started == 1 })
         // Due, for another service (so its arrival wakes the forwarder), with no request free.
         let elsewhere = "http://127.0.0.1:9"
         _ = try await sending.send(Self.envelope(to: elsewhere, key: key), to: elsewhere, serviceKey: key)

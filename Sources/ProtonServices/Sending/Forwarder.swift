@@ -14,7 +14,8 @@ import Synchronization
 /// `POST /v1/deliver` for a lone message, or for every message to a service that has no batch
 /// endpoint); while the policy's requests are in flight, newly accepted messages gather for the
 /// next one. One receiving service holds at most `requestsPerTarget` of the requests (all but
-/// one), so one that answers slowly cannot hold up deliveries to the others. Every request goes through `DeliveryTargets`, which checks where it may go. Each
+/// one), so one that answers slowly cannot hold up deliveries to the others. Every request goes
+/// through `DeliveryTargets`, which checks where it may go. Each
 /// message then settles on its own classified outcome: delivered, gone and refused are final,
 /// full and unreachable are retried until the policy's attempts run out. Logs carry the send id
 /// and the outcome, never the blobs, and no text of the target's reaches a client.

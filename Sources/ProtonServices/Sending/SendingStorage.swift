@@ -122,8 +122,6 @@ extension SendingStorage {
     public func release(_ ids: [String]) async throws {}
 
     public func isReady() async -> Bool { (try? await queuedCount()) != nil }
-
-    public func queuedCount() async throws -> Int { try await counts().queued }
 }
 
 public struct SendingStorageCounts: Sendable, Equatable {
