@@ -31,6 +31,24 @@ struct Base64URLTests {
         #expect(throws: WireError.self) { try Base64URL.decode(text, limit: 16) }
     }
 
+    /// Padding is refused as bad base64 whatever the length: a padded text too long for the
+    /// limit is not "too long".
+    @Test func paddingIsRefusedBeforeLength() {
+        let padded = String(repeating: "A", count: 40) + "=="
+        #expect {
+            try Base64URL.decode(padded, limit: 3)
+        } throws: { error in
+            if case WireError.invalidValue = error { return true }
+            return false
+        }
+        #expect {
+            try Base64URL.decode(String(repeating: "A", count: 40), limit: 3)
+        } throws: { error in
+            if case WireError.oversized = error { return true }
+            return false
+        }
+    }
+
     /// Found by the `base64url` fuzz target: "AAEAAEC" decoded to the same bytes as "AAEAAEA",
     /// two texts for one value. The unused low bits of the last character must be zero.
     @Test(arguments: ["AAEAAEC", "AAEAAED", "Zh", "Zm9vYg1", "Zm9vYmF"])

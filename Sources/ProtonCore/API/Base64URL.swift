@@ -47,17 +47,17 @@ public enum Base64URL {
     /// bits are not zero (RFC 4648 section 3.5 lets a decoder refuse them): so every value has
     /// exactly one text, and no two texts (a nonce, an address in a path) stand for one value.
     public static func decode(_ text: String, limit: Int) throws(WireError) -> [UInt8] {
-        // Padding is an encoding error, whatever the length: checked first, so that a padded
-        // field is refused as bad base64 rather than as too long.
-        guard !text.utf8.contains(UInt8(ascii: "=")) else {
-            throw .invalidValue(field: "base64url text", reason: "not base64url without padding")
-        }
-        guard text.utf8.count <= (limit * 4 + 2) / 3 else {
-            throw .oversized(field: "base64url text", limit: (limit * 4 + 2) / 3, actual: text.utf8.count)
-        }
         var text = text
-        let decoded = text.withUTF8 { input -> [UInt8]? in
-            guard input.count % 4 != 1 else { return nil }
+        // Over the contiguous UTF-8 bytes: `text.utf8.contains` walks a String index by index,
+        // which cost as much as the decoding itself.
+        return try text.withUTF8 { input -> Result<[UInt8], WireError> in
+            // Padding is an encoding error, whatever the length: checked first, so that a padded
+            // field is refused as bad base64 rather than as too long.
+            guard !input.contains(UInt8(ascii: "=")) else { return .failure(notBase64URL) }
+            guard input.count <= (limit * 4 + 2) / 3 else {
+                return .failure(.oversized(field: "base64url text", limit: (limit * 4 + 2) / 3, actual: input.count))
+            }
+            guard input.count % 4 != 1 else { return .failure(notBase64URL) }
             var output = [UInt8]()
             output.reserveCapacity(input.count * 3 / 4)
             var i = 0
@@ -87,11 +87,11 @@ public enum Base64URL {
             default:
                 break
             }
-            return invalid & 0x80 == 0 ? output : nil
-        }
-        guard let decoded else { throw .invalidValue(field: "base64url text", reason: "not base64url without padding") }
-        return decoded
+            return invalid & 0x80 == 0 ? .success(output) : .failure(notBase64URL)
+        }.get()
     }
+
+    private static let notBase64URL = WireError.invalidValue(field: "base64url text", reason: "not base64url without padding")
 
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
