@@ -189,7 +189,7 @@ actor Forwarder {
             signal.wake()
         }
         let results: [ForwardingResult]
-        if let target = TargetURI(batch[0].receivingService), batch[0].serviceKey.count == 32 {
+        if let target = TargetURI.parsed(batch[0].receivingService), batch[0].serviceKey.count == 32 {
             switch await targets.prepare(target, serviceKey: batch[0].serviceKey) {
             case .ready(let connection):
                 let started = ContinuousClock.now

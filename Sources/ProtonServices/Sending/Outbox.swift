@@ -11,7 +11,7 @@ struct Outbox: Sendable {
     /// `POST /v1/send`: checks the request, commits it to the outbox, then tells the forwarder.
     func send(_ body: [UInt8]) async throws -> ServiceAPI.SendStatus {
         let send = try JSONBody.decode(ServiceAPI.Send.self, from: body, what: "Send")
-        guard let target = TargetURI(send.receivingService) else {
+        guard let target = TargetURI.parsed(send.receivingService) else {
             throw ServiceError(
                 .badRequest, code: "bad_receiving_service",
                 "The receiving service must be an http or https origin (scheme, host, optional port; no path, query or user info) of at most \(Route.maximumServiceURIByteCount) characters.")
