@@ -41,6 +41,22 @@ struct DirectJSONTests {
         }
     }
 
+    @Test func sendStatusesMatchJSONEncoder() throws {
+        let outcomes: [ServiceAPI.SendStatus.Outcome?] = [nil, .delivered, .gone, .full, .refused, .unreachable]
+        for state in [ServiceAPI.SendStatus.State.queued, .delivered, .failed] {
+            for outcome in outcomes {
+                for error in [nil, "", "The receiving service did not answer within 15 s."] {
+                    let status = ServiceAPI.SendStatus(
+                        id: Self.randomBase64URL(16), state: state, attempts: Int.random(in: 0...1_000), outcome: outcome, error: error)
+                    let direct = try #require(status.directJSON)
+                    #expect(direct == Array(try Self.encoder.encode(status)))
+                }
+            }
+        }
+        let quoted = ServiceAPI.SendStatus(id: "a", state: .failed, attempts: 1, outcome: .refused, error: "said \"no\"")
+        #expect(quoted.directJSON == nil)
+    }
+
     /// Every printable ASCII character but the two that JSON escapes is written as it is; the
     /// others (and anything outside ASCII) leave the body to `JSONEncoder`.
     @Test func stringsThatNeedEscapingFallBack() throws {

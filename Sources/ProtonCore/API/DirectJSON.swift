@@ -78,3 +78,27 @@ extension ServiceAPI.Messages: DirectJSONEncodable {
         return writer.bytes
     }
 }
+
+/// The answer to every send: small, but `JSONEncoder`'s setup alone cost more than the rest of
+/// the answer.
+extension ServiceAPI.SendStatus: DirectJSONEncodable {
+    public var directJSON: [UInt8]? {
+        var writer = DirectJSONWriter(capacity: 96 + (error?.utf8.count ?? 0))
+        writer.raw("{\"attempts\":")
+        writer.integer(Int64(attempts))
+        if let error {
+            writer.raw(",\"error\":")
+            guard writer.string(error) else { return nil }
+        }
+        writer.raw(",\"id\":")
+        guard writer.string(id) else { return nil }
+        if let outcome {
+            writer.raw(",\"outcome\":")
+            guard writer.string(outcome.rawValue) else { return nil }
+        }
+        writer.raw(",\"state\":")
+        guard writer.string(state.rawValue) else { return nil }
+        writer.raw("}")
+        return writer.bytes
+    }
+}
