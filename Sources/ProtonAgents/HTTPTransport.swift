@@ -56,6 +56,13 @@ struct HTTPTransport: Sendable {
         }
     }
 
+    /// The same for a body read directly when it has the plain shape (a fetch's messages).
+    static func decode<T: DirectJSONDecodable>(_ type: T.Type, from response: Response) throws(RelayError) -> T {
+        do { return try T.decodeJSON(response.body) } catch {
+            throw .unavailable(reason: "the service answered with a body that is not a valid \(type)")
+        }
+    }
+
     /// The error for a non-2xx answer: 410 is a retired address, other 4xx are final, the rest
     /// are worth retrying.
     static func failure(_ response: Response, address: AddressID?) -> RelayError {

@@ -8,7 +8,7 @@ import ProtonDirectory
 /// included: decoded as the services and their clients decode them; whatever decodes survives
 /// encoding unchanged.
 enum ServiceTargets {
-    static let all: [FuzzTarget] = [json, requestSignature]
+    static let all: [FuzzTarget] = [json, directJSON, requestSignature]
 
     /// The first byte picks the body type, the rest is the JSON.
     static let json = FuzzTarget(
@@ -21,6 +21,64 @@ enum ServiceTargets {
         try require(survives, "service-json", "a decoded \(body.name) does not survive encoding")
         return true
     }
+
+    /// The bodies the services read and write directly (ProtonCore's DirectJSON): whatever the
+    /// direct reader accepts, `JSONDecoder` decodes to the same value, and what the direct
+    /// writer writes is byte for byte what `JSONEncoder` (sorted keys) writes. The first byte
+    /// picks the body type, the rest is the JSON.
+    static let directJSON = FuzzTarget(
+        "direct-json", "Bodies read and written directly: the same values as JSONDecoder, the same bytes as JSONEncoder",
+        seeds: { directBodies.enumerated().map { [UInt8($0.offset)] + $0.element.example } }
+    ) { input throws(FuzzViolation) in
+        guard let first = input.first else { return false }
+        let body = directBodies[Int(first) % directBodies.count]
+        guard let agrees = body.check(Array(input.dropFirst())) else { return false }
+        try require(agrees, "direct-json", "the direct reader or writer disagrees with Foundation on a \(body.name)")
+        return true
+    }
+
+    static let sortedEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// nil if Foundation refuses the bytes and the direct reader does too; else whether they agree.
+    static func direct<T: Codable & Equatable & Sendable>(_ type: T.Type, _ example: T, read: @escaping @Sendable ([UInt8]) -> T?) -> Body {
+        Body(
+            name: "\(T.self)", example: Array(try! sortedEncoder.encode(example)),
+            check: { bytes in
+                let foundation = try? JSONDecoder().decode(T.self, from: Data(bytes))
+                if let direct = read(bytes), direct != foundation { return false }
+                guard let value = foundation else { return nil }
+                if let written = (value as? any DirectJSONEncodable)?.directJSON {
+                    return (try? sortedEncoder.encode(value)).map(Array.init) == written
+                }
+                return true
+            })
+    }
+
+    static let directBodies: [Body] = {
+        let envelope = Seeds.envelope
+        let sealed = Base64URL.encode(envelope.sealedAddress)
+        let ciphertext = Base64URL.encode(envelope.ciphertext)
+        return [
+            direct(
+                ServiceAPI.Send.self,
+                .init(
+                    receivingService: Fixtures.serviceURI, serviceKey: Base64URL.encode(Fixtures.serviceKey.publicKey.rawRepresentation),
+                    sealedAddress: sealed, ciphertext: ciphertext), read: ServiceAPI.Send.directJSON),
+            direct(
+                ServiceAPI.DeliveryBatch.self,
+                .init(deliveries: [.init(sealedAddress: sealed, ciphertext: ciphertext), .init(sealedAddress: sealed, ciphertext: "AA")]),
+                read: ServiceAPI.DeliveryBatch.directJSON),
+            direct(
+                ServiceAPI.Messages.self,
+                .init(messages: [.init(id: 3, ciphertext: ciphertext, receivedAt: 1_800_000_000), .init(id: -1, ciphertext: "", receivedAt: 0)]),
+                read: ServiceAPI.Messages.directJSON),
+            direct(ServiceAPI.SendStatus.self, .init(id: "q1", state: .failed, attempts: 2, outcome: .gone, error: "retired"), read: { _ in nil }),
+        ]
+    }()
 
     /// The three `Proton-*` headers of an owner-signed request, one per line; whatever verifies
     /// for the fixed request and key must be the genuine signature.

@@ -75,4 +75,97 @@ struct DirectJSONTests {
             }
         }
     }
+
+    // MARK: Reading
+
+    static func sampleSend() -> ServiceAPI.Send {
+        ServiceAPI.Send(
+            receivingService: "http://127.0.0.1:8081", serviceKey: randomBase64URL(32), sealedAddress: randomBase64URL(80),
+            ciphertext: randomBase64URL(100))
+    }
+
+    /// The bodies as JSONEncoder writes them, in any key order, with whitespace between the
+    /// tokens: read directly, to the same values.
+    @Test func plainBodiesAreReadDirectly() throws {
+        let send = Self.sampleSend()
+        let plain = JSONEncoder()
+        #expect(ServiceAPI.Send.directJSON(Array(try plain.encode(send))) == send)
+        #expect(ServiceAPI.Send.directJSON(Array(try Self.encoder.encode(send))) == send)
+        #expect(ServiceAPI.Send.directJSON(Array(#"{"receivingService":"http:\/\/a","serviceKey":"b","sealedAddress":"c","ciphertext":"d"}"#.utf8))?.receivingService == "http://a")
+        let spaced = #" { "ciphertext" : "\#(send.ciphertext)" ,"sealedAddress":"\#(send.sealedAddress)","serviceKey":"\#(send.serviceKey)",\#n"receivingService":"\#(send.receivingService)"}\#r\#n "#
+        #expect(ServiceAPI.Send.directJSON(Array(spaced.utf8)) == send)
+
+        let batch = ServiceAPI.DeliveryBatch(deliveries: (0..<5).map { _ in ServiceAPI.Delivery(sealedAddress: Self.randomBase64URL(80), ciphertext: Self.randomBase64URL(50)) })
+        #expect(ServiceAPI.DeliveryBatch.directJSON(Array(try plain.encode(batch))) == batch)
+        #expect(ServiceAPI.DeliveryBatch.directJSON(Array(#"{"deliveries":[]}"#.utf8)) == ServiceAPI.DeliveryBatch(deliveries: []))
+
+        let messages = ServiceAPI.Messages(messages: [
+            ServiceAPI.StoredMessage(id: .max, ciphertext: "", receivedAt: .min), ServiceAPI.StoredMessage(id: 0, ciphertext: "QQ", receivedAt: -1),
+        ])
+        #expect(ServiceAPI.Messages.directJSON(Array(try plain.encode(messages))) == messages)
+    }
+
+    /// What the direct reader leaves to JSONDecoder: anything but the plain shape.
+    @Test(arguments: [
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c"}"#,  // a key missing
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"d","other":1}"#,  // an unknown key
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"d","ciphertext":"e"}"#,  // a key twice
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"\u0041"}"#,  // an escape other than \/
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"é"}"#,  // not ASCII
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"d"} x"#,  // something after it
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"d",}"#,  // a trailing comma
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":1}"#,  // not a string
+        #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c","ciphertext":"d""#,  // cut short
+    ])
+    func otherSendsAreLeftToJSONDecoder(_ text: String) {
+        #expect(ServiceAPI.Send.directJSON(Array(text.utf8)) == nil)
+    }
+
+    @Test(arguments: ["1.0", "1e2", "01", "-", "--1", "9223372036854775808", "-9223372036854775809", "1E2", #""1""#])
+    func integersOtherThanPlainOnesAreLeftToJSONDecoder(_ id: String) {
+        let text = #"{"messages":[{"id":\#(id),"ciphertext":"QQ","receivedAt":0}]}"#
+        #expect(ServiceAPI.Messages.directJSON(Array(text.utf8)) == nil)
+    }
+
+    /// Bodies mutated at random, thousands of them: whatever the direct reader accepts,
+    /// JSONDecoder accepts as the same value (the fuzz target `direct-json` does the same at
+    /// length).
+    @Test func theDirectReaderNeverDisagreesWithJSONDecoder() throws {
+        let plain = JSONEncoder()
+        let sends = try (0..<4).map { _ in Array(try plain.encode(Self.sampleSend())) }
+        let messages = Array(
+            try plain.encode(
+                ServiceAPI.Messages(messages: [
+                    ServiceAPI.StoredMessage(id: 12, ciphertext: "QUJD", receivedAt: 1_800_000_000),
+                    ServiceAPI.StoredMessage(id: 0, ciphertext: "", receivedAt: -5),
+                ])))
+        let alphabet = Array(#"{}[]:,"\/ 0123456789-.eEaAuQ"#.utf8) + [0x00, 0x0a, 0x7f, 0xc3, 0xa9]
+        var readDirectly = 0
+        for round in 0..<6_000 {
+            var body = round % 3 == 0 ? messages : sends[round % sends.count]
+            for _ in 0..<Int.random(in: 1...3) {
+                let at = Int.random(in: 0..<body.count)
+                switch Int.random(in: 0..<3) {
+                case 0: body[at] = alphabet.randomElement()!
+                case 1: body.insert(alphabet.randomElement()!, at: at)
+                default: body.remove(at: at)
+                }
+            }
+            if round % 3 == 0 {
+                let foundation = try? JSONDecoder().decode(ServiceAPI.Messages.self, from: Data(body))
+                if let direct = ServiceAPI.Messages.directJSON(body) {
+                    readDirectly += 1
+                    #expect(direct == foundation, "\(String(decoding: body, as: UTF8.self))")
+                }
+            } else {
+                let foundation = try? JSONDecoder().decode(ServiceAPI.Send.self, from: Data(body))
+                if let direct = ServiceAPI.Send.directJSON(body) {
+                    readDirectly += 1
+                    #expect(direct == foundation, "\(String(decoding: body, as: UTF8.self))")
+                }
+            }
+        }
+        // Many mutations land inside a base64url text and leave the shape plain.
+        #expect(readDirectly > 500)
+    }
 }

@@ -40,6 +40,11 @@ enum JSONBody {
         do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch { throw .malformedJSON(what) }
     }
 
+    /// The same for a body read directly when it has the plain shape (a send, a batch).
+    static func decode<T: DirectJSONDecodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(ServiceError) -> T {
+        do { return try T.decodeJSON(bytes) } catch { throw .malformedJSON(what) }
+    }
+
     /// Decodes one base64url field: bad characters are `bad_base64`, too many bytes is the
     /// caller's `tooLong` error.
     static func bytes(_ text: String, field: String, limit: Int, tooLong: ServiceError) throws(ServiceError) -> [UInt8] {
