@@ -33,10 +33,23 @@ let package = Package(
             pkgConfig: "olm",
             providers: [.apt(["libolm-dev"])]
         ),
+        // The endpoints both executables start (bare, durable) and the benchmark cluster's databases.
+        .target(
+            name: "BenchmarkEndpoints",
+            dependencies: [
+                .product(name: "ProtonServices", package: "Proton"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Endpoints"
+        ),
         .executableTarget(
             name: "ProtonBenchmarks",
             dependencies: [
                 "COlm",
+                "BenchmarkEndpoints",
                 .product(name: "ProtonCrypto", package: "Proton"),
                 .product(name: "ProtonCore", package: "Proton"),
                 .product(name: "ProtonServices", package: "Proton"),
@@ -62,6 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ReceivingMemory",
             dependencies: [
+                "BenchmarkEndpoints",
                 .product(name: "ProtonCore", package: "Proton"),
                 .product(name: "ProtonCrypto", package: "Proton"),
                 .product(name: "ProtonServices", package: "Proton"),

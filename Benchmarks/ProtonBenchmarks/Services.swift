@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BenchmarkEndpoints
 import Benchmark
 import Foundation
 import Hummingbird
@@ -27,12 +28,6 @@ let benchmarkHTTPClient: HTTPClient = {
     configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: serviceConcurrency)
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }()
-
-func quietLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = .warning
-    return logger
-}
 
 /// POSTs every body to `url` with `serviceConcurrency` requests in flight; each must answer 202.
 func postAll(_ bodies: [[UInt8]], to url: String) async throws {
@@ -83,8 +78,6 @@ func makeSendBodies(_ count: Int, to routes: [Route]) throws -> [[UInt8]] {
                     sealedAddress: Base64URL.encode(envelope.sealedAddress), ciphertext: Base64URL.encode(envelope.ciphertext))))
     }
 }
-
-enum ServiceBenchmarkError: Error { case status(Int), timedOut }
 
 /// A receiving service and a sending service on loopback, and one address at the receiving
 /// service: on SQLite in a temporary directory, or each service on a database of its own in the
@@ -161,30 +154,6 @@ final class BareEndpoint: @unchecked Sendable {
     init() async throws {
         (url, task) = await startSendEndpoint(serverName: "bare") { body in _ = body.readableBytes }
     }
-}
-
-/// A Hummingbird 2 server on loopback whose `POST /v1/send` reads the body, hands it to
-/// `handle` and answers 202: the endpoint's URL, and the task that runs it.
-func startSendEndpoint(serverName: String, handle: @escaping @Sendable (ByteBuffer) async throws -> Void) async -> (
-    url: String, task: Task<Void, any Error>
-) {
-    let router = Router()
-    router.post("/v1/send") { request, _ -> Response in
-        try await handle(try await request.body.collect(upTo: 1 << 20))
-        return Response(status: .accepted)
-    }
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let application = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: serverName),
-        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-        logger: quietLogger("bench.\(serverName)"))
-    let task = Task { try await application.runService(gracefulShutdownSignals: []) }
-    var port = 0
-    for await bound in ports {
-        port = bound
-        break
-    }
-    return ("http://127.0.0.1:\(port)/v1/send", task)
 }
 
 /// Throughput and time per message, and the process's CPU time per message (user + system,

@@ -3,6 +3,7 @@
 // alone and then end to end, so that a stage's share of the time can be read off, and so that
 // `valgrind --tool=callgrind` has a small, fixed workload to count.
 import AsyncHTTPClient
+import BenchmarkEndpoints
 import Foundation
 import Logging
 import NIOCore
@@ -24,7 +25,7 @@ enum EndToEndProfile {
     /// With PROTON_PROFILE_PERF_FIFO=PATH, one stage alone is recorded by a `perf record
     /// --control=fifo:PATH -D -1` attached to the run (started disabled): not the sealing of the
     /// bodies before it, nor the other stages. The stage is PROTON_PROFILE_PERF_STAGE: `e2e`
-    /// (the default) or `send` (the outbox commit alone).
+    /// (the default), `send` (the outbox commit alone) or `durable` (the durable bare hop).
     static func perfControl(_ command: String, stage: String) {
         let environment = ProcessInfo.processInfo.environment
         guard stage == (environment["PROTON_PROFILE_PERF_STAGE"] ?? "e2e"), let path = environment["PROTON_PROFILE_PERF_FIFO"],
@@ -87,6 +88,7 @@ enum EndToEndProfile {
             configuration: SendingServiceConfiguration(
                 dataDirectory: directory.appendingPathComponent("q"), forwarding: ForwardingPolicy(isEnabled: false), sendRateLimit: .unlimited,
                 logger: logger))
+        let durable = try await DurableEndpoint(postgres: false)
         let owner = ReceivingServiceClient(serviceURI: receiving.baseURL, client: http)
         let address = OwnedAddress(random: random)
         try await owner.createAddress(address)
@@ -150,6 +152,15 @@ enum EndToEndProfile {
                 try await group.waitForAll()
             }
             report("  GET /v1/info (near-bare baseline)", clock.now - start)
+            // The durable bare hop of the benchmarks (SQLite, group commit, synced): the same
+            // bodies stored as they come, without a service's checks and answer.
+            let durableBodies = try sendBodies()
+            cpuMark = cpuSeconds()
+            start = clock.now
+            perfControl("enable", stage: "durable")
+            try await postAll(durableBodies, to: durable.url, client: http)
+            perfControl("disable", stage: "durable")
+            report("  durable bare hop (SQLite)", clock.now - start)
             // Stage 1: POST /v1/send answered 202 (outbox commit), nothing forwarded.
             let queueBodies = try sendBodies()
             cpuMark = cpuSeconds()
