@@ -81,8 +81,14 @@ public final class SQLiteSendingStorage: SendingStorage {
         -> [OutboxEntry]
     {
         try await pool.read { db in
-            // Ids first, so that the blobs of entries already in flight are not read again.
-            var sql = "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?"
+            // One pass in the outbox's order. A row's blobs are read only when its columns are
+            // (SQLite reads a column when asked, and a blob's overflow pages with it): the rows
+            // already in flight are passed over by their id alone, and the others' columns are
+            // copied once, straight out of the statement.
+            var sql = """
+                SELECT id, receiving_service, service_key, sealed_address, ciphertext, attempts, created_at
+                FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?
+                """
             var arguments: StatementArguments = [now.timeIntervalSince1970]
             for target in excludingTargets {
                 sql += " AND NOT (receiving_service = ? AND coalesce(service_key, x'') = coalesce(?, x''))"
@@ -90,18 +96,21 @@ public final class SQLiteSendingStorage: SendingStorage {
             }
             sql += " ORDER BY next_attempt_at LIMIT ?"
             arguments += [limit + excluding.count]
-            let ids = try String.fetchAll(db, sql: sql, arguments: arguments).filter { !excluding.contains($0) }.prefix(limit)
-            let select = try db.cachedStatement(
-                sql: "SELECT receiving_service, service_key, sealed_address, ciphertext, attempts, created_at FROM outbox WHERE id = ? AND state = 'queued'")
-            return try ids.compactMap { id -> OutboxEntry? in
-                guard let row = try Row.fetchOne(select, arguments: [id]), let sealed: Data = row["sealed_address"],
-                    let ciphertext: Data = row["ciphertext"]
-                else { return nil }
-                let serviceKey: Data? = row["service_key"]
-                return OutboxEntry(
-                    id: id, receivingService: row["receiving_service"], serviceKey: Array(serviceKey ?? Data()), sealedAddress: Array(sealed),
-                    ciphertext: Array(ciphertext), attempts: row["attempts"], queuedAt: Date(timeIntervalSince1970: row["created_at"]))
+            var entries: [OutboxEntry] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while entries.count < limit, let row = try rows.next() {
+                let id: String = row[0]
+                guard !excluding.contains(id) else { continue }
+                let serviceKey = try row.withUnsafeData(atIndex: 2) { Array($0 ?? Data()) }
+                guard let sealed = try row.withUnsafeData(atIndex: 3, { $0.map(Array.init) }),
+                    let ciphertext = try row.withUnsafeData(atIndex: 4, { $0.map(Array.init) })
+                else { continue }
+                entries.append(
+                    OutboxEntry(
+                        id: id, receivingService: row[1], serviceKey: serviceKey, sealedAddress: sealed, ciphertext: ciphertext,
+                        attempts: row[5], queuedAt: Date(timeIntervalSince1970: row[6])))
             }
+            return entries
         }
     }
 
