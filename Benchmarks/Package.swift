@@ -37,7 +37,11 @@ let package = Package(
         .target(
             name: "BenchmarkEndpoints",
             dependencies: [
+                .product(name: "ProtonCore", package: "Proton"),
+                .product(name: "ProtonCrypto", package: "Proton"),
                 .product(name: "ProtonServices", package: "Proton"),
+                .product(name: "ProtonAgents", package: "Proton"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -47,6 +47,10 @@ func milliseconds(_ duration: Duration) -> String {
 @main
 enum ReceivingMemory {
     static func main() async throws {
+        if let rounds = ProcessInfo.processInfo.environment["PROTON_ALTERNATE"].flatMap({ Int($0) }) {
+            try await Alternation.run(rounds: rounds)
+            return
+        }
         if let profile = ProcessInfo.processInfo.environment["PROTON_PROFILE_END_TO_END"].flatMap({ Int($0) }) {
             try await EndToEndProfile.run(count: profile)
             return
