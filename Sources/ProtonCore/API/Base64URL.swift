@@ -6,10 +6,15 @@
 /// services' time (docs/performance.md, "Services on loopback").
 public enum Base64URL {
     public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { encode($0) }
+    }
+
+    /// The same from memory the caller holds (a column read straight out of the database).
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let count = (bytes.count * 4 + 2) / 3
         guard count > 0 else { return "" }
         return String(unsafeUninitializedCapacity: count) { output in
-            bytes.withUnsafeBufferPointer { input in
+            bytes.withMemoryRebound(to: UInt8.self) { input in
                 var i = 0
                 var o = 0
                 func put(_ sextet: UInt32) {

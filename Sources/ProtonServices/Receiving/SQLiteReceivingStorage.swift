@@ -89,17 +89,21 @@ public final class SQLiteReceivingStorage: ReceivingStorage {
         -> [ServiceAPI.StoredMessage]
     {
         try await pool.read { db in
-            try Row.fetchAll(
+            // Each ciphertext is encoded straight from the statement's column, not copied into a
+            // row, then data, then an array first.
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT id, ciphertext, received_at FROM message
                     WHERE address_id = ? AND id > ? AND received_at > ? ORDER BY id LIMIT ?
                     """,
-                arguments: [Data(address.bytes), after, notBefore.unixSeconds, limit]
-            ).map { row in
-                let ciphertext: Data = row["ciphertext"]
-                return ServiceAPI.StoredMessage(id: row["id"], ciphertext: Base64URL.encode(Array(ciphertext)), receivedAt: row["received_at"])
+                arguments: [Data(address.bytes), after, notBefore.unixSeconds, limit])
+            var messages: [ServiceAPI.StoredMessage] = []
+            while let row = try rows.next() {
+                let ciphertext = try row.withUnsafeData(atIndex: 1) { data in (data ?? Data()).withUnsafeBytes { Base64URL.encode($0) } }
+                messages.append(ServiceAPI.StoredMessage(id: row[0], ciphertext: ciphertext, receivedAt: row[2]))
             }
+            return messages
         }
     }
 
