@@ -39,29 +39,6 @@ enum EndToEndProfile {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    static func postAll(_ bodies: [[UInt8]], to url: String, client: HTTPClient) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func add() {
-                let body = bodies[next]
-                next += 1
-                group.addTask {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: body))
-                    let response = try await client.execute(request, timeout: .seconds(120))
-                    _ = try await response.body.collect(upTo: 1 << 20)
-                    precondition(response.status.code == 202, "answered \(response.status.code)")
-                }
-            }
-            for _ in 0..<min(concurrency, bodies.count) { add() }
-            while try await group.next() != nil {
-                if next < bodies.count { add() }
-            }
-        }
-    }
-
     static func run(count: Int) async throws {
         var logger = Logger(label: "profile")
         logger.logLevel = .warning
@@ -158,7 +135,7 @@ enum EndToEndProfile {
             cpuMark = cpuSeconds()
             start = clock.now
             perfControl("enable", stage: "durable")
-            try await postAll(durableBodies, to: durable.url, client: http)
+            try await postAll(durableBodies, to: durable.url)
             perfControl("disable", stage: "durable")
             report("  durable bare hop (SQLite)", clock.now - start)
             // Stage 1: POST /v1/send answered 202 (outbox commit), nothing forwarded.
@@ -166,7 +143,7 @@ enum EndToEndProfile {
             cpuMark = cpuSeconds()
             start = clock.now
             perfControl("enable", stage: "send")
-            try await postAll(queueBodies, to: queueOnly.baseURL + "/v1/send", client: http)
+            try await postAll(queueBodies, to: queueOnly.baseURL + "/v1/send")
             perfControl("disable", stage: "send")
             report("  send (outbox commit only)", clock.now - start)
             // Stage 2: POST /v1/deliver straight to the receiving service, then drain.
@@ -175,7 +152,7 @@ enum EndToEndProfile {
             }
             cpuMark = cpuSeconds()
             start = clock.now
-            try await postAll(deliverBodies, to: receiving.baseURL + "/v1/deliver", client: http)
+            try await postAll(deliverBodies, to: receiving.baseURL + "/v1/deliver")
             report("  deliver (sealed-box open + commit)", clock.now - start)
             let (drained, fetches) = try await drain(count)
             report("  fetch + ack of those (\(fetches) fetches)", drained)
@@ -187,7 +164,7 @@ enum EndToEndProfile {
             cpuMark = cpuSeconds()
             let endToEndCPU = cpuMark
             start = clock.now
-            try await postAll(bodies, to: sending.baseURL + "/v1/send", client: http)
+            try await postAll(bodies, to: sending.baseURL + "/v1/send")
             let posted = clock.now - start
             let (rest, fetches2) = try await drain(count)
             report("  end to end: posting phase + after posting, until fetched + acked (\(fetches2) fetches)", rest)

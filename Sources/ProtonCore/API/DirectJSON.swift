@@ -248,6 +248,20 @@ public struct DirectJSONReader {
         return take(UInt8(ascii: "}"))
     }
 
+    /// An object with one key, `key`, whose value is an array of `element`s.
+    mutating func arrayObject<Element>(key: StaticString, _ element: (inout DirectJSONReader) -> Element?) -> [Element]? {
+        var elements: [Element]?
+        guard
+            object(
+                keys: [key],
+                value: { reader, _ in
+                    elements = reader.array(element)
+                    return elements != nil
+                })
+        else { return nil }
+        return elements
+    }
+
     /// An array of `element`s, empty or not.
     mutating func array<Element>(_ element: (inout DirectJSONReader) -> Element?) -> [Element]? {
         guard take(UInt8(ascii: "[")) else { return nil }
@@ -293,15 +307,7 @@ extension ServiceAPI.Delivery: DirectJSONDecodable {
 
 extension ServiceAPI.DeliveryBatch: DirectJSONDecodable {
     public init?(directJSON reader: inout DirectJSONReader) {
-        var deliveries: [ServiceAPI.Delivery]?
-        guard
-            reader.object(
-                keys: ["deliveries"],
-                value: { reader, _ in
-                    deliveries = reader.array { ServiceAPI.Delivery(directJSON: &$0) }
-                    return deliveries != nil
-                }), let deliveries
-        else { return nil }
+        guard let deliveries = reader.arrayObject(key: "deliveries", ServiceAPI.Delivery.init(directJSON:)) else { return nil }
         self.init(deliveries: deliveries)
     }
 }
@@ -328,15 +334,7 @@ extension ServiceAPI.StoredMessage: DirectJSONDecodable {
 
 extension ServiceAPI.Messages: DirectJSONDecodable {
     public init?(directJSON reader: inout DirectJSONReader) {
-        var messages: [ServiceAPI.StoredMessage]?
-        guard
-            reader.object(
-                keys: ["messages"],
-                value: { reader, _ in
-                    messages = reader.array { ServiceAPI.StoredMessage(directJSON: &$0) }
-                    return messages != nil
-                }), let messages
-        else { return nil }
+        guard let messages = reader.arrayObject(key: "messages", ServiceAPI.StoredMessage.init(directJSON:)) else { return nil }
         self.init(messages: messages)
     }
 }
