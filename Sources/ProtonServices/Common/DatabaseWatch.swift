@@ -69,9 +69,6 @@ final class DatabaseWatch: Sendable {
         return nil
     }
 
-    /// A loss already found, without looking at the files again.
-    func knownProblem() -> String? { lost.withLock { $0 } }
-
     static func identity(_ path: String) -> Identity? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
@@ -91,13 +88,9 @@ struct DatabaseWatchMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let reads = request.method == .get || request.method == .head
-        // A read is checked before it reads; a write after it wrote (a write to a lost file is
-        // lost however it began, so checking before it too would only repeat the `stat` calls),
-        // and not at all once a loss is known.
-        if let problem = reads ? watch.problem() : watch.knownProblem() { throw DatabaseWatch.lostError(problem) }
+        if let problem = watch.problem() { throw DatabaseWatch.lostError(problem) }
         let response = try await next(request, context)
-        guard !reads else { return response }
+        guard request.method != .get, request.method != .head else { return response }
         if let problem = watch.problem() {
             logger.critical("database files changed under the service", metadata: ["problem": "\(problem)"])
             throw DatabaseWatch.lostError(problem)
