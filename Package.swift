@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "ProtonServicesTests",
             dependencies: [
-                "ProtonTestSupport", "ProtonServices", "ProtonCore", "ProtonCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ProtonTestSupport", "ProtonServices", "ProtonCore", "ProtonCrypto", "ProtonHTTP", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -68,6 +68,7 @@ enum ServiceTargets {
                 .init(
                     receivingService: Fixtures.serviceURI, serviceKey: Base64URL.encode(Fixtures.serviceKey.publicKey.rawRepresentation),
                     sealedAddress: sealed, ciphertext: ciphertext), read: ServiceAPI.Send.directJSON),
+            direct(ServiceAPI.Delivery.self, .init(sealedAddress: sealed, ciphertext: ciphertext), read: ServiceAPI.Delivery.directJSON),
             direct(
                 ServiceAPI.DeliveryBatch.self,
                 .init(deliveries: [.init(sealedAddress: sealed, ciphertext: ciphertext), .init(sealedAddress: sealed, ciphertext: "AA")]),

@@ -26,7 +26,8 @@ public struct DeadlineExceeded: Error {
 public func withDeadline<Value: Sendable>(_ seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
     let task = Task { try await operation() }
     let expiry = DeadlineExpiry()
-    let nanoseconds = seconds.isFinite ? Int64(max(0, min(seconds, 1e9)) * 1e9) : .max
+    // Not a number or negative: expired at once, as zero; beyond 10^9 s (and infinity): never.
+    let nanoseconds: Int64 = seconds > 1e9 ? .max : seconds > 0 ? Int64(seconds * 1e9) : 0
     let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
         expiry.passed.store(true, ordering: .releasing)
         task.cancel()

@@ -105,6 +105,14 @@ struct DirectJSONTests {
         #expect(ServiceAPI.Messages.directJSON(Array(try plain.encode(messages))) == messages)
     }
 
+    /// The integers at the ends of Int64's range, and minus zero, read as JSONDecoder reads them.
+    @Test(arguments: ["-0", "0", "-9223372036854775808", "9223372036854775807", "-1"])
+    func edgeIntegersAreReadAsJSONDecoderReadsThem(_ id: String) throws {
+        let body = Array(#"{"messages":[{"id":\#(id),"ciphertext":"QQ","receivedAt":\#(id)}]}"#.utf8)
+        let direct = try #require(ServiceAPI.Messages.directJSON(body))
+        #expect(direct == (try JSONDecoder().decode(ServiceAPI.Messages.self, from: Data(body))))
+    }
+
     /// What the direct reader leaves to JSONDecoder: anything but the plain shape.
     @Test(arguments: [
         #"{"receivingService":"a","serviceKey":"b","sealedAddress":"c"}"#,  // a key missing

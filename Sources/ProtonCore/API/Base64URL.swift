@@ -14,7 +14,8 @@ public enum Base64URL {
         let count = (bytes.count * 4 + 2) / 3
         guard count > 0 else { return "" }
         return String(unsafeUninitializedCapacity: count) { output in
-            bytes.withMemoryRebound(to: UInt8.self) { input in
+            do {
+                let input = bytes
                 var i = 0
                 var o = 0
                 func put(_ sextet: UInt32) {

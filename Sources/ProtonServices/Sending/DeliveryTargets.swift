@@ -289,6 +289,13 @@ struct TargetURI: Hashable, Sendable {
     /// `maximumCached` texts the cache starts again, so its memory stays bounded whatever
     /// clients send.
     static func parsed(_ text: String) -> TargetURI? {
+        // Refused here without the cache, as `init` refuses them: longer than a URI may be, or
+        // anything but printable ASCII. So every key is short, and plain ASCII, which Swift
+        // compares byte for byte (two texts that are only canonically equivalent, as "K" and
+        // the Kelvin sign, would otherwise share an entry).
+        guard text.utf8.count <= Route.maximumServiceURIByteCount, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            return nil
+        }
         if let known = cache.withLock({ $0[text] }) { return known }
         let parsed = TargetURI(text)
         cache.withLock { cache in
