@@ -1,10 +1,11 @@
 import Foundation
 
-/// JSON written straight into bytes for the two bodies that carry every message in bulk: a
-/// forwarder's `DeliveryBatch` and a fetch's `Messages`. Foundation's `JSONEncoder` goes through
-/// its generic containers and sorts the keys of every object; for these bodies, whose strings
-/// are base64url, that was most of the encoding time of a message on its way through the
-/// services (docs/performance.md).
+/// JSON written straight into bytes for the two bodies that carry every message in bulk (a
+/// forwarder's `DeliveryBatch` and a fetch's `Messages`) and for the answer to every send
+/// (`SendStatus`). Foundation's `JSONEncoder` goes through its generic containers and sorts the
+/// keys of every object; for these bodies, whose strings are base64url, that was most of the
+/// encoding time of a message on its way through the services (docs/performance.md). Reading
+/// is below (`DirectJSONDecodable`).
 ///
 /// The bytes are exactly those of a `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]`
 /// (the services' answers): keys in sorted order, no whitespace, integers in decimal. Only
