@@ -66,6 +66,7 @@ uninstall:
 bench:
 	@scripts/bootstrap bench
 	cd Benchmarks && ../scripts/postgres run $(SWIFT) package --allow-writing-to-package-directory benchmark --target ProtonBenchmarks --format markdown --no-progress
+	cd Benchmarks && PROTON_ALTERNATE=20 ../scripts/postgres run $(SWIFT) run -c release ReceivingMemory
 	Benchmarks/.venv/bin/python Benchmarks/Vodozemac/bench.py
 	cd Benchmarks && $(SWIFT) run -c release ReceivingMemory
 	cd Benchmarks && PROTON_MEMORY_BACKEND=postgres ../scripts/postgres run $(SWIFT) run -c release ReceivingMemory
