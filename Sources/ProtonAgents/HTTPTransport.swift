@@ -51,14 +51,7 @@ struct HTTPTransport: Sendable {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from response: Response) throws(RelayError) -> T {
-        do { return try JSONDecoder().decode(type, from: Data(response.body)) } catch {
-            throw .unavailable(reason: "the service answered with a body that is not a valid \(type)")
-        }
-    }
-
-    /// The same for a body read directly when it has the plain shape (a fetch's messages).
-    static func decode<T: DirectJSONDecodable>(_ type: T.Type, from response: Response) throws(RelayError) -> T {
-        do { return try T.decodeJSON(response.body) } catch {
+        do { return try ServiceJSON.decode(type, from: response.body) } catch {
             throw .unavailable(reason: "the service answered with a body that is not a valid \(type)")
         }
     }

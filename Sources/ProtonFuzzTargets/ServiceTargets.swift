@@ -37,22 +37,16 @@ enum ServiceTargets {
         return true
     }
 
-    static let sortedEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     /// nil if Foundation refuses the bytes and the direct reader does too; else whether they agree.
     static func direct<T: Codable & Equatable & Sendable>(_ type: T.Type, _ example: T, read: @escaping @Sendable ([UInt8]) -> T?) -> Body {
         Body(
-            name: "\(T.self)", example: Array(try! sortedEncoder.encode(example)),
+            name: "\(T.self)", example: Array(try! ServiceJSON.encoder.encode(example)),
             check: { bytes in
                 let foundation = try? JSONDecoder().decode(T.self, from: Data(bytes))
                 if let direct = read(bytes), direct != foundation { return false }
                 guard let value = foundation else { return nil }
                 if let written = (value as? any DirectJSONEncodable)?.directJSON {
-                    return (try? sortedEncoder.encode(value)).map(Array.init) == written
+                    return (try? ServiceJSON.encoder.encode(value)).map(Array.init) == written
                 }
                 return true
             })

@@ -6,12 +6,6 @@ import Testing
 /// The bodies written directly are byte for byte what the services' `JSONEncoder` writes, and a
 /// string that would need escaping falls back to it.
 struct DirectJSONTests {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     static func randomBase64URL(_ count: Int) -> String {
         Base64URL.encode((0..<count).map { _ in UInt8.random(in: 0...255) })
     }
@@ -25,7 +19,7 @@ struct DirectJSONTests {
                         receivedAt: Int64.random(in: Int64.min...Int64.max))
                 })
             let direct = try #require(messages.directJSON)
-            #expect(direct == Array(try Self.encoder.encode(messages)))
+            #expect(direct == Array(try ServiceJSON.encoder.encode(messages)))
             #expect(try JSONDecoder().decode(ServiceAPI.Messages.self, from: Data(direct)) == messages)
         }
     }
@@ -37,7 +31,7 @@ struct DirectJSONTests {
                     ServiceAPI.Delivery(sealedAddress: Self.randomBase64URL(80), ciphertext: Self.randomBase64URL(index * 29))
                 })
             let direct = try #require(batch.directJSON)
-            #expect(direct == Array(try Self.encoder.encode(batch)))
+            #expect(direct == Array(try ServiceJSON.encoder.encode(batch)))
         }
     }
 
@@ -49,7 +43,7 @@ struct DirectJSONTests {
                     let status = ServiceAPI.SendStatus(
                         id: Self.randomBase64URL(16), state: state, attempts: Int.random(in: 0...1_000), outcome: outcome, error: error)
                     let direct = try #require(status.directJSON)
-                    #expect(direct == Array(try Self.encoder.encode(status)))
+                    #expect(direct == Array(try ServiceJSON.encoder.encode(status)))
                 }
             }
         }
@@ -62,13 +56,13 @@ struct DirectJSONTests {
     @Test func stringsThatNeedEscapingFallBack() throws {
         let printable = String(decoding: (0x20...0x7e).map { UInt8($0) }.filter { $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }, as: UTF8.self)
         let plain = ServiceAPI.Messages(messages: [ServiceAPI.StoredMessage(id: 1, ciphertext: printable, receivedAt: 2)])
-        #expect(plain.directJSON == Array(try Self.encoder.encode(plain)))
+        #expect(plain.directJSON == Array(try ServiceJSON.encoder.encode(plain)))
         for odd in ["\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "/"] {
             let messages = ServiceAPI.Messages(messages: [ServiceAPI.StoredMessage(id: 1, ciphertext: "a" + odd, receivedAt: 2)])
             let batch = ServiceAPI.DeliveryBatch(deliveries: [ServiceAPI.Delivery(sealedAddress: "a" + odd, ciphertext: "b")])
             if odd == "/" {
                 // Not escaped with `.withoutEscapingSlashes`: written directly, still the same bytes.
-                #expect(messages.directJSON == Array(try Self.encoder.encode(messages)))
+                #expect(messages.directJSON == Array(try ServiceJSON.encoder.encode(messages)))
             } else {
                 #expect(messages.directJSON == nil)
                 #expect(batch.directJSON == nil)
@@ -90,7 +84,7 @@ struct DirectJSONTests {
         let send = Self.sampleSend()
         let plain = JSONEncoder()
         #expect(ServiceAPI.Send.directJSON(Array(try plain.encode(send))) == send)
-        #expect(ServiceAPI.Send.directJSON(Array(try Self.encoder.encode(send))) == send)
+        #expect(ServiceAPI.Send.directJSON(Array(try ServiceJSON.encoder.encode(send))) == send)
         #expect(ServiceAPI.Send.directJSON(Array(#"{"receivingService":"http:\/\/a","serviceKey":"b","sealedAddress":"c","ciphertext":"d"}"#.utf8))?.receivingService == "http://a")
         let spaced = #" { "ciphertext" : "\#(send.ciphertext)" ,"sealedAddress":"\#(send.sealedAddress)","serviceKey":"\#(send.serviceKey)",\#n"receivingService":"\#(send.receivingService)"}\#r\#n "#
         #expect(ServiceAPI.Send.directJSON(Array(spaced.utf8)) == send)
@@ -111,6 +105,19 @@ struct DirectJSONTests {
         let body = Array(#"{"messages":[{"id":\#(id),"ciphertext":"QQ","receivedAt":\#(id)}]}"#.utf8)
         let direct = try #require(ServiceAPI.Messages.directJSON(body))
         #expect(direct == (try JSONDecoder().decode(ServiceAPI.Messages.self, from: Data(body))))
+    }
+
+    /// `ServiceJSON` takes the direct path for a plain body and Foundation's for the same value
+    /// written otherwise, to the same value; a type without a direct reader goes to Foundation.
+    @Test func serviceJSONReadsEitherWayToTheSameValue() throws {
+        let send = Self.sampleSend()
+        let plain = Array(try ServiceJSON.encoder.encode(send))
+        let escaped = Array(try JSONEncoder().encode(send))  // unsorted, "\/" for every slash
+        let spelled = Array(String(decoding: plain, as: UTF8.self).replacingOccurrences(of: "\"serviceKey\"", with: "\"servic\\u0065Key\"").utf8)
+        #expect(ServiceAPI.Send.directJSON(spelled) == nil)
+        for body in [plain, escaped, spelled] { #expect(try ServiceJSON.decode(ServiceAPI.Send.self, from: body) == send) }
+        #expect(try ServiceJSON.decode(ServiceAPI.Acknowledge.self, from: Array(#"{"upTo":7}"#.utf8)) == ServiceAPI.Acknowledge(upTo: 7))
+        #expect(try ServiceJSON.encode(send) == plain)
     }
 
     /// What the direct reader leaves to JSONDecoder: anything but the plain shape.

@@ -7,8 +7,8 @@ import Foundation
 /// encoding time of a message on its way through the services (docs/performance.md). Reading
 /// is below (`DirectJSONDecodable`).
 ///
-/// The bytes are exactly those of a `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]`
-/// (the services' answers): keys in sorted order, no whitespace, integers in decimal. Only
+/// The bytes are exactly those of `ServiceJSON.encoder` (Foundation's, sorted keys, slashes
+/// unescaped), through which the services write every answer: keys in sorted order, no whitespace, integers in decimal. Only
 /// strings that need no escaping are written directly (printable ASCII other than `"` and
 /// `\`); a value with any other string answers nil, and the caller encodes it with
 /// `JSONEncoder` as before. `DirectJSONTests` compares the two byte for byte.
@@ -120,12 +120,6 @@ public protocol DirectJSONDecodable: Decodable {
 }
 
 extension DirectJSONDecodable {
-    /// Reads `bytes` directly if they have the plain shape, else with `JSONDecoder`.
-    public static func decodeJSON(_ bytes: [UInt8]) throws -> Self {
-        if let value = directJSON(bytes) { return value }
-        return try JSONDecoder().decode(Self.self, from: Data(bytes))
-    }
-
     /// The value if `bytes` have the plain shape (a whole body: nothing but whitespace after
     /// it), else nil.
     public static func directJSON(_ bytes: [UInt8]) -> Self? {
@@ -134,6 +128,30 @@ extension DirectJSONDecodable {
             guard let value = Self(directJSON: &reader), reader.atEnd() else { return nil }
             return value
         }
+    }
+}
+
+/// The services' JSON, one path for every body: read and written directly where the body type
+/// can be (`DirectJSONDecodable`, `DirectJSONEncodable`) and has the plain shape, with
+/// Foundation otherwise, exactly as before.
+public enum ServiceJSON {
+    /// Foundation's encoder as the services write: sorted keys (answers are byte-stable, which
+    /// keeps tests and caches simple), slashes as they are. The direct writer's bytes are this
+    /// encoder's.
+    public static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func encode(_ value: some Encodable) throws -> [UInt8] {
+        if let direct = (value as? any DirectJSONEncodable)?.directJSON { return direct }
+        return Array(try encoder.encode(value))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        if let direct = T.self as? any DirectJSONDecodable.Type, let value = direct.directJSON(bytes) as? T { return value }
+        return try JSONDecoder().decode(T.self, from: Data(bytes))
     }
 }
 

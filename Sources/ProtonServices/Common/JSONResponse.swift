@@ -7,19 +7,6 @@ enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        let buffer =
-            if let direct = (value as? any DirectJSONEncodable)?.directJSON { ByteBuffer(bytes: direct) } else {
-                ByteBuffer(bytes: try JSONEncoder.service.encode(value))
-            }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
-    }
-}
-
-extension JSONEncoder {
-    /// Sorted keys: answers are byte-stable, which keeps tests and caches simple.
-    static var service: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try ServiceJSON.encode(value))))
     }
 }

@@ -37,12 +37,7 @@ enum JSONBody {
     /// Decodes `bytes` as `T`, refusing anything that is not that JSON object with 400
     /// `malformed_json`.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(ServiceError) -> T {
-        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch { throw .malformedJSON(what) }
-    }
-
-    /// The same for a body read directly when it has the plain shape (a send, a batch).
-    static func decode<T: DirectJSONDecodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(ServiceError) -> T {
-        do { return try T.decodeJSON(bytes) } catch { throw .malformedJSON(what) }
+        do { return try ServiceJSON.decode(T.self, from: bytes) } catch { throw .malformedJSON(what) }
     }
 
     /// Decodes one base64url field: bad characters are `bad_base64`, too many bytes is the

@@ -335,8 +335,8 @@ actor Forwarder {
     private static func post(_ value: some Encodable, to url: String, client: HTTPClient, timeout: TimeInterval) async throws
         -> (status: Int, body: [UInt8])
     {
-        let body = try (value as? any DirectJSONEncodable)?.directJSON ?? Array(JSONEncoder().encode(value))
-        let response = try await ServiceHTTP.perform(.POST, url, body: body, client: client, timeout: timeout, bodyLimit: 1 << 20)
+        let response = try await ServiceHTTP.perform(
+            .POST, url, body: try ServiceJSON.encode(value), client: client, timeout: timeout, bodyLimit: 1 << 20)
         return (response.status, response.body)
     }
 }
